@@ -1,0 +1,211 @@
+"""The aiohttp application: one generic handler serves every provider route; `/_emulator/` is
+the control API. Every response is JSON, in the provider's style where a provider is involved."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from emulator import control
+from emulator.auth import authenticate
+from emulator.clock import SEEDED_EPOCH, Clock
+from emulator.errors import ProviderError, render_error
+from emulator.ids import IdSource
+from emulator.journal import Journal
+from emulator.provider import Provider, load_providers
+from emulator.render import dump_json, fill
+from emulator.resources import ACTIONS, EMPTY, PUBLIC_ACTIONS, Call, Reply
+from emulator.routing import Match, Miss, Redirect, Router, normalise_path
+from emulator.settings import Settings
+from emulator.state import STATE, EmulatorState
+from emulator.store import Replay, Store
+from emulator.validation import coerce_form, parse_json
+
+log = logging.getLogger("emulator")
+MAX_BODY = 1024 * 1024
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CONTROL_PREFIX = "/_emulator/"
+
+
+def wants_pretty(request: web.Request) -> bool:
+    """People reading in a terminal get indented JSON; programs get it compact."""
+    return request.headers.get("User-Agent", "").lower().startswith("curl/")
+
+
+def json_response(request: web.Request, status: int, body: Any, headers: dict[str, str] | None = None
+                  ) -> web.Response:
+    """A JSON response (or an empty one for EMPTY), pretty for curl."""
+    if body is EMPTY:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, body=dump_json(body, wants_pretty(request)),
+                        content_type="application/json", headers=headers)
+
+
+def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
+                    method: str) -> web.Response:
+    state = request.app[STATE]
+    if provider is None:
+        reply = control.plain_error(error)
+    else:
+        reply = render_error(provider, error, method, state.ids.uuid4)
+    return json_response(request, reply.status, reply.body, reply.headers)
+
+
+async def _read_body(request: web.Request, route_schema: dict[str, Any] | None) -> Any:
+    """The request body as JSON-like data: {} when empty; JSON whatever the content type says
+    (curl -d sends JSON as a form); a real form is coerced by the route's schema."""
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") and \
+            not raw.lstrip().startswith((b"{", b"[")):
+        return coerce_form(await request.post(), route_schema)
+    return parse_json(raw)
+
+
+async def provider_handler(request: web.Request) -> web.StreamResponse:
+    """Serve any provider route: resolve, parse, authenticate, act, render in the provider's style."""
+    state = request.app[STATE]
+    path = normalise_path(request.raw_path)
+    if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
+        reply = control.plain_error(ProviderError("not_found", f"no control endpoint {request.method} {path}"))
+        return json_response(request, reply.status, reply.body)
+    resolved = state.router.resolve(request.method, path, request.headers)  # type: ignore[arg-type]
+    if isinstance(resolved, Redirect):
+        location = str(request.url.with_path(resolved.location).with_query(request.query))
+        request["provider"] = resolved.provider.name
+        return json_response(request, 307, {"detail": "Moved to the canonical path."},
+                             {"Location": location})
+    method = state.router.effective_method(request.method, request.headers,  # type: ignore[arg-type]
+                                           resolved.provider)
+    if isinstance(resolved, Miss):
+        if resolved.provider:
+            request["provider"] = resolved.provider.name
+        return _error_response(request, resolved.provider, resolved.error, method)
+    assert isinstance(resolved, Match)
+    provider, route = resolved.provider, resolved.route
+    request["provider"] = provider.name
+    try:
+        return await _serve(request, state, resolved, method)
+    except ProviderError as error:
+        return _error_response(request, provider, error, method)
+    except Exception as exc:  # a bug must still answer in the provider's style
+        log.exception("error serving %s %s", method, route.path)
+        return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
+
+
+async def _serve(request: web.Request, state: EmulatorState, match: Match, method: str) -> web.Response:
+    provider, route = match.provider, match.route
+    schema = None
+    if route.request_schema:
+        schema = provider.registry.contents(provider.schema_uri(route.request_schema))
+    body = await _read_body(request, schema) if method in BODY_METHODS or request.method in BODY_METHODS \
+        else {}
+    identity = None
+    if route.action not in PUBLIC_ACTIONS:
+        identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
+        request["tenant"] = identity.tenant
+        strip = [s["body"] for s in provider.auth["credentials"] if "body" in s]
+        if strip and isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k not in strip}
+    call = Call(state, provider, route, request, identity, match.params, body)
+    replay_key = _idempotency_key(provider, request, method, identity)
+    if replay_key is not None:
+        replay = state.store.replays.get(replay_key)
+        if replay is not None and replay.expires > state.clock.now():
+            return web.Response(status=replay.status, body=replay.body, headers=replay.headers)
+    reply = await ACTIONS[route.action](call)
+    response = _reply_response(request, provider, reply)
+    if replay_key is not None and reply.status < 500:
+        ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        state.store.replays[replay_key] = Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                 headers, state.clock.now() + ttl)
+    return response
+
+
+def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
+    body = reply.body
+    if provider.envelope is not None and body is not EMPTY:
+        rid = request.app[STATE].ids.uuid4()
+        body = fill(provider.envelope, {"status": reply.status, "body": body, "rid": rid})
+    return json_response(request, reply.status, body, reply.headers)
+
+
+def _idempotency_key(provider: Provider, request: web.Request, method: str, identity: Any
+                     ) -> tuple[str, str, str] | None:
+    spec = provider.idempotency
+    if not spec or identity is None or method not in spec.get("methods", ["POST"]):
+        return None
+    key = request.headers.get(spec["header"], "").strip()
+    if not key:
+        return None
+    return (provider.name, identity.tenant, f"{method} {request.path} {key}")
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                             ) -> web.StreamResponse:
+    """Record every API call (not control calls) in the bounded request journal."""
+    state = request.app[STATE]
+    started = state.clock.now()
+    response = await handler(request)
+    if not request.path.startswith(CONTROL_PREFIX):
+        state.journal.add({
+            "time": started.isoformat(timespec="milliseconds"),
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string,
+            "provider": request.get("provider"),
+            "tenant": request.get("tenant"),
+            "status": response.status,
+        })
+    return response
+
+
+@web.middleware
+async def json_errors_middleware(request: web.Request,
+                                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                                 ) -> web.StreamResponse:
+    """aiohttp's own errors (a too-large body, a bad request line) as JSON, never HTML."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        state = request.app[STATE]
+        kind = "payload_too_large" if exc.status == 413 else "internal" if exc.status >= 500 else "validation"
+        provider = state.router.owner(normalise_path(request.raw_path))
+        error = ProviderError(kind, exc.reason)
+        if provider is None:
+            reply = control.plain_error(error, exc.status)
+            return json_response(request, reply.status, reply.body)
+        return _error_response(request, provider, error, request.method)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               ids: IdSource | None = None) -> web.Application:
+    """A ready emulator application; state lives on the app, so many can run in one process."""
+    settings = settings or Settings()
+    providers = load_providers(settings.fixtures)
+    clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
+    ids = ids or IdSource(clock, settings.seed)
+    app = web.Application(middlewares=[json_errors_middleware, journal_middleware], client_max_size=MAX_BODY)
+    app[STATE] = EmulatorState(
+        settings=settings,
+        providers=providers,
+        router=Router(providers),
+        store=Store(ids.objectid),
+        journal=Journal(settings.journal_size),
+        clock=clock,
+        ids=ids,
+    )
+    control.setup(app)
+    app.router.add_route("*", "/{tail:.*}", provider_handler)
+    return app

@@ -1,0 +1,79 @@
+"""Credentials -> tenant, following each provider's fixture `auth` section, or the provider's 401."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+
+from emulator.errors import ProviderError
+from emulator.provider import Provider
+from emulator.settings import Settings
+from emulator.store import Store
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the tenant whose state they see, and an optional sub-scope inside it."""
+
+    tenant: str
+    scope: str | None = None
+
+
+@cache
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text, re.IGNORECASE)
+
+
+def _credential(source: dict[str, Any], request: web.Request, body: Any) -> tuple[bool, str | None]:
+    """(present, key) for one credential source: a header (with a pattern naming `key`), a query
+    parameter, or a field of the JSON body."""
+    if "header" in source:
+        raw = request.headers.get(source["header"])
+    elif "query" in source:
+        raw = request.query.get(source["query"])
+    else:
+        raw = body.get(source["body"]) if isinstance(body, dict) else None
+        raw = raw if isinstance(raw, str) else None
+    if raw is None or not raw.strip():
+        return False, None
+    if "pattern" not in source:
+        return True, raw.strip()
+    match = _pattern(source["pattern"]).search(raw.strip())
+    return True, (match.group("key") if match else None)
+
+
+def authenticate(
+    provider: Provider, request: web.Request, body: Any, settings: Settings, store: Store, now: datetime
+) -> Identity:
+    """The caller's identity, or the provider's `unauthorized` / `invalid_credentials` error."""
+    auth = provider.auth
+    seen = False
+    key = None
+    for source in auth["credentials"]:
+        present, key = _credential(source, request, body)
+        seen = seen or present
+        if key:
+            break
+    if not key:
+        raise ProviderError("invalid_credentials" if seen else "unauthorized")
+    tenant = key
+    strict = settings.strict_for(provider.name)
+    token = store.provider_tokens(provider.name).get(key)
+    if token is not None:
+        if token.expires <= now:
+            raise ProviderError("invalid_credentials", "the access token expired")
+        tenant = token.owner
+    elif strict and key not in settings.credentials.get(provider.name, []):
+        raise ProviderError("invalid_credentials")
+    if strict:
+        for source in auth.get("required_when_strict", []):
+            if not _credential(source, request, body)[1]:
+                raise ProviderError("unauthorized")
+    scope_header = auth.get("scope_header")
+    scope = request.headers.get(scope_header, "").strip() or None if scope_header else None
+    return Identity(tenant, scope)

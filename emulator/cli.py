@@ -1,0 +1,180 @@
+"""The command line: `webhook-emulator serve|check|providers|health ...` (also `python -m emulator`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from emulator import __version__
+from emulator.app import create_app
+from emulator.provider import FixtureError, load_providers
+from emulator.settings import Settings, SettingsError, _parse_credentials
+
+log = logging.getLogger("emulator")
+
+DESCRIPTION = """\
+A local emulator of five providers' webhook APIs (Paybook Sync v1, Syncfy V3, ShareActor,
+Gigapay v2, Centry): their webhook-management endpoints, with state, auth and validation,
+and their signed event notifications. Every option can also be set with an EMULATOR_*
+environment variable (for example EMULATOR_PORT=9000); a flag wins over the variable."""
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="interface to bind (EMULATOR_HOST; default 127.0.0.1; "
+                        "use 0.0.0.0 in a container)")
+    parser.add_argument("--port", type=int, help="TCP port (EMULATOR_PORT; default 8080; 0 picks a free one)")
+    parser.add_argument("--seed", type=int, help="make ids, secrets and timestamps reproducible "
+                        "(EMULATOR_SEED)")
+    parser.add_argument("--time-scale", type=float, dest="time_scale",
+                        help="multiply every delivery delay and retry interval, e.g. 0.001 "
+                        "(EMULATOR_TIME_SCALE; default 1)")
+    parser.add_argument("--fixtures", type=Path, action="append",
+                        help="a folder of extra provider fixtures (*.yaml, with schemas/ beside them); "
+                        "repeatable (EMULATOR_FIXTURES, separated by ':')")
+    parser.add_argument("--journal-size", type=int, dest="journal_size",
+                        help="requests kept in the request journal (EMULATOR_JOURNAL_SIZE; default 1000)")
+    parser.add_argument("--delivery-log-size", type=int, dest="delivery_log_size",
+                        help="deliveries kept in the delivery log (EMULATOR_DELIVERY_LOG_SIZE; default 1000)")
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="accept only configured credentials (and tokens the emulator issued) "
+                        "(EMULATOR_STRICT)")
+    parser.add_argument("--credentials", type=_parse_credentials,
+                        help="accepted keys per provider, 'paybook=k1,k2;gigapay=t1'; a provider with "
+                        "keys listed accepts only those (EMULATOR_CREDENTIALS)")
+    parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
+                        help="logging detail (EMULATOR_LOG_LEVEL; default info)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="webhook-emulator", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the emulator until SIGTERM or Ctrl-C",
+                           description="Run the emulator. It logs 'listening on http://HOST:PORT' when ready.")
+    _serve_options(serve)
+    check = sub.add_parser("check", help="validate fixture folders and exit non-zero on problems",
+                           description="Load the built-in fixtures and each FOLDER's, reporting every problem.")
+    check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
+    providers = sub.add_parser("providers", help="list the providers, their routes and events",
+                               description="List every provider with its routes (and events).")
+    providers.add_argument("--fixtures", type=Path, action="append", default=[])
+    providers.add_argument("--json", action="store_true", help="print JSON instead of text")
+    health = sub.add_parser("health", help="exit 0 if a running emulator answers healthy",
+                            description="Ask http://HOST:PORT/_emulator/health (from EMULATOR_HOST and "
+                            "EMULATOR_PORT, or --url) and exit 0 when it answers ok.")
+    health.add_argument("--url", help="base URL of the emulator (default from EMULATOR_HOST/EMULATOR_PORT)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
+    return parser
+
+
+async def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    log.info("listening on http://%s:%s", settings.host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(
+        host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
+        fixtures=args.fixtures, journal_size=args.journal_size, delivery_log_size=args.delivery_log_size,
+        strict=args.strict, credentials=args.credentials, log_level=args.log_level,
+    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as exc:
+        print(f"webhook-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        providers = load_providers(args.folders)
+    except FixtureError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for provider in providers.values():
+        print(f"ok  {provider.name:<12} {provider.source}")
+    return 0
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    providers = load_providers(args.fixtures)
+    listing = {
+        name: {
+            "title": p.title,
+            "routes": [f"{r.method} {r.path}" for r in p.routes],
+            "events": sorted(p.raw.get("events", {})),
+        }
+        for name, p in providers.items()
+    }
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for name, info in listing.items():
+        print(f"{name}: {info['title']}")
+        for route in info["routes"]:
+            print(f"  {route}")
+        if info["events"]:
+            print(f"  events: {', '.join(info['events'])}")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    url = args.url
+    if url is None:
+        settings = Settings.from_env()
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        url = f"http://{host}:{settings.port}"
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/_emulator/health", timeout=args.timeout) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if body.get("status") != "ok":
+        print(f"unhealthy: {url}: {body}", file=sys.stderr)
+        return 1
+    print(f"ok: {url} ({', '.join(body.get('providers', []))})")
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "providers": cmd_providers, "health": cmd_health}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except (SettingsError, FixtureError) as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,103 @@
+"""Errors in each provider's own style. Nothing the emulator answers is ever a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.provider import Provider
+from emulator.render import Values, fill
+
+# Status of each error kind when the fixture does not say otherwise.
+DEFAULT_STATUS = {
+    "unauthorized": 401,
+    "invalid_credentials": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "invalid_page": 404,
+    "malformed_body": 400,
+    "validation": 400,
+    "payload_too_large": 413,
+    "internal": 500,
+}
+
+# Plain-English defaults for `{message}` when a provider's fixture gives none.
+DEFAULT_MESSAGE = {
+    "unauthorized": "Unauthorized",
+    "invalid_credentials": "Invalid credentials",
+    "forbidden": "Forbidden",
+    "not_found": "Not Found",
+    "method_not_allowed": "Method Not Allowed",
+    "invalid_page": "Invalid page",
+    "malformed_body": "Malformed request body: {detail}",
+    "validation": "{detail}",
+    "payload_too_large": "Request body too large",
+    "internal": "Internal error: {detail}",
+}
+
+
+@dataclass
+class Issue:
+    """One thing wrong with a request body: where (a path of keys/indexes) and what."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+class ProviderError(Exception):
+    """Raised anywhere in request handling; rendered as the provider's error response."""
+
+    def __init__(
+        self,
+        kind: str,
+        detail: str = "",
+        *,
+        issues: list[Issue] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.issues = issues or []
+        self.headers = headers or {}
+
+
+@dataclass
+class ErrorReply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def issues_as_fields(issues: list[Issue], non_field_key: str) -> dict[str, Any]:
+    """Django REST Framework's shape: {"field": ["msg"]}, {"events": {"0": ["msg"]}}."""
+    result: dict[str, Any] = {}
+    for issue in issues:
+        path = [str(p) for p in issue.path] or [non_field_key]
+        node = result
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node.setdefault(path[-1], []).append(issue.message)
+    return result
+
+
+def render_error(provider: Provider, error: ProviderError, method: str, rid: Any) -> ErrorReply:
+    """The provider's status, body and headers for `error` (see the fixture's `errors`)."""
+    spec = provider.errors
+    kind = spec.get("kinds", {}).get(error.kind, {})
+    detail = error.detail or "; ".join(
+        (f"{'.'.join(map(str, i.path))}: " if i.path else "") + i.message for i in error.issues
+    )
+    base = {"detail": detail, "method": method}
+    message = fill(kind.get("message", DEFAULT_MESSAGE.get(error.kind, "{detail}")), base)
+    status = kind.get("status", DEFAULT_STATUS.get(error.kind, 400))
+    values = Values(
+        {**base, "status": status, "message": message,
+         "fields": issues_as_fields(error.issues, spec.get("non_field_key", "non_field_errors"))
+         if error.issues else {spec.get("non_field_key", "non_field_errors"): [message]}},
+        {"rid": rid},
+    )
+    body = fill(kind.get("body", spec["body"]), values)
+    headers = {**fill(kind.get("headers", {}), values), **error.headers}
+    return ErrorReply(status, body, headers)

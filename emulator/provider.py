@@ -1,0 +1,286 @@
+"""Load provider fixtures (YAML) and their JSON Schemas into typed, ready-to-serve Provider objects.
+
+A fixture is validated against `schemas/fixture.schema.json` first; a broken one raises
+`FixtureError` whose message is one line naming the file and the place inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+SCHEMA_BASE = "https://webhook-emulator.local/schemas/"
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("http-url")
+def _is_http_url(value: object) -> bool:
+    """An absolute http(s) URL with a host, as the providers' URL fields require."""
+    if not isinstance(value, str):
+        return True
+    return re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value) is not None
+
+
+class FixtureError(Exception):
+    """A fixture or schema cannot be used; the message is one line naming the file and place."""
+
+
+def data_dir() -> Path:
+    """Where the built-in fixtures/ and schemas/ live: inside the wheel, or the source tree."""
+    packaged = Path(__file__).parent / "_data"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a provider's resource: where its value comes from and how it is rendered."""
+
+    name: str
+    source: str | None = None  # id | created | updated | modified | tenant_ref | deleted; None: the body
+    default: Any = None
+    generate: Any = None
+    writable: bool = True
+    hidden: bool = False
+    format: str | None = None
+    tz: str | None = None
+    wrap: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, spec: dict[str, Any]) -> FieldSpec:
+        source = spec.get("from")
+        return cls(
+            name=name,
+            source=source,
+            default=spec.get("default"),
+            generate=spec.get("generate"),
+            writable=spec.get("writable", source is None),
+            hidden=spec.get("hidden", False),
+            format=spec.get("format"),
+            tz=spec.get("tz"),
+            wrap=spec.get("wrap"),
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method + path of a provider's API and the generic action that serves it."""
+
+    method: str
+    path: str
+    action: str
+    pattern: re.Pattern[str]
+    literal_length: int
+    status: int = 200
+    request: Draft202012Validator | None = None
+    request_schema: str | None = None
+    response_schema: str | None = None
+    view: str = "default"
+    body: Any = None
+    has_body: bool = False
+
+
+@dataclass
+class Provider:
+    """Everything the engine knows about one provider, read from its fixture."""
+
+    name: str
+    title: str
+    source: Path
+    prefixes: list[str]
+    trailing_slash: str
+    routes: list[Route]
+    auth: dict[str, Any]
+    errors: dict[str, Any]
+    resource: dict[str, Any]
+    fields: dict[str, FieldSpec]
+    views: dict[str, list[FieldSpec]]
+    listing: dict[str, Any]
+    envelope: Any
+    idempotency: dict[str, Any] | None
+    method_override: str | None
+    oauth: dict[str, Any] | None
+    raw: dict[str, Any]
+    registry: Registry = field(repr=False, default_factory=Registry)
+
+    def schema_uri(self, name: str) -> str:
+        """The registry URI of one of this provider's schema files (relative to its folder)."""
+        return f"{SCHEMA_BASE}{self.name}/{name}"
+
+    def validator(self, name: str) -> Draft202012Validator:
+        """A validator for one of this provider's schemas, with `$ref`s resolved."""
+        uri = self.schema_uri(name)
+        return Draft202012Validator(
+            {"$ref": uri}, registry=self.registry, format_checker=FORMAT_CHECKER
+        )
+
+
+def _compile_path(template: str) -> tuple[re.Pattern[str], int]:
+    """`/v2/webhooks/{id}/` -> an anchored regex with named groups, and its literal length."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+?)" for i, part in enumerate(parts)
+    )
+    literal = sum(len(part) for part in parts[::2])
+    return re.compile(f"^{regex}$"), literal
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FixtureError(f"{path}:{where} invalid YAML: {problem}") from None
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _meta_validator() -> Draft202012Validator:
+    meta = _load_json(data_dir() / "schemas" / "fixture.schema.json")
+    return Draft202012Validator(meta)
+
+
+def _schema_registry(name: str, schema_dir: Path) -> Registry:
+    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry."""
+    registry = Registry()
+    roots = [(schema_dir / name, name), (data_dir() / "schemas" / "common", "common")]
+    for root, prefix in roots:
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*.json")):
+            contents = _load_json(path)
+            rel = path.relative_to(root).as_posix()
+            uri = f"{SCHEMA_BASE}{prefix}/{rel}"
+            contents.setdefault("$id", uri)
+            try:
+                Draft202012Validator.check_schema(contents)
+            except Exception as exc:
+                where = "/".join(str(p) for p in getattr(exc, "absolute_path", []))
+                message = getattr(exc, "message", str(exc))
+                raise FixtureError(f"{path}: invalid JSON Schema at /{where}: {message}") from None
+            registry = registry.with_resource(uri, Resource.from_contents(contents))
+    return registry
+
+
+def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | None = None) -> Provider:
+    """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
+    raw = _load_yaml(path)
+    meta = meta or _meta_validator()
+    error = next(iter(sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        raise FixtureError(f"{path}: at {error.json_path}: {error.message}")
+    name = raw["name"]
+    registry = _schema_registry(name, schema_dir)
+    provider = Provider(
+        name=name,
+        title=raw.get("title", name),
+        source=path,
+        prefixes=raw["prefixes"],
+        trailing_slash=raw.get("trailing_slash", "strict"),
+        routes=[],
+        auth=raw["auth"],
+        errors=raw["errors"],
+        resource=raw["resource"],
+        fields={n: FieldSpec.parse(n, s or {}) for n, s in raw["resource"]["fields"].items()},
+        views={},
+        listing=raw.get("list", {}),
+        envelope=raw.get("envelope"),
+        idempotency=raw.get("idempotency"),
+        method_override=raw.get("method_override"),
+        oauth=raw.get("oauth"),
+        raw=raw,
+        registry=registry,
+    )
+    provider.views = _views(provider, raw.get("views", {}))
+    provider.routes = [_route(provider, path, i, r) for i, r in enumerate(raw["routes"])]
+    for where, schema in _schema_names(raw):
+        if provider.schema_uri(schema) not in registry:
+            raise FixtureError(f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}")
+    return provider
+
+
+def _schema_names(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    names = [(f"$.routes[{i}].{key}", r[key]) for i, r in enumerate(raw["routes"])
+             for key in ("request", "response") if r.get(key)]
+    names += [(f"$.{sect}.schema", raw[sect]["schema"]) for sect in ("resource", "errors")
+              if raw.get(sect, {}).get("schema")]
+    names += [(f"$.events.{n}.schema", e["schema"]) for n, e in raw.get("events", {}).items()
+              if e.get("schema")]
+    return names
+
+
+def _views(provider: Provider, views: dict[str, Any]) -> dict[str, list[FieldSpec]]:
+    """The default view (every field not hidden) and each named view's omissions and overrides."""
+    result = {"default": [f for f in provider.fields.values() if not f.hidden]}
+    for view_name, view in views.items():
+        omit = set(view.get("omit", []))
+        overrides = view.get("fields", {})
+        specs = []
+        for f in result["default"]:
+            if f.name in omit:
+                continue
+            if f.name in overrides:
+                merged = {"from": f.source, "format": f.format, "tz": f.tz, "wrap": f.wrap,
+                          **overrides[f.name]}
+                f = FieldSpec.parse(f.name, merged)
+            specs.append(f)
+        result[view_name] = specs
+    return result
+
+
+def _route(provider: Provider, path: Path, index: int, spec: dict[str, Any]) -> Route:
+    pattern, literal = _compile_path(spec["path"])
+    view = spec.get("view", "default")
+    if view not in provider.views:
+        raise FixtureError(f"{path}: at $.routes[{index}].view: no view named {view!r}")
+    request = spec.get("request")
+    return Route(
+        method=spec["method"].upper(),
+        path=spec["path"],
+        action=spec["action"],
+        pattern=pattern,
+        literal_length=literal,
+        status=spec.get("status", 200),
+        request=provider.validator(request) if request else None,
+        request_schema=request,
+        response_schema=spec.get("response"),
+        view=view,
+        body=spec.get("body"),
+        has_body="body" in spec,
+    )
+
+
+def load_providers(dirs: list[Path]) -> dict[str, Provider]:
+    """The built-in providers plus every `*.yaml` in each extra fixtures dir (their schemas beside
+    them in `schemas/`); a later provider with the same name replaces an earlier one."""
+    meta = _meta_validator()
+    builtin = data_dir()
+    sources = [(builtin / "fixtures", builtin / "schemas")]
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise FixtureError(f"{d}: fixtures directory not found")
+        sources.append((d, d / "schemas"))
+    providers: dict[str, Provider] = {}
+    for fixture_dir, schema_dir in sources:
+        for path in sorted(fixture_dir.glob("*.yaml")):
+            provider = load_provider(path, schema_dir, meta)
+            providers[provider.name] = provider
+    return providers

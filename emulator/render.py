@@ -1,0 +1,124 @@
+"""Rendering in each provider's style: field formats, timestamp formats, wrappers and templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from emulator.provider import FieldSpec
+from emulator.store import Record
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _zone(name: str | None) -> Any:
+    return UTC if name in (None, "UTC") else ZoneInfo(name)
+
+
+def format_time(value: datetime, fmt: str | None, tz: str | None = None) -> Any:
+    """Render an instant: `iso_seconds`, `iso_millis`, `iso_micros`, `unix`, `unix_ms`, or a
+    strftime pattern; `tz` is an IANA zone whose offset at that instant is used (default UTC)."""
+    local = value.astimezone(_zone(tz))
+    match fmt:
+        case None | "iso_seconds":
+            return local.isoformat(timespec="seconds")
+        case "iso_millis":
+            return local.isoformat(timespec="milliseconds")
+        case "iso_micros":
+            return local.isoformat(timespec="microseconds")
+        case "unix":
+            return (value - EPOCH) // timedelta(seconds=1)
+        case "unix_ms":
+            return (value - EPOCH) // timedelta(milliseconds=1)
+        case _:
+            return local.strftime(fmt)
+
+
+def render_field(spec: FieldSpec, value: Any) -> Any:
+    """One field's value in the provider's representation (format, then wrapper)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = format_time(value, spec.format, spec.tz)
+    if spec.wrap:
+        return {spec.wrap: value}
+    return value
+
+
+class Values(dict[str, Any]):
+    """Template values; `factories` fill a placeholder lazily (e.g. a fresh request id)."""
+
+    def __init__(self, values: Mapping[str, Any], factories: Mapping[str, Callable[[], Any]] | None = None):
+        super().__init__(values)
+        self._factories = factories or {}
+
+    def __missing__(self, key: str) -> Any:
+        if key in self._factories:
+            self[key] = self._factories[key]()
+            return self[key]
+        raise KeyError(key)
+
+
+def fill(template: Any, values: Mapping[str, Any]) -> Any:
+    """Instantiate a fixture template: a string that is exactly `{name}` becomes the value itself
+    (any type); `{name}` inside a longer string is replaced by its text; containers recurse."""
+    if isinstance(template, str):
+        whole = _PLACEHOLDER.fullmatch(template)
+        if whole:
+            try:
+                return values[whole.group(1)]
+            except KeyError:
+                return template
+        return _PLACEHOLDER.sub(lambda m: _text(values, m), template)
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values) for v in template]
+    return template
+
+
+def _text(values: Mapping[str, Any], match: re.Match[str]) -> str:
+    try:
+        value = values[match.group(1)]
+    except KeyError:
+        return match.group(0)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def dump_json(payload: Any, pretty: bool = False) -> bytes:
+    """Serialise a response body: compact, or indented for people (curl)."""
+    if pretty:
+        return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
+    """The stored value behind one field: record metadata for `from:` fields, else its data."""
+    match spec.source:
+        case None:
+            return record.data.get(spec.name)
+        case "id":
+            return record.id
+        case "created":
+            return record.created
+        case "updated":
+            return record.updated
+        case "modified":
+            return record.modified
+        case "tenant_ref":
+            return ref
+        case "deleted":
+            return record.deleted
+    raise ValueError(f"unknown field source {spec.source!r}")
+
+
+def render_record(specs: list[FieldSpec], record: Record, ref: str) -> dict[str, Any]:
+    """A stored record as the provider renders it, in one of its views."""
+    return {spec.name: render_field(spec, field_value(spec, record, ref)) for spec in specs}

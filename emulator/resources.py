@@ -1,0 +1,369 @@
+"""The generic actions every provider's routes map to: list, create, retrieve, update, replace,
+delete, and an OAuth2 token endpoint. Provider differences come from the fixture alone."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from emulator.auth import Identity
+from emulator.errors import Issue, ProviderError
+from emulator.provider import Provider, Route
+from emulator.render import fill, render_record
+from emulator.state import EmulatorState
+from emulator.store import Collection, Record, Token
+from emulator.validation import check_body, unique_issue
+
+EMPTY = object()
+RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
+
+
+@dataclass
+class Call:
+    """Everything an action needs about one request."""
+
+    state: EmulatorState
+    provider: Provider
+    route: Route
+    request: web.Request
+    identity: Identity | None
+    params: dict[str, str]
+    body: Any
+
+    @property
+    def collection(self) -> Collection:
+        assert self.identity is not None
+        return self.state.store.collection(self.provider.name, self.identity.tenant)
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return self.provider.errors.get("messages", {})
+
+    def render(self, record: Record) -> dict[str, Any]:
+        return render_record(self.provider.views[self.route.view], record, self.collection.ref)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = EMPTY
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Action = Callable[[Call], Awaitable[Reply]]
+
+
+def _visible(call: Call) -> Callable[[Record], bool] | None:
+    """Records a caller may see: with a sub-scope (Gigapay's Integration-ID) the unscoped ones
+    and those of its own scope; without one, only the unscoped ones."""
+    if "scope" not in call.provider.resource:
+        return None
+    scope = call.identity.scope if call.identity else None
+    return lambda r: r.scope is None or r.scope == scope
+
+
+def _find(call: Call) -> Record:
+    record = call.collection.get(call.params.get("id", ""))
+    keep = _visible(call)
+    if record is None or (keep and not keep(record)):
+        raise ProviderError("not_found")
+    return record
+
+
+def _scope_for(call: Call, data: dict[str, Any]) -> str | None:
+    """The sub-scope a record belongs to, from the fixture's `resource.scope` rule."""
+    rule = call.provider.resource.get("scope")
+    if not rule:
+        return None
+    unscoped = re.compile(rule["unscoped"])
+    values = data.get(rule["field"]) or []
+    if all(isinstance(v, str) and unscoped.search(v) for v in values):
+        return None
+    scope = call.identity.scope if call.identity else None
+    if scope is None:
+        raise ProviderError("validation", issues=[Issue((), call.messages.get(
+            "scope_required", "this request needs the scope header"))])
+    return scope
+
+
+def _field_values(call: Call, body: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """Data for a new record (`base` None) or a replaced one (every writable field not given is
+    reset to its default), from the body's writable fields."""
+    data = {} if base is None else {k: v for k, v in base.items() if not call.provider.fields[k].writable}
+    ids = call.state.ids
+    for spec in call.provider.fields.values():
+        if spec.source is not None or (base is not None and not spec.writable):
+            continue
+        if spec.writable and spec.name in body:
+            data[spec.name] = body[spec.name]
+        elif spec.generate is not None:
+            data[spec.name] = ids.generate(spec.generate)
+        else:
+            data[spec.name] = copy.deepcopy(spec.default)
+    return data
+
+
+def _id_field(provider: Provider) -> str | None:
+    return next((f.name for f in provider.fields.values() if f.source == "id" and f.writable), None)
+
+
+def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
+    """The record's id: a client-chosen one where the fixture allows it, else kept or generated."""
+    field_name = _id_field(call.provider)
+    if field_name and field_name in body:
+        wanted = str(body[field_name])
+        if wanted != current and call.collection.get(wanted) is not None:
+            raise unique_issue(field_name, wanted, call.messages)
+        return wanted
+    return current or call.state.ids.generate(call.provider.resource["id"])
+
+
+def _checked(call: Call) -> dict[str, Any]:
+    return check_body(call.body, call.route.request, call.messages)
+
+
+async def create(call: Call) -> Reply:
+    body = _checked(call)
+    record_id = _new_id(call, body, None)
+    data = _field_values(call, body, None)
+    now = call.state.clock.now()
+    record = Record(record_id, data, created=now, updated=now, scope=_scope_for(call, data))
+    call.collection.add(record)
+    return Reply(call.route.status, call.render(record))
+
+
+async def retrieve(call: Call) -> Reply:
+    return Reply(call.route.status, call.render(_find(call)))
+
+
+def _save(call: Call, record: Record, data: dict[str, Any], new_id: str) -> Reply:
+    scope = _scope_for(call, data)
+    old_id = record.id
+    record.id, record.data, record.scope = new_id, data, scope
+    record.updated = record.modified = call.state.clock.now()
+    call.collection.touch(record, old_id)
+    return Reply(call.route.status, call.render(record))
+
+
+async def update(call: Call) -> Reply:
+    """Partial update: only the writable fields the body gives change."""
+    record = _find(call)
+    body = _checked(call)
+    writable = {n for n, f in call.provider.fields.items() if f.writable and f.source is None}
+    data = {**record.data, **{k: v for k, v in body.items() if k in writable}}
+    return _save(call, record, data, _new_id(call, body, record.id))
+
+
+async def replace(call: Call) -> Reply:
+    """Full replacement: writable fields the body omits go back to their defaults."""
+    record = _find(call)
+    body = _checked(call)
+    data = _field_values(call, body, record.data)
+    return _save(call, record, data, _new_id(call, body, record.id))
+
+
+async def delete(call: Call) -> Reply:
+    record = _find(call)
+    soft_flag = call.provider.resource.get("soft_delete")
+    if soft_flag:
+        record.deleted = True
+    call.collection.remove(record, soft=bool(soft_flag))
+    if call.route.status == 204:
+        return Reply(204)
+    if call.route.has_body:
+        return Reply(call.route.status, call.route.body)
+    return Reply(call.route.status, call.render(record))
+
+
+def _int_param(call: Call, name: str, default: int | None, minimum: int) -> int | None:
+    raw = call.request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ProviderError("validation", issues=[Issue((name,), call.messages.get(
+            "integer", "{field} must be an integer >= " + str(minimum)).replace("{field}", name))])
+    return value
+
+
+def _filters(call: Call) -> list[Callable[[Record], bool]]:
+    """Timestamp filters such as `created_at_gte=...` from the fixture's `list.filters`."""
+    keeps: list[Callable[[Record], bool]] = []
+    for param, source in call.provider.listing.get("filters", {}).items():
+        for suffix, op in RANGE_SUFFIXES.items():
+            raw = call.request.query.get(param + suffix)
+            if raw is None:
+                continue
+            try:
+                bound = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+                if bound.tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                raise ProviderError("validation", issues=[Issue((param + suffix,), call.messages.get(
+                    "timestamp", "{field} must be an ISO 8601 timestamp with an offset"
+                ).replace("{field}", param + suffix))]) from None
+            keeps.append(_compare(source, op, bound))
+    return keeps
+
+
+def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
+    def keep(record: Record) -> bool:
+        value: datetime = getattr(record, source)
+        return {"eq": value == bound, "gt": value > bound, "gte": value >= bound,
+                "lt": value < bound, "lte": value <= bound}[op]
+    return keep
+
+
+def _sort(call: Call) -> tuple[str, bool]:
+    spec = call.provider.listing.get("sort")
+    if not spec:
+        return "created", False
+    raw = call.request.query.get(spec["param"]) or spec["default"]
+    descending = raw.startswith("-")
+    key = spec["keys"].get(raw.lstrip("-+ "))
+    if key is None:
+        raise ProviderError("validation", issues=[Issue((spec["param"],), call.messages.get(
+            "sort", "{field} must be one of {choices}").replace("{field}", spec["param"]).replace(
+            "{choices}", ", ".join(spec["keys"])))])
+    return key, descending
+
+
+async def list_records(call: Call) -> Reply:
+    listing = call.provider.listing
+    paging = listing.get("paging", {})
+    keeps = [k for k in [_visible(call), *_filters(call)] if k is not None]
+    after = paging.get("after") and call.request.query.get(paging["after"])
+    if after:
+        keeps.append(_after(call.collection, after))
+    keep = (lambda r: all(k(r) for k in keeps)) if keeps else None
+    key, descending = _sort(call)
+    values: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if paging.get("style") == "page":
+        first = paging.get("first", 0)
+        size = _page_size(call, paging)
+        try:
+            page = int(call.request.query.get(paging["page"], first))
+            if page < first:
+                raise ValueError
+        except ValueError:
+            raise ProviderError("invalid_page") from None
+        records, total = call.collection.page((page - first) * size, size, key, descending, keep)
+        if not records and page != first and paging.get("out_of_range") == "error":
+            raise ProviderError("invalid_page")
+        if paging.get("links"):
+            values["next"] = _link(call, paging, page + 1, first) if (page - first + 1) * size < total else None
+            values["previous"] = _link(call, paging, page - 1, first) if page > first else None
+    else:
+        offset = _int_param(call, paging.get("offset", "offset"), 0, 0) or 0
+        limit = _int_param(call, paging.get("limit", "limit"), paging.get("default_limit"), 0)
+        records, total = call.collection.page(offset, limit, key, descending, keep)
+    if paging.get("total_header"):
+        headers[paging["total_header"]] = str(total)
+    values["count"] = total
+    values["items"] = [call.render(r) for r in records]
+    return Reply(call.route.status, fill(listing.get("body", "{items}"), values), headers)
+
+
+def _page_size(call: Call, paging: dict[str, Any]) -> int:
+    """The requested page size; an unusable value falls back to the default, as DRF does."""
+    default = paging.get("default_size", 10)
+    try:
+        size = int(call.request.query.get(paging["size"], default))
+    except ValueError:
+        return default
+    if size < 1:
+        return default
+    return min(size, paging.get("max_size", size))
+
+
+def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
+    anchor = collection.get(after)
+    if anchor is None:
+        return lambda r: False
+    return lambda r: (r.created, r.id) > (anchor.created, anchor.id)
+
+
+def _link(call: Call, paging: dict[str, Any], page: int, first: int) -> str:
+    """An absolute URL to another page on the request's own host, other parameters kept."""
+    query = {k: v for k, v in call.request.query.items() if k != paging["page"]}
+    if page != first:
+        query[paging["page"]] = str(page)
+    path = call.request.path
+    return str(call.request.url.with_path(path).with_query(query))
+
+
+def _basic_client(request: web.Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None, None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except ValueError:
+        return None, None
+    return user, password
+
+
+def _oauth_error(status: int, code: str, description: str) -> Reply:
+    return Reply(status, {"error": code, "error_description": description})
+
+
+async def oauth_token(call: Call) -> Reply:
+    """An OAuth2 token endpoint (RFC 6749): client_credentials, authorization_code and
+    refresh_token grants; the issued token's owner (the client) is the tenant it acts for."""
+    body = call.body if isinstance(call.body, dict) else {}
+    spec = call.provider.oauth or {}
+    client_id = body.get("client_id") or _basic_client(call.request)[0]
+    grant = body.get("grant_type")
+    tokens = call.state.store.provider_tokens(call.provider.name)
+    if grant in ("client_credentials", "authorization_code"):
+        if not client_id:
+            return _oauth_error(401, "invalid_client", "Client authentication failed due to unknown "
+                                "client, no client authentication included, or unsupported authentication "
+                                "method.")
+        if grant == "authorization_code" and not body.get("code"):
+            return _oauth_error(400, "invalid_request", "Missing required parameter: code.")
+        owner = str(client_id)
+    elif grant == "refresh_token":
+        old = next((t for t, v in tokens.items() if v.refresh == body.get("refresh_token")), None)
+        if old is None:
+            return _oauth_error(400, "invalid_grant", "The provided authorization grant is invalid, "
+                                "expired, revoked, does not match the redirection URI used in the "
+                                "authorization request, or was issued to another client.")
+        owner = tokens.pop(old).owner
+    elif not grant:
+        return _oauth_error(400, "invalid_request", "Missing required parameter: grant_type.")
+    else:
+        return _oauth_error(400, "unsupported_grant_type",
+                            "The authorization grant type is not supported by the authorization server.")
+    ids, now = call.state.ids, call.state.clock.now()
+    expires_in = spec.get("expires_in", 7200)
+    scope = body.get("scope") or spec.get("scope", "")
+    access = ids.generate(spec.get("token", {"token": 64}))
+    refresh = ids.generate(spec.get("token", {"token": 64}))
+    tokens[access] = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
+    return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
+                       "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
+
+
+ACTIONS: dict[str, Action] = {
+    "list": list_records,
+    "create": create,
+    "retrieve": retrieve,
+    "update": update,
+    "replace": replace,
+    "delete": delete,
+    "oauth_token": oauth_token,
+}
+# Actions that act for a caller without credentials of the provider's API.
+PUBLIC_ACTIONS = {"oauth_token"}

@@ -1,0 +1,97 @@
+"""Find the provider route for a request: path normalisation, method override, trailing-slash
+policy, and the provider-styled 404 / 405 for paths and methods it does not serve."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from emulator.errors import ProviderError
+from emulator.provider import Provider, Route
+
+
+@dataclass
+class Match:
+    provider: Provider
+    route: Route
+    params: dict[str, str]
+
+
+@dataclass
+class Redirect:
+    """The canonical form of a path that differs only by its trailing slash."""
+
+    provider: Provider
+    location: str
+
+
+@dataclass
+class Miss:
+    """No route: `provider` (if any prefix matched) answers with `error` in its style."""
+
+    provider: Provider | None
+    error: ProviderError
+    allow: list[str] = field(default_factory=list)
+
+
+def normalise_path(raw_path: str) -> str:
+    """The path as clients mean it: query dropped, percent-decoded, repeated slashes folded,
+    and trailing whitespace or a stray `?` removed (real Centry clients send all of these)."""
+    path = unquote(raw_path.split("?", 1)[0])
+    path = re.sub(r"/{2,}", "/", path).rstrip()
+    return path or "/"
+
+
+class Router:
+    """Matches requests against every provider's routes; the most literal route wins."""
+
+    def __init__(self, providers: dict[str, Provider]) -> None:
+        self.providers = list(providers.values())
+        self.routes = sorted(
+            ((p, r) for p in self.providers for r in p.routes), key=lambda pr: -pr[1].literal_length
+        )
+
+    def owner(self, path: str) -> Provider | None:
+        """The provider whose prefix is the longest one `path` starts with."""
+        best: tuple[int, Provider | None] = (0, None)
+        for provider in self.providers:
+            for prefix in provider.prefixes:
+                if path.startswith(prefix) and len(prefix) > best[0]:
+                    best = (len(prefix), provider)
+        return best[1]
+
+    def effective_method(self, method: str, headers: dict[str, str] | None, provider: Provider | None) -> str:
+        """The method a client means: some SDKs POST with a method-override header."""
+        if provider and provider.method_override and method == "POST" and headers:
+            override = headers.get(provider.method_override, "").strip().upper()
+            if override:
+                return override
+        return method
+
+    def _matching(self, path: str) -> list[tuple[Provider, Route, dict[str, str]]]:
+        found = []
+        for provider, route in self.routes:
+            m = route.pattern.match(path)
+            if m:
+                found.append((provider, route, m.groupdict()))
+        return found
+
+    def resolve(self, method: str, path: str, headers: dict[str, str] | None = None) -> Match | Redirect | Miss:
+        owner = self.owner(path)
+        found = self._matching(path)
+        if not found and owner is not None and owner.trailing_slash != "strict":
+            alternative = path[:-1] if path.endswith("/") else path + "/"
+            found = [f for f in self._matching(alternative) if f[0] is owner]
+            if found and owner.trailing_slash == "redirect":
+                return Redirect(owner, alternative)
+        if not found:
+            return Miss(owner, ProviderError("not_found"))
+        provider = found[0][0]
+        method = self.effective_method(method, headers, provider)
+        for p, route, params in found:
+            if route.method == method or (method == "HEAD" and route.method == "GET"):
+                return Match(p, route, params)
+        allow = sorted({r.method for p, r, _ in found if p is provider})
+        return Miss(provider, ProviderError("method_not_allowed", headers={"Allow": ", ".join(allow)}),
+                    allow)

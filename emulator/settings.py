@@ -1,0 +1,87 @@
+"""One Settings object, filled from command-line flags and EMULATOR_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A flag or EMULATOR_* variable has a value that cannot be used."""
+
+
+def _parse_credentials(text: str) -> dict[str, list[str]]:
+    """`paybook=k1,k2;gigapay=t1` -> {"paybook": ["k1", "k2"], "gigapay": ["t1"]}."""
+    result: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, keys = part.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"credentials entry {part!r} is not PROVIDER=KEY[,KEY...]")
+        result.setdefault(name.strip(), []).extend(k.strip() for k in keys.split(",") if k.strip())
+    return result
+
+
+@dataclass
+class Settings:
+    """Everything an emulator can be told. Each field has a flag and an EMULATOR_<NAME> variable."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int | None = None
+    time_scale: float = 1.0
+    fixtures: list[Path] = field(default_factory=list)
+    journal_size: int = 1000
+    delivery_log_size: int = 1000
+    strict: bool = False
+    credentials: dict[str, list[str]] = field(default_factory=dict)
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port must be 0..65535, not {self.port}")
+        if self.time_scale <= 0:
+            raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
+        if self.journal_size < 1 or self.delivery_log_size < 1:
+            raise SettingsError("journal and delivery log sizes must be >= 1")
+        self.fixtures = [Path(p) for p in self.fixtures]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from EMULATOR_* variables, then `overrides` (flags) where not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"EMULATOR_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def strict_for(self, provider: str) -> bool:
+        """Whether `provider` accepts only configured (or issued) credentials."""
+        return self.strict or bool(self.credentials.get(provider))
+
+
+def _convert(name: str, raw: str) -> Any:
+    try:
+        match name:
+            case "port" | "journal_size" | "delivery_log_size":
+                return int(raw)
+            case "seed":
+                return int(raw)
+            case "time_scale":
+                return float(raw)
+            case "strict":
+                return raw.strip().lower() in {"1", "true", "yes", "on"}
+            case "fixtures":
+                return [Path(p) for p in raw.split(os.pathsep) if p]
+            case "credentials":
+                return _parse_credentials(raw)
+            case _:
+                return raw
+    except ValueError as exc:
+        raise SettingsError(f"EMULATOR_{name.upper()}={raw!r}: {exc}") from None

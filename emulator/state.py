@@ -1,0 +1,37 @@
+"""The per-application state object: everything one emulator owns, hung off its aiohttp app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from emulator.clock import Clock
+from emulator.ids import IdSource
+from emulator.journal import Journal
+from emulator.provider import Provider
+from emulator.routing import Router
+from emulator.settings import Settings
+from emulator.store import Store
+
+if TYPE_CHECKING:
+    from emulator.delivery import Dispatcher
+
+
+@dataclass
+class EmulatorState:
+    """One emulator: its settings, providers, state and journals. Nothing here is global."""
+
+    settings: Settings
+    providers: dict[str, Provider]
+    router: Router
+    store: Store
+    journal: Journal
+    clock: Clock
+    ids: IdSource
+    dispatcher: Dispatcher | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+STATE = web.AppKey("emulator_state", EmulatorState)

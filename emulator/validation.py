@@ -1,0 +1,123 @@
+"""Request bodies: parsing (JSON or form) and validation against a route's JSON Schema, with
+messages in the provider's words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from multidict import MultiDictProxy
+
+from emulator.errors import Issue, ProviderError
+from emulator.render import fill
+
+DEFAULT_MESSAGES = {
+    "required": "{field} is required",
+    "type": "{field} must be of type {expected}",
+    "enum": "{field}: {value} is not a valid choice",
+    "format": "{field} must be a valid http(s) URL",
+    "minItems": "{field} must not be empty",
+    "minimum": "{field} must be >= {limit}",
+    "minLength": "{field} must not be blank",
+    "maxLength": "{field} must be at most {limit} characters",
+    "uniqueItems": "{field} must not repeat items",
+    "not_object": "the body must be a JSON object, not {actual}",
+    "unique": "{field} {value} already exists",
+}
+
+JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+              float: "number", type(None): "null"}
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a JSON body, or raise `malformed_body` with the parser's own explanation."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ProviderError("malformed_body", str(exc)) from None
+
+
+def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """A form-encoded body as the JSON object the route's schema describes: repeated or single
+    values for arrays, JSON text for objects, "true"/"1" for booleans, digits for integers."""
+    props = (schema or {}).get("properties", {})
+    body: dict[str, Any] = {}
+    for key in form:
+        if key in body:
+            continue
+        kind = props.get(key, {}).get("type")
+        values = [v for v in form.getall(key) if isinstance(v, str)]
+        if not values:
+            continue
+        body[key] = _coerce(values, kind)
+    return body
+
+
+def _coerce(values: list[str], kind: Any) -> Any:
+    value = values[-1]
+    if kind == "array":
+        if len(values) == 1 and value.lstrip().startswith("["):
+            return _maybe_json(value)
+        return [item.strip() for v in values for item in v.split(",") if item.strip()]
+    if kind == "object":
+        return _maybe_json(value)
+    if kind == "boolean":
+        return {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower(), value)
+    if kind == "integer":
+        return int(value) if value.strip().lstrip("-").isdigit() else value
+    return value
+
+
+def _maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def check_body(
+    body: Any, validator: Draft202012Validator | None, messages: dict[str, str]
+) -> dict[str, Any]:
+    """Return `body` if it satisfies the schema; otherwise raise `validation` with every issue."""
+    if not isinstance(body, dict):
+        raise ProviderError("validation", issues=[
+            Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value")))
+        ])
+    if validator is None:
+        return body
+    issues = [_issue(e, messages) for e in validator.iter_errors(body)]
+    if issues:
+        issues.sort(key=lambda i: [str(p) for p in i.path])
+        raise ProviderError("validation", issues=issues)
+    return body
+
+
+def unique_issue(field: str, value: Any, messages: dict[str, str]) -> ProviderError:
+    """The error for a value that must be unique among the tenant's records."""
+    return ProviderError("validation", issues=[Issue((field,), _message(messages, "unique", field=field,
+                                                                        value=value))])
+
+
+def _issue(error: ValidationError, messages: dict[str, str]) -> Issue:
+    path: tuple[str | int, ...] = tuple(error.absolute_path)
+    keyword = str(error.validator)
+    extra: dict[str, Any] = {"value": error.instance, "limit": error.validator_value}
+    if keyword == "required" and isinstance(error.instance, dict):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        path = (*path, missing[0]) if missing else path
+    if keyword == "type":
+        extra["expected"] = error.validator_value
+        extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
+        keyword_key = f"type:{error.validator_value}"
+        if keyword_key in messages:
+            keyword = keyword_key
+    field = ".".join(str(p) for p in path) or "body"
+    return Issue(path, _message(messages, keyword, field=field, **extra))
+
+
+def _message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+    template = messages.get(keyword) or DEFAULT_MESSAGES.get(keyword) or "{field} is invalid"
+    return fill(template, {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
