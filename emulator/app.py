@@ -21,7 +21,7 @@ from emulator.render import dump_json, fill
 from emulator.resources import ACTIONS, EMPTY, PUBLIC_ACTIONS, Call, Reply
 from emulator.routing import Match, Miss, Redirect, Router, normalise_path
 from emulator.settings import Settings
-from emulator.state import STATE, EmulatorState
+from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.store import Replay, Store
 from emulator.validation import coerce_form, parse_json
 
@@ -48,10 +48,7 @@ def json_response(request: web.Request, status: int, body: Any, headers: dict[st
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
                     method: str) -> web.Response:
     state = request.app[STATE]
-    if provider is None:
-        reply = control.plain_error(error)
-    else:
-        reply = render_error(provider, error, method, state.ids.uuid4)
+    reply = control.plain_error(error) if provider is None else render_error(provider, error, method, state.ids.uuid4)
     return json_response(request, reply.status, reply.body, reply.headers)
 
 
@@ -79,18 +76,18 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     resolved = state.router.resolve(request.method, path, request.headers)  # type: ignore[arg-type]
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
-        request["provider"] = resolved.provider.name
+        request[PROVIDER_NAME] = resolved.provider.name
         return json_response(request, 307, {"detail": "Moved to the canonical path."},
                              {"Location": location})
     method = state.router.effective_method(request.method, request.headers,  # type: ignore[arg-type]
                                            resolved.provider)
     if isinstance(resolved, Miss):
         if resolved.provider:
-            request["provider"] = resolved.provider.name
+            request[PROVIDER_NAME] = resolved.provider.name
         return _error_response(request, resolved.provider, resolved.error, method)
     assert isinstance(resolved, Match)
     provider, route = resolved.provider, resolved.route
-    request["provider"] = provider.name
+    request[PROVIDER_NAME] = provider.name
     try:
         return await _serve(request, state, resolved, method)
     except ProviderError as error:
@@ -110,7 +107,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
     identity = None
     if route.action not in PUBLIC_ACTIONS:
         identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
-        request["tenant"] = identity.tenant
+        request[TENANT] = identity.tenant
         strip = [s["body"] for s in provider.auth["credentials"] if "body" in s]
         if strip and isinstance(body, dict):
             body = {k: v for k, v in body.items() if k not in strip}
@@ -162,8 +159,8 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
             "method": request.method,
             "path": request.path,
             "query": request.query_string,
-            "provider": request.get("provider"),
-            "tenant": request.get("tenant"),
+            "provider": request.get(PROVIDER_NAME),
+            "tenant": request.get(TENANT),
             "status": response.status,
         })
     return response

@@ -1,0 +1,101 @@
+"""Shared test helpers: an HTTP client for an in-process emulator that checks every response
+body against the provider's JSON Schema for that route (or its error schema)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from emulator import Settings, create_app
+from emulator.routing import Match, normalise_path
+from emulator.state import STATE
+
+
+@dataclass
+class Answer:
+    """What a client saw: status, headers, raw body and parsed JSON (None when empty)."""
+
+    status: int
+    headers: Any
+    raw: bytes
+    json: Any
+
+
+class Api:
+    """Requests against one emulator; every JSON answer is validated against its schema."""
+
+    def __init__(self, client: TestClient, app: web.Application) -> None:
+        self.client = client
+        self.app = app
+        self.state = app[STATE]
+
+    async def request(self, method: str, path: str, *, validate: bool = True, **kwargs: Any) -> Answer:
+        response = await self.client.request(method, path, allow_redirects=False, **kwargs)
+        raw = await response.read()
+        assert response.headers.get("Content-Type", "application/json").startswith("application/json") or not raw
+        body = json.loads(raw) if raw else None
+        answer = Answer(response.status, response.headers, raw, body)
+        if validate and raw:
+            self.check_schema(method, path, kwargs.get("headers") or {}, answer)
+        return answer
+
+    def check_schema(self, method: str, path: str, headers: dict[str, str], answer: Answer) -> None:
+        """Validate the body against the route's response schema, or the provider's error schema."""
+        router = self.state.router
+        clean = normalise_path(path)
+        provider = router.owner(clean)
+        if provider is None:
+            return
+        if answer.status >= 400:
+            schema = provider.errors.get("schema")
+        else:
+            resolved = router.resolve(method, clean, headers)
+            if not isinstance(resolved, Match):
+                return
+            schema = resolved.route.response_schema
+            provider = resolved.provider
+        assert schema, f"{provider.name}: no schema for {method} {path} ({answer.status})"
+        errors = sorted(provider.validator(schema).iter_errors(answer.json), key=str)
+        assert not errors, f"{method} {path} -> {answer.status} breaks {schema}: {errors[0].message}"
+
+    async def get(self, path: str, **kw: Any) -> Answer:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> Answer:
+        return await self.request("POST", path, **kw)
+
+    async def put(self, path: str, **kw: Any) -> Answer:
+        return await self.request("PUT", path, **kw)
+
+    async def patch(self, path: str, **kw: Any) -> Answer:
+        return await self.request("PATCH", path, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Answer:
+        return await self.request("DELETE", path, **kw)
+
+
+MakeApi = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+def make_api(aiohttp_client: Any) -> MakeApi:
+    """`await make_api(seed=1, strict=True, ...)`: a fresh emulator with those settings."""
+
+    async def make(**settings: Any) -> Api:
+        app = create_app(Settings(**settings))
+        client = await aiohttp_client(app)
+        return Api(client, app)
+
+    return make
+
+
+@pytest.fixture
+async def api(make_api: MakeApi) -> Api:
+    """A fresh emulator with default settings."""
+    return await make_api()
