@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from emulator import Settings, create_app
 from emulator.routing import Match, normalise_path
@@ -36,7 +37,10 @@ class Api:
         self.state = app[STATE]
 
     async def request(self, method: str, path: str, *, validate: bool = True, **kwargs: Any) -> Answer:
-        response = await self.client.request(method, path, allow_redirects=False, **kwargs)
+        """One request; `path` may be anything a client could send (`//x`, a trailing `%20`, `?`)."""
+        server = self.client.server
+        url = URL(f"{server.scheme}://{server.host}:{server.port}{path}", encoded=True)
+        response = await self.client.session.request(method, url, allow_redirects=False, **kwargs)
         raw = await response.read()
         assert response.headers.get("Content-Type", "application/json").startswith("application/json") or not raw
         body = json.loads(raw) if raw else None
