@@ -1,0 +1,73 @@
+"""Signature schemes for notifications: templated HMAC-SHA256 (ShareActor, Gigapay and most
+Stripe-like schemes) and HS256 JWTs keyed by a JWK (Syncfy). Each signs the exact bytes sent.
+
+A fixture's `delivery.signature` picks the scheme and its templates; `mode` lets a user ask for
+a deliberately wrong signature to test their verifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from emulator.render import fill
+
+# Deliberately wrong signatures a user can ask for, per firing.
+MODES = ("valid", "wrong_secret", "stale_timestamp", "tampered_body", "missing")
+STALE_SECONDS = 3600
+
+
+@dataclass
+class Signed:
+    """What goes on the wire: the body bytes and the signature headers."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+def jwk_key(jwk: dict[str, Any]) -> bytes:
+    """The key bytes of a symmetric JWK: base64url-decode of `k`."""
+    k = jwk["k"]
+    return base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
+
+
+def new_jwk(raw_key: bytes, kid: str) -> dict[str, str]:
+    """A symmetric ("oct") JWK for `raw_key`."""
+    return {"kty": "oct", "kid": kid, "k": base64.urlsafe_b64encode(raw_key).rstrip(b"=").decode()}
+
+
+def _hmac_hex(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def sign(spec: dict[str, Any] | None, body: bytes, secret: Any, timestamp: int, rid: str,
+         mode: str = "valid") -> Signed:
+    """Sign `body` as `spec` says. `secret` is text for HMAC schemes and a JWK for `jwt`."""
+    if not spec or spec.get("scheme", "none") == "none" or mode == "missing":
+        return Signed(body, {})
+    if mode == "stale_timestamp":
+        timestamp -= STALE_SECONDS
+    sent = body + b" " if mode == "tampered_body" else body
+    values = {"timestamp": str(timestamp), "rid": rid, "body_sha256": hashlib.sha256(body).hexdigest()}
+    if spec["scheme"] == "hmac-sha256":
+        key = str(secret).encode()
+        if mode == "wrong_secret":
+            key = b"not-" + key
+        message = fill(spec.get("message", "{body}"), {**values, "body": "\0BODY\0"}).encode()
+        message = message.replace(b"\0BODY\0", body)
+        value = fill(spec.get("value", "{digest}"), {**values, "digest": _hmac_hex(key, message)})
+        return Signed(sent, {spec["header"]: value})
+    if spec["scheme"] == "jwt":
+        key = jwk_key(secret)
+        if mode == "wrong_secret":
+            key = b"not-" + key
+        claims = fill(spec.get("claims", {}), {**values, "timestamp": timestamp,
+                                               "expires": timestamp + spec.get("ttl", 300)})
+        token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": secret.get("kid")})
+        return Signed(sent, {spec["header"]: token})
+    raise ValueError(f"unknown signature scheme {spec['scheme']!r}")
