@@ -18,7 +18,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.app import create_app
 from emulator.provider import FixtureError, load_providers
-from emulator.settings import Settings, SettingsError, _parse_credentials
+from emulator.settings import Settings, SettingsError, parse_credentials
 
 log = logging.getLogger("emulator")
 
@@ -48,7 +48,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", default=None,
                         help="accept only configured credentials (and tokens the emulator issued) "
                         "(EMULATOR_STRICT)")
-    parser.add_argument("--credentials", type=_parse_credentials,
+    parser.add_argument("--credentials", type=parse_credentials,
                         help="accepted keys per provider, 'paybook=k1,k2;gigapay=t1'; a provider with "
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
     parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],

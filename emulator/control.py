@@ -1,5 +1,5 @@
-"""The control API under /_emulator/: health, reset, state, the request journal (and, with
-delivery, events and deliveries). JSON in and out."""
+"""The control API under /_emulator/: health, reset, state, the request journal, firing events,
+the delivery log and signing keys. JSON in and out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
+from emulator.delivery import Delivery, Dispatcher, delivery_spec
 from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
+from emulator.events import EventError, aliases, catalogue
+from emulator.provider import Provider, is_http_url
 from emulator.render import dump_json, fill, render_record
+from emulator.signing import MODES
 from emulator.state import STATE, EmulatorState
+
+FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
+               "wait", "timeout")
+DEFAULT_WAIT_TIMEOUT = 30.0
 
 
 def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
@@ -100,9 +108,181 @@ async def requests_journal(request: web.Request) -> web.Response:
     return _json(request, {"requests": entries, "dropped": state.journal.dropped})
 
 
+def _dispatcher(request: web.Request) -> Dispatcher:
+    dispatcher = request.app[STATE].dispatcher
+    assert dispatcher is not None, "the dispatcher starts with the app"
+    return dispatcher
+
+
+def _provider(request: web.Request, name: Any) -> Provider | web.Response:
+    if not isinstance(name, str) or not name:
+        return _fail(request, "validation", "provider is required: one of " + ", ".join(request.app[STATE].providers))
+    provider = request.app[STATE].providers.get(name)
+    if provider is None:
+        return _fail(request, "not_found", f"no provider named {name!r}")
+    return provider
+
+
+def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
+    """What is wrong with a POST /_emulator/events body beyond its provider, or None."""
+    unknown = sorted(set(body) - set(FIRE_FIELDS))
+    event = body.get("event")
+    signature = (provider.raw.get("delivery") or {}).get("signature") or {}
+    secret = body.get("secret")
+    headers = body.get("headers")
+    timeout = body.get("timeout", DEFAULT_WAIT_TIMEOUT)
+    checks = [
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(FIRE_FIELDS)}"),
+        (not (isinstance(event, str) and event) and not (isinstance(event, list) and event
+                                                         and all(isinstance(e, str) for e in event)),
+         "event is required: an event name or a non-empty list of names"),
+        (not isinstance(body.get("data", {}), dict), "data must be an object (merged into the payload)"),
+        (any(not isinstance(body.get(k, ""), str) for k in ("tenant", "scope")), "tenant and scope must be strings"),
+        ("url" in body and not (isinstance(body["url"], str) and is_http_url(body["url"])),
+         "url must be an absolute http(s) URL"),
+        ("secret" in body and "url" not in body, "secret applies only with url"),
+        (secret is not None and signature.get("scheme") == "jwt"
+         and not (isinstance(secret, dict) and isinstance(secret.get("k"), str)),
+         "secret must be a JWK object with a 'k' member for this provider"),
+        (secret is not None and signature.get("scheme") != "jwt" and not isinstance(secret, str),
+         "secret must be a string"),
+        (headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())),
+         "headers must be an object of strings"),
+        (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
+        (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
+        (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
+         "timeout must be a number of seconds > 0"),
+    ]
+    return next((message for failed, message in checks if failed), None)
+
+
+async def fire_events(request: web.Request) -> web.Response:
+    """POST /_emulator/events: fire one event (or several) of a provider at its subscribers, or
+    at one `url`; with `"wait": true` answer once every delivery has a final outcome."""
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    provider = _provider(request, body.get("provider"))
+    if isinstance(provider, web.Response):
+        return provider
+    problem = _fire_problem(body, provider)
+    if problem:
+        return _fail(request, "validation", problem)
+    dispatcher = _dispatcher(request)
+    names = [body["event"]] if isinstance(body["event"], str) else body["event"]
+    try:
+        target = None
+        if "url" in body:
+            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
+        deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
+                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"))
+    except EventError as exc:
+        return _fail(request, "validation", str(exc))
+    complete = None
+    if body.get("wait"):
+        complete = await dispatcher.wait(deliveries, float(body.get("timeout", DEFAULT_WAIT_TIMEOUT)))
+    answer = {"provider": provider.name, "events": names, "deliveries": [d.as_json() for d in deliveries]}
+    if complete is not None:
+        answer["complete"] = complete
+    return _json(request, answer, 200 if body.get("wait") else 202)
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
+    tenant or webhook."""
+    dispatcher = _dispatcher(request)
+    q = request.query
+    found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
+                                url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
+    return _json(request, {"deliveries": [d.as_json() for d in found], "dropped": dispatcher.log.dropped})
+
+
+def _delivery(request: web.Request) -> Delivery | web.Response:
+    found = _dispatcher(request).log.get(request.match_info["id"])
+    if found is None:
+        return _fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
+    return found
+
+
+async def get_delivery(request: web.Request) -> web.Response:
+    found = _delivery(request)
+    return found if isinstance(found, web.Response) else _json(request, found.as_json())
+
+
+async def redeliver(request: web.Request) -> web.Response:
+    """POST /_emulator/deliveries/{id}/redeliver: one more attempt now (same event ids and body)."""
+    found = _delivery(request)
+    if isinstance(found, web.Response):
+        return found
+    delivery = await _dispatcher(request).redeliver(found)
+    return _json(request, delivery.as_json())
+
+
+def _jwt_provider(request: web.Request) -> Provider | web.Response:
+    provider = _provider(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    if ((provider.raw.get("delivery") or {}).get("signature") or {}).get("scheme") != "jwt":
+        return _fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
+    return provider
+
+
+async def get_jwk(request: web.Request) -> web.Response:
+    """GET /_emulator/providers/{name}/jwk: the JWK that signs the provider's notifications."""
+    provider = _jwt_provider(request)
+    if isinstance(provider, web.Response):
+        return provider
+    return _json(request, _dispatcher(request).jwk(provider.name))
+
+
+async def put_jwk(request: web.Request) -> web.Response:
+    """PUT /_emulator/providers/{name}/jwk: sign with this JWK (`{"kty": "oct", "kid", "k"}`) from now on."""
+    provider = _jwt_provider(request)
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    k, kid = body.get("k"), body.get("kid", "")
+    if body.get("kty") != "oct" or not isinstance(k, str) or not k or not isinstance(kid, str) or \
+            not all(c.isalnum() or c in "-_" for c in k):
+        return _fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
+    _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
+    return _json(request, _dispatcher(request).keys[provider.name])
+
+
+async def list_providers(request: web.Request) -> web.Response:
+    """GET /_emulator/providers: every provider with its routes and events."""
+    return _json(request, {"providers": [describe_provider(p) for p in request.app[STATE].providers.values()]})
+
+
+def describe_provider(provider: Provider) -> dict[str, Any]:
+    """A provider's name, title, routes and events, as the control API and the CLI list them."""
+    try:
+        delivers = bool(delivery_spec(provider))
+    except EventError:
+        delivers = False
+    return {
+        "name": provider.name,
+        "title": provider.title,
+        "prefixes": provider.prefixes,
+        "routes": [{"method": r.method, "path": r.path, "action": r.action} for r in provider.routes],
+        "events": sorted(catalogue(provider)),
+        "aliases": aliases(provider),
+        "delivers": delivers,
+    }
+
+
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     app.router.add_get("/_emulator/health", health)
     app.router.add_post("/_emulator/reset", reset)
     app.router.add_get("/_emulator/state", state_dump)
     app.router.add_get("/_emulator/requests", requests_journal)
+    app.router.add_get("/_emulator/providers", list_providers)
+    app.router.add_post("/_emulator/events", fire_events)
+    app.router.add_get("/_emulator/deliveries", list_deliveries)
+    app.router.add_get("/_emulator/deliveries/{id}", get_delivery)
+    app.router.add_post("/_emulator/deliveries/{id}/redeliver", redeliver)
+    app.router.add_get("/_emulator/providers/{name}/jwk", get_jwk)
+    app.router.add_put("/_emulator/providers/{name}/jwk", put_jwk)

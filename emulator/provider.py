@@ -21,7 +21,7 @@ FORMAT_CHECKER = FormatChecker()
 
 
 @FORMAT_CHECKER.checks("http-url")
-def _is_http_url(value: object) -> bool:
+def is_http_url(value: object) -> bool:
     """An absolute http(s) URL with a host, as the providers' URL fields require."""
     if not isinstance(value, str):
         return True
@@ -221,8 +221,10 @@ def _schema_names(raw: dict[str, Any]) -> list[tuple[str, str]]:
              for key in ("request", "response") if r.get(key)]
     names += [(f"$.{sect}.schema", raw[sect]["schema"]) for sect in ("resource", "errors")
               if raw.get(sect, {}).get("schema")]
-    names += [(f"$.events.{n}.schema", e["schema"]) for n, e in raw.get("events", {}).items()
-              if e.get("schema")]
+    names += [(f"$.events.catalogue.{n}.schema", e["schema"])
+              for n, e in raw.get("events", {}).get("catalogue", {}).items() if e.get("schema")]
+    if raw.get("delivery", {}).get("schema"):
+        names.append(("$.delivery.schema", raw["delivery"]["schema"]))
     return names
 
 

@@ -14,7 +14,7 @@ from emulator.provider import FieldSpec
 from emulator.store import Record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PLACEHOLDER = re.compile(r"\{(\w+(?:\.\w+)*)\}")
 
 
 @cache
@@ -59,6 +59,10 @@ class Values(dict[str, Any]):
         super().__init__(values)
         self._factories = factories or {}
 
+    def extend(self, extra: Mapping[str, Any]) -> Values:
+        """These values plus `extra`; lazy ones not yet made are still made here, once."""
+        return Values({**self, **extra}, {k: (lambda k=k: self[k]) for k in self._factories if k not in extra})
+
     def __missing__(self, key: str) -> Any:
         if key in self._factories:
             self[key] = self._factories[key]()
@@ -66,14 +70,27 @@ class Values(dict[str, Any]):
         raise KeyError(key)
 
 
+def lookup(values: Mapping[str, Any], name: str) -> Any:
+    """`values[name]`, where a dotted name (`webhook.url`) walks into nested objects."""
+    head, *rest = name.split(".")
+    value = values[head]
+    try:
+        for part in rest:
+            value = value[part]
+    except (KeyError, TypeError, IndexError):
+        raise KeyError(name) from None
+    return value
+
+
 def fill(template: Any, values: Mapping[str, Any]) -> Any:
     """Instantiate a fixture template: a string that is exactly `{name}` becomes the value itself
-    (any type); `{name}` inside a longer string is replaced by its text; containers recurse."""
+    (any type); `{name}` inside a longer string is replaced by its text; containers recurse.
+    Names may be dotted (`{payload.id_user}`); an unknown name is left as it is."""
     if isinstance(template, str):
         whole = _PLACEHOLDER.fullmatch(template)
         if whole:
             try:
-                return values[whole.group(1)]
+                return lookup(values, whole.group(1))
             except KeyError:
                 return template
         return _PLACEHOLDER.sub(lambda m: _text(values, m), template)
@@ -86,7 +103,7 @@ def fill(template: Any, values: Mapping[str, Any]) -> Any:
 
 def _text(values: Mapping[str, Any], match: re.Match[str]) -> str:
     try:
-        value = values[match.group(1)]
+        value = lookup(values, match.group(1))
     except KeyError:
         return match.group(0)
     return value if isinstance(value, str) else json.dumps(value)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.auth import Identity
+from emulator.delivery import wanted_events
 from emulator.errors import Issue, ProviderError
 from emulator.provider import Provider, Route
 from emulator.render import fill, render_record
@@ -180,6 +181,17 @@ async def delete(call: Call) -> Reply:
     if call.route.has_body:
         return Reply(call.route.status, call.route.body)
     return Reply(call.route.status, call.render(record))
+
+
+async def simulate(call: Call) -> Reply:
+    """Fire a sample of each event the webhook subscribes to at it alone (ShareActor's
+    `POST /webhooks/{id}/simulate`), through the same dispatcher as every other firing."""
+    record = _find(call)
+    dispatcher = call.state.dispatcher
+    assert dispatcher is not None and call.identity is not None
+    target = dispatcher.target_for(call.provider, call.identity.tenant, record)
+    dispatcher.fire(call.provider, wanted_events(call.provider, record), target=target)
+    return Reply(call.route.status)
 
 
 def _int_param(call: Call, name: str, default: int | None, minimum: int) -> int | None:
@@ -364,6 +376,7 @@ ACTIONS: dict[str, Action] = {
     "replace": replace,
     "delete": delete,
     "oauth_token": oauth_token,
+    "simulate": simulate,
 }
 # Actions that act for a caller without credentials of the provider's API.
 PUBLIC_ACTIONS = {"oauth_token"}

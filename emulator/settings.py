@@ -13,7 +13,7 @@ class SettingsError(ValueError):
     """A flag or EMULATOR_* variable has a value that cannot be used."""
 
 
-def _parse_credentials(text: str) -> dict[str, list[str]]:
+def parse_credentials(text: str) -> dict[str, list[str]]:
     """`paybook=k1,k2;gigapay=t1` -> {"paybook": ["k1", "k2"], "gigapay": ["t1"]}."""
     result: dict[str, list[str]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
@@ -32,6 +32,8 @@ class Settings:
     port: int = 8080
     seed: int | None = None
     time_scale: float = 1.0
+    # Seconds a receiver has to answer one delivery attempt; None: each provider's own timeout.
+    delivery_timeout: float | None = None
     fixtures: list[Path] = field(default_factory=list)
     journal_size: int = 1000
     delivery_log_size: int = 1000
@@ -44,6 +46,8 @@ class Settings:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
         if self.time_scale <= 0:
             raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
+        if self.delivery_timeout is not None and self.delivery_timeout <= 0:
+            raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
         self.fixtures = [Path(p) for p in self.fixtures]
@@ -73,14 +77,14 @@ def _convert(name: str, raw: str) -> Any:
                 return int(raw)
             case "seed":
                 return int(raw)
-            case "time_scale":
+            case "time_scale" | "delivery_timeout":
                 return float(raw)
             case "strict":
                 return raw.strip().lower() in {"1", "true", "yes", "on"}
             case "fixtures":
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
-                return _parse_credentials(raw)
+                return parse_credentials(raw)
             case _:
                 return raw
     except ValueError as exc:

@@ -1,0 +1,470 @@
+"""Event delivery: which webhooks want an event, the notification each one gets, and the dispatcher
+that signs it, POSTs it, retries on the provider's schedule and records every attempt.
+
+Everything provider-specific comes from the fixture's `delivery` section: `subscribers` (which
+field says what a webhook wants: `contains`, `equals` or `flag`, and `skip_when`), the `url_field`,
+`headers_field`, `delay_field` and `group_field`, the `body` and `entry` templates, `signature`,
+`success` statuses, `timeout`, `retry` and the `failure_counter` side effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from emulator import __version__
+from emulator.events import Event, EventError, aliases, build, canonical, catalogue
+from emulator.provider import Provider
+from emulator.render import dump_json, fill
+from emulator.signing import new_jwk, sign
+from emulator.state import STATE, EmulatorState
+from emulator.store import Record
+
+log = logging.getLogger("emulator.delivery")
+RECORDED_BODY_LIMIT = 64 * 1024
+USER_AGENT = f"webhook-emulator/{__version__}"
+DEFAULT_RETRY = {"retries": 5, "backoff": "exponential", "initial": 1, "factor": 2}
+
+
+def delivery_spec(provider: Provider) -> dict[str, Any]:
+    """The provider's `delivery` section; EventError if it sends no notifications."""
+    spec = provider.raw.get("delivery")
+    if not spec:
+        raise EventError(f"{provider.name} sends no event notifications")
+    return spec
+
+
+def retry_delays(spec: dict[str, Any]) -> list[float]:
+    """Seconds to wait before each retry, from the fixture's `retry` rule."""
+    rule = {**DEFAULT_RETRY, **spec.get("retry", {})}
+    if rule["backoff"] == "fixed":
+        return [float(rule["initial"])] * rule["retries"]
+    return [float(rule["initial"] * rule["factor"] ** n) for n in range(rule["retries"])]
+
+
+def is_success(spec: dict[str, Any], status: int) -> bool:
+    """Whether a receiver's status counts as delivered: the fixture's `success` list, else 2xx."""
+    accepted = spec.get("success")
+    return status in accepted if accepted else 200 <= status < 300
+
+
+def wanted_events(provider: Provider, record: Record) -> list[str]:
+    """The canonical names of the events a stored webhook subscribes to."""
+    rule = delivery_spec(provider)["subscribers"]
+    match rule["match"]:
+        case "flag":
+            names = [name for name in catalogue(provider) if record.data.get(name) is True]
+        case "equals":
+            value = record.data.get(rule["field"])
+            names = [value] if isinstance(value, str) else []
+        case _:  # contains
+            names = [v for v in record.data.get(rule["field"]) or [] if isinstance(v, str)]
+    known = aliases(provider)
+    return [known.get(n, n) for n in names]
+
+
+def is_disabled(provider: Provider, record: Record) -> bool:
+    """Whether a webhook's `skip_when` fields say it receives nothing (Paybook's `is_disabled`)."""
+    skip = delivery_spec(provider)["subscribers"].get("skip_when")
+    return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
+
+
+@dataclass
+class Target:
+    """Where one notification goes, and with what secret and extra headers."""
+
+    url: str
+    secret: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    tenant: str | None = None
+    webhook_id: str | None = None
+    webhook: dict[str, Any] = field(default_factory=dict)
+    delay: float = 0.0
+    grouped: bool = False
+
+
+@dataclass
+class Attempt:
+    """One POST of a notification and what came back."""
+
+    number: int
+    at: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int | None = None
+    response_body: str | None = None
+    duration_ms: float = 0.0
+    error: str | None = None
+    outcome: str = "failed"
+
+
+@dataclass
+class Delivery:
+    """One notification to one target: its events, its body, its outcome and every attempt."""
+
+    id: str
+    provider: str
+    events: list[str]
+    event_ids: list[str]
+    target: Target
+    body: bytes
+    signature: str
+    created: str
+    status: str = "pending"
+    attempts: list[Attempt] = field(default_factory=list)
+    next_attempt_at: str | None = None
+    error: str | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """The delivery as the control API shows it."""
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "events": self.events,
+            "event_ids": self.event_ids,
+            "tenant": self.target.tenant,
+            "webhook_id": self.target.webhook_id,
+            "url": self.target.url,
+            "secret": self.target.secret,
+            "signature": self.signature,
+            "status": self.status,
+            "created": self.created,
+            "next_attempt_at": self.next_attempt_at,
+            "error": self.error,
+            "body": _text(self.body),
+            "attempts": [vars(a) for a in self.attempts],
+        }
+
+
+def _text(raw: bytes) -> str:
+    return raw[:RECORDED_BODY_LIMIT].decode("utf-8", errors="replace")
+
+
+class DeliveryLog:
+    """The most recent deliveries, oldest dropped first once `size` is reached."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.dropped = 0
+        self._items: OrderedDict[str, Delivery] = OrderedDict()
+
+    def add(self, delivery: Delivery) -> None:
+        self._items[delivery.id] = delivery
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+            self.dropped += 1
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        return self._items.get(delivery_id)
+
+    def find(self, provider: str | None = None, event: str | None = None, status: str | None = None,
+             url: str | None = None, tenant: str | None = None, webhook: str | None = None) -> list[Delivery]:
+        """Deliveries matching every filter given, oldest first."""
+        return [d for d in self._items.values()
+                if (provider is None or d.provider == provider) and (event is None or event in d.events)
+                and (status is None or d.status == status) and (url is None or d.target.url == url)
+                and (tenant is None or d.target.tenant == tenant)
+                and (webhook is None or d.target.webhook_id == webhook)]
+
+    def remove(self, provider: str | None) -> list[Delivery]:
+        """Forget every delivery (of one provider); returns those forgotten."""
+        gone = [d for d in self._items.values() if provider is None or d.provider == provider]
+        for d in gone:
+            del self._items[d.id]
+        return gone
+
+
+class Dispatcher:
+    """Sends one emulator's notifications: one task per delivery, one shared ClientSession."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.log = DeliveryLog(state.settings.delivery_log_size)
+        self.keys: dict[str, dict[str, str]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: set[str] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        """Open the shared HTTP client session (on the app's loop)."""
+        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+
+    async def close(self, grace: float) -> None:
+        """Stop: cancel deliveries waiting for a retry, give in-flight attempts up to `grace`
+        seconds to finish, then cancel what is left and close the session."""
+        self._closing = True
+        waiting = [t for i, t in self._tasks.items() if i not in self._in_flight]
+        for task in waiting:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=grace)
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    def jwk(self, provider: str) -> dict[str, str]:
+        """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
+        if provider not in self.keys:
+            ids = self.state.ids
+            self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
+        return self.keys[provider]
+
+    def forget(self, provider: str | None = None) -> None:
+        """Cancel and forget deliveries (of one provider), as a reset does."""
+        for delivery in self.log.remove(provider):
+            task = self._tasks.pop(delivery.id, None)
+            if task is not None:
+                task.cancel()
+
+    # -- choosing targets -------------------------------------------------------------------
+
+    def target_for(self, provider: Provider, tenant: str, record: Record) -> Target:
+        """The target a stored webhook describes."""
+        spec = delivery_spec(provider)
+        data = record.data
+        headers = data.get(spec["headers_field"]) if spec.get("headers_field") else None
+        return Target(
+            url=str(data.get(spec["url_field"], "")),
+            secret=self._webhook_secret(provider, data),
+            headers={str(k): str(v) for k, v in (headers or {}).items()},
+            tenant=tenant,
+            webhook_id=record.id,
+            webhook={**data, "id": record.id},
+            delay=float(data.get(spec["delay_field"]) or 0) if spec.get("delay_field") else 0.0,
+            grouped=bool(data.get(spec["group_field"])) if spec.get("group_field") else False,
+        )
+
+    def explicit_target(self, provider: Provider, url: str, secret: Any = None,
+                        headers: dict[str, str] | None = None) -> Target:
+        """A target outside the store: one URL, with a given secret or a fresh one."""
+        defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
+        if secret is None:
+            secret = self._webhook_secret(provider, {})
+        return Target(url=url, secret=secret, headers=dict(headers or {}), webhook=defaults)
+
+    def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
+        signature = delivery_spec(provider).get("signature") or {}
+        if signature.get("scheme") == "jwt":
+            return self.jwk(provider.name)
+        name = signature.get("secret_field")
+        if not name:
+            return None
+        if name in data:
+            return data[name]
+        generate = provider.fields[name].generate if name in provider.fields else None
+        return self.state.ids.generate(generate or {"token": 32})
+
+    def subscribers(self, provider: Provider, names: list[str], tenant: str | None = None,
+                    scope: str | None = None) -> list[tuple[Target, list[str]]]:
+        """Every stored webhook that wants any of `names`, with the names it wants, in creation
+        order; limited to one tenant and to what a caller with `scope` sees, when given."""
+        found = []
+        for owner, collection in self.state.store.provider_collections(provider.name):
+            if tenant is not None and owner != tenant:
+                continue
+            for record in collection.records.values():
+                if scope is not None and record.scope not in (None, scope):
+                    continue
+                if is_disabled(provider, record):
+                    continue
+                wanted = set(wanted_events(provider, record))
+                matching = [n for n in names if n in wanted]
+                if matching:
+                    found.append((self.target_for(provider, owner, record), matching))
+        return found
+
+    # -- firing -------------------------------------------------------------------------------
+
+    def fire(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
+             tenant: str | None = None, scope: str | None = None, target: Target | None = None,
+             mode: str = "valid") -> list[Delivery]:
+        """Build each event once and start a delivery per subscriber (or to `target` alone);
+        a subscriber with grouping on gets the events of this firing in one notification."""
+        spec = delivery_spec(provider)
+        names = list(dict.fromkeys(canonical(provider, n) for n in names))
+        built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
+        targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
+        deliveries = []
+        for each, wanted in targets:
+            groups = [wanted] if each.grouped else [[n] for n in wanted]
+            for group in groups:
+                delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
+                self.log.add(delivery)
+                self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
+                deliveries.append(delivery)
+        return deliveries
+
+    def _new_delivery(self, provider: Provider, spec: dict[str, Any], events: list[Event], target: Target,
+                      mode: str) -> Delivery:
+        delivery_id = self.state.ids.uuid4()
+
+        def values(event: Event) -> Any:
+            return event.values.extend({"payload": event.payload, "rid": delivery_id, "webhook": target.webhook})
+
+        extra: dict[str, Any] = {}
+        if spec.get("entry") is not None:
+            extra["entries"] = [fill(spec["entry"], values(e)) for e in events]
+        body = fill(spec.get("body", "{payload}"), values(events[0]).extend(extra))
+        return Delivery(
+            id=delivery_id,
+            provider=provider.name,
+            events=[e.name for e in events],
+            event_ids=[e.id for e in events],
+            target=target,
+            body=dump_json(body),
+            signature=mode,
+            created=self._now(),
+        )
+
+    async def wait(self, deliveries: list[Delivery], timeout: float) -> bool:
+        """Wait until each delivery has a final outcome; False if `timeout` passed first."""
+        waits = [d.done.wait() for d in deliveries]
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def redeliver(self, delivery: Delivery) -> Delivery:
+        """One more attempt of the same notification (same event ids and body), now."""
+        provider = self.state.providers[delivery.provider]
+        spec = delivery_spec(provider)
+        outcome = await self._attempt(provider, spec, delivery)
+        if delivery.id not in self._tasks:  # no schedule running: this attempt decides
+            delivery.status = outcome
+            delivery.error = None if outcome == "delivered" else delivery.attempts[-1].error
+        return delivery
+
+    # -- the schedule -------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self.state.clock.now().isoformat(timespec="milliseconds")
+
+    async def _sleep(self, delivery: Delivery, seconds: float) -> None:
+        scaled = seconds * self.state.settings.time_scale
+        moment = self.state.clock.now() + timedelta(seconds=scaled)
+        delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
+        await asyncio.sleep(scaled)
+        delivery.next_attempt_at = None
+
+    async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> None:
+        try:
+            if delivery.target.delay:
+                await self._sleep(delivery, delivery.target.delay)
+            delays = retry_delays(spec)
+            for number in range(len(delays) + 1):
+                stopped = self._stopped_reason(provider, delivery)
+                if stopped:
+                    delivery.status, delivery.error = "failed", stopped
+                    return
+                self._in_flight.add(delivery.id)
+                try:
+                    outcome = await self._attempt(provider, spec, delivery)
+                finally:
+                    self._in_flight.discard(delivery.id)
+                if outcome == "delivered":
+                    delivery.status, delivery.error = "delivered", None
+                    return
+                if number < len(delays):
+                    if self._closing:
+                        delivery.error = "the emulator stopped before the next attempt"
+                        return
+                    await self._sleep(delivery, delays[number])
+            delivery.status = "failed"
+            delivery.error = f"gave up after {len(delivery.attempts)} attempts"
+        finally:
+            self._tasks.pop(delivery.id, None)
+            delivery.done.set()
+
+    def _record(self, delivery: Delivery) -> Record | None:
+        target = delivery.target
+        if target.webhook_id is None or target.tenant is None:
+            return None
+        collection = self.state.store.collections.get((delivery.provider, target.tenant))
+        return collection.get(target.webhook_id) if collection else None
+
+    def _stopped_reason(self, provider: Provider, delivery: Delivery) -> str | None:
+        """Why a stored webhook should get no more attempts (deleted or disabled), if it should not."""
+        if delivery.target.webhook_id is None:
+            return None
+        record = self._record(delivery)
+        if record is None:
+            return "the webhook no longer exists"
+        if is_disabled(provider, record):
+            return "the webhook is disabled"
+        return None
+
+    def _count_failure(self, spec: dict[str, Any], delivery: Delivery) -> None:
+        """The provider's side effect of a failed attempt: a counter, and disabling past a limit."""
+        rule = spec.get("failure_counter")
+        record = self._record(delivery) if rule else None
+        if rule is None or record is None:
+            return
+        count = int(record.data.get(rule["field"]) or 0) + 1
+        record.data[rule["field"]] = count
+        if "limit" in rule and count > rule["limit"]:
+            record.data.update(rule.get("then", {}))
+
+    async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> str:
+        """POST the notification once, signed now; record the attempt; return its outcome."""
+        assert self._session is not None, "the dispatcher is not started"
+        now = self.state.clock.now()
+        signed = sign(spec.get("signature"), delivery.body, delivery.target.secret, int(now.timestamp()),
+                      delivery.id, delivery.signature)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **spec.get("headers", {}),
+                   **delivery.target.headers, **signed.headers}
+        attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
+                          _text(signed.body))
+        delivery.attempts.append(attempt)
+        timeout = self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+        started = time.perf_counter()
+        try:
+            async with self._session.post(delivery.target.url, data=signed.body, headers=headers,
+                                          timeout=aiohttp.ClientTimeout(total=timeout),
+                                          allow_redirects=False) as response:
+                attempt.status = response.status
+                attempt.response_body = _text(await response.content.read(RECORDED_BODY_LIMIT))
+        except TimeoutError:
+            attempt.error = f"no response within {timeout:g} s"
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            attempt.error = f"{type(exc).__name__}: {exc}"
+        attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        if attempt.status is not None and is_success(spec, attempt.status):
+            attempt.outcome = "delivered"
+        else:
+            attempt.error = attempt.error or f"HTTP {attempt.status} is not a success"
+            self._count_failure(spec, delivery)
+        log.debug("delivery %s attempt %d to %s: %s", delivery.id, attempt.number, delivery.target.url,
+                  attempt.status or attempt.error)
+        return attempt.outcome
+
+
+@contextlib.asynccontextmanager
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    dispatcher = Dispatcher(state)
+    await dispatcher.start()
+    state.dispatcher = dispatcher
+    state.extras.setdefault("reset_hooks", []).append(dispatcher.forget)
+    yield
+    timeout = state.settings.delivery_timeout or 10.0
+    await dispatcher.close(grace=min(timeout, 5.0))
+
+
+def setup(app: web.Application) -> None:
+    """Give the app a dispatcher that starts and stops with it (aiohttp `cleanup_ctx`)."""
+    app.cleanup_ctx.append(_lifetime)

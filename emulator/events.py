@@ -1,0 +1,96 @@
+"""The event catalogue: each provider's events, built from the fixture's sample payloads with fresh
+ids and timestamps in the provider's formats, and a caller's overrides deep-merged on top.
+
+A fixture's `events` section holds `id` (how event ids are made), `fresh` (variables made anew
+for every firing: `objectid`, `uuid4`, `{token: N, alphabet: A}`, `{time: FORMAT, tz: ZONE}`, or
+`{value: X}` for a constant a caller may override), `aliases` (other names an event answers to)
+and `catalogue` (per event its `sample` template and an optional `schema`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.ids import IdSource
+from emulator.provider import Provider
+from emulator.render import Values, fill, format_time
+
+
+class EventError(ValueError):
+    """An event name a provider does not have, or overrides that cannot apply."""
+
+
+@dataclass
+class Event:
+    """One built event: its name, id, time, payload and the template values it was made from."""
+
+    name: str
+    id: str
+    time: datetime
+    payload: Any
+    values: Values
+
+
+def catalogue(provider: Provider) -> dict[str, dict[str, Any]]:
+    """The provider's events by canonical name (empty if it has none)."""
+    return provider.raw.get("events", {}).get("catalogue", {})
+
+
+def aliases(provider: Provider) -> dict[str, str]:
+    """Other names events answer to, mapped to the canonical name."""
+    return provider.raw.get("events", {}).get("aliases", {})
+
+
+def canonical(provider: Provider, name: str) -> str:
+    """The canonical name of `name` (itself or what it is an alias of); EventError if unknown."""
+    events = catalogue(provider)
+    name = aliases(provider).get(name, name)
+    if name not in events:
+        known = ", ".join(sorted(events)) or "none"
+        raise EventError(f"{provider.name} has no event {name!r} (its events: {known})")
+    return name
+
+
+def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
+    """One variable's value: an id or secret from `ids`, `now` in a time format, or a constant."""
+    if isinstance(spec, dict) and "time" in spec:
+        return format_time(now, spec["time"], spec.get("tz"))
+    if isinstance(spec, dict) and "value" in spec:
+        return spec["value"]
+    return ids.generate(spec)
+
+
+def template_values(provider: Provider, ids: IdSource, now: datetime, given: dict[str, Any]) -> Values:
+    """Values for one firing's templates: `given` first, each fresh variable made when first used."""
+    fresh = provider.raw.get("events", {}).get("fresh", {})
+    factories = {var: (lambda spec=spec: fresh_value(spec, ids, now)) for var, spec in fresh.items()}
+    return Values(given, factories)
+
+
+def deep_merge(base: Any, overrides: Any) -> Any:
+    """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(overrides, dict):
+        return copy.deepcopy(overrides)
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+    return merged
+
+
+def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock) -> Event:
+    """A fresh event: the sample with new ids and times, then `overrides` deep-merged. A top-level
+    override of a fresh variable's name (e.g. `id_user`) also sets it wherever the sample uses it."""
+    name = canonical(provider, name)
+    spec = catalogue(provider)[name]
+    overrides = overrides or {}
+    fresh = provider.raw.get("events", {}).get("fresh", {})
+    seeded = {k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}
+    now = clock.now()
+    event_id = ids.generate(provider.raw["events"].get("id", "uuid4"))
+    values = template_values(provider, ids, now, {**seeded, "event": name, "event_id": event_id})
+    payload = deep_merge(fill(spec["sample"], values), overrides)
+    return Event(name, event_id, now, payload, values)
