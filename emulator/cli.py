@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from emulator import __version__
 from emulator.app import create_app
 from emulator.control import describe_provider
+from emulator.openapi import build_openapi
 from emulator.provider import FixtureError, load_providers
-from emulator.server import Emulator
+from emulator.server import Emulator, start_site
 from emulator.settings import Settings, SettingsError, parse_credentials
 from emulator.signing import MODES
 
@@ -42,6 +41,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-scale", type=float, dest="time_scale",
                         help="multiply every delivery delay and retry interval, e.g. 0.001 "
                         "(EMULATOR_TIME_SCALE; default 1)")
+    parser.add_argument("--delivery-timeout", type=float, dest="delivery_timeout",
+                        help="seconds a receiver has to answer each delivery attempt (EMULATOR_DELIVERY_TIMEOUT; "
+                        "default: each provider's own, 10 s or Centry's 15 s)")
     parser.add_argument("--fixtures", type=Path, action="append",
                         help="a folder of extra provider fixtures (*.yaml, with schemas/ beside them); "
                         "repeatable (EMULATOR_FIXTURES, separated by ':')")
@@ -79,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "EMULATOR_PORT, or --url) and exit 0 when it answers ok.")
     health.add_argument("--url", help="base URL of the emulator (default from EMULATOR_HOST/EMULATOR_PORT)")
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
+    openapi = sub.add_parser("openapi", help="print an OpenAPI 3.1 document of every route and the control API",
+                             description="Print the OpenAPI 3.1 document generated from the fixtures and schemas "
+                             "(the same one a running emulator serves at /_emulator/openapi.json).")
+    openapi.add_argument("--fixtures", type=Path, action="append", default=[], help="extra fixture folders")
     fire = sub.add_parser(
         "fire", help="send one provider's event notification, signed like the provider",
         description="Build, sign and send a notification of EVENT to --url (in-process), or with --server ask "
@@ -105,12 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _serve(settings: Settings) -> None:
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await start_site(create_app(settings), settings.host, settings.port)
     log.info("listening on http://%s:%s", settings.host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,7 +125,8 @@ async def _serve(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
-        fixtures=args.fixtures, journal_size=args.journal_size, delivery_log_size=args.delivery_log_size,
+        delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
+        delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level,
     )
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
@@ -160,6 +162,11 @@ def cmd_providers(args: argparse.Namespace) -> int:
             print(f"  {route['method']:<6} {route['path']}")
         if info["events"]:
             print(f"  events: {', '.join(info['events'])}")
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    print(json.dumps(build_openapi(load_providers(args.fixtures)), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -236,7 +243,7 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "check": cmd_check, "providers": cmd_providers,
-            "health": cmd_health}
+            "openapi": cmd_openapi, "health": cmd_health}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from emulator import __version__
 from emulator.delivery import Delivery, Dispatcher, delivery_spec
 from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
 from emulator.events import EventError, aliases, catalogue
+from emulator.openapi import build_openapi
 from emulator.provider import Provider, is_http_url
 from emulator.render import dump_json, fill, render_record
 from emulator.signing import MODES
@@ -266,11 +267,17 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "name": provider.name,
         "title": provider.title,
         "prefixes": provider.prefixes,
+        "base_path": provider.base_path,
         "routes": [{"method": r.method, "path": r.path, "action": r.action} for r in provider.routes],
         "events": sorted(catalogue(provider)),
         "aliases": aliases(provider),
         "delivers": delivers,
     }
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """GET /_emulator/openapi.json: every emulated route and the control API, as OpenAPI 3.1."""
+    return _json(request, build_openapi(request.app[STATE].providers))
 
 
 def setup(app: web.Application) -> None:
@@ -286,3 +293,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/_emulator/deliveries/{id}/redeliver", redeliver)
     app.router.add_get("/_emulator/providers/{name}/jwk", get_jwk)
     app.router.add_put("/_emulator/providers/{name}/jwk", put_jwk)
+    app.router.add_get("/_emulator/openapi.json", openapi_document)

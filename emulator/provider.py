@@ -94,6 +94,7 @@ class Provider:
     title: str
     source: Path
     prefixes: list[str]
+    base_path: str
     trailing_slash: str
     routes: list[Route]
     auth: dict[str, Any]
@@ -193,6 +194,7 @@ def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | Non
         title=raw.get("title", name),
         source=path,
         prefixes=raw["prefixes"],
+        base_path=raw.get("base_path", raw["prefixes"][0]),
         trailing_slash=raw.get("trailing_slash", "strict"),
         routes=[],
         auth=raw["auth"],

@@ -5,17 +5,56 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from emulator.app import create_app
+from emulator.client import EmulatorClient
 from emulator.settings import Settings
 from emulator.state import STATE, EmulatorState
 
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running in a daemon thread, for servers that must not share the caller's."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coroutine` on the thread's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=30)
+        self.loop.close()
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port (0: a free port); returns the runner and the bound port."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    server = site._server
+    assert server is not None and server.sockets  # type: ignore[union-attr]
+    return runner, server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
 
 class Emulator:
-    """One emulator on a TCP port (a free one by default)."""
+    """One emulator on a TCP port (a free one by default). `client` speaks its control API
+    (fire, deliveries, wait_for_delivery, reset...); its calls block, so use it from thread mode,
+    or from async code only through its `*_async` methods."""
 
     def __init__(self, settings: Settings | None = None, **options: Any) -> None:
         if settings is None:
@@ -23,8 +62,7 @@ class Emulator:
         self.settings = settings
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: LoopThread | None = None
         self.port: int | None = None
 
     @property
@@ -32,10 +70,17 @@ class Emulator:
         """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
         if self.port is None:
             raise RuntimeError("the emulator is not running")
-        return f"http://{self.settings.host}:{self.port}"
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def client(self) -> EmulatorClient:
+        """A control-API client for this emulator."""
+        return EmulatorClient(self.url)
 
     @property
     def state(self) -> EmulatorState:
+        """The running emulator's state (store, journal, dispatcher...)."""
         if self.app is None:
             raise RuntimeError("the emulator is not running")
         return self.app[STATE]
@@ -43,17 +88,11 @@ class Emulator:
     async def start_async(self) -> Emulator:
         """Start on the running event loop."""
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await start_site(self.app, self.settings.host, self.settings.port)
         return self
 
     async def stop_async(self) -> None:
-        """Stop: finish in-flight work (bounded) and close the port."""
+        """Stop: finish in-flight deliveries (bounded) and close the port."""
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = None
@@ -61,43 +100,26 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Start in a background thread with its own event loop; returns once it listens."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="webhook-emulator", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
+        self._thread = LoopThread("webhook-emulator")
+        try:
+            self._thread.run(self.start_async())
+        except BaseException:
+            self._thread.stop()
+            self._thread = None
+            raise
         return self
 
-    def call(self, coroutine: Any, timeout: float | None = None) -> Any:
-        """Run a coroutine on the emulator's own loop (for the thread mode) and return its result."""
-        if self._loop is None:
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the emulator's own loop (thread mode) and return its result."""
+        if self._thread is None:
             raise RuntimeError("call() needs an emulator started with start()")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+        return self._thread.run(coroutine, timeout)
 
     def stop(self) -> None:
-        """Stop the background thread started by start()."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=30)
-        self._loop = None
+        """Stop the emulator started by start()."""
+        if self._thread is not None:
+            self._thread.run(self.stop_async(), timeout=60)
+            self._thread.stop()
         self._thread = None
 
     def __enter__(self) -> Emulator:

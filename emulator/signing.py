@@ -2,7 +2,7 @@
 Stripe-like schemes) and HS256 JWTs keyed by a JWK (Syncfy). Each signs the exact bytes sent.
 
 A fixture's `delivery.signature` picks the scheme and its templates; `mode` lets a user ask for
-a deliberately wrong signature to test their verifier.
+a deliberately wrong signature to test their verifier, and `verify` is the receiver's side.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +73,34 @@ def sign(spec: dict[str, Any] | None, body: bytes, secret: Any, timestamp: int, 
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": secret.get("kid")})
         return Signed(sent, {spec["header"]: token})
     raise ValueError(f"unknown signature scheme {spec['scheme']!r}")
+
+
+def _value_pattern(template: str) -> re.Pattern[str]:
+    """`t={timestamp},v1={digest}` -> a regex capturing each placeholder."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)) + "$")
+
+
+def verify(spec: dict[str, Any] | None, body: bytes, headers: Mapping[str, str], secret: Any, now: int,
+           tolerance: int = 300) -> bool:
+    """Whether a received notification carries a valid, fresh signature under `spec` (what a
+    careful receiver checks). A provider that does not sign verifies everything."""
+    if not spec or spec.get("scheme", "none") == "none":
+        return True
+    header = next((v for k, v in headers.items() if k.lower() == spec["header"].lower()), None)
+    if header is None:
+        return False
+    if spec["scheme"] == "jwt":
+        try:
+            claims = jwt.decode(header, jwk_key(secret), algorithms=["HS256"], leeway=tolerance)
+        except jwt.PyJWTError:
+            return False
+        return claims.get("sha256") in (None, hashlib.sha256(body).hexdigest())
+    found = _value_pattern(spec.get("value", "{digest}")).match(header)
+    if found is None:
+        return False
+    timestamp = found.groupdict().get("timestamp")
+    if timestamp is not None and (not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance):
+        return False
+    expected = sign(spec, body, secret, int(timestamp or 0), "").headers[spec["header"]]
+    return hmac.compare_digest(expected, header)

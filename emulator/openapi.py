@@ -1,0 +1,125 @@
+"""An OpenAPI 3.1 document of every emulated route and the control API, generated from the
+providers' fixtures and schemas (served at /_emulator/openapi.json, printed by `openapi`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+from emulator import __version__
+from emulator.provider import SCHEMA_BASE, Provider
+
+# The control API: (method, path, summary, success status).
+CONTROL_ROUTES = [
+    ("get", "/_emulator/health", "Health and the loaded providers", "200"),
+    ("post", "/_emulator/reset", "Forget all state, or one provider's ({\"provider\": name})", "200"),
+    ("get", "/_emulator/state", "Every provider's tenants and their webhooks", "200"),
+    ("get", "/_emulator/requests", "The request journal (filters: provider, tenant, method, status)", "200"),
+    ("get", "/_emulator/providers", "Providers with their routes and events", "200"),
+    ("post", "/_emulator/events", "Fire an event: {provider, event, data?, tenant?, scope?, url?, secret?, headers?, "
+     "signature?, wait?, timeout?}", "202"),
+    ("get", "/_emulator/deliveries", "The delivery log (filters: provider, event, status, url, tenant, webhook)",
+     "200"),
+    ("get", "/_emulator/deliveries/{id}", "One delivery with every attempt", "200"),
+    ("post", "/_emulator/deliveries/{id}/redeliver", "One more attempt of a delivery, now", "200"),
+    ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200"),
+    ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200"),
+    ("get", "/_emulator/openapi.json", "This document", "200"),
+]
+
+
+def _schema_ref(provider: Provider, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{_component(provider.schema_uri(name))}"}
+
+
+def _component(uri: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", uri.removeprefix(SCHEMA_BASE).removesuffix(".json"))
+
+
+def _embedded(value: Any, uri: str) -> Any:
+    """A schema made to live under components: `$id` dropped, every `$ref` (relative to `uri`)
+    pointed at the component that holds its target."""
+    if isinstance(value, list):
+        return [_embedded(v, uri) for v in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if key == "$id":
+            continue
+        if key == "$ref" and isinstance(item, str):
+            document, fragment = urldefrag(urljoin(uri, item))
+            item = f"#/components/schemas/{_component(document)}{fragment}"
+        result[key] = _embedded(item, uri)
+    return result
+
+
+def _security(provider: Provider) -> dict[str, dict[str, Any]]:
+    schemes = {}
+    for i, source in enumerate(provider.auth["credentials"]):
+        name = f"{provider.name}_{i}"
+        if "header" in source:
+            schemes[name] = {"type": "apiKey", "in": "header", "name": source["header"],
+                             "description": f"value matching {source.get('pattern', '.+')}"}
+        elif "query" in source:
+            schemes[name] = {"type": "apiKey", "in": "query", "name": source["query"]}
+        else:
+            schemes[name] = {"type": "apiKey", "in": "header", "name": "X-Body-Field",
+                             "description": f"or the JSON body field {source['body']!r}"}
+    return schemes
+
+
+def _operation(provider: Provider, index: int, route: Any, security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    params = re.findall(r"\{(\w+)\}", route.path)
+    responses: dict[str, Any] = {str(route.status): {"description": "success"}}
+    if route.response_schema:
+        responses[str(route.status)]["content"] = {
+            "application/json": {"schema": _schema_ref(provider, route.response_schema)}}
+    if provider.errors.get("schema"):
+        responses["default"] = {"description": f"an error in {provider.title}'s style",
+                                "content": {"application/json": {"schema": _schema_ref(provider,
+                                                                                       provider.errors["schema"])}}}
+    operation: dict[str, Any] = {
+        "tags": [provider.name],
+        "summary": f"{provider.title}: {route.action}",
+        "operationId": f"{provider.name}_{index}_{route.action}",
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+        "responses": responses,
+    }
+    if route.action != "oauth_token":
+        operation["security"] = security
+    if route.request_schema:
+        operation["requestBody"] = {"content": {"application/json": {
+            "schema": _schema_ref(provider, route.request_schema)}}}
+    return operation
+
+
+def build_openapi(providers: dict[str, Provider]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these providers and the control API."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    security_schemes: dict[str, Any] = {}
+    for provider in providers.values():
+        schemes = _security(provider)
+        security_schemes.update(schemes)
+        security = [{name: []} for name in schemes]
+        for uri, resource in provider.registry.items():
+            schemas[_component(uri)] = _embedded(resource.contents, uri)
+        for index, route in enumerate(provider.routes):
+            paths.setdefault(route.path, {})[route.method.lower()] = _operation(provider, index, route, security)
+    for method, path, summary, status in CONTROL_ROUTES:
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for p in re.findall(r"\{(\w+)\}", path)]
+        paths.setdefault(path, {})[method] = {
+            "tags": ["control"], "summary": summary, "parameters": params,
+            "responses": {status: {"description": "success", "content": {"application/json": {"schema": {}}}},
+                          "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "webhook-emulator", "version": __version__,
+                 "description": "The emulated webhook APIs of " + ", ".join(p.title for p in providers.values())
+                 + ", and the emulator's control API under /_emulator/."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
+    }
