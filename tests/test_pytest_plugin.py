@@ -1,0 +1,108 @@
+"""The pytest plugin, used the way users use it: real test files run by pytester in a subprocess,
+where installing the package is all it takes for the fixtures to exist."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+USER_TESTS = '''
+import requests
+
+GIGAPAY = {"Authorization": "Token T", "Integration-ID": "i1"}
+
+
+def register(emulator, url, events=("Payout.created",)):
+    answer = requests.post(emulator.url_for("gigapay") + "/webhooks/", json={"url": url, "events": list(events)},
+                           headers=GIGAPAY)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_sync_delivery_is_received_and_verifies(webhook_emulator, webhook_receiver):
+    webhook = register(webhook_emulator, webhook_receiver.url_for("/pay"))
+    webhook_emulator.fire("gigapay", "Payout.created", {"amount": "5.00"})
+    delivery = webhook_emulator.wait_for_delivery(event="Payout.created", timeout=5)
+    [received] = webhook_receiver.wait_for(1)
+    assert delivery["status"] == "delivered" and received.path == "/pay"
+    assert received.json["amount"] == "5.00"
+    assert webhook_receiver.verify("gigapay", received, webhook["secret_key"])
+    assert not webhook_receiver.verify("gigapay", received, "another-secret")
+
+
+def test_state_was_reset_before_this_test(webhook_emulator):
+    listed = requests.get(webhook_emulator.url_for("gigapay") + "/webhooks/", headers=GIGAPAY).json()
+    assert listed["count"] == 0
+    assert webhook_emulator.deliveries() == []
+    assert webhook_emulator.requests(provider="gigapay")[-1]["path"] == "/v2/webhooks/"
+
+
+def test_scripted_answers_make_the_emulator_retry(webhook_emulator, webhook_receiver):
+    register(webhook_emulator, webhook_receiver.url_for("/pay"))
+    webhook_receiver.respond_with(500, 503)
+    webhook_emulator.fire("gigapay", "Payout.created")
+    delivery = webhook_emulator.wait_for_delivery(event="Payout.created", timeout=5)
+    assert [a["status"] for a in delivery["attempts"]] == [500, 503, 200]
+
+
+async def test_async_waits(webhook_emulator, webhook_receiver):
+    jwk = webhook_emulator.jwk("syncfy")
+    webhook_emulator.fire("syncfy", "credentials.created", url=webhook_receiver.url_for("/syncfy"))
+    delivery = await webhook_emulator.wait_for_delivery_async(event="credentials.created", timeout=5)
+    [received] = await webhook_receiver.wait_for_async(1)
+    assert delivery["status"] == "delivered"
+    assert webhook_receiver.verify("syncfy", received, jwk)
+
+
+def test_factory_emulators_are_separate(webhook_emulator_factory):
+    strict = webhook_emulator_factory(strict=True, credentials={"gigapay": ["good"]})
+    other = webhook_emulator_factory()
+    assert strict.url != other.url
+    refused = requests.get(strict.url_for("gigapay") + "/webhooks/", headers={"Authorization": "Token bad"})
+    assert refused.status_code == 401
+    assert requests.get(other.url_for("gigapay") + "/webhooks/", headers=GIGAPAY).status_code == 200
+
+
+def test_waiting_for_a_delivery_that_never_comes_fails(webhook_emulator):
+    webhook_emulator.wait_for_delivery(event="Payout.created", timeout=0.2)
+'''
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
+def test_fixtures_work_in_sync_and_async_tests_and_failures_read_well(user_project: pytest.Pytester) -> None:
+    user_project.makepyfile(test_user=USER_TESTS)
+    result = user_project.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines(["*TimeoutError: no delivery matching {'event': 'Payout.created'} reached "
+                                 "delivered within 0.2 s*"])
+
+
+def test_settings_fixtures_can_be_overridden_in_a_conftest(user_project: pytest.Pytester) -> None:
+    user_project.makeconftest('''
+import pytest
+
+@pytest.fixture(scope="session")
+def webhook_emulator_seed():
+    return 7
+''')
+    user_project.makepyfile(test_seeded='''
+import requests
+
+def test_prints_a_seeded_id(webhook_emulator):
+    answer = requests.post(webhook_emulator.url_for("paybook") + "/webhooks",
+                           json={"url": "http://example.com/h", "events": ["refresh"]},
+                           headers={"Authorization": "api_key api_key=K"})
+    print("ID=" + answer.json()["response"]["id_webhook"])
+''')
+    ids = []
+    for _ in range(2):
+        result = user_project.runpytest_subprocess("-q", "-s", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1)
+        ids += re.findall(r"ID=([0-9a-f]{24})", result.stdout.str())
+    assert len(ids) == 2 and ids[0] == ids[1]

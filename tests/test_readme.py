@@ -1,0 +1,99 @@
+"""The README's examples, run: its curl and CLI examples against a live emulator (with a live
+receiver standing in for http://127.0.0.1:9000), its pytest example through pytester, and its
+set-up commands checked against .ci/run. A README change that breaks an example fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from emulator import Emulator
+from emulator.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+EMULATOR_URL = "http://127.0.0.1:8080"
+RECEIVER_URL = "http://127.0.0.1:9000"
+
+
+def blocks(language: str) -> list[str]:
+    """The README's fenced code blocks in `language`, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.M | re.S)
+
+
+def commands(block: str) -> list[list[str]]:
+    """A shell block's commands (continuation lines joined), each split into words."""
+    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def curl(args: list[str]) -> requests.Response:
+    """Run the curl options the README uses (-s, -i, -X, -H, -d) with requests."""
+    method, headers, data, url = None, {}, None, None
+    words = iter(args[1:])
+    for word in words:
+        if word in ("-s", "-i"):
+            continue
+        if word == "-X":
+            method = next(words)
+        elif word == "-H":
+            name, _, value = next(words).partition(":")
+            headers[name.strip()] = value.strip()
+        elif word == "-d":
+            data = next(words)
+        else:
+            url = word
+    assert url, f"no URL in {args}"
+    return requests.request(method or ("POST" if data else "GET"), url, headers=headers, data=data,
+                            allow_redirects=False, timeout=30)
+
+
+@pytest.fixture
+def live() -> Iterator[tuple[Emulator, Receiver]]:
+    with Emulator(time_scale=0.001) as emulator, Receiver() as receiver:
+        yield emulator, receiver
+
+
+def test_setup_commands_are_the_ones_ci_runs() -> None:
+    install_and_start, install_and_test = blocks("shell")[:2]
+    assert install_and_start.strip() == "pip install . && webhook-emulator serve"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_and_test.strip() in ci.splitlines()
+
+
+def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
+    emulator, receiver = live
+    examples = [c for block in blocks("sh") for c in commands(block)]
+    assert examples, "the README has no runnable examples"
+    for words in examples:
+        words = [w.replace(EMULATOR_URL, emulator.url).replace(RECEIVER_URL, receiver.url) for w in words]
+        if words[0] == "curl":
+            response = curl(words)
+            assert response.status_code < 400, f"{shlex.join(words)} -> {response.status_code} {response.text}"
+            answer = response.json()
+            if isinstance(answer, dict) and "deliveries" in answer and "complete" in answer:
+                assert answer["deliveries"], f"{shlex.join(words)} delivered nothing"
+                assert all(d["status"] == "delivered" for d in answer["deliveries"]), answer
+        elif words[0] == "webhook-emulator":
+            done = subprocess.run([sys.executable, "-m", "emulator", *words[1:]], capture_output=True, text=True,
+                                  timeout=60)
+            assert done.returncode == 0, f"{shlex.join(words)}: {done.stderr}"
+            assert all(d["status"] == "delivered" for d in json.loads(done.stdout)["deliveries"])
+        else:
+            pytest.fail(f"the README's sh blocks hold only curl and webhook-emulator commands, not {words[0]}")
+    # The fired examples reached the webhooks the examples registered (and the --url one).
+    assert {"/gigapay", "/share"} <= {r.path for r in receiver.received}
+
+
+def test_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    [example] = blocks("python")
+    pytester.makepyfile(test_readme_example=example)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
