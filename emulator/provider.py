@@ -6,6 +6,7 @@ A fixture is validated against `schemas/fixture.schema.json` first; a broken one
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
+
+# libyaml's loader where PyYAML was built with it: the same documents, several times faster.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SCHEMA_BASE = "https://webhook-emulator.local/schemas/"
 FORMAT_CHECKER = FormatChecker()
@@ -134,7 +138,7 @@ def _compile_path(template: str) -> tuple[re.Pattern[str], int]:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -273,8 +277,11 @@ def _route(provider: Provider, path: Path, index: int, spec: dict[str, Any]) -> 
 
 def load_providers(dirs: list[Path]) -> dict[str, Provider]:
     """The built-in providers plus every `*.yaml` in each extra fixtures dir (their schemas beside
-    them in `schemas/`); a later provider with the same name replaces an earlier one."""
-    meta = _meta_validator()
+    them in `schemas/`); a later provider with the same name replaces an earlier one.
+
+    Providers are read-only once loaded, so loads are cached per set of files (keyed by their
+    paths, sizes and modification times): starting many emulators in one process is cheap, and
+    an edited fixture is read again."""
     builtin = data_dir()
     sources = [(builtin / "fixtures", builtin / "schemas")]
     for d in dirs:
@@ -282,6 +289,18 @@ def load_providers(dirs: list[Path]) -> dict[str, Provider]:
         if not d.is_dir():
             raise FixtureError(f"{d}: fixtures directory not found")
         sources.append((d, d / "schemas"))
+    return dict(_load_sources(tuple(sources), _fingerprint(sources, builtin / "schemas")))
+
+
+def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[str, int, int], ...]:
+    files = [p for fixture_dir, schema_dir in sources for p in (*fixture_dir.glob("*.yaml"), *schema_dir.rglob("*"))]
+    files += list(shared.rglob("*"))
+    return tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]))
+
+
+@functools.lru_cache(maxsize=16)
+def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any, ...]) -> dict[str, Provider]:
+    meta = _meta_validator()
     providers: dict[str, Provider] = {}
     for fixture_dir, schema_dir in sources:
         for path in sorted(fixture_dir.glob("*.yaml")):

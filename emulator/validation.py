@@ -84,7 +84,8 @@ def check_body(
     """Return `body` if it satisfies the schema; otherwise raise `validation` with every issue."""
     if not isinstance(body, dict):
         raise ProviderError("validation", issues=[
-            Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value")))
+            Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
+                               python_type=type(body).__name__))
         ])
     if validator is None:
         return body
@@ -111,6 +112,7 @@ def _issue(error: ValidationError, messages: dict[str, str]) -> Issue:
     if keyword == "type":
         extra["expected"] = error.validator_value
         extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
+        extra["python_type"] = type(error.instance).__name__  # what Python services (DRF) print
         keyword_key = f"type:{error.validator_value}"
         if keyword_key in messages:
             keyword = keyword_key

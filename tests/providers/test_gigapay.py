@@ -1,0 +1,233 @@
+"""Gigapay API v2 webhooks (seed 003): DRF conventions, Integration-ID scoping, PATCH vs PUT,
+307 on a missing slash, form bodies, Idempotency-Key replay."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import Answer, Api, MakeApi
+
+AUTH = {"Authorization": "Token asasdadjanfkanfda", "Integration-ID": "aqdnkjasdo12"}
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+async def create(api: Api, headers: dict[str, str] = AUTH, **fields: Any) -> Answer:
+    body = {"url": "https://gigatron.se/webhooks/payouts/", "events": ["Payout.created"], **fields}
+    return await api.post("/v2/webhooks/", json=body, headers=headers)
+
+
+async def test_create_reproduces_the_seed_object(api: Api) -> None:
+    answer = await create(api)
+    assert answer.status == 201
+    body = answer.json
+    assert list(body) == ["id", "url", "events", "secret_key", "metadata"]
+    assert UUID4.match(body["id"])
+    assert re.fullmatch(r"[a-z0-9]{32}", body["secret_key"])
+    assert body["url"] == "https://gigatron.se/webhooks/payouts/"
+    assert body["events"] == ["Payout.created"]
+    assert body["metadata"] == {}
+
+
+async def test_client_chosen_id_secret_and_metadata_are_kept(api: Api) -> None:
+    answer = await create(api, id="481272", secret_key="c1329a085d65f7757838df5920fdcc9a", metadata={"team": "pay"})
+    assert answer.json["id"] == "481272"
+    assert answer.json["secret_key"] == "c1329a085d65f7757838df5920fdcc9a"
+    assert (await api.get("/v2/webhooks/481272/", headers=AUTH)).json["metadata"] == {"team": "pay"}
+
+
+async def test_duplicate_id_is_a_field_error(api: Api) -> None:
+    await create(api, id="481272")
+    answer = await create(api, id="481272")
+    assert answer.status == 400
+    assert answer.json == {"id": ["webhook with this id already exists."]}
+
+
+@pytest.mark.parametrize(("body", "errors"), [
+    ({"events": ["Payout.created"]}, {"url": ["This field is required."]}),
+    ({"url": "https://x.se/"}, {"events": ["This field is required."]}),
+    ({"url": "not a url", "events": ["Payout.created"]}, {"url": ["Enter a valid URL."]}),
+    ({"url": "https://x.se/", "events": ["Payout.created", "X"]}, {"events": {"1": ['"X" is not a valid choice.']}}),
+    ({"url": "https://x.se/", "events": "Payout.created"},
+     {"events": ['Expected a list of items but got type "str".']}),
+])
+async def test_validation_errors_are_drf_field_errors(api: Api, body: dict[str, Any], errors: dict[str, Any]) -> None:
+    answer = await api.post("/v2/webhooks/", json=body, headers=AUTH)
+    assert answer.status == 400
+    assert answer.json == errors
+
+
+async def test_a_body_that_is_not_an_object_is_rejected(api: Api) -> None:
+    answer = await api.post("/v2/webhooks/", json=["https://x.se/"], headers=AUTH)
+    assert answer.status == 400
+    assert answer.json == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+
+
+async def test_malformed_json_is_a_parse_error(api: Api) -> None:
+    answer = await api.post("/v2/webhooks/", data=b"{nope", headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status == 400
+    assert answer.json["detail"].startswith("JSON parse error")
+
+
+async def test_retrieve_patch_put_and_delete(api: Api) -> None:
+    webhook = (await create(api, metadata={"a": 1})).json
+    path = f"/v2/webhooks/{webhook['id']}/"
+    assert (await api.get(path, headers=AUTH)).json == webhook
+
+    patched = await api.patch(path, json={"url": "https://gigatron.se/new/"}, headers=AUTH)
+    assert patched.status == 200
+    assert patched.json == {**webhook, "url": "https://gigatron.se/new/"}
+
+    replaced = await api.put(path, json={"url": "https://gigatron.se/put/", "events": ["Employee.created"]},
+                             headers=AUTH)
+    assert replaced.status == 200
+    assert replaced.json["metadata"] == {}  # omitted: back to the default
+    assert replaced.json["secret_key"] != webhook["secret_key"]  # omitted: a new random one
+    assert replaced.json["id"] == webhook["id"]
+
+    deleted = await api.delete(path, headers=AUTH)
+    assert (deleted.status, deleted.raw) == (204, b"")
+    assert (await api.get(path, headers=AUTH)).json == {"detail": "Not found."}
+
+
+async def test_put_needs_url_and_events(api: Api) -> None:
+    webhook = (await create(api)).json
+    answer = await api.put(f"/v2/webhooks/{webhook['id']}/", json={"url": "https://x.se/"}, headers=AUTH)
+    assert answer.status == 400
+    assert answer.json == {"events": ["This field is required."]}
+
+
+async def test_patch_can_change_the_id(api: Api) -> None:
+    webhook = (await create(api)).json
+    answer = await api.patch(f"/v2/webhooks/{webhook['id']}/", json={"id": "renamed"}, headers=AUTH)
+    assert answer.json["id"] == "renamed"
+    assert (await api.get("/v2/webhooks/renamed/", headers=AUTH)).status == 200
+    assert (await api.get(f"/v2/webhooks/{webhook['id']}/", headers=AUTH)).status == 404
+
+
+async def test_unknown_id_is_not_found(api: Api) -> None:
+    answer = await api.get("/v2/webhooks/nope/", headers=AUTH)
+    assert (answer.status, answer.json) == (404, {"detail": "Not found."})
+
+
+async def test_unsupported_method_is_405_with_allow(api: Api) -> None:
+    answer = await api.delete("/v2/webhooks/", headers=AUTH)
+    assert answer.status == 405
+    assert answer.json == {"detail": 'Method "DELETE" not allowed.'}
+    assert "GET" in answer.headers["Allow"] and "POST" in answer.headers["Allow"]
+
+
+async def test_unknown_path_under_the_api_is_drf_404(api: Api) -> None:
+    answer = await api.get("/v2/employees/", headers=AUTH)
+    assert (answer.status, answer.json) == (404, {"detail": "Not found."})
+
+
+@pytest.mark.parametrize(("headers", "detail"), [
+    ({}, "Authentication credentials were not provided."),
+    ({"Authorization": "Bearer x"}, "Invalid token."),
+])
+async def test_auth_failures(api: Api, headers: dict[str, str], detail: str) -> None:
+    answer = await api.get("/v2/webhooks/", headers=headers)
+    assert (answer.status, answer.json) == (401, {"detail": detail})
+
+
+async def test_strict_credentials_accept_only_configured_tokens(make_api: MakeApi) -> None:
+    api = await make_api(credentials={"gigapay": ["good"]})
+    assert (await api.get("/v2/webhooks/", headers={"Authorization": "Token good"})).status == 200
+    answer = await api.get("/v2/webhooks/", headers={"Authorization": "Token other"})
+    assert (answer.status, answer.json) == (401, {"detail": "Invalid token."})
+
+
+async def test_missing_slash_redirects_307_keeping_the_query(api: Api) -> None:
+    answer = await api.get("/v2/webhooks?page_size=5", headers=AUTH)
+    assert answer.status == 307
+    assert answer.headers["Location"].endswith("/v2/webhooks/?page_size=5")
+
+
+async def test_form_bodies_are_accepted(api: Api) -> None:
+    answer = await api.post("/v2/webhooks/", data={"url": "https://x.se/h", "events": "Payout.created",
+                                                   "metadata": '{"k": "v"}'}, headers=AUTH)
+    assert answer.status == 201
+    assert answer.json["events"] == ["Payout.created"]
+    assert answer.json["metadata"] == {"k": "v"}
+
+
+async def test_integration_scoping(api: Api) -> None:
+    other = {**AUTH, "Integration-ID": "other"}
+    user_only = {"Authorization": AUTH["Authorization"]}
+    payout = (await create(api)).json
+    registration = (await create(api, events=["Registration.verified"])).json
+    ids = lambda answer: {w["id"] for w in answer.json["results"]}  # noqa: E731
+    assert ids(await api.get("/v2/webhooks/", headers=AUTH)) == {payout["id"], registration["id"]}
+    assert ids(await api.get("/v2/webhooks/", headers=other)) == {registration["id"]}
+    assert ids(await api.get("/v2/webhooks/", headers=user_only)) == {registration["id"]}
+    assert (await api.get(f"/v2/webhooks/{payout['id']}/", headers=other)).status == 404
+
+
+async def test_integration_events_need_the_integration_id(api: Api) -> None:
+    answer = await create(api, headers={"Authorization": AUTH["Authorization"]})
+    assert answer.status == 400
+    assert "Integration-ID" in answer.json["non_field_errors"][0]
+
+
+async def test_tenants_are_isolated(api: Api) -> None:
+    await create(api)
+    answer = await api.get("/v2/webhooks/", headers={**AUTH, "Authorization": "Token someone-else"})
+    assert answer.json["count"] == 0
+
+
+async def test_pages_have_absolute_links(api: Api) -> None:
+    for _ in range(5):
+        await create(api)
+    first = await api.get("/v2/webhooks/?page_size=2&x=1", headers=AUTH)
+    assert first.json["count"] == 5 and len(first.json["results"]) == 2
+    assert first.json["previous"] is None
+    assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page_size=2&x=1&page=2", first.json["next"])
+    second = await api.get("/v2/webhooks/?page_size=2&x=1&page=2", headers=AUTH)
+    # DRF drops `page` from the link to page 1.
+    assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page_size=2&x=1", second.json["previous"])
+    last = await api.get("/v2/webhooks/?page_size=2&page=3", headers=AUTH)
+    assert len(last.json["results"]) == 1 and last.json["next"] is None
+
+
+async def test_default_page_size_is_25(api: Api) -> None:
+    for _ in range(26):
+        await create(api)
+    answer = await api.get("/v2/webhooks/", headers=AUTH)
+    assert len(answer.json["results"]) == 25 and answer.json["next"] is not None
+
+
+@pytest.mark.parametrize("page", ["9", "0", "abc"])
+async def test_out_of_range_page_is_invalid(api: Api, page: str) -> None:
+    await create(api)
+    answer = await api.get(f"/v2/webhooks/?page={page}", headers=AUTH)
+    assert (answer.status, answer.json) == (404, {"detail": "Invalid page."})
+
+
+async def test_empty_list(api: Api) -> None:
+    answer = await api.get("/v2/webhooks/", headers=AUTH)
+    assert answer.json == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+async def test_idempotency_key_replays_without_creating(api: Api) -> None:
+    headers = {**AUTH, "Idempotency-Key": "k1"}
+    first = await create(api, headers=headers)
+    again = await create(api, headers=headers, url="https://x.se/other")
+    assert (again.status, again.json) == (first.status, first.json)
+    assert (await api.get("/v2/webhooks/", headers=AUTH)).json["count"] == 1
+
+
+async def test_idempotency_key_expires_after_24_hours(api: Api) -> None:
+    headers = {**AUTH, "Idempotency-Key": "k1"}
+    first = await create(api, headers=headers)
+    api.state.clock.advance(86400 + 1)
+    later = await create(api, headers=headers)
+    assert later.json["id"] != first.json["id"]
+
+
+async def test_seed_makes_ids_and_secrets_reproducible(make_api: MakeApi) -> None:
+    first = (await create(await make_api(seed=5))).json
+    second = (await create(await make_api(seed=5))).json
+    assert first == second
