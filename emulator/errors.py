@@ -82,13 +82,17 @@ def issues_as_fields(issues: list[Issue], non_field_key: str) -> dict[str, Any]:
     return result
 
 
+def _located(issue: Issue) -> str:
+    """An issue's message, led by its field path unless the message already starts with it."""
+    where = ".".join(map(str, issue.path))
+    return issue.message if not where or issue.message.startswith(where) else f"{where}: {issue.message}"
+
+
 def render_error(provider: Provider, error: ProviderError, method: str, rid: Any) -> ErrorReply:
     """The provider's status, body and headers for `error` (see the fixture's `errors`)."""
     spec = provider.errors
     kind = spec.get("kinds", {}).get(error.kind, {})
-    detail = error.detail or "; ".join(
-        (f"{'.'.join(map(str, i.path))}: " if i.path else "") + i.message for i in error.issues
-    )
+    detail = error.detail or "; ".join(_located(i) for i in error.issues)
     base = {"detail": detail, "method": method}
     message = fill(kind.get("message", DEFAULT_MESSAGE.get(error.kind, "{detail}")), base)
     status = kind.get("status", DEFAULT_STATUS.get(error.kind, 400))

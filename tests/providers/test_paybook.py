@@ -1,0 +1,187 @@
+"""Paybook Sync API v1 webhooks (seed 000): the envelope, three ways to pass the key, the method
+override header, create shape vs list shape, skip/limit, and `true` for a delete."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import Answer, Api, MakeApi
+
+AUTH = {"Authorization": "api_key api_key=YOUR_API_KEY"}
+HEX24 = re.compile(r"^[0-9a-f]{24}$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+SEED_BODY = {"url": "https://webhook_domain/my_webhook",
+             "events": ["credential_create", "credential_update", "refresh"]}
+
+
+async def create(api: Api, headers: dict[str, str] = AUTH, **fields: Any) -> Answer:
+    return await api.post("/v1/webhooks", json={**SEED_BODY, **fields}, headers=headers)
+
+
+def assert_envelope(answer: Answer, code: int, ok: bool) -> None:
+    body = answer.json
+    assert answer.status == code == body["code"]
+    assert list(body) == ["rid", "code", "errors", "status", "message", "response"]
+    assert UUID4.match(body["rid"])
+    assert body["status"] is ok and body["errors"] is None
+
+
+async def test_create_answers_200_in_the_create_shape(api: Api) -> None:
+    answer = await create(api)
+    assert_envelope(answer, 200, True)
+    webhook = answer.json["response"]
+    assert list(webhook) == ["id_webhook", "id_user", "events", "url", "delay", "dt_created", "dt_modified"]
+    assert HEX24.match(webhook["id_webhook"])
+    assert isinstance(webhook["dt_created"], int)
+    assert (webhook["id_user"], webhook["delay"], webhook["dt_modified"]) == (None, 0, None)
+    assert webhook["events"] == SEED_BODY["events"]
+
+
+async def test_list_answers_the_list_shape(api: Api) -> None:
+    created = (await create(api, delay=30)).json["response"]
+    answer = await api.get("/v1/webhooks", headers=AUTH)
+    assert_envelope(answer, 200, True)
+    [webhook] = answer.json["response"]
+    assert webhook["id_webhook"] == created["id_webhook"]
+    assert (webhook["is_disabled"], webhook["ct_failed"], webhook["delay"]) == (0, 0, 30)
+    assert ISO.match(webhook["dt_created"]) and webhook["dt_modified"] is None
+    assert "headers" not in webhook  # custom headers are stored, never echoed
+
+
+async def test_seeded_create_time_is_the_unix_form_of_the_list_time(make_api: MakeApi) -> None:
+    api = await make_api(seed=1)
+    created = (await create(api)).json["response"]
+    listed = (await api.get("/v1/webhooks", headers=AUTH)).json["response"][0]
+    assert created["dt_created"] == 1704164645
+    assert listed["dt_created"] == "2024-01-02T03:04:05+00:00"
+
+
+async def test_each_post_creates_a_new_webhook(api: Api) -> None:
+    first, second = (await create(api)).json["response"], (await create(api)).json["response"]
+    assert first["id_webhook"] != second["id_webhook"]
+    assert len((await api.get("/v1/webhooks", headers=AUTH)).json["response"]) == 2
+
+
+async def test_empty_account_lists_an_empty_array(api: Api) -> None:
+    assert (await api.get("/v1/webhooks", headers=AUTH)).json["response"] == []
+
+
+async def test_delete_answers_true_and_the_webhook_is_gone(api: Api) -> None:
+    webhook_id = (await create(api)).json["response"]["id_webhook"]
+    answer = await api.delete(f"/v1/webhooks/{webhook_id}", headers=AUTH)
+    assert_envelope(answer, 200, True)
+    assert answer.json["response"] is True
+    assert (await api.get("/v1/webhooks", headers=AUTH)).json["response"] == []
+    again = await api.delete(f"/v1/webhooks/{webhook_id}", headers=AUTH)
+    assert_envelope(again, 404, False)
+    assert again.json["message"] == "Not Found"
+
+
+@pytest.mark.parametrize(("path", "kwargs"), [
+    ("/v1/webhooks", {"headers": {"Authorization": "API_KEY api_key=K"}}),
+    ("/v1/webhooks", {"headers": {"Authorization": "api_key api_key=K,id_user=5e751d54d0510472295413b3"}}),
+    ("/v1/webhooks?api_key=K", {}),
+    ("/v1/webhooks", {"json": {"api_key": "K"}, "headers": {"X-Http-Method-Override": "GET"}}),
+])
+async def test_the_key_is_read_from_header_query_or_body(api: Api, path: str, kwargs: dict[str, Any]) -> None:
+    await create(api, headers={"Authorization": "api_key api_key=K"})
+    method = "POST" if "json" in kwargs else "GET"
+    answer = await api.request(method, path, **kwargs)
+    assert answer.status == 200
+    assert len(answer.json["response"]) == 1
+
+
+async def test_the_body_key_is_not_stored_as_a_field(api: Api) -> None:
+    answer = await api.post("/v1/webhooks", json={**SEED_BODY, "api_key": "K"})
+    assert answer.status == 200
+    assert "api_key" not in answer.json["response"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Token K"}, {"Authorization": "api_key api_key="}])
+async def test_missing_key_is_401_in_the_envelope(api: Api, headers: dict[str, str]) -> None:
+    answer = await api.get("/v1/webhooks", headers=headers)
+    assert_envelope(answer, 401, False)
+    assert (answer.json["message"], answer.json["response"]) == ("Unauthorized", None)
+
+
+async def test_configured_credentials_restrict_keys(make_api: MakeApi) -> None:
+    api = await make_api(credentials={"paybook": ["YOUR_API_KEY"]})
+    assert (await api.get("/v1/webhooks", headers=AUTH)).status == 200
+    assert (await api.get("/v1/webhooks", headers={"Authorization": "api_key api_key=other"})).status == 401
+
+
+async def test_method_override_turns_a_post_into_a_delete(api: Api) -> None:
+    webhook_id = (await create(api)).json["response"]["id_webhook"]
+    answer = await api.post(f"/v1/webhooks/{webhook_id}", json={}, headers={**AUTH, "X-Http-Method-Override": "DELETE"})
+    assert answer.json["response"] is True
+    assert (await api.get("/v1/webhooks", headers=AUTH)).json["response"] == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"events": ["refresh"]}, "Bad Request: url is required"),
+    ({"url": "ftp://x", "events": ["refresh"]}, "Bad Request: url must be an http(s) URL"),
+    ({"url": "https://x.mx/h", "events": []}, "Bad Request: events must not be empty"),
+    ({"url": "https://x.mx/h", "events": ["nope"]}, "Bad Request: events.0: nope is not a valid event"),
+    ({"url": "https://x.mx/h", "events": ["refresh"], "delay": -1}, "Bad Request: delay must be >= 0"),
+])
+async def test_validation_errors_are_400_in_the_envelope(api: Api, body: dict[str, Any], message: str) -> None:
+    answer = await api.post("/v1/webhooks", json=body, headers=AUTH)
+    assert_envelope(answer, 400, False)
+    assert answer.json["message"] == message
+
+
+async def test_malformed_json_is_400(api: Api) -> None:
+    answer = await api.post("/v1/webhooks", data=b"{", headers={**AUTH, "Content-Type": "application/json"})
+    assert_envelope(answer, 400, False)
+    assert answer.json["message"].startswith("Bad Request: invalid JSON")
+
+
+async def test_unsupported_method_is_405(api: Api) -> None:
+    answer = await api.put("/v1/webhooks", json={}, headers=AUTH)
+    assert_envelope(answer, 405, False)
+    assert answer.json["message"] == "Method Not Allowed"
+
+
+async def test_unknown_path_is_404_in_the_envelope(api: Api) -> None:
+    answer = await api.get("/v1/credentials", headers=AUTH)
+    assert_envelope(answer, 404, False)
+
+
+async def test_skip_and_limit_page_in_creation_order(api: Api) -> None:
+    ids = [(await create(api)).json["response"]["id_webhook"] for _ in range(5)]
+    listed = lambda a: [w["id_webhook"] for w in a.json["response"]]  # noqa: E731
+    assert listed(await api.get("/v1/webhooks?skip=1&limit=2", headers=AUTH)) == ids[1:3]
+    assert listed(await api.get("/v1/webhooks?limit=0", headers=AUTH)) == []
+    assert listed(await api.get("/v1/webhooks?skip=10", headers=AUTH)) == []
+    assert listed(await api.get("/v1/webhooks", headers=AUTH)) == ids
+
+
+@pytest.mark.parametrize("query", ["limit=-1", "skip=x"])
+async def test_bad_paging_parameters_are_400(api: Api, query: str) -> None:
+    answer = await api.get(f"/v1/webhooks?{query}", headers=AUTH)
+    assert_envelope(answer, 400, False)
+
+
+async def test_trailing_slash_and_double_slashes_are_tolerated(api: Api) -> None:
+    await create(api)
+    for path in ("/v1/webhooks/", "//v1//webhooks"):
+        assert len((await api.get(path, headers=AUTH)).json["response"]) == 1
+
+
+async def test_keys_are_tenants(api: Api) -> None:
+    await create(api)
+    other = await api.get("/v1/webhooks", headers={"Authorization": "api_key api_key=OTHER"})
+    assert other.json["response"] == []
+    webhook_id = (await api.get("/v1/webhooks", headers=AUTH)).json["response"][0]["id_webhook"]
+    stolen = await api.delete(f"/v1/webhooks/{webhook_id}", headers={"Authorization": "api_key api_key=OTHER"})
+    assert stolen.status == 404
+
+
+async def test_seed_makes_ids_reproducible(make_api: MakeApi) -> None:
+    first = (await create(await make_api(seed=3))).json["response"]
+    second = (await create(await make_api(seed=3))).json["response"]
+    assert first == second
