@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 # The instant a seeded clock starts at, so `--seed` runs produce the same timestamps.
 SEEDED_EPOCH = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+# How far a seeded clock moves each time it is read: timestamps are distinct, ordered and the
+# same in every run that makes the same requests.
+SEEDED_TICK = timedelta(milliseconds=1)
 
 
 class Clock:
     """Wall-clock time for one emulator.
 
-    With `start` the clock begins at that instant and advances with real time; `advance()`
-    moves it forward by hand (tests use it to age idempotency keys and tokens).
+    With `start` the clock is deterministic: it begins at that instant and moves `SEEDED_TICK`
+    per reading. `advance()` moves either clock forward by hand (tests use it to age
+    idempotency keys and tokens, or to space out timestamps).
     """
 
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start
-        self._origin = time.monotonic()
+        self._readings = 0
         self._offset = timedelta()
 
     def now(self) -> datetime:
         """The current instant, timezone-aware in UTC."""
         if self._start is None:
             return datetime.now(UTC) + self._offset
-        return self._start + timedelta(seconds=time.monotonic() - self._origin) + self._offset
+        self._readings += 1
+        return self._start + self._offset + SEEDED_TICK * (self._readings - 1)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by `seconds`."""

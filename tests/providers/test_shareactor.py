@@ -1,0 +1,160 @@
+"""ShareActor webhooks (seed 002): Mongo extended JSON, three key headers, soft delete,
+size/page/sort paging with the total in X-Pagination-Total, and the simulate route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import Answer, Api, MakeApi
+
+AUTH = {"X-Share-Api-Key": "MY_KEY"}
+OID = re.compile(r"^[0-9a-f]{24}$")
+
+
+async def create(api: Api, headers: dict[str, str] = AUTH, **fields: Any) -> Answer:
+    body = {"endpoint": "https://example.com/share", "event_type": "order.created", **fields}
+    return await api.post("/webhooks", json=body, headers=headers)
+
+
+async def test_create_reproduces_the_seed_object(api: Api) -> None:
+    answer = await create(api)
+    assert answer.status == 200
+    webhook = answer.json
+    assert list(webhook) == ["_id", "company", "created", "updated", "event_type", "deleted", "secret", "endpoint"]
+    assert OID.match(webhook["_id"]["$oid"]) and OID.match(webhook["company"]["$oid"])
+    assert isinstance(webhook["created"]["$date"], int) and webhook["created"] == webhook["updated"]
+    assert re.fullmatch(r"[0-9a-f]{60}", webhook["secret"])
+    assert (webhook["event_type"], webhook["deleted"], webhook["endpoint"]) == (
+        "order.created", False, "https://example.com/share")
+
+
+async def test_seeded_dates_are_epoch_milliseconds_from_the_seeded_start(make_api: MakeApi) -> None:
+    webhook = (await create(await make_api(seed=1))).json
+    assert 1704164645678 <= webhook["created"]["$date"] < 1704164645678 + 1000  # 2024-01-02T03:04:05.678Z
+
+
+async def test_one_company_per_api_key(api: Api) -> None:
+    first, second = (await create(api)).json, (await create(api)).json
+    other = (await create(api, headers={"X-Share-Api-Key": "OTHER"})).json
+    assert first["company"] == second["company"] != other["company"]
+
+
+@pytest.mark.parametrize("header", ["X-Share-Api-Key", "X-Kvass-Api-Key", "X-Builton-API-Key", "x-builton-api-key"])
+async def test_all_three_key_headers_are_one_tenant(api: Api, header: str) -> None:
+    await create(api)
+    answer = await api.get("/webhooks", headers={header: "MY_KEY"})
+    assert len(answer.json) == 1
+
+
+async def test_missing_key_is_401(api: Api) -> None:
+    answer = await api.get("/webhooks")
+    assert (answer.status, answer.json) == (401, {"message": "Missing or invalid API key", "status": 401})
+
+
+async def test_strict_mode_requires_the_bearer_token(make_api: MakeApi) -> None:
+    api = await make_api(strict=True, credentials={"shareactor": ["MY_KEY"]})
+    assert (await api.get("/webhooks", headers=AUTH)).status == 401
+    assert (await api.get("/webhooks", headers={**AUTH, "Authorization": "Bearer eyJ.jwt"})).status == 200
+
+
+async def test_retrieve_and_partial_update_moves_updated(api: Api) -> None:
+    webhook = (await create(api)).json
+    path = f"/webhooks/{webhook['_id']['$oid']}"
+    assert (await api.get(path, headers=AUTH)).json == webhook
+    api.state.clock.advance(2)
+    updated = (await api.put(path, json={"event_type": "order.updated"}, headers=AUTH)).json
+    assert updated["event_type"] == "order.updated" and updated["endpoint"] == webhook["endpoint"]
+    assert updated["updated"]["$date"] > webhook["updated"]["$date"]
+    assert updated["created"] == webhook["created"] and updated["secret"] == webhook["secret"]
+
+
+async def test_delete_is_soft_and_hides_the_webhook(api: Api) -> None:
+    webhook = (await create(api)).json
+    path = f"/webhooks/{webhook['_id']['$oid']}"
+    deleted = await api.delete(path, headers=AUTH)
+    assert deleted.status == 200
+    assert deleted.json == {**deleted.json, "_id": webhook["_id"], "deleted": True}
+    assert (await api.get(path, headers=AUTH)).json == {"message": "Not Found", "status": 404}
+    assert (await api.get("/webhooks", headers=AUTH)).json == []
+    state = (await api.get("/_emulator/state?provider=shareactor")).json
+    assert state["shareactor"]["tenants"]["MY_KEY"]["deleted"][0]["deleted"] is True
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"event_type": "order.created"}, "endpoint is required"),
+    ({"endpoint": "https://x.io"}, "event_type is required"),
+    ({"endpoint": "mailto:x", "event_type": "order.created"}, "endpoint must be an http(s) URL"),
+    ({"endpoint": "https://x.io", "event_type": "order.shipped"},
+     "event_type: order.shipped is not a valid event type"),
+])
+async def test_validation_errors(api: Api, body: dict[str, Any], message: str) -> None:
+    answer = await api.post("/webhooks", json=body, headers=AUTH)
+    assert (answer.status, answer.json) == (400, {"message": message, "status": 400})
+
+
+async def test_unknown_and_malformed_ids_are_404(api: Api) -> None:
+    for webhook_id in ("5964a0ead57ba2036750a3b4", "not-an-id"):
+        assert (await api.get(f"/webhooks/{webhook_id}", headers=AUTH)).status == 404
+
+
+async def test_unsupported_method_is_405(api: Api) -> None:
+    answer = await api.patch("/webhooks", json={}, headers=AUTH)
+    assert answer.status == 405 and answer.json["status"] == 405
+
+
+async def test_list_pages_with_a_total_header(api: Api) -> None:
+    ids = []
+    for _ in range(12):
+        ids.append((await create(api)).json["_id"]["$oid"])
+        api.state.clock.advance(1)
+    first = await api.get("/webhooks", headers=AUTH)
+    assert first.headers["X-Pagination-Total"] == "12"
+    assert [w["_id"]["$oid"] for w in first.json] == ids[::-1][:10]  # size 10, -modified first
+    second = await api.get("/webhooks?page=1", headers=AUTH)
+    assert [w["_id"]["$oid"] for w in second.json] == ids[::-1][10:]
+    assert (await api.get("/webhooks?page=5", headers=AUTH)).json == []
+
+
+@pytest.mark.parametrize(("sort", "expected"), [("created", [0, 1, 2]), ("-created", [2, 1, 0]),
+                                                ("modified", [0, 2, 1]), ("-modified", [1, 2, 0])])
+async def test_sort_keys(api: Api, sort: str, expected: list[int]) -> None:
+    ids = []
+    for _ in range(3):
+        ids.append((await create(api)).json["_id"]["$oid"])
+        api.state.clock.advance(1)
+    await api.put(f"/webhooks/{ids[1]}", json={"endpoint": "https://x.io/moved"}, headers=AUTH)
+    answer = await api.get(f"/webhooks?sort={sort}", headers=AUTH)
+    assert [w["_id"]["$oid"] for w in answer.json] == [ids[i] for i in expected]
+
+
+async def test_sort_by_endpoint(api: Api) -> None:
+    for endpoint in ("https://b.io", "https://a.io"):
+        await create(api, endpoint=endpoint)
+    answer = await api.get("/webhooks?sort=endpoint&size=1", headers=AUTH)
+    assert [w["endpoint"] for w in answer.json] == ["https://a.io"]
+
+
+@pytest.mark.parametrize("query", ["page=-1", "page=x", "sort=colour"])
+async def test_bad_paging_is_400(api: Api, query: str) -> None:
+    answer = await api.get(f"/webhooks?{query}", headers=AUTH)
+    assert answer.status == 400 and answer.json["status"] == 400
+
+
+async def test_simulate_answers_204(api: Api) -> None:
+    webhook = (await create(api)).json
+    answer = await api.post(f"/webhooks/{webhook['_id']['$oid']}/simulate", headers=AUTH)
+    assert (answer.status, answer.raw) == (204, b"")
+
+
+async def test_keys_are_tenants(api: Api) -> None:
+    webhook = (await create(api)).json
+    other = {"X-Share-Api-Key": "OTHER"}
+    assert (await api.get("/webhooks", headers=other)).json == []
+    assert (await api.get(f"/webhooks/{webhook['_id']['$oid']}", headers=other)).status == 404
+
+
+async def test_seed_makes_ids_and_secrets_reproducible(make_api: MakeApi) -> None:
+    assert (await create(await make_api(seed=4))).json == (await create(await make_api(seed=4))).json

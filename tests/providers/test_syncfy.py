@@ -1,0 +1,132 @@
+"""Syncfy Webhooks V3 subscriptions (seed 001 and PROVIDERS.md): the Postman collection's CRUD
+under /v1/webhooks/subscriptions with Paybook v1's auth and envelope."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import Answer, Api, MakeApi
+
+AUTH = {"Authorization": "api_key api_key=YOUR_API_KEY"}
+BASE = "/v1/webhooks/subscriptions"
+PRODUCTION = "574894bf7848066d138b4571"
+SANDBOX = "574894bf7848066d138b4570"
+
+
+async def create(api: Api, **fields: Any) -> Answer:
+    body = {"url": "https://example.com/syncfy", "events": ["credentials.created"], **fields}
+    return await api.post(BASE, json=body, headers=AUTH)
+
+
+def response(answer: Answer) -> Any:
+    assert answer.json["code"] == answer.status
+    return answer.json["response"]
+
+
+async def test_create_answers_the_subscription_in_the_envelope(api: Api) -> None:
+    answer = await create(api, id_environment=PRODUCTION, description="main", group_events=1,
+                          events=["credentials.created", "documents.fail"])
+    assert answer.status == 200 and answer.json["status"] is True
+    sub = response(answer)
+    assert list(sub) == ["id_subscription", "id_environment", "description", "events", "group_events", "url",
+                         "headers", "dt_created", "dt_modified"]
+    assert re.fullmatch(r"[0-9a-f]{24}", sub["id_subscription"])
+    assert (sub["id_environment"], sub["description"], sub["group_events"]) == (PRODUCTION, "main", 1)
+    assert sub["events"] == ["credentials.created", "documents.fail"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", sub["dt_created"]) and sub["dt_modified"] is None
+
+
+async def test_defaults_are_the_sandbox_and_one_event_per_notification(api: Api) -> None:
+    sub = response(await create(api))
+    assert (sub["id_environment"], sub["group_events"], sub["headers"], sub["description"]) == (SANDBOX, 0, {}, "")
+
+
+async def test_custom_headers_are_kept(api: Api) -> None:
+    sub = response(await create(api, headers={"X-Token": "abc"}))
+    assert sub["headers"] == {"X-Token": "abc"}
+
+
+async def test_list_retrieve_update_delete(api: Api) -> None:
+    sub = response(await create(api))
+    path = f"{BASE}/{sub['id_subscription']}"
+    assert response(await api.get(BASE, headers=AUTH)) == [sub]
+    assert response(await api.get(path, headers=AUTH)) == sub
+
+    updated = response(await api.put(path, json={"events": ["documents.success"], "group_events": 1}, headers=AUTH))
+    assert updated["events"] == ["documents.success"] and updated["group_events"] == 1
+    assert updated["url"] == sub["url"]  # PUT changes only what it is given
+    assert updated["dt_modified"] is not None
+
+    deleted = await api.delete(path, headers=AUTH)
+    assert response(deleted) is True
+    gone = await api.get(path, headers=AUTH)
+    assert (gone.status, gone.json["message"]) == (404, "Not Found")
+
+
+async def test_the_docs_failure_name_is_accepted(api: Api) -> None:
+    assert (await create(api, events=["documents.failed"])).status == 200
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"events": ["credentials.created"]}, "Bad Request: url is required"),
+    ({"url": "nope", "events": ["credentials.created"]}, "Bad Request: url must be an http(s) URL"),
+    ({"url": "https://x.mx", "events": ["credential_create"]},
+     "Bad Request: events.0: credential_create is not a valid value"),
+    ({"url": "https://x.mx", "events": ["credentials.created"], "group_events": 2},
+     "Bad Request: group_events: 2 is not a valid value"),
+])
+async def test_validation_errors(api: Api, body: dict[str, Any], message: str) -> None:
+    answer = await api.post(BASE, json=body, headers=AUTH)
+    assert (answer.status, answer.json["status"], answer.json["message"]) == (400, False, message)
+
+
+async def test_headers_must_be_an_object_of_strings(api: Api) -> None:
+    answer = await create(api, headers={"X-N": 1})
+    assert answer.status == 400
+    assert answer.json["message"].startswith("Bad Request: headers.X-N")
+
+
+async def test_auth_from_query_or_body_and_401_without(api: Api) -> None:
+    await create(api)
+    assert len(response(await api.get(f"{BASE}?api_key=YOUR_API_KEY"))) == 1
+    override = await api.post(BASE, json={"api_key": "YOUR_API_KEY"}, headers={"X-Http-Method-Override": "GET"})
+    assert len(response(override)) == 1
+    missing = await api.get(BASE)
+    assert (missing.status, missing.json["message"]) == (401, "Unauthorized")
+
+
+async def test_configured_credentials_restrict_keys(make_api: MakeApi) -> None:
+    api = await make_api(credentials={"syncfy": ["YOUR_API_KEY"]})
+    assert (await api.get(BASE, headers=AUTH)).status == 200
+    assert (await api.get(BASE, headers={"Authorization": "api_key api_key=x"})).status == 401
+
+
+async def test_unknown_id_and_unsupported_method(api: Api) -> None:
+    assert (await api.get(f"{BASE}/5e793889ea4c5165d46f9811", headers=AUTH)).status == 404
+    patch = await api.patch(f"{BASE}/5e793889ea4c5165d46f9811", json={}, headers=AUTH)
+    assert (patch.status, patch.json["message"]) == (405, "Method Not Allowed")
+
+
+async def test_skip_and_limit(api: Api) -> None:
+    ids = [response(await create(api))["id_subscription"] for _ in range(3)]
+    page = response(await api.get(f"{BASE}?skip=1&limit=1", headers=AUTH))
+    assert [s["id_subscription"] for s in page] == ids[1:2]
+
+
+async def test_subscriptions_and_paybook_webhooks_do_not_mix(api: Api) -> None:
+    await create(api)
+    await api.post("/v1/webhooks", json={"url": "https://x.mx", "events": ["refresh"]}, headers=AUTH)
+    assert len(response(await api.get(BASE, headers=AUTH))) == 1
+    assert len(response(await api.get("/v1/webhooks", headers=AUTH))) == 1
+
+
+async def test_keys_are_tenants(api: Api) -> None:
+    await create(api)
+    assert response(await api.get(BASE, headers={"Authorization": "api_key api_key=OTHER"})) == []
+
+
+async def test_seed_makes_ids_reproducible(make_api: MakeApi) -> None:
+    assert response(await create(await make_api(seed=2))) == response(await create(await make_api(seed=2)))
