@@ -92,6 +92,8 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
         return await _serve(request, state, resolved, method)
     except ProviderError as error:
         return _error_response(request, provider, error, method)
+    except web.HTTPException:  # aiohttp's own (a too-large body): json_errors_middleware renders it
+        raise
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
