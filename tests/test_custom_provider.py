@@ -1,0 +1,109 @@
+"""A sixth provider from data alone (tests/data/acme: one YAML file and its schemas): served
+beside the built-in five, with CRUD, its own errors, and signed deliveries; and broken fixtures
+stop start-up with one clear line."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from emulator import create_app
+from emulator.provider import FixtureError, load_providers
+from emulator.settings import Settings
+from tests.conftest import Api, MakeApi
+
+ACME = Path(__file__).parent / "data" / "acme"
+AUTH = {"Authorization": "Bearer acme-key"}
+
+
+@pytest.fixture
+async def acme(make_api: MakeApi) -> Api:
+    return await make_api(fixtures=[ACME], time_scale=1e-6)
+
+
+async def test_health_lists_the_sixth_provider(acme: Api) -> None:
+    assert "acme" in (await acme.get("/_emulator/health")).json["providers"]
+
+
+async def test_crud_from_data_alone(acme: Api) -> None:
+    created = await acme.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]},
+                              headers=AUTH)
+    assert created.status == 201
+    hook = created.json
+    assert list(hook) == ["id", "target", "topics", "secret", "created"]
+    assert (await acme.get("/acme/hooks", headers=AUTH)).json == {"data": [hook], "total": 1}
+    path = f"/acme/hooks/{hook['id']}"
+    patched = await acme.patch(path, json={"target": "https://x.io/new"}, headers=AUTH)
+    assert patched.json == {**hook, "target": "https://x.io/new"}
+    assert (await acme.delete(path, headers=AUTH)).status == 204
+    missing = await acme.get(path, headers=AUTH)
+    assert (missing.status, missing.json) == (404, {"error": {"code": 404, "message": "no such hook"}})
+
+
+async def test_its_own_errors(acme: Api) -> None:
+    unauthorized = await acme.get("/acme/hooks")
+    assert unauthorized.json == {"error": {"code": 401, "message": "missing key"}}
+    invalid = await acme.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["x"]}, headers=AUTH)
+    assert invalid.status == 422 and "topics.0" in invalid.json["error"]["message"]
+
+
+async def test_its_deliveries_are_signed_as_its_fixture_says(acme: Api, aiohttp_server: object) -> None:
+    received: list[web.Request] = []
+    bodies: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append(request)
+        bodies.append(await request.read())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    server = await aiohttp_server(app)  # type: ignore[operator]
+    hook = (await acme.post("/acme/hooks", json={"target": str(server.make_url("/hook")), "topics": ["anvil.dropped"]},
+                            headers=AUTH)).json
+    [delivery] = (await acme.post("/_emulator/events", json={"provider": "acme", "event": "anvil.dropped",
+                                                             "wait": True})).json["deliveries"]
+    assert delivery["status"] == "delivered"
+    expected = "sha256=" + hmac.new(hook["secret"].encode(), bodies[0], hashlib.sha256).hexdigest()
+    assert received[0].headers["Acme-Signature"] == expected
+    assert bodies[0].startswith(b'{"id":"' + delivery["event_ids"][0].encode())
+
+
+def test_built_in_providers_stay_alongside() -> None:
+    providers = load_providers([ACME])
+    assert set(providers) == {"acme", "paybook", "syncfy", "shareactor", "gigapay", "centry"}
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: text.replace("action: list", "action: lsit"), "at $.routes[0].action: 'lsit' is not one of"),
+    (lambda text: text.replace("response: hook.json}", "response: nope.json}", 1), "schema 'nope.json' not found"),
+    (lambda text: text.replace("prefixes: [/acme/]\n", ""), "'prefixes' is a required property"),
+    (lambda text: text + "  : [\n", "invalid YAML"),
+])
+def test_a_broken_fixture_stops_start_up_with_one_line(tmp_path: Path, edit: object, message: str) -> None:
+    broken = tmp_path / "acme"
+    shutil.copytree(ACME, broken)
+    fixture = broken / "acme.yaml"
+    fixture.write_text(edit(fixture.read_text()))  # type: ignore[operator]
+    with pytest.raises(FixtureError) as raised:
+        create_app(Settings(fixtures=[broken]))
+    text = str(raised.value)
+    assert text.startswith(str(fixture)) and message in text and "\n" not in text
+
+
+def test_a_broken_schema_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "acme"
+    shutil.copytree(ACME, broken)
+    (broken / "schemas" / "acme" / "hook.json").write_text('{"type": "nonsense"}')
+    with pytest.raises(FixtureError, match=r"hook\.json: invalid JSON Schema at /type"):
+        load_providers([broken])
+
+
+def test_a_missing_fixtures_dir_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="fixtures directory not found"):
+        load_providers([tmp_path / "nowhere"])
