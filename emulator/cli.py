@@ -26,10 +26,11 @@ from emulator.signing import MODES
 log = logging.getLogger("emulator")
 
 DESCRIPTION = """\
-A local emulator of five providers' webhook APIs (Paybook Sync v1, Syncfy V3, ShareActor,
-Gigapay v2, Centry): their webhook-management endpoints, with state, auth and validation,
-and their signed event notifications. Every option can also be set with an EMULATOR_*
-environment variable (for example EMULATOR_PORT=9000); a flag wins over the variable."""
+A local emulator of providers' webhook APIs (the five built-in ones and any you add with
+--fixtures; `webhook-emulator providers` lists them): their webhook-management endpoints, with
+state, auth and validation, and their signed event notifications. Every option can also be set
+with an EMULATOR_* environment variable (for example EMULATOR_PORT=9000); a flag wins over the
+variable."""
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         "(EMULATOR_TIME_SCALE; default 1)")
     parser.add_argument("--delivery-timeout", type=float, dest="delivery_timeout",
                         help="seconds a receiver has to answer each delivery attempt (EMULATOR_DELIVERY_TIMEOUT; "
-                        "default: each provider's own, 10 s or Centry's 15 s)")
+                        "default: each provider's own, from its fixture)")
     parser.add_argument("--fixtures", type=Path, action="append",
                         help="a folder of extra provider fixtures (*.yaml, with schemas/ beside them); "
                         "repeatable (EMULATOR_FIXTURES, separated by ':')")
@@ -55,7 +56,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="accept only configured credentials (and tokens the emulator issued) "
                         "(EMULATOR_STRICT)")
     parser.add_argument("--credentials", type=parse_credentials,
-                        help="accepted keys per provider, 'paybook=k1,k2;gigapay=t1'; a provider with "
+                        help="accepted keys per provider, 'NAME=k1,k2;OTHER=t1'; a provider with "
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
     parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
                         help="logging detail (EMULATOR_LOG_LEVEL; default info)")
@@ -90,10 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build, sign and send a notification of EVENT to --url (in-process), or with --server ask "
                     "a running emulator to fire it at its registered webhooks (or at --url). Prints the "
                     "deliveries as JSON; exits 0 when every one was delivered, 1 when one was not.",
-        epilog="example: webhook-emulator fire gigapay Payout.created --url http://127.0.0.1:9000/hook "
-               "--secret s3cret --data '{\"amount\": \"99.00\"}'")
+        epilog="example: webhook-emulator fire PROVIDER EVENT --url http://127.0.0.1:9000/hook "
+               "--secret s3cret --data '{\"amount\": \"99.00\"}'  (`providers` lists each one's events)")
     fire.add_argument("provider", help="provider name (see `webhook-emulator providers`)")
-    fire.add_argument("event", nargs="+", help="event name(s); several are one trigger (Syncfy group_events)")
+    fire.add_argument("event", nargs="+",
+                      help="event name(s); several are one trigger (one notification where a webhook groups events)")
     fire.add_argument("--url", help="send to this URL only (required without --server)")
     fire.add_argument("--secret", help="the signing secret for --url (a JWK as JSON for JWT-signing providers); "
                       "default: a fresh one, shown in the output")

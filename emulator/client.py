@@ -45,7 +45,7 @@ class EmulatorClient:
             raise ControlError(exc.code, json.loads(raw) if raw else None) from None
 
     def url_for(self, provider: str) -> str:
-        """The base URL to configure a provider's client with (e.g. .../v1 for Paybook's SDK)."""
+        """The base URL to configure a provider's client with (its fixture's `base_path`)."""
         if self._providers is None:
             self._providers = self.request("GET", "/_emulator/providers")["providers"]
         for info in self._providers:

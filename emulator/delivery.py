@@ -74,7 +74,7 @@ def wanted_events(provider: Provider, record: Record) -> list[str]:
 
 
 def is_disabled(provider: Provider, record: Record) -> bool:
-    """Whether a webhook's `skip_when` fields say it receives nothing (Paybook's `is_disabled`)."""
+    """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
     skip = delivery_spec(provider)["subscribers"].get("skip_when")
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
 

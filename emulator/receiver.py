@@ -50,7 +50,7 @@ class Receiver:
         return f"http://{self.host}:{self.port}"
 
     def url_for(self, path: str = "/") -> str:
-        """An absolute URL on the receiver, e.g. url_for("/hooks/gigapay")."""
+        """An absolute URL on the receiver, e.g. url_for("/hooks/payments")."""
         return self.url + "/" + path.lstrip("/")
 
     def respond_with(self, *answers: int | tuple[int, float]) -> None:

@@ -62,7 +62,7 @@ Action = Callable[[Call], Awaitable[Reply]]
 
 
 def _visible(call: Call) -> Callable[[Record], bool] | None:
-    """Records a caller may see: with a sub-scope (Gigapay's Integration-ID) the unscoped ones
+    """Records a caller may see: with a sub-scope (a scope header such as an integration id) the unscoped ones
     and those of its own scope; without one, only the unscoped ones."""
     if "scope" not in call.provider.resource:
         return None
@@ -184,8 +184,8 @@ async def delete(call: Call) -> Reply:
 
 
 async def simulate(call: Call) -> Reply:
-    """Fire a sample of each event the webhook subscribes to at it alone (ShareActor's
-    `POST /webhooks/{id}/simulate`), through the same dispatcher as every other firing."""
+    """Fire a sample of each event the webhook subscribes to at it alone (a provider's
+    "send a test event" route), through the same dispatcher as every other firing."""
     record = _find(call)
     dispatcher = call.state.dispatcher
     assert dispatcher is not None and call.identity is not None

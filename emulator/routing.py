@@ -37,7 +37,7 @@ class Miss:
 
 def normalise_path(raw_path: str) -> str:
     """The path as clients mean it: query dropped, percent-decoded, repeated slashes folded,
-    and trailing whitespace or a stray `?` removed (real Centry clients send all of these)."""
+    and trailing whitespace or a stray `?` removed (real clients send all of these)."""
     path = unquote(raw_path.split("?", 1)[0])
     path = re.sub(r"/{2,}", "/", path).rstrip()
     return path or "/"

@@ -14,7 +14,7 @@ class SettingsError(ValueError):
 
 
 def parse_credentials(text: str) -> dict[str, list[str]]:
-    """`paybook=k1,k2;gigapay=t1` -> {"paybook": ["k1", "k2"], "gigapay": ["t1"]}."""
+    """`one=k1,k2;two=t1` -> {"one": ["k1", "k2"], "two": ["t1"]}."""
     result: dict[str, list[str]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, sep, keys = part.partition("=")

@@ -1,5 +1,5 @@
-"""Signature schemes for notifications: templated HMAC-SHA256 (ShareActor, Gigapay and most
-Stripe-like schemes) and HS256 JWTs keyed by a JWK (Syncfy). Each signs the exact bytes sent.
+"""Signature schemes for notifications: templated HMAC-SHA256 (a hex digest of the body, or
+Stripe-like `t=...,v1=...` headers) and HS256 JWTs keyed by a JWK. Each signs the exact bytes sent.
 
 A fixture's `delivery.signature` picks the scheme and its templates; `mode` lets a user ask for
 a deliberately wrong signature to test their verifier, and `verify` is the receiver's side.

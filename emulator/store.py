@@ -30,7 +30,7 @@ class Record:
 class Collection:
     """A tenant's records of one provider."""
 
-    ref: str  # the tenant's own id in the provider (ShareActor `company`, Centry `company_id`)
+    ref: str  # the tenant's own id in the provider (e.g. a `company` id field)
     records: dict[str, Record] = field(default_factory=dict)
     by_update: dict[str, None] = field(default_factory=dict)
     removed: dict[str, Record] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from emulator import Emulator
 from emulator.receiver import Receiver
@@ -90,6 +91,17 @@ def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
             pytest.fail(f"the README's sh blocks hold only curl and webhook-emulator commands, not {words[0]}")
     # The fired examples reached the webhooks the examples registered (and the --url one).
     assert {"/gigapay", "/share"} <= {r.path for r in receiver.received}
+
+
+def test_docker_examples_match_the_dockerfile() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    [exposed] = re.findall(r"^EXPOSE (\d+)$", dockerfile, flags=re.M)
+    build, run = commands(blocks("shell")[2])
+    assert build[:4] == ["docker", "build", "-t", "webhook-emulator"] and build[-1] == "."
+    assert f"{exposed}:{exposed}" in run and run[-1] == "webhook-emulator"
+    [compose] = blocks("yaml")
+    service = yaml.safe_load(compose)["services"]["webhooks"]
+    assert f"{exposed}:{exposed}" in service["ports"] and service["build"] == "."
 
 
 def test_pytest_example_passes(pytester: pytest.Pytester) -> None:
