@@ -32,10 +32,12 @@ class Received:
 
 
 class Receiver:
-    """`Receiver().start()`; point webhooks at `url_for("/hook")`; read `received`."""
+    """`Receiver().start()` (on a free port unless given); point webhooks at `url_for("/hook")`;
+    read `received`."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
+        self._wanted_port = port
         self.port: int | None = None
         self.received: list[Received] = []
         self._script: deque[tuple[int, float]] = deque()
@@ -69,7 +71,7 @@ class Receiver:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._thread = LoopThread("webhook-receiver")
-        self._runner, self.port = self._thread.run(start_site(app, self.host, 0))
+        self._runner, self.port = self._thread.run(start_site(app, self.host, self._wanted_port))
         return self
 
     def stop(self) -> None:

@@ -11,15 +11,15 @@ import hmac
 import json
 import socket
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from emulator import Emulator
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 
 PAYBOOK = {"Authorization": "api_key api_key=PB"}
@@ -57,45 +57,12 @@ def test_the_verifiers_reproduce_the_docs_worked_examples() -> None:
                          "c1329a085d65f7757838df5920fdcc9a", gigapay_body)
 
 
-# -- a receiver ---------------------------------------------------------------------------------
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """A consumer endpoint: records requests, answers with scripted (status, delay) pairs, then 200."""
-
-    url: str = ""
-    received: list[Received] = field(default_factory=list)
-    script: deque[tuple[int, float]] = field(default_factory=deque)
-
-    def answer(self, *answers: int | tuple[int, float]) -> None:
-        self.script.extend(a if isinstance(a, tuple) else (a, 0.0) for a in answers)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(Received(request.path, dict(request.headers), await request.read()))
-        status, delay = self.script.popleft() if self.script else (200, 0.0)
-        await asyncio.sleep(delay)
-        return web.Response(status=status)
-
+# -- a receiver: a real HTTP endpoint on a free port, in its own thread -----------------------------
 
 @pytest.fixture
-async def receiver(aiohttp_server: Any) -> Receiver:
-    receiving = Receiver()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", receiving.handle)
-    server = await aiohttp_server(app)
-    receiving.url = str(server.make_url("")).rstrip("/")
-    return receiving
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as receiving:
+        yield receiving
 
 
 def closed_port_url() -> str:
@@ -334,7 +301,7 @@ async def test_overrides_deep_merge_into_the_payload(make_api: MakeApi, receiver
 
 async def test_a_500_is_retried_until_success(make_api: MakeApi, receiver: Receiver) -> None:
     api = await make_api(**FAST)
-    receiver.answer(500, 502)
+    receiver.respond_with(500, 502)
     [delivery] = await fired(api, provider="shareactor", event="user.created", url=receiver.url, secret="s")
     assert delivery["status"] == "delivered"
     assert [a["status"] for a in delivery["attempts"]] == [500, 502, 200]
@@ -343,7 +310,7 @@ async def test_a_500_is_retried_until_success(make_api: MakeApi, receiver: Recei
 
 async def test_a_timeout_is_retried(make_api: MakeApi, receiver: Receiver) -> None:
     api = await make_api(delivery_timeout=0.2, **FAST)
-    receiver.answer((200, 1.0))
+    receiver.respond_with((200, 1.0))
     [delivery] = await fired(api, provider="paybook", event="refresh", url=receiver.url)
     first, second = delivery["attempts"]
     assert first["status"] is None and "no response within 0.2 s" in first["error"]
@@ -363,17 +330,14 @@ async def test_connection_refused_gives_up_after_the_schedule(make_api: MakeApi,
     assert "ClientConnectorError" in delivery["attempts"][0]["error"]
 
 
-async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi, aiohttp_server: Any) -> None:
+async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi) -> None:
     api = await make_api(time_scale=0.05)  # retries after 0.05 s, 0.1 s, 0.2 s, ...
     url = closed_port_url()
     [pending] = (await fire(api, provider="gigapay", event="Payout.created", url=url, secret="s")).json["deliveries"]
     while not (await api.get(f"/_emulator/deliveries/{pending['id']}")).json["attempts"]:
         await asyncio.sleep(0.01)
-    late = Receiver()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", late.handle)
-    await aiohttp_server(app, port=int(url.rsplit(":", 1)[1].split("/")[0]))
-    await asyncio.wait_for(wait_until_settled(api), 10)
+    with Receiver(port=int(url.rsplit(":", 1)[1].split("/")[0])) as late:
+        await asyncio.wait_for(wait_until_settled(api), 10)
     delivery = (await api.get(f"/_emulator/deliveries/{pending['id']}")).json
     assert delivery["status"] == "delivered"
     assert "ClientConnectorError" in delivery["attempts"][0]["error"]
@@ -382,7 +346,7 @@ async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi, 
 
 async def test_centry_counts_only_200_as_delivered(make_api: MakeApi, receiver: Receiver) -> None:
     api = await make_api(**FAST)
-    receiver.answer(201, 204)
+    receiver.respond_with(201, 204)
     [delivery] = await fired(api, provider="centry", event="on_order_delete", url=receiver.url)
     assert [a["status"] for a in delivery["attempts"]] == [201, 204, 200]
     assert delivery["attempts"][0]["error"] == "HTTP 201 is not a success"
@@ -390,7 +354,7 @@ async def test_centry_counts_only_200_as_delivered(make_api: MakeApi, receiver: 
 
 async def test_gigapay_signs_every_retry_anew(make_api: MakeApi, receiver: Receiver) -> None:
     api = await make_api(**FAST)
-    receiver.answer(500)
+    receiver.respond_with(500)
     await fired(api, provider="gigapay", event="Payout.created", url=receiver.url, secret="s3cret")
     assert len(receiver.received) == 2
     assert all(gigapay_valid(r.headers["Gigapay-Signature"], "s3cret", r.body) for r in receiver.received)
@@ -478,7 +442,7 @@ async def test_stale_timestamp_makes_an_expired_syncfy_token(make_api: MakeApi, 
 
 async def test_without_wait_the_answer_is_202_and_pending(make_api: MakeApi, receiver: Receiver) -> None:
     api = await make_api(time_scale=0.001)
-    receiver.answer(500)
+    receiver.respond_with(500)
     answer = await fire(api, provider="centry", event="on_order_save", url=receiver.url)
     assert answer.status == 202 and answer.json["deliveries"][0]["status"] == "pending"
     assert "complete" not in answer.json
@@ -568,7 +532,7 @@ async def test_event_catalogues_match_the_names_each_api_accepts(api: Api) -> No
 
 async def test_shutdown_finishes_the_attempt_in_flight(receiver: Receiver) -> None:
     emulator = await Emulator(time_scale=1e-6).start_async()
-    receiver.answer((200, 0.3))
+    receiver.respond_with((200, 0.3))
     async with ClientSession() as session:
         body = {"provider": "centry", "event": "on_order_save", "url": receiver.url}
         assert (await session.post(emulator.url + "/_emulator/events", json=body)).status == 202
