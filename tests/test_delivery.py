@@ -309,11 +309,11 @@ async def test_a_500_is_retried_until_success(make_api: MakeApi, receiver: Recei
 
 
 async def test_a_timeout_is_retried(make_api: MakeApi, receiver: Receiver) -> None:
-    api = await make_api(delivery_timeout=0.2, **FAST)
-    receiver.respond_with((200, 1.0))
+    api = await make_api(delivery_timeout=0.5, **FAST)
+    receiver.respond_with((200, 1.5))
     [delivery] = await fired(api, provider="paybook", event="refresh", url=receiver.url)
     first, second = delivery["attempts"]
-    assert first["status"] is None and "no response within 0.2 s" in first["error"]
+    assert first["status"] is None and "no response within 0.5 s" in first["error"]
     assert second["status"] == 200 and delivery["status"] == "delivered"
 
 
@@ -384,7 +384,7 @@ async def wait_until_settled(api: Api) -> None:
 async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(make_api: MakeApi,
                                                                         receiver: Receiver) -> None:
     api = await make_api(time_scale=0.001)
-    await paybook_webhook(api, receiver.url, delay=200)  # 0.2 s at this scale
+    await paybook_webhook(api, receiver.url, delay=1000)  # 1 s at this scale
     [pending] = (await fire(api, provider="paybook", event="credential_create")).json["deliveries"]
     assert pending["status"] == "pending" and pending["attempts"] == []
     waiting = (await api.get(f"/_emulator/deliveries/{pending['id']}")).json
@@ -536,7 +536,7 @@ async def test_shutdown_finishes_the_attempt_in_flight(receiver: Receiver) -> No
     async with ClientSession() as session:
         body = {"provider": "centry", "event": "on_order_save", "url": receiver.url}
         assert (await session.post(emulator.url + "/_emulator/events", json=body)).status == 202
-    await asyncio.sleep(0.05)  # the attempt is under way
+    await receiver.wait_for_async(1)  # the attempt is under way
     await emulator.stop_async()
     [delivery] = emulator.state.dispatcher.log.find()  # type: ignore[union-attr]
     assert delivery.status == "delivered" and delivery.attempts[0].status == 200
