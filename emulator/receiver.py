@@ -71,7 +71,8 @@ class Receiver:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._thread = LoopThread("webhook-receiver")
-        self._runner, self.port = self._thread.run(start_site(app, self.host, self._wanted_port))
+        # A test receiver stops at once, even while a scripted slow answer is still pending.
+        self._runner, self.port = self._thread.run(start_site(app, self.host, self._wanted_port, 0.5))
         return self
 
     def stop(self) -> None:

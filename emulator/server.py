@@ -36,9 +36,11 @@ class LoopThread:
         self.loop.close()
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve `app` on host:port (0: a free port); returns the runner and the bound port."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def start_site(app: web.Application, host: str, port: int, shutdown_timeout: float = 5.0
+                     ) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port (0: a free port); returns the runner and the bound port. Stopping
+    gives open requests at most `shutdown_timeout` seconds."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
