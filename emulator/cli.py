@@ -113,12 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _serve(settings: Settings) -> None:
-    runner, port = await start_site(create_app(settings), settings.host, settings.port)
-    log.info("listening on http://%s:%s", settings.host, port)
+    # Handlers first: a signal that arrives as soon as the "listening" line is out stops cleanly.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    runner, port = await start_site(create_app(settings), settings.host, settings.port)
+    log.info("listening on http://%s:%s", settings.host, port)
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
