@@ -216,6 +216,9 @@ def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | Non
     )
     provider.views = _views(provider, raw.get("views", {}))
     provider.routes = [_route(provider, path, i, r) for i, r in enumerate(raw["routes"])]
+    simulate = next((i for i, r in enumerate(raw["routes"]) if r["action"] == "simulate"), None)
+    if simulate is not None and not raw.get("delivery"):
+        raise FixtureError(f"{path}: at $.routes[{simulate}].action: 'simulate' needs a delivery section")
     for where, schema in _schema_names(raw):
         if provider.schema_uri(schema) not in registry:
             raise FixtureError(f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}")

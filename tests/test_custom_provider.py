@@ -84,6 +84,10 @@ def test_built_in_providers_stay_alongside() -> None:
     (lambda text: text.replace("response: hook.json}", "response: nope.json}", 1), "schema 'nope.json' not found"),
     (lambda text: text.replace("prefixes: [/acme/]\n", ""), "'prefixes' is a required property"),
     (lambda text: text + "  : [\n", "invalid YAML"),
+    (lambda text: text[:text.index("\nevents:")] + text[text.index("\ndelivery:"):],
+     "'events' is a dependency of 'delivery'"),
+    (lambda text: text[:text.index("\nevents:")].replace("action: delete,", "action: simulate,"),
+     "'simulate' needs a delivery section"),
 ])
 def test_a_broken_fixture_stops_start_up_with_one_line(tmp_path: Path, edit: object, message: str) -> None:
     broken = tmp_path / "acme"
