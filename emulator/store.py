@@ -7,6 +7,7 @@ sorting; other sort keys sort on demand.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,13 +77,14 @@ class Collection:
         descending: bool = False,
         keep: Callable[[Record], bool] | None = None,
     ) -> tuple[list[Record], int]:
-        """One page of live records and the total that match `keep`."""
+        """One page of live records and the total that match `keep` (any offset and limit a
+        client sends, however large, is simply past the end)."""
         stream = self.ordered(key, descending)
+        offset = min(offset, sys.maxsize)
+        end = None if limit is None else min(offset + limit, sys.maxsize)
         if keep is None:
-            end = None if limit is None else offset + limit
             return list(itertools.islice(stream, offset, end)), len(self.records)
         matching = [r for r in stream if keep(r)]
-        end = None if limit is None else offset + limit
         return matching[offset:end], len(matching)
 
 

@@ -122,6 +122,8 @@ async def test_unknown_control_paths_are_json_404s(api: Api) -> None:
     ("PUT", "/conexion/v1/webhooks/../../etc/passwd.json", {"headers": {"Authorization": "Bearer T"}}),
     ("GET", "/v2/webhooks/?page=99999999999999999999", {"headers": GIGAPAY}),
     ("GET", "/webhooks?size=-5&page=1e9", {"headers": {"X-Share-Api-Key": "K"}}),
+    ("GET", "/webhooks?size=99999999999999999999&page=99999999999999999999", {"headers": {"X-Share-Api-Key": "K"}}),
+    ("GET", "/v1/webhooks?skip=99999999999999999999&limit=99999999999999999999", {"headers": PAYBOOK}),
     ("POST", "/oauth/token", {"data": b"grant_type=client_credentials&client_id=%ff",
                               "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
     ("POST", "/v1/webhooks/subscriptions", {"json": {"url": "https://x.mx", "events": [[]]}, "headers": PAYBOOK}),
