@@ -172,20 +172,23 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
 async def json_errors_middleware(request: web.Request,
                                  handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                                  ) -> web.StreamResponse:
-    """aiohttp's own errors (a too-large body, a bad request line) as JSON, never HTML."""
+    """aiohttp's own errors (a too-large body, a bad request line) and any bug as JSON, never
+    HTML or a traceback."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        state = request.app[STATE]
         kind = "payload_too_large" if exc.status == 413 else "internal" if exc.status >= 500 else "validation"
-        provider = state.router.owner(normalise_path(request.raw_path))
-        error = ProviderError(kind, exc.reason)
-        if provider is None:
-            reply = control.plain_error(error, exc.status)
-            return json_response(request, reply.status, reply.body)
-        return _error_response(request, provider, error, request.method)
+        status, error = exc.status, ProviderError(kind, exc.reason)
+    except Exception as exc:  # a bug in a control endpoint must still answer JSON
+        log.exception("error serving %s %s", request.method, request.path)
+        status, error = 500, ProviderError("internal", type(exc).__name__)
+    provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
+    if provider is None:
+        reply = control.plain_error(error, status)
+        return json_response(request, reply.status, reply.body)
+    return _error_response(request, provider, error, request.method)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,

@@ -65,6 +65,8 @@ async def reset(request: web.Request) -> web.Response:
         return body
     state = request.app[STATE]
     provider = body.get("provider") or request.query.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        return _fail(request, "validation", "provider must be a provider's name")
     if provider is not None and provider not in state.providers:
         return _fail(request, "not_found", f"no provider named {provider!r}")
     state.store.reset(provider)

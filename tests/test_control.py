@@ -60,6 +60,7 @@ async def test_reset_of_everything_also_clears_the_journal(api: Api) -> None:
 
 @pytest.mark.parametrize(("body", "status", "error"), [
     ({"provider": "nope"}, 404, "not_found"),
+    ({"provider": ["gigapay"]}, 400, "validation"),
     (b"{not json", 400, "malformed_body"),
     (b"[1]", 400, "validation"),
 ])
