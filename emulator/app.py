@@ -62,7 +62,11 @@ async def _read_body(request: web.Request, route_schema: dict[str, Any] | None) 
         return {}
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") and \
             not raw.lstrip().startswith((b"{", b"[")):
-        return coerce_form(await request.post(), route_schema)
+        try:
+            form = await request.post()
+        except ValueError as exc:  # undecodable bytes in a form body
+            raise ProviderError("malformed_body", f"the form body cannot be read: {exc}") from None
+        return coerce_form(form, route_schema)
     return parse_json(raw)
 
 
