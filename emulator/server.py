@@ -111,12 +111,6 @@ class Emulator:
             raise
         return self
 
-    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run a coroutine on the emulator's own loop (thread mode) and return its result."""
-        if self._thread is None:
-            raise RuntimeError("call() needs an emulator started with start()")
-        return self._thread.run(coroutine, timeout)
-
     def stop(self) -> None:
         """Stop the emulator started by start()."""
         if self._thread is not None:
