@@ -149,9 +149,12 @@ async def test_strict_mode_accepts_only_issued_unexpired_tokens(make_api: MakeAp
     assert (await api.get(LIST, headers=bearer)).status == 401
 
 
+def listed(answer: Answer) -> list[str]:
+    return [w["_id"] for w in answer.json]
+
+
 async def test_limit_offset_and_after(api: Api) -> None:
     ids = [(await create(api)).json["_id"] for _ in range(4)]
-    listed = lambda a: [w["_id"] for w in a.json]  # noqa: E731
     assert listed(await api.get(f"{LIST}?limit=2&offset=1", headers=AUTH)) == ids[1:3]
     assert listed(await api.get(f"{LIST}?after={ids[1]}", headers=AUTH)) == ids[2:]
 

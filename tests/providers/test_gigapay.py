@@ -154,15 +154,18 @@ async def test_form_bodies_are_accepted(api: Api) -> None:
     assert answer.json["metadata"] == {"k": "v"}
 
 
+def result_ids(answer: Answer) -> set[str]:
+    return {w["id"] for w in answer.json["results"]}
+
+
 async def test_integration_scoping(api: Api) -> None:
     other = {**AUTH, "Integration-ID": "other"}
     user_only = {"Authorization": AUTH["Authorization"]}
     payout = (await create(api)).json
     registration = (await create(api, events=["Registration.verified"])).json
-    ids = lambda answer: {w["id"] for w in answer.json["results"]}  # noqa: E731
-    assert ids(await api.get("/v2/webhooks/", headers=AUTH)) == {payout["id"], registration["id"]}
-    assert ids(await api.get("/v2/webhooks/", headers=other)) == {registration["id"]}
-    assert ids(await api.get("/v2/webhooks/", headers=user_only)) == {registration["id"]}
+    assert result_ids(await api.get("/v2/webhooks/", headers=AUTH)) == {payout["id"], registration["id"]}
+    assert result_ids(await api.get("/v2/webhooks/", headers=other)) == {registration["id"]}
+    assert result_ids(await api.get("/v2/webhooks/", headers=user_only)) == {registration["id"]}
     assert (await api.get(f"/v2/webhooks/{payout['id']}/", headers=other)).status == 404
 
 

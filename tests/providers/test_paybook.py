@@ -151,9 +151,12 @@ async def test_unknown_path_is_404_in_the_envelope(api: Api) -> None:
     assert_envelope(answer, 404, False)
 
 
+def listed(answer: Answer) -> list[str]:
+    return [w["id_webhook"] for w in answer.json["response"]]
+
+
 async def test_skip_and_limit_page_in_creation_order(api: Api) -> None:
     ids = [(await create(api)).json["response"]["id_webhook"] for _ in range(5)]
-    listed = lambda a: [w["id_webhook"] for w in a.json["response"]]  # noqa: E731
     assert listed(await api.get("/v1/webhooks?skip=1&limit=2", headers=AUTH)) == ids[1:3]
     assert listed(await api.get("/v1/webhooks?limit=0", headers=AUTH)) == []
     assert listed(await api.get("/v1/webhooks?skip=10", headers=AUTH)) == []
