@@ -294,6 +294,8 @@ class Dispatcher:
              mode: str = "valid") -> list[Delivery]:
         """Build each event once and start a delivery per subscriber (or to `target` alone);
         a subscriber with grouping on gets the events of this firing in one notification."""
+        if self._closing:
+            raise EventError("the emulator is stopping; it sends nothing more")
         spec = delivery_spec(provider)
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
         built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
