@@ -61,6 +61,7 @@ def test_the_verifiers_reproduce_the_docs_worked_examples() -> None:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    """Tests ask for it before `make_api`, so their emulator stops first (nothing left in flight)."""
     with Receiver() as receiving:
         yield receiving
 
@@ -112,7 +113,7 @@ async def shareactor_webhook(api: Api, url: str, event_type: str = "order.create
 
 # -- each provider's notification ------------------------------------------------------------------
 
-async def test_paybook_posts_the_payload_with_the_custom_headers(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_paybook_posts_the_payload_with_the_custom_headers(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await paybook_webhook(api, receiver.url + "/pb", headers={"X-Consumer-Token": "abc"})
     [delivery] = await fired(api, provider="paybook", event="credential_create")
@@ -126,13 +127,13 @@ async def test_paybook_posts_the_payload_with_the_custom_headers(make_api: MakeA
 
 
 @pytest.mark.parametrize("event", ["refresh", "documents_completed", "credential_update"])
-async def test_every_paybook_sample_matches_its_schema(make_api: MakeApi, receiver: Receiver, event: str) -> None:
+async def test_every_paybook_sample_matches_its_schema(receiver: Receiver, make_api: MakeApi, event: str) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="paybook", event=event, url=receiver.url)
     check(api, "paybook", event_schema(api, "paybook", event), receiver.received[0].json)
 
 
-async def test_syncfy_sends_the_v3_envelope_signed_with_a_jwt(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_syncfy_sends_the_v3_envelope_signed_with_a_jwt(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     body = {"url": receiver.url + "/sy", "events": ["credentials.created"], "headers": {"X-Env": "sandbox"}}
     subscription = (await api.post("/v1/webhooks/subscriptions", json=body, headers=PAYBOOK)).json["response"]
@@ -152,7 +153,7 @@ async def test_syncfy_sends_the_v3_envelope_signed_with_a_jwt(make_api: MakeApi,
     assert claims["rid"] == notification["rid"] and claims["exp"] - claims["iat"] == 300
 
 
-async def test_a_jwk_set_through_the_control_api_signs_from_then_on(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_a_jwk_set_through_the_control_api_signs_from_then_on(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     jwk = {"kty": "oct", "kid": "mine", "k": base64.urlsafe_b64encode(b"k" * 32).rstrip(b"=").decode()}
     assert (await api.put("/_emulator/providers/syncfy/jwk", json=jwk)).json == jwk
@@ -172,7 +173,7 @@ async def test_only_jwt_signing_providers_have_a_jwk(api: Api) -> None:
     assert (await api.get("/_emulator/providers/gigapay/jwk")).status == 404
 
 
-async def test_syncfy_groups_the_events_of_one_firing_when_asked(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_syncfy_groups_the_events_of_one_firing_when_asked(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     events = ["credentials.created", "documents.completed"]
     for group, path in ((1, "/grouped"), (0, "/single")):
@@ -187,14 +188,14 @@ async def test_syncfy_groups_the_events_of_one_firing_when_asked(make_api: MakeA
     check(api, "syncfy", "event-documents.json", grouped[0].json["events"][1]["payload"])
 
 
-async def test_syncfy_documents_failed_is_sent_as_documents_fail(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_syncfy_documents_failed_is_sent_as_documents_fail(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     [delivery] = await fired(api, provider="syncfy", event="documents.failed", url=receiver.url)
     assert delivery["events"] == ["documents.fail"]
     assert receiver.received[0].json["events"][0]["header"]["event"]["name"] == "documents.fail"
 
 
-async def test_shareactor_signs_the_raw_body_with_the_webhook_secret(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_shareactor_signs_the_raw_body_with_the_webhook_secret(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await shareactor_webhook(api, receiver.url + "/sa")
     await fired(api, provider="shareactor", event="order.created")
@@ -204,7 +205,7 @@ async def test_shareactor_signs_the_raw_body_with_the_webhook_secret(make_api: M
     assert got.json["event_type"] == "order.created"
 
 
-async def test_shareactor_simulate_fires_the_webhooks_own_event(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_shareactor_simulate_fires_the_webhooks_own_event(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await shareactor_webhook(api, receiver.url + "/sim", "payment.failed")
     await shareactor_webhook(api, receiver.url + "/other", "payment.failed")
@@ -214,7 +215,7 @@ async def test_shareactor_simulate_fires_the_webhooks_own_event(make_api: MakeAp
     assert delivery["url"] == receiver.url + "/sim" and delivery["events"] == ["payment.failed"]
 
 
-async def test_gigapay_sends_the_object_with_a_timestamped_signature(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_gigapay_sends_the_object_with_a_timestamped_signature(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await gigapay_webhook(api, receiver.url + "/gp", ["Employee.verified"])
     await fired(api, provider="gigapay", event="Employee.verified")
@@ -225,13 +226,13 @@ async def test_gigapay_sends_the_object_with_a_timestamped_signature(make_api: M
 
 
 @pytest.mark.parametrize("event", ["Payout.accepted", "Payrun.paid", "Registration.verified", "Employee.created"])
-async def test_every_gigapay_object_matches_its_schema(make_api: MakeApi, receiver: Receiver, event: str) -> None:
+async def test_every_gigapay_object_matches_its_schema(receiver: Receiver, make_api: MakeApi, event: str) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="gigapay", event=event, url=receiver.url, secret="s")
     check(api, "gigapay", event_schema(api, "gigapay", event), receiver.received[0].json)
 
 
-async def test_centry_posts_the_topic_to_flagged_webhooks(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_centry_posts_the_topic_to_flagged_webhooks(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     for path, flag in (("/orders", "on_order_save"), ("/products", "on_product_save")):
         body = {"callback_url": receiver.url + path, flag: True}
@@ -246,7 +247,7 @@ async def test_centry_posts_the_topic_to_flagged_webhooks(make_api: MakeApi, rec
 
 # -- who gets what -------------------------------------------------------------------------------
 
-async def test_fan_out_reaches_every_webhook_that_wants_the_event(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_fan_out_reaches_every_webhook_that_wants_the_event(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await gigapay_webhook(api, receiver.url + "/a", ["Payout.created"])
     await gigapay_webhook(api, receiver.url + "/b", ["Payout.created", "Payout.accepted"])
@@ -256,7 +257,7 @@ async def test_fan_out_reaches_every_webhook_that_wants_the_event(make_api: Make
     assert len({d["event_ids"][0] for d in deliveries}) == 1  # one event, two deliveries
 
 
-async def test_tenant_limits_the_fan_out_to_one_key(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_tenant_limits_the_fan_out_to_one_key(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await gigapay_webhook(api, receiver.url + "/mine", ["Payout.created"])
     await gigapay_webhook(api, receiver.url + "/theirs", ["Payout.created"], {**GIGAPAY, "Authorization": "Token X"})
@@ -264,7 +265,7 @@ async def test_tenant_limits_the_fan_out_to_one_key(make_api: MakeApi, receiver:
     assert [r.path for r in receiver.received] == ["/mine"]
 
 
-async def test_scope_limits_gigapay_to_one_integration(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_scope_limits_gigapay_to_one_integration(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await gigapay_webhook(api, receiver.url + "/one", ["Payout.created"])
     await gigapay_webhook(api, receiver.url + "/two", ["Payout.created"], {**GIGAPAY, "Integration-ID": "int-2"})
@@ -272,7 +273,7 @@ async def test_scope_limits_gigapay_to_one_integration(make_api: MakeApi, receiv
     assert [r.path for r in receiver.received] == ["/two"]
 
 
-async def test_gigapay_invoice_aliases_reach_payrun_subscribers(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_gigapay_invoice_aliases_reach_payrun_subscribers(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await gigapay_webhook(api, receiver.url + "/invoices", ["Invoice.paid"])
     [delivery] = await fired(api, provider="gigapay", event="Payrun.paid")
@@ -280,7 +281,7 @@ async def test_gigapay_invoice_aliases_reach_payrun_subscribers(make_api: MakeAp
     check(api, "gigapay", "event-payrun.json", receiver.received[0].json)
 
 
-async def test_soft_deleted_shareactor_webhooks_get_nothing(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_soft_deleted_shareactor_webhooks_get_nothing(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await shareactor_webhook(api, receiver.url)
     await api.delete(f"/webhooks/{webhook['_id']['$oid']}", headers=SHARE)
@@ -288,7 +289,7 @@ async def test_soft_deleted_shareactor_webhooks_get_nothing(make_api: MakeApi, r
     assert receiver.received == []
 
 
-async def test_overrides_deep_merge_into_the_payload(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_overrides_deep_merge_into_the_payload(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     data = {"id_user": "5e751d54d0510472295413b3", "endpoints": {"extra": ["/x"]}}
     await fired(api, provider="paybook", event="credential_create", url=receiver.url, data=data)
@@ -299,7 +300,7 @@ async def test_overrides_deep_merge_into_the_payload(make_api: MakeApi, receiver
 
 # -- retries, timeouts and outcomes ---------------------------------------------------------------
 
-async def test_a_500_is_retried_until_success(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_a_500_is_retried_until_success(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     receiver.respond_with(500, 502)
     [delivery] = await fired(api, provider="shareactor", event="user.created", url=receiver.url, secret="s")
@@ -308,7 +309,7 @@ async def test_a_500_is_retried_until_success(make_api: MakeApi, receiver: Recei
     assert len({r.body for r in receiver.received}) == 1  # the same notification every time
 
 
-async def test_a_timeout_is_retried(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_a_timeout_is_retried(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(delivery_timeout=0.5, **FAST)
     receiver.respond_with((200, 1.5))
     [delivery] = await fired(api, provider="paybook", event="refresh", url=receiver.url)
@@ -344,7 +345,7 @@ async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi) 
     assert delivery["attempts"][-1]["status"] == 200 and len(late.received) == 1
 
 
-async def test_centry_counts_only_200_as_delivered(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_centry_counts_only_200_as_delivered(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     receiver.respond_with(201, 204)
     [delivery] = await fired(api, provider="centry", event="on_order_delete", url=receiver.url)
@@ -352,7 +353,7 @@ async def test_centry_counts_only_200_as_delivered(make_api: MakeApi, receiver: 
     assert delivery["attempts"][0]["error"] == "HTTP 201 is not a success"
 
 
-async def test_gigapay_signs_every_retry_anew(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_gigapay_signs_every_retry_anew(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     receiver.respond_with(500)
     await fired(api, provider="gigapay", event="Payout.created", url=receiver.url, secret="s3cret")
@@ -381,8 +382,8 @@ async def wait_until_settled(api: Api) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(make_api: MakeApi,
-                                                                        receiver: Receiver) -> None:
+async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(receiver: Receiver,
+                                                                        make_api: MakeApi) -> None:
     api = await make_api(time_scale=0.001)
     await paybook_webhook(api, receiver.url, delay=1000)  # 1 s at this scale
     [pending] = (await fire(api, provider="paybook", event="credential_create")).json["deliveries"]
@@ -396,7 +397,7 @@ async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(make_ap
 # -- negative signatures ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["wrong_secret", "stale_timestamp", "tampered_body", "missing"])
-async def test_negative_modes_fail_a_careful_gigapay_verifier(make_api: MakeApi, receiver: Receiver,
+async def test_negative_modes_fail_a_careful_gigapay_verifier(receiver: Receiver, make_api: MakeApi,
                                                               mode: str) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="gigapay", event="Payout.created", url=receiver.url, secret="s3cret", signature=mode)
@@ -411,7 +412,7 @@ async def test_negative_modes_fail_a_careful_gigapay_verifier(make_api: MakeApi,
 
 
 @pytest.mark.parametrize("mode", ["wrong_secret", "tampered_body", "missing"])
-async def test_negative_modes_fail_shareactor_and_syncfy_verifiers(make_api: MakeApi, receiver: Receiver,
+async def test_negative_modes_fail_shareactor_and_syncfy_verifiers(receiver: Receiver, make_api: MakeApi,
                                                                    mode: str) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="shareactor", event="plan.created", url=receiver.url, secret="s", signature=mode)
@@ -423,14 +424,14 @@ async def test_negative_modes_fail_shareactor_and_syncfy_verifiers(make_api: Mak
         syncfy_claims(syncfy.headers["request-signature"], jwk, syncfy.body)
 
 
-async def test_valid_mode_passes_both_verifiers(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_valid_mode_passes_both_verifiers(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="shareactor", event="plan.created", url=receiver.url, secret="s", signature="valid")
     share = receiver.received[0]
     assert share.headers["X-Share-Webhook-Signature"] == shareactor_signature("s", share.body)
 
 
-async def test_stale_timestamp_makes_an_expired_syncfy_token(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_stale_timestamp_makes_an_expired_syncfy_token(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="syncfy", event="documents.completed", url=receiver.url, signature="stale_timestamp")
     jwk = (await api.get("/_emulator/providers/syncfy/jwk")).json
@@ -440,7 +441,7 @@ async def test_stale_timestamp_makes_an_expired_syncfy_token(make_api: MakeApi, 
 
 # -- the delivery log and the control API -------------------------------------------------------------
 
-async def test_without_wait_the_answer_is_202_and_pending(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_without_wait_the_answer_is_202_and_pending(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(time_scale=0.001)
     receiver.respond_with(500)
     answer = await fire(api, provider="centry", event="on_order_save", url=receiver.url)
@@ -448,7 +449,7 @@ async def test_without_wait_the_answer_is_202_and_pending(make_api: MakeApi, rec
     assert "complete" not in answer.json
 
 
-async def test_the_log_filters_and_shows_one_delivery(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_the_log_filters_and_shows_one_delivery(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     [ok] = await fired(api, provider="centry", event="on_order_save", url=receiver.url)
     [bad] = await fired(api, provider="paybook", event="refresh", url=closed_port_url())
@@ -463,7 +464,7 @@ async def test_the_log_filters_and_shows_one_delivery(make_api: MakeApi, receive
     assert (await api.get("/_emulator/deliveries/nope")).status == 404
 
 
-async def test_redelivery_sends_the_same_notification_again(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_redelivery_sends_the_same_notification_again(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     [delivery] = await fired(api, provider="shareactor", event="order.created", url=receiver.url, secret="s")
     again = await api.post(f"/_emulator/deliveries/{delivery['id']}/redeliver")
@@ -474,7 +475,7 @@ async def test_redelivery_sends_the_same_notification_again(make_api: MakeApi, r
     assert (await api.post("/_emulator/deliveries/nope/redeliver")).status == 404
 
 
-async def test_the_log_is_bounded(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_the_log_is_bounded(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(delivery_log_size=3, **FAST)
     ids = [(await fired(api, provider="centry", event="on_order_save", url=receiver.url))[0]["id"]
            for _ in range(5)]
@@ -482,7 +483,7 @@ async def test_the_log_is_bounded(make_api: MakeApi, receiver: Receiver) -> None
     assert [d["id"] for d in log["deliveries"]] == ids[2:] and log["dropped"] == 2
 
 
-async def test_reset_forgets_deliveries(make_api: MakeApi, receiver: Receiver) -> None:
+async def test_reset_forgets_deliveries(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired(api, provider="centry", event="on_order_save", url=receiver.url)
     await api.post("/_emulator/reset", json={"provider": "centry"})
