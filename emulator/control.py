@@ -65,10 +65,10 @@ async def reset(request: web.Request) -> web.Response:
         return body
     state = request.app[STATE]
     provider = body.get("provider") or request.query.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        return _fail(request, "validation", "provider must be a provider's name")
-    if provider is not None and provider not in state.providers:
-        return _fail(request, "not_found", f"no provider named {provider!r}")
+    if provider is not None:
+        found = _provider(request, provider)
+        if isinstance(found, web.Response):
+            return found
     state.store.reset(provider)
     if provider is None:
         state.journal.clear()
@@ -96,11 +96,12 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
 
 
 async def state_dump(request: web.Request) -> web.Response:
-    state = request.app[STATE]
     provider = request.query.get("provider")
-    if provider is not None and provider not in state.providers:
-        return _fail(request, "not_found", f"no provider named {provider!r}")
-    return _json(request, dump_state(state, provider))
+    if provider is not None:
+        found = _provider(request, provider)
+        if isinstance(found, web.Response):
+            return found
+    return _json(request, dump_state(request.app[STATE], provider))
 
 
 async def requests_journal(request: web.Request) -> web.Response:
@@ -118,8 +119,9 @@ def _dispatcher(request: web.Request) -> Dispatcher:
 
 
 def _provider(request: web.Request, name: Any) -> Provider | web.Response:
+    """The provider `name` names, or the error response that says why there is none."""
     if not isinstance(name, str) or not name:
-        return _fail(request, "validation", "provider is required: one of " + ", ".join(request.app[STATE].providers))
+        return _fail(request, "validation", "provider must name one of " + ", ".join(request.app[STATE].providers))
     provider = request.app[STATE].providers.get(name)
     if provider is None:
         return _fail(request, "not_found", f"no provider named {name!r}")

@@ -491,7 +491,7 @@ async def test_reset_forgets_deliveries(receiver: Receiver, make_api: MakeApi) -
 
 
 @pytest.mark.parametrize(("body", "status", "fragment"), [
-    ({"event": "x"}, 400, "provider is required"),
+    ({"event": "x"}, 400, "provider must name one of"),
     ({"provider": "nope", "event": "x"}, 404, "no provider named 'nope'"),
     ({"provider": "gigapay", "event": "Payout.exploded"}, 400, "gigapay has no event 'Payout.exploded'"),
     ({"provider": "gigapay"}, 400, "event is required"),
