@@ -103,7 +103,7 @@ def build_openapi(providers: dict[str, Provider]) -> dict[str, Any]:
     for provider in providers.values():
         schemes = _security(provider)
         security_schemes.update(schemes)
-        security = [{name: []} for name in schemes]
+        security: list[dict[str, list[str]]] = [{name: []} for name in schemes]
         for uri, resource in provider.registry.items():
             schemas[_component(uri)] = _embedded(resource.contents, uri)
         for index, route in enumerate(provider.routes):

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,7 +61,7 @@ class Values(dict[str, Any]):
 
     def extend(self, extra: Mapping[str, Any]) -> Values:
         """These values plus `extra`; lazy ones not yet made are still made here, once."""
-        return Values({**self, **extra}, {k: (lambda k=k: self[k]) for k in self._factories if k not in extra})
+        return Values({**self, **extra}, {k: partial(self.__getitem__, k) for k in self._factories if k not in extra})
 
     def __missing__(self, key: str) -> Any:
         if key in self._factories:

@@ -48,9 +48,7 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
     except BaseException:
         await runner.cleanup()
         raise
-    server = site._server
-    assert server is not None and server.sockets  # type: ignore[union-attr]
-    return runner, server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, runner.addresses[0][1]
 
 
 class Emulator:
