@@ -17,8 +17,9 @@ from emulator.errors import ProviderError, render_error
 from emulator.ids import IdSource
 from emulator.journal import Journal
 from emulator.provider import Provider, load_providers
-from emulator.render import dump_json, fill
-from emulator.resources import ACTIONS, EMPTY, PUBLIC_ACTIONS, Call, Reply
+from emulator.render import fill
+from emulator.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
+from emulator.responses import EMPTY, json_response
 from emulator.routing import Match, Miss, Redirect, Router, normalise_path
 from emulator.settings import Settings
 from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
@@ -29,20 +30,6 @@ log = logging.getLogger("emulator")
 MAX_BODY = 1024 * 1024
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
-
-
-def wants_pretty(request: web.Request) -> bool:
-    """People reading in a terminal get indented JSON; programs get it compact."""
-    return request.headers.get("User-Agent", "").lower().startswith("curl/")
-
-
-def json_response(request: web.Request, status: int, body: Any, headers: dict[str, str] | None = None
-                  ) -> web.Response:
-    """A JSON response (or an empty one for EMPTY), pretty for curl."""
-    if body is EMPTY:
-        return web.Response(status=status, headers=headers)
-    return web.Response(status=status, body=dump_json(body, wants_pretty(request)),
-                        content_type="application/json", headers=headers)
 
 
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,

@@ -14,7 +14,8 @@ from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, Provide
 from emulator.events import EventError, aliases, catalogue
 from emulator.openapi import build_openapi
 from emulator.provider import Provider, is_http_url
-from emulator.render import dump_json, fill, render_record
+from emulator.render import fill, render_record
+from emulator.responses import json_response
 from emulator.signing import MODES
 from emulator.state import STATE, EmulatorState
 
@@ -30,14 +31,9 @@ def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
     return ErrorReply(status, {"error": error.kind, "message": message})
 
 
-def _json(request: web.Request, body: Any, status: int = 200) -> web.Response:
-    pretty = request.headers.get("User-Agent", "").lower().startswith("curl/")
-    return web.Response(status=status, body=dump_json(body, pretty), content_type="application/json")
-
-
 def _fail(request: web.Request, kind: str, detail: str) -> web.Response:
     reply = plain_error(ProviderError(kind, detail))
-    return _json(request, reply.body, reply.status)
+    return json_response(request, reply.status, reply.body)
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any] | web.Response:
@@ -56,7 +52,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any] | web.Respons
 
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return _json(request, {"status": "ok", "version": __version__, "providers": sorted(state.providers)})
+    return json_response(request, 200, {"status": "ok", "version": __version__, "providers": sorted(state.providers)})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -74,7 +70,7 @@ async def reset(request: web.Request) -> web.Response:
         state.journal.clear()
     for hook in state.extras.get("reset_hooks", []):
         hook(provider)
-    return _json(request, {"reset": provider or "all"})
+    return json_response(request, 200, {"reset": provider or "all"})
 
 
 def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict[str, Any]:
@@ -101,7 +97,7 @@ async def state_dump(request: web.Request) -> web.Response:
         found = _provider(request, provider)
         if isinstance(found, web.Response):
             return found
-    return _json(request, dump_state(request.app[STATE], provider))
+    return json_response(request, 200, dump_state(request.app[STATE], provider))
 
 
 async def requests_journal(request: web.Request) -> web.Response:
@@ -109,7 +105,7 @@ async def requests_journal(request: web.Request) -> web.Response:
     q = request.query
     entries = state.journal.entries(provider=q.get("provider"), tenant=q.get("tenant"),
                                     method=q.get("method"), status=q.get("status"))
-    return _json(request, {"requests": entries, "dropped": state.journal.dropped})
+    return json_response(request, 200, {"requests": entries, "dropped": state.journal.dropped})
 
 
 def _dispatcher(request: web.Request) -> Dispatcher:
@@ -189,7 +185,7 @@ async def fire_events(request: web.Request) -> web.Response:
     answer = {"provider": provider.name, "events": names, "deliveries": [d.as_json() for d in deliveries]}
     if complete is not None:
         answer["complete"] = complete
-    return _json(request, answer, 200 if body.get("wait") else 202)
+    return json_response(request, 200 if body.get("wait") else 202, answer)
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
@@ -199,7 +195,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     q = request.query
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
-    return _json(request, {"deliveries": [d.as_json() for d in found], "dropped": dispatcher.log.dropped})
+    return json_response(request, 200, {"deliveries": [d.as_json() for d in found], "dropped": dispatcher.log.dropped})
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
@@ -211,7 +207,7 @@ def _delivery(request: web.Request) -> Delivery | web.Response:
 
 async def get_delivery(request: web.Request) -> web.Response:
     found = _delivery(request)
-    return found if isinstance(found, web.Response) else _json(request, found.as_json())
+    return found if isinstance(found, web.Response) else json_response(request, 200, found.as_json())
 
 
 async def redeliver(request: web.Request) -> web.Response:
@@ -220,7 +216,7 @@ async def redeliver(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     delivery = await _dispatcher(request).redeliver(found)
-    return _json(request, delivery.as_json())
+    return json_response(request, 200, delivery.as_json())
 
 
 def _jwt_provider(request: web.Request) -> Provider | web.Response:
@@ -237,7 +233,7 @@ async def get_jwk(request: web.Request) -> web.Response:
     provider = _jwt_provider(request)
     if isinstance(provider, web.Response):
         return provider
-    return _json(request, _dispatcher(request).jwk(provider.name))
+    return json_response(request, 200, _dispatcher(request).jwk(provider.name))
 
 
 async def put_jwk(request: web.Request) -> web.Response:
@@ -253,12 +249,13 @@ async def put_jwk(request: web.Request) -> web.Response:
             not all(c.isalnum() or c in "-_" for c in k):
         return _fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
     _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
-    return _json(request, _dispatcher(request).keys[provider.name])
+    return json_response(request, 200, _dispatcher(request).keys[provider.name])
 
 
 async def list_providers(request: web.Request) -> web.Response:
     """GET /_emulator/providers: every provider with its routes and events."""
-    return _json(request, {"providers": [describe_provider(p) for p in request.app[STATE].providers.values()]})
+    providers = request.app[STATE].providers.values()
+    return json_response(request, 200, {"providers": [describe_provider(p) for p in providers]})
 
 
 def describe_provider(provider: Provider) -> dict[str, Any]:
@@ -281,7 +278,7 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """GET /_emulator/openapi.json: every emulated route and the control API, as OpenAPI 3.1."""
-    return _json(request, build_openapi(request.app[STATE].providers))
+    return json_response(request, 200, build_openapi(request.app[STATE].providers))
 
 
 def setup(app: web.Application) -> None:

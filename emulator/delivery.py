@@ -277,7 +277,7 @@ class Dispatcher:
             if tenant is not None and owner != tenant:
                 continue
             for record in collection.records.values():
-                if scope is not None and record.scope not in (None, scope):
+                if scope is not None and not record.seen_from(scope):
                     continue
                 if is_disabled(provider, record):
                     continue

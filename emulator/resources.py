@@ -18,11 +18,11 @@ from emulator.delivery import wanted_events
 from emulator.errors import Issue, ProviderError
 from emulator.provider import Provider, Route
 from emulator.render import fill, render_record
+from emulator.responses import EMPTY
 from emulator.state import EmulatorState
 from emulator.store import Collection, Record, Token
 from emulator.validation import check_body, unique_issue
 
-EMPTY = object()
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 
 
@@ -67,7 +67,7 @@ def _visible(call: Call) -> Callable[[Record], bool] | None:
     if "scope" not in call.provider.resource:
         return None
     scope = call.identity.scope if call.identity else None
-    return lambda r: r.scope is None or r.scope == scope
+    return lambda r: r.seen_from(scope)
 
 
 def _find(call: Call) -> Record:

@@ -26,6 +26,10 @@ class Record:
     scope: str | None = None
     deleted: bool = False
 
+    def seen_from(self, scope: str | None) -> bool:
+        """Whether a caller in `scope` sees this record: unscoped records, and its own scope's."""
+        return self.scope is None or self.scope == scope
+
 
 @dataclass
 class Collection:

@@ -1,0 +1,26 @@
+"""JSON responses: indented for people (curl), compact for programs; EMPTY for no body at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from emulator.render import dump_json
+
+# A reply body meaning "no body" (a 204), as opposed to a JSON null.
+EMPTY = object()
+
+
+def wants_pretty(request: web.Request) -> bool:
+    """People reading in a terminal get indented JSON; programs get it compact."""
+    return request.headers.get("User-Agent", "").lower().startswith("curl/")
+
+
+def json_response(request: web.Request, status: int, body: Any, headers: dict[str, str] | None = None
+                  ) -> web.Response:
+    """A JSON response (or an empty one for EMPTY), pretty for curl."""
+    if body is EMPTY:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, body=dump_json(body, wants_pretty(request)),
+                        content_type="application/json", headers=headers)
