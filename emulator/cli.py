@@ -8,14 +8,13 @@ import json
 import logging
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from emulator import __version__
 from emulator.app import create_app
+from emulator.client import ControlError, EmulatorClient
 from emulator.control import describe_provider
 from emulator.openapi import build_openapi
 from emulator.provider import FixtureError, load_providers
@@ -180,9 +179,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         url = f"http://{host}:{settings.port}"
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/_emulator/health", timeout=args.timeout) as response:
-            body = json.loads(response.read())
-    except (OSError, ValueError, urllib.error.URLError) as exc:
+        body = EmulatorClient(url, args.timeout).health()
+    except (OSError, ValueError, ControlError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)
         return 1
     if body.get("status") != "ok":
@@ -190,16 +188,6 @@ def cmd_health(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {url} ({', '.join(body.get('providers', []))})")
     return 0
-
-
-def _post_json(url: str, body: dict[str, Any], timeout: float) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
 
 
 def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -221,24 +209,25 @@ def cmd_fire(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"webhook-emulator: --data and --secret must be valid JSON: {exc}", file=sys.stderr)
         return 2
+    if not args.server and not args.url:
+        print("webhook-emulator: fire needs --url (or --server to use a running emulator's webhooks)",
+              file=sys.stderr)
+        return 2
     try:
         if args.server:
-            status, answer = _post_json(args.server.rstrip("/") + "/_emulator/events", body, args.timeout + 5)
-        elif not args.url:
-            print("webhook-emulator: fire needs --url (or --server to use a running emulator's webhooks)",
-                  file=sys.stderr)
-            return 2
+            answer = EmulatorClient(args.server, args.timeout + 5).request("POST", "/_emulator/events", body)
         else:
             settings = Settings.from_env(host="127.0.0.1", port=0, time_scale=args.time_scale,
                                          fixtures=args.fixtures)
             with Emulator(settings) as emulator:
-                status, answer = _post_json(emulator.url + "/_emulator/events", body, args.timeout + 5)
+                answer = EmulatorClient(emulator.url, args.timeout + 5).request("POST", "/_emulator/events", body)
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
         print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(answer, indent=2, ensure_ascii=False))
-    if status >= 400:
-        return 2
     deliveries = answer.get("deliveries", [])
     if not deliveries:
         print("webhook-emulator: no webhook wants this event", file=sys.stderr)
