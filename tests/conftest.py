@@ -4,6 +4,7 @@ body against the provider's JSON Schema for that route (or its error schema)."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,13 @@ class Api:
 
 
 MakeApi = Callable[..., Awaitable[Api]]
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +19,7 @@ from aiohttp import ClientSession
 
 from emulator import Emulator
 from emulator.receiver import Receiver
-from tests.conftest import Answer, Api, MakeApi
+from tests.conftest import Answer, Api, MakeApi, free_port
 
 PAYBOOK = {"Authorization": "api_key api_key=PB"}
 SHARE = {"X-Share-Api-Key": "SA"}
@@ -67,10 +66,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/down"
+    return f"http://127.0.0.1:{free_port()}/down"
 
 
 # -- helpers --------------------------------------------------------------------------------------
