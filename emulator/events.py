@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from emulator.clock import Clock
@@ -64,13 +65,6 @@ def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
     return ids.generate(spec)
 
 
-def template_values(provider: Provider, ids: IdSource, now: datetime, given: dict[str, Any]) -> Values:
-    """Values for one firing's templates: `given` first, each fresh variable made when first used."""
-    fresh = provider.raw.get("events", {}).get("fresh", {})
-    factories = {var: (lambda spec=spec: fresh_value(spec, ids, now)) for var, spec in fresh.items()}
-    return Values(given, factories)
-
-
 def deep_merge(base: Any, overrides: Any) -> Any:
     """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
     if not isinstance(base, dict) or not isinstance(overrides, dict):
@@ -91,6 +85,8 @@ def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: 
     seeded = {k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}
     now = clock.now()
     event_id = ids.generate(provider.raw["events"].get("id", "uuid4"))
-    values = template_values(provider, ids, now, {**seeded, "event": name, "event_id": event_id})
+    # Each fresh variable is made when a template first uses it, then reused within the firing.
+    factories = {var: partial(fresh_value, spec, ids, now) for var, spec in fresh.items()}
+    values = Values({**seeded, "event": name, "event_id": event_id}, factories)
     payload = deep_merge(fill(spec["sample"], values), overrides)
     return Event(name, event_id, now, payload, values)
