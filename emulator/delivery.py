@@ -360,8 +360,10 @@ class Dispatcher:
         scaled = seconds * self.state.settings.time_scale
         moment = self.state.clock.now() + timedelta(seconds=scaled)
         delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
-        await asyncio.sleep(scaled)
-        delivery.next_attempt_at = None
+        try:
+            await asyncio.sleep(scaled)
+        finally:
+            delivery.next_attempt_at = None
 
     async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> None:
         try:
@@ -388,6 +390,9 @@ class Dispatcher:
                     await self._sleep(delivery, delays[number])
             delivery.status = "failed"
             delivery.error = f"gave up after {len(delivery.attempts)} attempts"
+        except asyncio.CancelledError:
+            delivery.error = delivery.error or "the emulator stopped before the next attempt"
+            raise
         finally:
             self._tasks.pop(delivery.id, None)
             delivery.done.set()

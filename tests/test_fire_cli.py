@@ -1,0 +1,154 @@
+"""`python -m emulator fire ...` as a user runs it: a real subprocess firing at a real receiver on
+this test's loop, its exit status, its output, and the notification checked with the verifiers
+written from the docs in tests/test_delivery.py."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from emulator import Emulator
+from tests.test_delivery import (
+    AUTH,
+    Receiver,
+    closed_url,
+    gigapay_valid,
+    jwk_key_bytes,
+    shareactor_signature,
+    syncfy_claims,
+)
+
+
+@dataclass
+class Run:
+    """What the user saw: exit status, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        return json.loads(self.out)["deliveries"]
+
+
+async def fire_cli(*args: str) -> Run:
+    """Run `python -m emulator fire ARGS` with this environment; awaited, so the receiver on this
+    loop keeps answering."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emulator", "fire", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    started = await Receiver().start()
+    yield started
+    await started.stop()
+
+
+async def test_fire_gigapay_at_a_url_sends_a_correctly_signed_body(receiver: Receiver) -> None:
+    run = await fire_cli("gigapay", "Payout.created", "--url", receiver.url + "/gp", "--secret", "s")
+    assert run.code == 0, run.err
+    [delivery] = run.deliveries
+    assert delivery["status"] == "delivered" and delivery["events"] == ["Payout.created"]
+    [hit] = receiver.hits
+    assert hit.path == "/gp"
+    assert gigapay_valid(hit.headers["Gigapay-Signature"], "s", hit.raw)
+    assert hit.json["latest_status"] == "created" and hit.json["id"]
+
+
+async def test_fire_with_data_and_a_bad_signature_mode(receiver: Receiver) -> None:
+    run = await fire_cli("shareactor", "order.created", "--url", receiver.url, "--secret", "s",
+                         "--data", '{"human_id": "ORD-7"}', "--signature", "wrong_secret")
+    assert run.code == 0, run.err
+    [hit] = receiver.hits
+    assert hit.json["object"]["human_id"] == "ORD-7"
+    assert hit.headers["X-Share-Webhook-Signature"] != shareactor_signature("s", hit.raw)
+
+
+async def test_fire_syncfy_signs_with_the_jwk_given_as_secret(receiver: Receiver) -> None:
+    key = b"a key the test chose, 32 bytes.."
+    jwk = {"kty": "oct", "kid": "cli", "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
+    run = await fire_cli("syncfy", "documents.completed", "--url", receiver.url, "--secret", json.dumps(jwk))
+    assert run.code == 0, run.err
+    [hit] = receiver.hits
+    assert syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)["rid"] == hit.json["rid"]
+
+
+async def test_fire_at_a_target_that_never_answers_exits_1() -> None:
+    run = await fire_cli("gigapay", "Payout.created", "--url", closed_url(), "--secret", "s",
+                         "--time-scale", "0.000001")
+    assert run.code == 1
+    [delivery] = run.deliveries
+    assert delivery["status"] == "failed" and len(delivery["attempts"]) == 11
+
+
+BAD_REQUESTS = [
+    (["gigapay", "Payout.exploded", "--url", "http://127.0.0.1:9/x"], "Payout.exploded"),
+    (["nope", "x", "--url", "http://127.0.0.1:9/x"], "nope"),
+    (["gigapay", "Payout.created"], "--url"),
+    (["gigapay", "Payout.created", "--url", "http://127.0.0.1:9/x", "--data", "{not json"], "--data"),
+]
+
+
+async def test_fire_refuses_bad_requests_with_exit_2_and_a_clear_message() -> None:
+    runs = await asyncio.gather(*(fire_cli(*args) for args, _ in BAD_REQUESTS))  # side by side: faster
+    for run, (args, fragment) in zip(runs, BAD_REQUESTS, strict=True):
+        assert run.code == 2, args
+        assert fragment in run.err, (args, run.err)
+        assert "Traceback" not in run.err
+
+
+async def test_fire_through_a_running_emulator_reaches_its_registered_webhooks(receiver: Receiver) -> None:
+    emulator = Emulator(time_scale=1e-6)
+    emulator.start()
+    try:
+        async with ClientSession() as session:
+            webhooks = []
+            for path in ("/one", "/two"):
+                async with session.post(emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
+                                        json={"url": receiver.url + path, "events": ["Payout.created"]}) as answer:
+                    assert answer.status == 201
+                    webhooks.append(await answer.json())
+        run = await fire_cli("gigapay", "Payout.created", "--server", emulator.url)
+        assert run.code == 0, run.err
+        assert sorted(d["url"] for d in run.deliveries) == [receiver.url + "/one", receiver.url + "/two"]
+        assert len(emulator.state.dispatcher.log.find(provider="gigapay")) == 2  # type: ignore[union-attr]
+    finally:
+        emulator.stop()
+    secrets = {w["url"]: w["secret_key"] for w in webhooks}
+    assert sorted(hit.path for hit in receiver.hits) == ["/one", "/two"]
+    for hit in receiver.hits:
+        assert gigapay_valid(hit.headers["Gigapay-Signature"], secrets[receiver.url + hit.path], hit.raw)
+
+
+async def test_fire_through_a_running_emulator_with_no_webhook_says_so() -> None:
+    with Emulator(time_scale=1e-6) as emulator:
+        run = await fire_cli("centry", "on_order_save", "--server", emulator.url)
+    assert run.code == 0
+    assert run.deliveries == []
+    assert "no webhook wants this event" in run.err
+
+
+async def test_fire_at_a_server_that_is_not_there_exits_2() -> None:
+    run = await fire_cli("centry", "on_order_save", "--server", closed_url(""), "--timeout", "2")
+    assert run.code == 2
+    assert "cannot reach" in run.err
