@@ -4,6 +4,7 @@ the control API. Every response is JSON, in the provider's style where a provide
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,8 @@ from emulator.store import Replay, Store
 from emulator.validation import coerce_form, parse_json
 
 log = logging.getLogger("emulator")
+# One line per provider API call at info (method, path, status, provider, tenant, duration).
+access_log = logging.getLogger("emulator.access")
 MAX_BODY = 1024 * 1024
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
@@ -142,11 +145,16 @@ def _idempotency_key(provider: Provider, request: web.Request, method: str, iden
 @web.middleware
 async def journal_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                              ) -> web.StreamResponse:
-    """Record every API call (not control calls) in the bounded request journal."""
+    """Record every API call (not control calls) in the bounded request journal, and log it."""
     state = request.app[STATE]
     started = state.clock.now()
+    began = time.perf_counter()
     response = await handler(request)
     if not request.path.startswith(CONTROL_PREFIX):
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, request.path_qs, response.status,
+                            request.get(PROVIDER_NAME) or "-", request.get(TENANT) or "-",
+                            (time.perf_counter() - began) * 1000)
         state.journal.add({
             "time": started.isoformat(timespec="milliseconds"),
             "method": request.method,

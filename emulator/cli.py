@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import errno
 import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from emulator import __version__
-from emulator.app import create_app
 from emulator.client import ControlError, EmulatorClient
-from emulator.control import describe_provider
-from emulator.openapi import build_openapi
-from emulator.provider import FixtureError, load_providers
-from emulator.server import Emulator, start_site
-from emulator.settings import Settings, SettingsError, parse_credentials
+from emulator.settings import LOG_LEVELS, Settings, SettingsError, parse_credentials
 from emulator.signing import MODES
 
+# Commands import the engine (aiohttp, jsonschema...) when they run, so `--help` and `health`
+# (the Docker HEALTHCHECK, every few seconds) stay light.
+
 log = logging.getLogger("emulator")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 DESCRIPTION = """\
 A local emulator of providers' webhook APIs (the five built-in ones and any you add with
@@ -57,8 +58,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--credentials", type=parse_credentials,
                         help="accepted keys per provider, 'NAME=k1,k2;OTHER=t1'; a provider with "
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
-    parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
-                        help="logging detail (EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
+                        help="logging detail (EMULATOR_LOG_LEVEL; default info: a line per API call and per "
+                        "delivery attempt; warning: problems only)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Run the emulator. It logs 'listening on http://HOST:PORT' when ready.")
     _serve_options(serve)
     check = sub.add_parser("check", help="validate fixture folders and exit non-zero on problems",
-                           description="Load the built-in fixtures and each FOLDER's, reporting every problem.")
+                           description="Load the built-in fixtures and each FOLDER's (*.yaml and *.yml, with "
+                           "schemas/ beside them), print every problem found as one line naming the file and "
+                           "the place in it, and exit 1 if there is any (a FOLDER with no fixture is one).")
     check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
@@ -88,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     fire = sub.add_parser(
         "fire", help="send one provider's event notification, signed like the provider",
         description="Build, sign and send a notification of EVENT to --url (in-process), or with --server ask "
-                    "a running emulator to fire it at its registered webhooks (or at --url). Prints the "
-                    "deliveries as JSON; exits 0 when every one was delivered, 1 when one was not.",
+                    "a running emulator to fire it at its registered webhooks (or at --url). Prints a line per "
+                    "delivery (--json: the whole record); exits 0 when every one was delivered, 1 when one "
+                    "was not or when no webhook wanted the event, 2 on a usage or connection error.",
         epilog="example: webhook-emulator fire PROVIDER EVENT --url http://127.0.0.1:9000/hook "
                "--secret s3cret --data '{\"amount\": \"99.00\"}'  (`providers` lists each one's events)")
     fire.add_argument("provider", help="provider name (see `webhook-emulator providers`)")
@@ -108,10 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--time-scale", type=float, dest="time_scale",
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+    fire.add_argument("--json", action="store_true", help="print the deliveries as JSON instead of a line each")
+    receive = sub.add_parser(
+        "receive", help="run a webhook receiver that prints every notification it gets",
+        description="Listen on HOST:PORT (default 127.0.0.1:9000, where the README's examples deliver) and print "
+                    "one line per request received, answering each with --status, until Ctrl-C or SIGTERM.")
+    receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
+    receive.add_argument("--status", type=int, default=200, help="the status to answer with (default 200)")
     return parser
 
 
 async def _serve(settings: Settings) -> None:
+    import asyncio
+
+    from emulator.app import create_app
+    from emulator.server import start_site
+
     # Handlers first: a signal that arrives as soon as the "listening" line is out stops cleanly.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,29 +142,40 @@ async def _serve(settings: Settings) -> None:
     await runner.cleanup()
 
 
+def _listen_problem(exc: OSError, host: str, port: int) -> str:
+    """One line saying why the server cannot listen, and what to do about it."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {host}:{port}: the port is in use (choose another with --port, or --port 0 " \
+               "for any free one)"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     settings = Settings.from_env(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level,
     )
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:
-        print(f"webhook-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-              file=sys.stderr)
-        return 1
+        print(f"webhook-emulator: {_listen_problem(exc, settings.host, settings.port)}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from emulator.provider import FixtureError, load_providers
+
     try:
         providers = load_providers(args.folders)
     except FixtureError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 1
     for provider in providers.values():
         print(f"ok  {provider.name:<12} {provider.source}")
@@ -154,6 +183,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
+    from emulator.control import describe_provider
+    from emulator.provider import load_providers
+
     listing = [describe_provider(p) for p in load_providers(args.fixtures).values()]
     if args.json:
         print(json.dumps(listing, indent=2))
@@ -168,6 +200,9 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
+    from emulator.openapi import build_openapi
+    from emulator.provider import load_providers
+
     print(json.dumps(build_openapi(load_providers(args.fixtures)), indent=2, ensure_ascii=False))
     return 0
 
@@ -203,6 +238,25 @@ def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def delivery_line(delivery: dict[str, Any]) -> str:
+    """One delivery as one line: outcome, events, target, and the last attempt or why it ended."""
+    attempts = delivery["attempts"]
+    last = attempts[-1] if attempts else None
+    if last is None:
+        detail = "no attempt yet"
+    elif last["status"] is not None:
+        detail = f"HTTP {last['status']}"
+    else:
+        detail = last["error"]
+    ending = f"{detail} ({len(attempts)} attempt{'s' if len(attempts) != 1 else ''})"
+    error = delivery["error"]
+    if delivery["status"] == "failed" and error and not error.startswith("gave up"):
+        ending += f"; {error}"
+    if delivery["status"] == "pending" and delivery["next_attempt_at"]:
+        ending += f"; next attempt at {delivery['next_attempt_at']}"
+    return f"{delivery['status']:<9} {','.join(delivery['events'])} -> {delivery['url']}  {ending}"
+
+
 def cmd_fire(args: argparse.Namespace) -> int:
     try:
         body = _fire_body(args)
@@ -213,29 +267,66 @@ def cmd_fire(args: argparse.Namespace) -> int:
         print("webhook-emulator: fire needs --url (or --server to use a running emulator's webhooks)",
               file=sys.stderr)
         return 2
-    try:
-        if args.server:
-            answer = EmulatorClient(args.server, args.timeout + 5).request("POST", "/_emulator/events", body)
-        else:
-            settings = Settings.from_env(host="127.0.0.1", port=0, time_scale=args.time_scale,
-                                         fixtures=args.fixtures)
-            with Emulator(settings) as emulator:
-                answer = EmulatorClient(emulator.url, args.timeout + 5).request("POST", "/_emulator/events", body)
-    except ControlError as exc:
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if args.server:
+        answer = _post_events(args.server, args, body)
+    else:
+        from emulator.server import Emulator
+
+        settings = Settings.from_env(host="127.0.0.1", port=0, time_scale=args.time_scale, fixtures=args.fixtures)
+        with Emulator(settings) as emulator:
+            answer = _post_events(emulator.url, args, body)
+    if isinstance(answer, int):
+        return answer
     deliveries = answer.get("deliveries", [])
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        for delivery in deliveries:
+            print(delivery_line(delivery))
+        if args.url and not args.secret and deliveries and deliveries[0]["secret"] is not None:
+            print(f"secret: {json.dumps(deliveries[0]['secret'])}")
     if not deliveries:
-        print("webhook-emulator: no webhook wants this event", file=sys.stderr)
+        print(f"webhook-emulator: nothing sent: no webhook of {args.provider} wants {' '.join(args.event)}",
+              file=sys.stderr)
+        return 1
     return 0 if all(d["status"] == "delivered" for d in deliveries) else 1
 
 
-COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "check": cmd_check, "providers": cmd_providers,
-            "openapi": cmd_openapi, "health": cmd_health}
+def _post_events(url: str, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any] | int:
+    """POST the firing to the emulator at `url`: its answer, or the exit status after saying why not."""
+    try:
+        return EmulatorClient(url, args.timeout + 5).request("POST", "/_emulator/events", body)
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"webhook-emulator: cannot reach {url}: {exc}", file=sys.stderr)
+    return 2
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from emulator.receiver import Received, Receiver
+
+    def show(received: Received) -> None:
+        body = received.body.decode("utf-8", errors="replace")
+        print(f"{received.method} {received.path} {len(received.body)} B  {body[:200]}", flush=True)
+
+    receiver = Receiver(args.host, args.port, on_receive=show, status=args.status)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        receiver.start()
+    except OSError as exc:
+        print(f"webhook-emulator: {_listen_problem(exc, args.host, args.port)}", file=sys.stderr)
+        return 2
+    print(f"receiving on {receiver.url} (answering {args.status}); Ctrl-C stops", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    receiver.stop()
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
+            "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,6 +337,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except (SettingsError, FixtureError) as exc:
+    except SettingsError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from emulator.provider import FixtureError  # imported here: most commands never load fixtures
+
+        if not isinstance(exc, FixtureError):
+            raise
         print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2

@@ -1,15 +1,22 @@
-"""A small blocking client for a running emulator's control API (`/_emulator/`), for tests and
-scripts: fire events, read the delivery log and the request journal, reset, wait for deliveries.
-It only speaks HTTP, so it works with an in-process emulator, a CLI one and a Docker container."""
+"""Clients of a running emulator's control API (`/_emulator/`), for tests and scripts: fire
+events, read the delivery log and the request journal, reset, wait for deliveries. They only speak
+HTTP, so they work with an in-process emulator, a CLI one and a Docker container.
+
+`EmulatorClient` blocks; `AsyncEmulatorClient` (also `client.aio`) has the same methods as
+coroutines that run the call in a worker thread, so an async test's event loop keeps serving
+whatever else lives on it (a receiver, or the emulator itself) while it waits."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -26,13 +33,24 @@ class ControlError(RuntimeError):
 class EmulatorClient:
     """The control API of the emulator at `url` (e.g. http://127.0.0.1:8080)."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        # The loop the emulator serves on, when it shares the caller's: a blocking call from that
+        # loop could never be answered, so it fails at once and says what to use instead.
+        self._serving_loop = loop
         self._providers: list[dict[str, Any]] | None = None
+
+    @property
+    def aio(self) -> AsyncEmulatorClient:
+        """The same client for async code: every method is a coroutine that never blocks the loop."""
+        return AsyncEmulatorClient(self)
 
     def request(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         """One control call; returns the parsed JSON, or raises ControlError on 4xx/5xx."""
+        if self._serving_loop is not None and _running_loop() is self._serving_loop:
+            raise RuntimeError("this emulator serves on the event loop that is making this blocking call, which "
+                               "would wait forever: use `await emulator.aclient.<method>(...)` (or `client.aio`)")
         params = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.url}{path}{'?' + params if params else ''}", data=data,
@@ -51,7 +69,8 @@ class EmulatorClient:
         for info in self._providers:
             if info["name"] == provider:
                 return self.url + info["base_path"].rstrip("/")
-        raise KeyError(f"no provider named {provider!r}")
+        names = ", ".join(info["name"] for info in self._providers)
+        raise KeyError(f"no provider named {provider!r}; the providers are {names}")
 
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/_emulator/health")
@@ -106,4 +125,35 @@ class EmulatorClient:
     async def wait_for_delivery_async(self, timeout: float = 5.0, status: str | None = "delivered",
                                       **filters: Any) -> dict[str, Any]:
         """`wait_for_delivery` for async tests: it never blocks the caller's event loop."""
-        return await asyncio.to_thread(self.wait_for_delivery, timeout, status, **filters)
+        return await self.aio.wait_for_delivery(timeout, status, **filters)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _in_thread(method: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """`method` of EmulatorClient as a coroutine function running the blocking call in a thread."""
+
+    @functools.wraps(method)
+    async def call(self: AsyncEmulatorClient, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(method, self.sync, *args, **kwargs)
+
+    return call
+
+
+class AsyncEmulatorClient:
+    """Every public method of EmulatorClient (`fire`, `deliveries`, `wait_for_delivery`, `reset`,
+    `url_for`...), awaitable: `await emulator.aclient.fire("gigapay", "Payout.created")`."""
+
+    def __init__(self, sync: EmulatorClient) -> None:
+        self.sync = sync
+        self.url = sync.url
+
+
+for _name, _method in inspect.getmembers(EmulatorClient, inspect.isfunction):
+    if not _name.startswith("_") and not _name.endswith("_async"):
+        setattr(AsyncEmulatorClient, _name, _in_thread(_method))

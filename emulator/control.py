@@ -120,7 +120,8 @@ def _provider(request: web.Request, name: Any) -> Provider | web.Response:
         return _fail(request, "validation", "provider must name one of " + ", ".join(request.app[STATE].providers))
     provider = request.app[STATE].providers.get(name)
     if provider is None:
-        return _fail(request, "not_found", f"no provider named {name!r}")
+        known = ", ".join(sorted(request.app[STATE].providers))
+        return _fail(request, "not_found", f"no provider named {name!r}; the providers are {known}")
     return provider
 
 

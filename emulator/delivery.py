@@ -377,7 +377,7 @@ class Dispatcher:
                     return
                 self._in_flight.add(delivery.id)
                 try:
-                    outcome = await self._attempt(provider, spec, delivery)
+                    outcome = await self._attempt(provider, spec, delivery, of=len(delays) + 1)
                 finally:
                     self._in_flight.discard(delivery.id)
                 if outcome == "delivered":
@@ -426,8 +426,10 @@ class Dispatcher:
         if "limit" in rule and count > rule["limit"]:
             record.data.update(rule.get("then", {}))
 
-    async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> str:
-        """POST the notification once, signed now; record the attempt; return its outcome."""
+    async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery,
+                       of: int | None = None) -> str:
+        """POST the notification once, signed now; record the attempt; return its outcome. `of` is
+        the schedule's number of attempts (None for a redelivery), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
         now = self.state.clock.now()
         # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
@@ -457,8 +459,11 @@ class Dispatcher:
         else:
             attempt.error = attempt.error or f"HTTP {attempt.status} is not a success"
             self._count_failure(spec, delivery)
-        log.debug("delivery %s attempt %d to %s: %s", delivery.id, attempt.number, delivery.target.url,
-                  attempt.status or attempt.error)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s -> %s: %s (%s) delivery %s", provider.name, ",".join(delivery.events),
+                     delivery.target.url, attempt.status or attempt.error,
+                     f"attempt {attempt.number} of {of}" if of else f"redelivery, attempt {attempt.number}",
+                     delivery.id)
         return attempt.outcome
 
 

@@ -188,9 +188,9 @@ def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | Non
     """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
     raw = _load_yaml(path)
     meta = meta or _meta_validator()
-    error = next(iter(sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        raise FixtureError(f"{path}: at {error.json_path}: {error.message}")
+    errors = sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise FixtureError("\n".join(f"{path}: at {e.json_path}: {e.message}" for e in errors))
     name = raw["name"]
     registry = _schema_registry(name, schema_dir)
     provider = Provider(
@@ -215,13 +215,15 @@ def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | Non
         registry=registry,
     )
     provider.views = _views(provider, raw.get("views", {}))
-    provider.routes = [_route(provider, path, i, r) for i, r in enumerate(raw["routes"])]
-    simulate = next((i for i, r in enumerate(raw["routes"]) if r["action"] == "simulate"), None)
-    if simulate is not None and not raw.get("delivery"):
-        raise FixtureError(f"{path}: at $.routes[{simulate}].action: 'simulate' needs a delivery section")
-    for where, schema in _schema_names(raw):
-        if provider.schema_uri(schema) not in registry:
-            raise FixtureError(f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}")
+    problems = [f"{path}: at $.routes[{i}].view: no view named {r['view']!r}"
+                for i, r in enumerate(raw["routes"]) if r.get("view", "default") not in provider.views]
+    problems += [f"{path}: at $.routes[{i}].action: 'simulate' needs a delivery section"
+                 for i, r in enumerate(raw["routes"]) if r["action"] == "simulate" and not raw.get("delivery")]
+    problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
+                 for where, schema in _schema_names(raw) if provider.schema_uri(schema) not in registry]
+    if problems:
+        raise FixtureError("\n".join(problems))
+    provider.routes = [_route(provider, i, r) for i, r in enumerate(raw["routes"])]
     return provider
 
 
@@ -256,11 +258,9 @@ def _views(provider: Provider, views: dict[str, Any]) -> dict[str, list[FieldSpe
     return result
 
 
-def _route(provider: Provider, path: Path, index: int, spec: dict[str, Any]) -> Route:
+def _route(provider: Provider, index: int, spec: dict[str, Any]) -> Route:
     pattern, literal = _compile_path(spec["path"])
     view = spec.get("view", "default")
-    if view not in provider.views:
-        raise FixtureError(f"{path}: at $.routes[{index}].view: no view named {view!r}")
     request = spec.get("request")
     return Route(
         method=spec["method"].upper(),
@@ -287,26 +287,43 @@ def load_providers(dirs: list[Path]) -> dict[str, Provider]:
     an edited fixture is read again."""
     builtin = data_dir()
     sources = [(builtin / "fixtures", builtin / "schemas")]
-    for d in dirs:
-        d = Path(d)
+    problems = []
+    for d in map(Path, dirs):
         if not d.is_dir():
-            raise FixtureError(f"{d}: fixtures directory not found")
+            problems.append(f"{d}: fixtures directory not found")
+        elif not fixture_files(d):
+            problems.append(f"{d}: no fixture here (a provider is a *.yaml or *.yml file in the folder itself)")
         sources.append((d, d / "schemas"))
+    if problems:
+        raise FixtureError("\n".join(problems))
     return dict(_load_sources(tuple(sources), _fingerprint(sources, builtin / "schemas")))
 
 
+def fixture_files(folder: Path) -> list[Path]:
+    """The fixture files of one folder (`*.yaml` and `*.yml`), in name order."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
 def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [p for fixture_dir, schema_dir in sources for p in (*fixture_dir.glob("*.yaml"), *schema_dir.rglob("*"))]
+    files = [p for fixture_dir, schema_dir in sources for p in (*fixture_files(fixture_dir), *schema_dir.rglob("*"))]
     files += list(shared.rglob("*"))
     return tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]))
 
 
 @functools.lru_cache(maxsize=16)
 def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any, ...]) -> dict[str, Provider]:
+    """Every provider of these folders; FixtureError listing every problem of every file."""
     meta = _meta_validator()
     providers: dict[str, Provider] = {}
+    problems = []
     for fixture_dir, schema_dir in sources:
-        for path in sorted(fixture_dir.glob("*.yaml")):
-            provider = load_provider(path, schema_dir, meta)
+        for path in fixture_files(fixture_dir):
+            try:
+                provider = load_provider(path, schema_dir, meta)
+            except FixtureError as exc:
+                problems.append(str(exc))
+                continue
             providers[provider.name] = provider
+    if problems:
+        raise FixtureError("\n".join(problems))
     return providers

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,15 @@ class Received:
 
 class Receiver:
     """`Receiver().start()` (on a free port unless given); point webhooks at `url_for("/hook")`;
-    read `received`."""
+    read `received`. `on_receive` is called (on the receiver's thread) with each request; `status`
+    is the answer when none is scripted."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 on_receive: Callable[[Received], None] | None = None, status: int = 200) -> None:
         self.host = host
+        self.status = status
         self._wanted_port = port
+        self._on_receive = on_receive
         self.port: int | None = None
         self.received: list[Received] = []
         self._script: deque[tuple[int, float]] = deque()
@@ -57,12 +62,15 @@ class Receiver:
 
     def respond_with(self, *answers: int | tuple[int, float]) -> None:
         """Answer the next requests in turn with these statuses (or (status, delay seconds));
-        afterwards 200."""
+        afterwards `status` (200 unless given)."""
         self._script.extend(a if isinstance(a, tuple) else (a, 0.0) for a in answers)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.received.append(Received(request.method, request.path_qs, dict(request.headers), await request.read()))
-        status, delay = self._script.popleft() if self._script else (200, 0.0)
+        received = Received(request.method, request.path_qs, dict(request.headers), await request.read())
+        self.received.append(received)
+        if self._on_receive is not None:
+            self._on_receive(received)
+        status, delay = self._script.popleft() if self._script else (self.status, 0.0)
         if delay:
             await asyncio.sleep(delay)
         return web.Response(status=status)

@@ -7,11 +7,12 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from emulator.provider import FieldSpec
-from emulator.store import Record
+if TYPE_CHECKING:
+    from emulator.provider import FieldSpec
+    from emulator.store import Record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER = re.compile(r"\{(\w+(?:\.\w+)*)\}")

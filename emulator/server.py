@@ -1,5 +1,7 @@
-"""Run an emulator in-process: `with Emulator() as emu:` (its own thread and loop) or
-`async with Emulator() as emu:` (the caller's loop). `emu.url` is where it listens."""
+"""Run an emulator in-process: `with Emulator() as emu:` or `async with Emulator() as emu:` (both
+serve on a thread and loop of their own, so the blocking `emu.client` and the awaitable
+`emu.aclient` both work), or `await emu.start_async()` to serve on the caller's own loop (then use
+`emu.aclient`; `emu.state` is yours to inspect). `emu.url` is where it listens."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from emulator.app import create_app
-from emulator.client import EmulatorClient
+from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.settings import Settings
 from emulator.state import STATE, EmulatorState
 
@@ -53,8 +55,8 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
 
 class Emulator:
     """One emulator on a TCP port (a free one by default). `client` speaks its control API
-    (fire, deliveries, wait_for_delivery, reset...); its calls block, so use it from thread mode,
-    or from async code only through its `*_async` methods."""
+    (fire, deliveries, wait_for_delivery, reset...) with blocking calls; `aclient` has the same
+    methods as coroutines, for async code."""
 
     def __init__(self, settings: Settings | None = None, **options: Any) -> None:
         if settings is None:
@@ -63,6 +65,7 @@ class Emulator:
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._thread: LoopThread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
 
     @property
@@ -75,8 +78,13 @@ class Emulator:
 
     @property
     def client(self) -> EmulatorClient:
-        """A control-API client for this emulator."""
-        return EmulatorClient(self.url)
+        """A blocking control-API client for this emulator."""
+        return EmulatorClient(self.url, loop=None if self._thread else self._loop)
+
+    @property
+    def aclient(self) -> AsyncEmulatorClient:
+        """The control-API client for async code: the same methods, awaitable."""
+        return self.client.aio
 
     @property
     def state(self) -> EmulatorState:
@@ -86,9 +94,10 @@ class Emulator:
         return self.app[STATE]
 
     async def start_async(self) -> Emulator:
-        """Start on the running event loop."""
+        """Start on the running event loop (the caller's): use `aclient` from that loop, not `client`."""
         self.app = create_app(self.settings)
         self._runner, self.port = await start_site(self.app, self.settings.host, self.settings.port)
+        self._loop = asyncio.get_running_loop()
         return self
 
     async def stop_async(self) -> None:
@@ -96,6 +105,7 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = None
+        self._loop = None
         self.port = None
 
     def start(self) -> Emulator:
@@ -123,7 +133,8 @@ class Emulator:
         self.stop()
 
     async def __aenter__(self) -> Emulator:
-        return await self.start_async()
+        """Start on a thread of its own without blocking the caller's loop."""
+        return await asyncio.to_thread(self.start)
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.stop_async()
+        await asyncio.to_thread(self.stop)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 class SettingsError(ValueError):
     """A flag or EMULATOR_* variable has a value that cannot be used."""
@@ -50,6 +52,9 @@ class Settings:
             raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
+        self.log_level = str(self.log_level).lower()
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         self.fixtures = [Path(p) for p in self.fixtures]
 
     @classmethod

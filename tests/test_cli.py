@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from emulator import Emulator
 from emulator.cli import main
 from emulator.receiver import Receiver
 
-COMMANDS = ["serve", "fire", "check", "providers", "openapi", "health"]
+COMMANDS = ["serve", "fire", "receive", "check", "providers", "openapi", "health"]
 
 
 @dataclass
@@ -74,13 +75,40 @@ def test_check_passes_on_the_built_in_fixtures(run: Callable[..., Run]) -> None:
                                                                       "syncfy"]
 
 
-def test_check_reports_a_broken_fixture_in_one_line(run: Callable[..., Run], tmp_path: Path) -> None:
+def test_check_reports_every_problem_of_every_file_one_line_each(run: Callable[..., Run], tmp_path: Path) -> None:
     (tmp_path / "acme.yaml").write_text("name: acme\nprefixes: [/acme/]\nauth: {}\nerrors: {}\nresource: {}\n"
                                         "routes: []\n")
+    (tmp_path / "bad.yml").write_text("name: [unclosed\n")
     done = run("check", str(tmp_path))
-    assert done.returncode == 1
-    [line] = done.stderr.strip().splitlines()
-    assert str(tmp_path / "acme.yaml") in line and "at $" in line and "Traceback" not in done.stderr
+    assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    acme = [line for line in lines if str(tmp_path / "acme.yaml") in line]
+    assert {line.split(": at ", 1)[1].split(":")[0] for line in acme} == {"$.auth", "$.errors", "$.resource",
+                                                                          "$.routes"}
+    assert len(acme) == 6  # credentials, body, and the resource's name, id and fields, and the empty routes
+    assert [line for line in lines if "bad.yml: line" in line]  # the .yml file is read too
+    assert len(lines) == 7 and all(line.startswith("error: ") for line in lines)
+
+
+def test_check_reads_yml_files(run: Callable[..., Run], tmp_path: Path) -> None:
+    source = Path(__file__).parent / "data" / "acme"
+    shutil.copytree(source, tmp_path / "fixtures")
+    (tmp_path / "fixtures" / "acme.yaml").rename(tmp_path / "fixtures" / "acme.yml")
+    done = run("check", str(tmp_path / "fixtures"))
+    assert done.returncode == 0, done.stderr
+    assert "ok  acme" in done.stdout and "acme.yml" in done.stdout
+
+
+@pytest.mark.parametrize("layout", ["empty", "one folder down", "other files only"])
+def test_check_fails_on_a_folder_with_no_fixture(run: Callable[..., Run], tmp_path: Path, layout: str) -> None:
+    if layout == "one folder down":
+        shutil.copytree(Path(__file__).parent / "data" / "acme", tmp_path / "nested")
+    elif layout == "other files only":
+        (tmp_path / "acme.json").write_text("{}")
+    done = run("check", str(tmp_path))
+    assert done.returncode == 1 and "ok " not in done.stdout
+    assert done.stderr.strip() == f"error: {tmp_path}: no fixture here (a provider is a *.yaml or *.yml file in " \
+                                  "the folder itself)"
 
 
 def test_check_reports_invalid_yaml_with_its_line(run: Callable[..., Run], tmp_path: Path) -> None:
@@ -110,18 +138,27 @@ def test_serve_listens_answers_and_exits_cleanly_on_signals(run: Callable[..., R
         assert process.wait(timeout=30) == 0
 
 
-def test_serve_reports_a_port_in_use(run: Callable[..., Run]) -> None:
+def test_serve_reports_a_port_in_use_once_with_the_way_out(run: Callable[..., Run]) -> None:
     with Emulator() as running:
-        done = run("serve", "--port", str(running.port))
-    assert done.returncode == 1 and "cannot listen on 127.0.0.1:" in done.stderr
-
-
-def test_bad_settings_are_one_clear_line(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EMULATOR_PORT", "eighty")
-    done = run("serve")
+        port = running.port
+        done = run("serve", "--port", str(port))
     assert done.returncode == 2
-    assert done.stderr.strip() == "webhook-emulator: EMULATOR_PORT='eighty': invalid literal for int() with base 10: " \
-                                  "'eighty'"
+    assert done.stderr.strip() == f"webhook-emulator: cannot listen on 127.0.0.1:{port}: the port is in " \
+                                  "use (choose another with --port, or --port 0 for any free one)"
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("EMULATOR_PORT", "eighty", "EMULATOR_PORT='eighty': invalid literal for int() with base 10: 'eighty'"),
+    ("EMULATOR_LOG_LEVEL", "verbose", "log level must be one of debug, info, warning, error, not 'verbose'"),
+    ("EMULATOR_TIME_SCALE", "fast", "EMULATOR_TIME_SCALE='fast': could not convert string to float: 'fast'"),
+])
+@pytest.mark.parametrize("command", [["serve"], ["fire", "gigapay", "Payout.created", "--url", "http://127.0.0.1:9/"]])
+def test_bad_settings_are_one_clear_line(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, variable: str,
+                                         value: str, message: str, command: list[str]) -> None:
+    monkeypatch.setenv(variable, value)
+    done = run(*command)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"webhook-emulator: {message}"
 
 
 def test_health_fails_when_nothing_answers(run: Callable[..., Run]) -> None:
@@ -131,7 +168,7 @@ def test_health_fails_when_nothing_answers(run: Callable[..., Run]) -> None:
 
 def test_fire_sends_a_signed_notification_to_a_url(run: Callable[..., Run], receiver: Receiver) -> None:
     done = run("fire", "shareactor", "product.created", "--url", receiver.url_for("/share"), "--secret", "s3cret",
-               "--data", '{"name": "Tea"}')
+               "--data", '{"name": "Tea"}', "--json")
     assert done.returncode == 0, done.stderr
     [delivery] = json.loads(done.stdout)["deliveries"]
     [got] = receiver.received
@@ -141,10 +178,45 @@ def test_fire_sends_a_signed_notification_to_a_url(run: Callable[..., Run], rece
     assert got.headers["X-Share-Webhook-Signature"] == expected
 
 
+def test_fire_prints_a_line_per_delivery_and_the_fresh_secret(run: Callable[..., Run], receiver: Receiver) -> None:
+    done = run("fire", "gigapay", "Payout.created", "Employee.created", "--url", receiver.url_for("/gp"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [f"delivered Payout.created -> {receiver.url}/gp  HTTP 200 (1 attempt)",
+                         f"delivered Employee.created -> {receiver.url}/gp  HTTP 200 (1 attempt)"]
+    secret = json.loads(lines[2].removeprefix("secret: "))
+    assert len(lines) == 3 and all(Receiver().verify("gigapay", got, secret) for got in receiver.received)
+
+
 def test_fire_exits_1_when_the_delivery_fails(run: Callable[..., Run]) -> None:
     done = run("fire", "paybook", "refresh", "--url", "http://127.0.0.1:9/down", "--time-scale", "0.000001")
     assert done.returncode == 1
-    assert json.loads(done.stdout)["deliveries"][0]["status"] == "failed"
+    [line] = done.stdout.splitlines()
+    assert line.startswith("failed    refresh -> http://127.0.0.1:9/down  ClientConnectorError: Cannot connect")
+    assert line.endswith(" (6 attempts)")
+
+
+def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> None:
+    done = run("fire", "stripe", "charge.succeeded", "--url", "http://127.0.0.1:9/")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "webhook-emulator: HTTP 404: no provider named 'stripe'; the providers are " \
+                                  "centry, gigapay, paybook, shareactor, syncfy"
+
+
+def test_receive_prints_each_notification_and_stops_on_sigterm(run: Callable[..., Run]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "receive", "--port", "0", "--status", "202"],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("receiving on http://127.0.0.1:") and "(answering 202)" in first, first
+        url = first.split()[2]
+        answer = requests.post(url + "/hook", data=b'{"event": "x"}', timeout=10)
+        assert answer.status_code == 202
+        assert process.stdout.readline() == 'POST /hook 14 B  {"event": "x"}\n'
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
