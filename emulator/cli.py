@@ -200,10 +200,11 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
+    from emulator.control import ROUTES
     from emulator.openapi import build_openapi
     from emulator.provider import load_providers
 
-    print(json.dumps(build_openapi(load_providers(args.fixtures)), indent=2, ensure_ascii=False))
+    print(json.dumps(build_openapi(load_providers(args.fixtures), ROUTES), indent=2, ensure_ascii=False))
     return 0
 
 

@@ -4,6 +4,8 @@ the delivery log and signing keys. JSON in and out."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -279,20 +281,44 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """GET /_emulator/openapi.json: every emulated route and the control API, as OpenAPI 3.1."""
-    return json_response(request, 200, build_openapi(request.app[STATE].providers))
+    return json_response(request, 200, build_openapi(request.app[STATE].providers, ROUTES))
+
+
+@dataclass(frozen=True)
+class ControlRoute:
+    """One endpoint of the control API: registered from this table, and documented from it in the
+    OpenAPI document, so the two cannot drift."""
+
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    summary: str
+    status: int = 200
+
+
+ROUTES = [
+    ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
+    ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})'),
+    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks"),
+    ControlRoute("GET", "/_emulator/requests", requests_journal,
+                 "The request journal (filters: provider, tenant, method, status)"),
+    ControlRoute("GET", "/_emulator/providers", list_providers, "Providers with their routes and events"),
+    ControlRoute("POST", "/_emulator/events", fire_events,
+                 "Fire an event: {" + ", ".join(FIRE_FIELDS) + "} (200 with wait)", 202),
+    ControlRoute("GET", "/_emulator/deliveries", list_deliveries,
+                 "The delivery log (filters: provider, event, status, url, tenant, webhook)"),
+    ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
+    ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
+    ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
+    ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK"),
+    ControlRoute("GET", "/_emulator/openapi.json", openapi_document, "This document"),
+]
 
 
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
-    app.router.add_get("/_emulator/health", health)
-    app.router.add_post("/_emulator/reset", reset)
-    app.router.add_get("/_emulator/state", state_dump)
-    app.router.add_get("/_emulator/requests", requests_journal)
-    app.router.add_get("/_emulator/providers", list_providers)
-    app.router.add_post("/_emulator/events", fire_events)
-    app.router.add_get("/_emulator/deliveries", list_deliveries)
-    app.router.add_get("/_emulator/deliveries/{id}", get_delivery)
-    app.router.add_post("/_emulator/deliveries/{id}/redeliver", redeliver)
-    app.router.add_get("/_emulator/providers/{name}/jwk", get_jwk)
-    app.router.add_put("/_emulator/providers/{name}/jwk", put_jwk)
-    app.router.add_get("/_emulator/openapi.json", openapi_document)
+    for route in ROUTES:
+        if route.method == "GET":
+            app.router.add_get(route.path, route.handler)  # HEAD too, as aiohttp does by default
+        else:
+            app.router.add_route(route.method, route.path, route.handler)

@@ -4,30 +4,14 @@ providers' fixtures and schemas (served at /_emulator/openapi.json, printed by `
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
 from emulator import __version__
 from emulator.provider import SCHEMA_BASE, Provider
 
-# The control API: (method, path, summary, success status).
-CONTROL_ROUTES = [
-    ("get", "/_emulator/health", "Health and the loaded providers", "200"),
-    ("post", "/_emulator/reset", "Forget all state, or one provider's ({\"provider\": name})", "200"),
-    ("get", "/_emulator/state", "Every provider's tenants and their webhooks", "200"),
-    ("get", "/_emulator/requests", "The request journal (filters: provider, tenant, method, status)", "200"),
-    ("get", "/_emulator/providers", "Providers with their routes and events", "200"),
-    ("post", "/_emulator/events", "Fire an event: {provider, event, data?, tenant?, scope?, url?, secret?, headers?, "
-     "signature?, wait?, timeout?}", "202"),
-    ("get", "/_emulator/deliveries", "The delivery log (filters: provider, event, status, url, tenant, webhook)",
-     "200"),
-    ("get", "/_emulator/deliveries/{id}", "One delivery with every attempt", "200"),
-    ("post", "/_emulator/deliveries/{id}/redeliver", "One more attempt of a delivery, now", "200"),
-    ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200"),
-    ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200"),
-    ("get", "/_emulator/openapi.json", "This document", "200"),
-]
-
+if TYPE_CHECKING:
+    from emulator.control import ControlRoute
 
 def _schema_ref(provider: Provider, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{_component(provider.schema_uri(name))}"}
@@ -95,8 +79,8 @@ def _operation(provider: Provider, index: int, route: Any, security: list[dict[s
     return operation
 
 
-def build_openapi(providers: dict[str, Provider]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for these providers and the control API."""
+def build_openapi(providers: dict[str, Provider], control_routes: list[ControlRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these providers and the control API's routes."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     security_schemes: dict[str, Any] = {}
@@ -108,12 +92,13 @@ def build_openapi(providers: dict[str, Provider]) -> dict[str, Any]:
             schemas[_component(uri)] = _embedded(resource.contents, uri)
         for index, route in enumerate(provider.routes):
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(provider, index, route, security)
-    for method, path, summary, status in CONTROL_ROUTES:
+    for route in control_routes:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in re.findall(r"\{(\w+)\}", path)]
-        paths.setdefault(path, {})[method] = {
-            "tags": ["control"], "summary": summary, "parameters": params,
-            "responses": {status: {"description": "success", "content": {"application/json": {"schema": {}}}},
+                  for p in re.findall(r"\{(\w+)\}", route.path)]
+        paths.setdefault(route.path, {})[route.method.lower()] = {
+            "tags": ["control"], "summary": route.summary, "parameters": params,
+            "responses": {str(route.status): {"description": "success",
+                                              "content": {"application/json": {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
     return {
         "openapi": "3.1.0",
