@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import requests
 from emulator import Emulator
 from emulator.cli import main
 from emulator.receiver import Receiver
+from tests.conftest import free_port
 
 COMMANDS = ["serve", "fire", "receive", "check", "providers", "openapi", "health"]
 
@@ -122,6 +124,50 @@ def test_providers_lists_routes_and_events_as_text_and_json(run: Callable[..., R
     assert "gigapay: Gigapay API v2" in text and "POST   /v2/webhooks/" in text and "Payout.created" in text
     listing = json.loads(run("providers", "--json").stdout)
     assert {p["name"] for p in listing} == {"paybook", "syncfy", "shareactor", "gigapay", "centry"}
+
+
+def test_serve_logs_a_line_per_api_call_and_per_delivery_attempt(receiver: Receiver) -> None:
+    env = {**os.environ, "EMULATOR_PORT": "0", "EMULATOR_TIME_SCALE": "0.001"}
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    try:
+        url = process.stderr.readline().rsplit(" ", 1)[1].strip()
+        webhook = {"url": receiver.url_for("/gp"), "events": ["Payout.created"]}
+        created = requests.post(url + "/v2/webhooks/", json=webhook,
+                                headers={"Authorization": "Token GP", "Integration-ID": "i"}, timeout=10)
+        assert created.status_code == 201
+        call = process.stderr.readline()
+        assert " INFO emulator.access: POST /v2/webhooks/ -> 201  gigapay tenant=GP " in call, call
+        requests.post(url + "/_emulator/events", json={"provider": "gigapay", "event": "Payout.created",
+                                                       "wait": True}, timeout=10).raise_for_status()
+        attempt = process.stderr.readline()
+        assert f"emulator.delivery: gigapay Payout.created -> {receiver.url}/gp: 200 (attempt 1 of 11) delivery " \
+               in attempt, attempt
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_log_level_warning_keeps_the_terminal_quiet() -> None:
+    port = free_port()
+    env = {**os.environ, "EMULATOR_PORT": str(port), "EMULATOR_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while run_health(port) != 0:
+            assert time.monotonic() < deadline and process.poll() is None, "the server did not come up"
+            time.sleep(0.05)
+        listed = requests.get(f"http://127.0.0.1:{port}/v2/webhooks/", headers={"Authorization": "Token GP"},
+                              timeout=10)
+        assert listed.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err == ""
+
+
+def run_health(port: int) -> int:
+    return main(["health", "--url", f"http://127.0.0.1:{port}", "--timeout", "1"])
 
 
 def test_serve_listens_answers_and_exits_cleanly_on_signals(run: Callable[..., Run]) -> None:
