@@ -4,11 +4,11 @@ set-up commands checked against .ci/run. A README change that breaks an example 
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import requests
 import yaml
 
 from emulator import Emulator
+from emulator.cli import build_parser
 from emulator.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,11 +83,18 @@ def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
             if isinstance(answer, dict) and "deliveries" in answer and "complete" in answer:
                 assert answer["deliveries"], f"{shlex.join(words)} delivered nothing"
                 assert all(d["status"] == "delivered" for d in answer["deliveries"]), answer
+        elif words[:2] == ["webhook-emulator", "receive"]:
+            # The live receiver stands in for it: the command must listen where the examples deliver.
+            defaults = build_parser().parse_args(words[1:])
+            assert f"http://{defaults.host}:{defaults.port}" == RECEIVER_URL
         elif words[0] == "webhook-emulator":
             done = subprocess.run([sys.executable, "-m", "emulator", *words[1:]], capture_output=True, text=True,
                                   timeout=60)
             assert done.returncode == 0, f"{shlex.join(words)}: {done.stderr}"
-            assert all(d["status"] == "delivered" for d in json.loads(done.stdout)["deliveries"])
+            lines = done.stdout.replace(receiver.url, RECEIVER_URL).splitlines()
+            assert lines and all(line.startswith(("delivered ", "secret: ")) for line in lines), done.stdout
+            if words[1] == "fire":
+                assert lines[0] in blocks("text")[0].splitlines(), "the README shows what fire prints"
         else:
             pytest.fail(f"the README's sh blocks hold only curl and webhook-emulator commands, not {words[0]}")
     # The fired examples reached the webhooks the examples registered (and the --url one).
@@ -104,8 +112,17 @@ def test_docker_examples_match_the_dockerfile() -> None:
     assert f"{exposed}:{exposed}" in service["ports"] and service["build"] == "."
 
 
-def test_pytest_example_passes(pytester: pytest.Pytester) -> None:
-    [example] = blocks("python")
-    pytester.makepyfile(test_readme_example=example)
+def test_pytest_examples_pass_in_a_fresh_project(pytester: pytest.Pytester) -> None:
+    """A project of its own (no config of ours), with what the README says it needs installed."""
+    examples = blocks("python")
+    assert len(examples) == 2
+    pytester.makepyfile(**{f"test_readme_example_{i}": example for i, example in enumerate(examples)})
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
+
+
+def test_the_pytest_extra_brings_what_the_examples_need() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extra = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in project["optional-dependencies"]["pytest"]}
+    assert extra == {"pytest", "pytest-asyncio"}
+    assert "pip install 'webhook-emulator[pytest]'" in README
