@@ -112,3 +112,20 @@ def test_healthcheck_fails_when_nothing_listens(container_env: dict[str, str]) -
     done = subprocess.run(healthcheck(), env=container_env, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
     assert "unhealthy" in done.stderr
+
+
+def test_the_build_folder_does_not_ship_and_the_install_is_byte_compiled() -> None:
+    copied = {line.split()[-1] for line in instruction("COPY")}
+    [build] = {str(Path(target).parent) if not target.endswith("/") else target.rstrip("/") for target in copied}
+    assert any(f"rm -rf {build}" in run for run in instruction("RUN")), "the build folder is removed where it is used"
+    assert instruction("WORKDIR") == ["/home/emulator"]  # no other folder is made (an empty /src shipped once)
+    assert not any("--no-compile" in run for run in instruction("RUN"))
+
+
+def test_the_healthcheck_loads_no_more_than_it_needs() -> None:
+    """Run every 10 s for the container's life: it must not import the server, the schemas or YAML."""
+    probe = ("import sys\nfrom emulator.cli import main\nmain(['health', '--url', 'http://127.0.0.1:9', "
+             "'--timeout', '0.5'])\nprint(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'aiohttp', 'jsonschema', 'yaml', 'jwt', 'referencing'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
