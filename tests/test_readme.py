@@ -70,6 +70,14 @@ def test_setup_commands_are_the_ones_ci_runs() -> None:
     assert install_and_test.strip() in ci.splitlines()
 
 
+def test_subprocesses_run_the_working_tree() -> None:
+    """The development install is editable, so a change in the tree is what subprocess and
+    pytester tests exercise (not a copy installed earlier)."""
+    done = subprocess.run([sys.executable, "-c", "import emulator.receiver as r; print(r.__file__)"],
+                          capture_output=True, text=True, timeout=60, cwd="/")
+    assert Path(done.stdout.strip()).resolve() == ROOT / "emulator" / "receiver.py", done.stderr
+
+
 def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
     emulator, receiver = live
     examples = [c for block in blocks("sh") for c in commands(block)]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Answer, Api, MakeApi
+from tests.conftest import Answer, Api
 
 AUTH = {"Authorization": "Token asasdadjanfkanfda", "Integration-ID": "aqdnkjasdo12"}
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -133,13 +133,6 @@ async def test_auth_failures(api: Api, headers: dict[str, str], detail: str) -> 
     assert (answer.status, answer.json) == (401, {"detail": detail})
 
 
-async def test_strict_credentials_accept_only_configured_tokens(make_api: MakeApi) -> None:
-    api = await make_api(credentials={"gigapay": ["good"]})
-    assert (await api.get("/v2/webhooks/", headers={"Authorization": "Token good"})).status == 200
-    answer = await api.get("/v2/webhooks/", headers={"Authorization": "Token other"})
-    assert (answer.status, answer.json) == (401, {"detail": "Invalid token."})
-
-
 async def test_missing_slash_redirects_307_keeping_the_query(api: Api) -> None:
     answer = await api.get("/v2/webhooks?page_size=5", headers=AUTH)
     assert answer.status == 307
@@ -173,12 +166,6 @@ async def test_integration_events_need_the_integration_id(api: Api) -> None:
     answer = await create(api, headers={"Authorization": AUTH["Authorization"]})
     assert answer.status == 400
     assert "Integration-ID" in answer.json["non_field_errors"][0]
-
-
-async def test_tenants_are_isolated(api: Api) -> None:
-    await create(api)
-    answer = await api.get("/v2/webhooks/", headers={**AUTH, "Authorization": "Token someone-else"})
-    assert answer.json["count"] == 0
 
 
 async def test_pages_have_absolute_links(api: Api) -> None:
@@ -228,9 +215,3 @@ async def test_idempotency_key_expires_after_24_hours(api: Api) -> None:
     api.state.clock.advance(86400 + 1)
     later = await create(api, headers=headers)
     assert later.json["id"] != first.json["id"]
-
-
-async def test_seed_makes_ids_and_secrets_reproducible(make_api: MakeApi) -> None:
-    first = (await create(await make_api(seed=5))).json
-    second = (await create(await make_api(seed=5))).json
-    assert first == second

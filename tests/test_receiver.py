@@ -1,0 +1,77 @@
+"""The test receiver's own checks, directly: `verify` accepts exactly the notifications a careful
+consumer of each provider accepts, and the receiver answers as scripted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from emulator import Emulator
+from emulator.receiver import Received, Receiver
+
+SIGNED = ["shareactor", "gigapay", "syncfy"]
+EVENT = {"shareactor": "order.created", "gigapay": "Payout.created", "syncfy": "credentials.created",
+         "paybook": "refresh", "centry": "on_product_save"}
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(time_scale=0.001) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def received(emulator: Emulator, receiver: Receiver, provider: str, signature: str = "valid") -> tuple[Received, Any]:
+    """Fire one event of `provider` at the receiver; what arrived, and the secret it was signed for."""
+    [delivery] = emulator.client.fire(provider, EVENT[provider], url=receiver.url_for("/hook"), signature=signature,
+                                      wait=True)
+    assert delivery["status"] == "delivered"
+    [got] = receiver.received
+    return got, delivery["secret"]
+
+
+@pytest.mark.parametrize("provider", SIGNED)
+def test_verify_accepts_a_valid_signature(emulator: Emulator, receiver: Receiver, provider: str) -> None:
+    got, secret = received(emulator, receiver, provider)
+    assert receiver.verify(provider, got, secret)
+
+
+@pytest.mark.parametrize("mode", ["wrong_secret", "tampered_body", "missing", "stale_timestamp"])
+@pytest.mark.parametrize("provider", SIGNED)
+def test_verify_rejects_every_forgery(emulator: Emulator, receiver: Receiver, provider: str, mode: str) -> None:
+    got, secret = received(emulator, receiver, provider, mode)
+    if mode == "stale_timestamp" and provider == "shareactor":
+        assert receiver.verify(provider, got, secret)  # its signature has no time in it: nothing goes stale
+    else:
+        assert not receiver.verify(provider, got, secret)
+
+
+@pytest.mark.parametrize("provider", SIGNED)
+def test_verify_rejects_another_secret_and_an_edited_body(emulator: Emulator, receiver: Receiver,
+                                                          provider: str) -> None:
+    got, secret = received(emulator, receiver, provider)
+    other = {**secret, "k": "YW5vdGhlci1rZXktb2YtdGhpcnR5LXR3by1ieXRlcyE"} if isinstance(secret, dict) else secret + "x"
+    assert not receiver.verify(provider, got, other)
+    edited = Received(got.method, got.path, got.headers, got.body.replace(b"{", b"{ ", 1))
+    assert not receiver.verify(provider, edited, secret)
+
+
+@pytest.mark.parametrize("provider", ["paybook", "centry"])
+def test_unsigned_providers_verify_everything(emulator: Emulator, receiver: Receiver, provider: str) -> None:
+    got, _ = received(emulator, receiver, provider)
+    assert receiver.verify(provider, got, None)
+
+
+def test_scripted_answers_then_the_default_status() -> None:
+    with Receiver(status=204) as receiver:
+        receiver.respond_with(500, (503, 0.01))
+        statuses = [requests.post(receiver.url_for("/x"), data=b"{}", timeout=10).status_code for _ in range(3)]
+    assert statuses == [500, 503, 204]
