@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.client import ControlError, EmulatorClient
-from emulator.settings import LOG_LEVELS, Settings, SettingsError, parse_credentials
+from emulator.settings import LOG_LEVELS, Settings, SettingsError, parse_credentials, parse_list
 from emulator.signing import MODES
 
 # Commands import the engine (aiohttp, jsonschema...) when they run, so `--help` and `health`
@@ -58,9 +59,26 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--credentials", type=parse_credentials,
                         help="accepted keys per provider, 'NAME=k1,k2;OTHER=t1'; a provider with "
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
+    parser.add_argument("--admin-token", dest="admin_token",
+                        help="require 'Authorization: Bearer TOKEN' on every /_emulator/ endpoint but health "
+                        "(EMULATOR_ADMIN_TOKEN; default: none, the control API is open)")
+    parser.add_argument("--allow-targets", dest="allow_targets", type=parse_list,
+                        help="where notifications may go: comma-separated hosts, host:port or CIDR ranges, e.g. "
+                        "'127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16' (EMULATOR_ALLOW_TARGETS; "
+                        "default: anywhere); a delivery elsewhere fails at once with the reason")
     parser.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
                         help="logging detail (EMULATOR_LOG_LEVEL; default info: a line per API call and per "
                         "delivery attempt; warning: problems only)")
+
+
+def _admin_token_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--admin-token", dest="admin_token",
+                        help="the running emulator's admin token, if it has one (EMULATOR_ADMIN_TOKEN)")
+
+
+def control_client(url: str, args: argparse.Namespace, timeout: float) -> EmulatorClient:
+    """A client of the emulator at `url`, with the admin token from --admin-token or the environment."""
+    return EmulatorClient(url, timeout, token=args.admin_token or os.environ.get("EMULATOR_ADMIN_TOKEN") or None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--signature", choices=MODES, default="valid",
                       help="send a deliberately bad signature to test a verifier (default valid)")
     fire.add_argument("--server", help="base URL of a running emulator, e.g. http://127.0.0.1:8080")
+    _admin_token_option(fire)
     fire.add_argument("--timeout", type=float, default=30.0,
                       help="seconds to wait for every delivery's final outcome (default 30)")
     fire.add_argument("--time-scale", type=float, dest="time_scale",
@@ -157,7 +176,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
-        strict=args.strict, credentials=args.credentials, log_level=args.log_level,
+        strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
+        allow_targets=args.allow_targets,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
@@ -296,7 +316,7 @@ def cmd_fire(args: argparse.Namespace) -> int:
 def _post_events(url: str, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any] | int:
     """POST the firing to the emulator at `url`: its answer, or the exit status after saying why not."""
     try:
-        return EmulatorClient(url, args.timeout + 5).request("POST", "/_emulator/events", body)
+        return control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body)
     except ControlError as exc:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
     except (OSError, ValueError) as exc:

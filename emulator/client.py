@@ -31,11 +31,14 @@ class ControlError(RuntimeError):
 
 
 class EmulatorClient:
-    """The control API of the emulator at `url` (e.g. http://127.0.0.1:8080)."""
+    """The control API of the emulator at `url` (e.g. http://127.0.0.1:8080); `token` is its admin
+    token, if it was started with one."""
 
-    def __init__(self, url: str, timeout: float = 30.0, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, *, token: str | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.token = token  # the emulator's admin token, when it has one
         # The loop the emulator serves on, when it shares the caller's: a blocking call from that
         # loop could never be answered, so it fails at once and says what to use instead.
         self._serving_loop = loop
@@ -53,8 +56,11 @@ class EmulatorClient:
                                "would wait forever: use `await emulator.aclient.<method>(...)` (or `client.aio`)")
         params = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(f"{self.url}{path}{'?' + params if params else ''}", data=data,
-                                         method=method, headers={"Content-Type": "application/json"})
+                                         method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")

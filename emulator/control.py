@@ -3,6 +3,7 @@ the delivery log and signing keys. JSON in and out."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -315,10 +316,34 @@ ROUTES = [
 ]
 
 
+# What answers without the admin token: whether the emulator is up, for health checks.
+OPEN_ROUTES = {("GET", "/_emulator/health")}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """`handler`, answering a JSON 401 unless the request carries `Authorization: Bearer <admin
+    token>` (when the emulator has one)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app[STATE].settings.admin_token
+        if token is not None:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+                reply = plain_error(ProviderError("unauthorized", "this emulator has an admin token: send "
+                                                                  "'Authorization: Bearer <token>'"), 401)
+                return json_response(request, reply.status, reply.body,
+                                     {"WWW-Authenticate": 'Bearer realm="webhook-emulator"'})
+        return await handler(request)
+
+    return guarded
+
+
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     for route in ROUTES:
+        handler = route.handler if (route.method, route.path) in OPEN_ROUTES else admin_only(route.handler)
         if route.method == "GET":
-            app.router.add_get(route.path, route.handler)  # HEAD too, as aiohttp does by default
+            app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default
         else:
-            app.router.add_route(route.method, route.path, route.handler)
+            app.router.add_route(route.method, route.path, handler)

@@ -29,6 +29,7 @@ from emulator.render import dump_json, fill
 from emulator.signing import new_jwk, sign
 from emulator.state import STATE, EmulatorState
 from emulator.store import Record
+from emulator.targets import TargetPolicy
 
 log = logging.getLogger("emulator.delivery")
 RECORDED_BODY_LIMIT = 64 * 1024
@@ -105,7 +106,7 @@ class Attempt:
     response_body: str | None = None
     duration_ms: float = 0.0
     error: str | None = None
-    outcome: str = "failed"
+    outcome: str = "failed"  # delivered | failed | refused (a target --allow-targets does not allow)
 
 
 @dataclass
@@ -196,6 +197,8 @@ class Dispatcher:
         self._in_flight: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
         self._closing = False
+        targets = state.settings.allow_targets
+        self.policy = TargetPolicy.parse(targets) if targets is not None else None
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
@@ -347,7 +350,7 @@ class Dispatcher:
         spec = delivery_spec(provider)
         outcome = await self._attempt(provider, spec, delivery)
         if delivery.id not in self._tasks:  # no schedule running: this attempt decides
-            delivery.status = outcome
+            delivery.status = "delivered" if outcome == "delivered" else "failed"
             delivery.error = None if outcome == "delivered" else delivery.attempts[-1].error
         return delivery
 
@@ -382,6 +385,9 @@ class Dispatcher:
                     self._in_flight.discard(delivery.id)
                 if outcome == "delivered":
                     delivery.status, delivery.error = "delivered", None
+                    return
+                if outcome == "refused":  # not allowed to go there: retrying cannot help
+                    delivery.status, delivery.error = "failed", delivery.attempts[-1].error
                     return
                 if number < len(delays):
                     if self._closing:
@@ -441,6 +447,12 @@ class Dispatcher:
         attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
                           _text(signed.body))
         delivery.attempts.append(attempt)
+        refusal = await self.policy.refusal(delivery.target.url) if self.policy else None
+        if refusal is not None:
+            attempt.error, attempt.outcome = refusal, "refused"
+            log.warning("%s %s -> %s: refused: %s", provider.name, ",".join(delivery.events), delivery.target.url,
+                        refusal)
+            return attempt.outcome
         timeout = self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
         started = time.perf_counter()
         try:

@@ -22,7 +22,7 @@ class EmulatorHandle(EmulatorClient):
     in-process `emulator` itself."""
 
     def __init__(self, emulator: Emulator) -> None:
-        super().__init__(emulator.url)
+        super().__init__(emulator.url, token=emulator.settings.admin_token)
         self.emulator = emulator
 
 

@@ -79,7 +79,7 @@ class Emulator:
     @property
     def client(self) -> EmulatorClient:
         """A blocking control-API client for this emulator."""
-        return EmulatorClient(self.url, loop=None if self._thread else self._loop)
+        return EmulatorClient(self.url, token=self.settings.admin_token, loop=None if self._thread else self._loop)
 
     @property
     def aclient(self) -> AsyncEmulatorClient:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from emulator.targets import TargetPolicy
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -26,6 +28,11 @@ def parse_credentials(text: str) -> dict[str, list[str]]:
     return result
 
 
+def parse_list(text: str) -> list[str]:
+    """`a, b,c` -> ["a", "b", "c"]."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 @dataclass
 class Settings:
     """Everything an emulator can be told. Each field has a flag and an EMULATOR_<NAME> variable."""
@@ -42,6 +49,10 @@ class Settings:
     strict: bool = False
     credentials: dict[str, list[str]] = field(default_factory=dict)
     log_level: str = "info"
+    # When set, every control endpoint but GET /_emulator/health needs `Authorization: Bearer <it>`.
+    admin_token: str | None = None
+    # Where notifications may go (hosts, host:port, CIDR ranges); None: anywhere.
+    allow_targets: list[str] | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -56,6 +67,13 @@ class Settings:
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         self.fixtures = [Path(p) for p in self.fixtures]
+        if self.admin_token is not None and not self.admin_token.strip():
+            raise SettingsError("the admin token must not be empty")
+        if self.allow_targets is not None:
+            try:
+                TargetPolicy.parse(self.allow_targets)
+            except ValueError as exc:
+                raise SettingsError(f"allowed targets: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -90,6 +108,8 @@ def _convert(name: str, raw: str) -> Any:
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
                 return parse_credentials(raw)
+            case "allow_targets":
+                return parse_list(raw)
             case _:
                 return raw
     except ValueError as exc:
