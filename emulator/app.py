@@ -92,9 +92,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match, method: str) -> web.Response:
     provider, route = match.provider, match.route
-    schema = None
-    if route.request_schema:
-        schema = provider.registry.contents(provider.schema_uri(route.request_schema))
+    schema = provider.schema(route.request_schema) if route.request_schema else None
     body = await _read_body(request, schema) if method in BODY_METHODS or request.method in BODY_METHODS \
         else {}
     identity = None

@@ -118,6 +118,10 @@ class Provider:
         """The registry URI of one of this provider's schema files (relative to its folder)."""
         return f"{SCHEMA_BASE}{self.name}/{name}"
 
+    def schema(self, name: str) -> dict[str, Any]:
+        """One of this provider's schemas, as written."""
+        return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
+
     def validator(self, name: str) -> Draft202012Validator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""
         uri = self.schema_uri(name)

@@ -21,7 +21,7 @@ from emulator.render import fill, render_record
 from emulator.responses import EMPTY
 from emulator.state import EmulatorState
 from emulator.store import Collection, Record, Token
-from emulator.validation import check_body, unique_issue
+from emulator.validation import body_issues, raise_issues, unique_issue
 
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 
@@ -119,19 +119,26 @@ def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     """The record's id: a client-chosen one where the fixture allows it, else kept or generated."""
     field_name = _id_field(call.provider)
     if field_name and field_name in body:
-        wanted = str(body[field_name])
-        if wanted != current and call.collection.get(wanted) is not None:
-            raise unique_issue(field_name, wanted, call.messages)
-        return wanted
+        return str(body[field_name])
     return current or call.state.ids.generate(call.provider.resource["id"])
 
 
-def _checked(call: Call) -> dict[str, Any]:
-    return check_body(call.body, call.route.request, call.messages)
+def _checked(call: Call, current: str | None) -> dict[str, Any]:
+    """The body, if nothing is wrong with it; otherwise every problem at once: the schema's, and
+    a client-chosen id another record of the tenant already has."""
+    issues = body_issues(call.body, call.route.request, call.messages)
+    field_name = _id_field(call.provider)
+    if field_name and isinstance(call.body, dict):
+        wanted = call.body.get(field_name)
+        if isinstance(wanted, str) and wanted != current and call.collection.get(wanted) is not None:
+            issues.append(unique_issue(field_name, wanted, call.messages))
+    route = call.route
+    raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
+    return call.body
 
 
 async def create(call: Call) -> Reply:
-    body = _checked(call)
+    body = _checked(call, None)
     record_id = _new_id(call, body, None)
     data = _field_values(call, body, None)
     now = call.state.clock.now()
@@ -156,7 +163,7 @@ def _save(call: Call, record: Record, data: dict[str, Any], new_id: str) -> Repl
 async def update(call: Call) -> Reply:
     """Partial update: only the writable fields the body gives change."""
     record = _find(call)
-    body = _checked(call)
+    body = _checked(call, record.id)
     writable = {n for n, f in call.provider.fields.items() if f.writable and f.source is None}
     data = {**record.data, **{k: v for k, v in body.items() if k in writable}}
     return _save(call, record, data, _new_id(call, body, record.id))
@@ -165,7 +172,7 @@ async def update(call: Call) -> Reply:
 async def replace(call: Call) -> Reply:
     """Full replacement: writable fields the body omits go back to their defaults."""
     record = _find(call)
-    body = _checked(call)
+    body = _checked(call, record.id)
     data = _field_values(call, body, record.data)
     return _save(call, record, data, _new_id(call, body, record.id))
 

@@ -78,37 +78,50 @@ def _maybe_json(text: str) -> Any:
         return text
 
 
-def check_body(
-    body: Any, validator: Draft202012Validator | None, messages: dict[str, str]
-) -> dict[str, Any]:
-    """Return `body` if it satisfies the schema; otherwise raise `validation` with every issue."""
+def body_issues(body: Any, validator: Draft202012Validator | None, messages: dict[str, str]) -> list[Issue]:
+    """Everything wrong with `body` under the route's schema, each problem once."""
     if not isinstance(body, dict):
-        raise ProviderError("validation", issues=[
-            Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
-                               python_type=type(body).__name__))
-        ])
+        return [Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
+                                   python_type=type(body).__name__))]
     if validator is None:
-        return body
-    issues = [_issue(e, messages) for e in validator.iter_errors(body)]
-    if issues:
-        issues.sort(key=lambda i: [str(p) for p in i.path])
-        raise ProviderError("validation", issues=issues)
-    return body
+        return []
+    found: dict[tuple[tuple[str | int, ...], str], Issue] = {}
+    for error in validator.iter_errors(body):
+        for issue in _issues(error, messages):
+            found.setdefault((issue.path, issue.message), issue)
+    return list(found.values())
 
 
-def unique_issue(field: str, value: Any, messages: dict[str, str]) -> ProviderError:
-    """The error for a value that must be unique among the tenant's records."""
-    return ProviderError("validation", issues=[Issue((field,), _message(messages, "unique", field=field,
-                                                                        value=value))])
+def raise_issues(issues: list[Issue], schema: dict[str, Any] | None) -> None:
+    """Raise `validation` with every issue, ordered as the schema declares its fields (then by
+    key or array position), the way a serializer reports them; do nothing when there are none."""
+    if not issues:
+        return
+    declared = list((schema or {}).get("properties", {}))
+
+    def order(issue: Issue) -> tuple[int, list[tuple[int, int, str]]]:
+        head = issue.path[0] if issue.path else None
+        rank = declared.index(head) if head in declared else len(declared) + (head is not None)
+        return rank, [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in issue.path[1:]]
+
+    raise ProviderError("validation", issues=sorted(issues, key=order))
 
 
-def _issue(error: ValidationError, messages: dict[str, str]) -> Issue:
+def unique_issue(field: str, value: Any, messages: dict[str, str]) -> Issue:
+    """The issue of a value that must be unique among the tenant's records."""
+    return Issue((field,), _message(messages, "unique", field=field, value=value))
+
+
+def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
+    """The issues one schema error stands for: a `required` error names every missing property
+    (jsonschema repeats the same error once per missing one)."""
     path: tuple[str | int, ...] = tuple(error.absolute_path)
     keyword = str(error.validator)
     extra: dict[str, Any] = {"value": error.instance, "limit": error.validator_value}
-    if keyword == "required" and isinstance(error.instance, dict):
+    if keyword == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
-        path = (*path, missing[0]) if missing else path
+        return [Issue((*path, k), _message(messages, keyword, field=".".join(map(str, (*path, k))), **extra))
+                for k in missing]
     if keyword == "type":
         extra["expected"] = error.validator_value
         extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
@@ -117,7 +130,7 @@ def _issue(error: ValidationError, messages: dict[str, str]) -> Issue:
         if keyword_key in messages:
             keyword = keyword_key
     field = ".".join(str(p) for p in path) or "body"
-    return Issue(path, _message(messages, keyword, field=field, **extra))
+    return [Issue(path, _message(messages, keyword, field=field, **extra))]
 
 
 def _message(messages: dict[str, str], keyword: str, **values: Any) -> str:
