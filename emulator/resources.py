@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -21,7 +21,7 @@ from emulator.render import fill, render_record
 from emulator.responses import EMPTY
 from emulator.state import EmulatorState
 from emulator.store import Collection, Record, Token
-from emulator.validation import body_issues, raise_issues, unique_issue
+from emulator.validation import body_issues, param_error, raise_issues, unique_issue
 
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 
@@ -201,18 +201,30 @@ async def simulate(call: Call) -> Reply:
     return Reply(call.route.status)
 
 
-def _int_param(call: Call, name: str, default: int | None, minimum: int) -> int | None:
-    raw = call.request.query.get(name)
-    if raw is None or raw == "":
+@overload
+def _query_int(call: Call, role: str, default: int, minimum: int) -> int: ...
+@overload
+def _query_int(call: Call, role: str, default: None, minimum: int) -> int | None: ...
+def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int | None:
+    """A paging parameter (`role` is page, size, offset or limit): absent or empty gives the
+    default; an unusable value (not an integer >= minimum) follows the fixture's
+    `paging.unusable` rule for the role: `default`, or (the default rule) `error`."""
+    paging = call.provider.listing.get("paging", {})
+    name = paging.get(role, role)
+    raw = call.request.query.get(name, "").strip()
+    if not raw:
         return default
     try:
-        value = int(raw)
+        value: int | None = int(raw)
     except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ProviderError("validation", issues=[Issue((name,), call.messages.get(
-            "integer", "{field} must be an integer >= " + str(minimum)).replace("{field}", name))])
-    return value
+        value = None
+    if value is not None and value >= minimum:
+        return value
+    if paging.get("unusable", {}).get(role, "error") == "default":
+        return default
+    if role == "page":
+        raise ProviderError("invalid_page")
+    raise param_error(name, "integer", call.messages, limit=minimum)
 
 
 def _filters(call: Call) -> list[Callable[[Record], bool]]:
@@ -228,9 +240,7 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
                 if bound.tzinfo is None:
                     raise ValueError
             except ValueError:
-                raise ProviderError("validation", issues=[Issue((param + suffix,), call.messages.get(
-                    "timestamp", "{field} must be an ISO 8601 timestamp with an offset"
-                ).replace("{field}", param + suffix))]) from None
+                raise param_error(param + suffix, "timestamp", call.messages) from None
             keeps.append(_compare(source, op, bound))
     return keeps
 
@@ -251,9 +261,7 @@ def _sort(call: Call) -> tuple[str, bool]:
     descending = raw.startswith("-")
     key = spec["keys"].get(raw.lstrip("-+ "))
     if key is None:
-        raise ProviderError("validation", issues=[Issue((spec["param"],), call.messages.get(
-            "sort", "{field} must be one of {choices}").replace("{field}", spec["param"]).replace(
-            "{choices}", ", ".join(spec["keys"])))])
+        raise param_error(spec["param"], "sort", call.messages, choices=", ".join(spec["keys"]))
     return key, descending
 
 
@@ -270,13 +278,10 @@ async def list_records(call: Call) -> Reply:
     headers: dict[str, str] = {}
     if paging.get("style") == "page":
         first = paging.get("first", 0)
-        size = _page_size(call, paging)
-        try:
-            page = int(call.request.query.get(paging["page"], first))
-            if page < first:
-                raise ValueError
-        except ValueError:
-            raise ProviderError("invalid_page") from None
+        default_size = paging.get("default_size", 10)
+        size = _query_int(call, "size", default_size, 1)
+        size = min(size, paging.get("max_size", size))
+        page = _query_int(call, "page", first, first)
         records, total = call.collection.page((page - first) * size, size, key, descending, keep)
         if not records and page != first and paging.get("out_of_range") == "error":
             raise ProviderError("invalid_page")
@@ -284,26 +289,14 @@ async def list_records(call: Call) -> Reply:
             values["next"] = _link(call, paging, page + 1, first) if (page - first + 1) * size < total else None
             values["previous"] = _link(call, paging, page - 1, first) if page > first else None
     else:
-        offset = _int_param(call, paging.get("offset", "offset"), 0, 0) or 0
-        limit = _int_param(call, paging.get("limit", "limit"), paging.get("default_limit"), 0)
+        offset = _query_int(call, "offset", 0, 0)
+        limit = _query_int(call, "limit", paging.get("default_limit"), 0)
         records, total = call.collection.page(offset, limit, key, descending, keep)
     if paging.get("total_header"):
         headers[paging["total_header"]] = str(total)
     values["count"] = total
     values["items"] = [call.render(r) for r in records]
     return Reply(call.route.status, fill(listing.get("body", "{items}"), values), headers)
-
-
-def _page_size(call: Call, paging: dict[str, Any]) -> int:
-    """The requested page size; an unusable value falls back to the default, as DRF does."""
-    default = paging.get("default_size", 10)
-    try:
-        size = int(call.request.query.get(paging["size"], default))
-    except ValueError:
-        return default
-    if size < 1:
-        return default
-    return min(size, paging.get("max_size", size))
 
 
 def _after(collection: Collection, after: str) -> Callable[[Record], bool]:

@@ -24,6 +24,9 @@ DEFAULT_MESSAGES = {
     "uniqueItems": "{field} must not repeat items",
     "not_object": "the body must be a JSON object, not {actual}",
     "unique": "{field} {value} already exists",
+    "integer": "{field} must be an integer >= {limit}",
+    "timestamp": "{field} must be an ISO 8601 timestamp with an offset",
+    "sort": "{field} must be one of {choices}",
 }
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
@@ -81,7 +84,7 @@ def _maybe_json(text: str) -> Any:
 def body_issues(body: Any, validator: Draft202012Validator | None, messages: dict[str, str]) -> list[Issue]:
     """Everything wrong with `body` under the route's schema, each problem once."""
     if not isinstance(body, dict):
-        return [Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
+        return [Issue((), message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
                                    python_type=type(body).__name__))]
     if validator is None:
         return []
@@ -109,7 +112,12 @@ def raise_issues(issues: list[Issue], schema: dict[str, Any] | None) -> None:
 
 def unique_issue(field: str, value: Any, messages: dict[str, str]) -> Issue:
     """The issue of a value that must be unique among the tenant's records."""
-    return Issue((field,), _message(messages, "unique", field=field, value=value))
+    return Issue((field,), message(messages, "unique", field=field, value=value))
+
+
+def param_error(name: str, keyword: str, messages: dict[str, str], **values: Any) -> ProviderError:
+    """The `validation` error for an unusable query parameter, in the provider's words."""
+    return ProviderError("validation", issues=[Issue((name,), message(messages, keyword, field=name, **values))])
 
 
 def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
@@ -120,7 +128,7 @@ def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
     extra: dict[str, Any] = {"value": error.instance, "limit": error.validator_value}
     if keyword == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
-        return [Issue((*path, k), _message(messages, keyword, field=".".join(map(str, (*path, k))), **extra))
+        return [Issue((*path, k), message(messages, keyword, field=".".join(map(str, (*path, k))), **extra))
                 for k in missing]
     if keyword == "type":
         extra["expected"] = error.validator_value
@@ -130,9 +138,10 @@ def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
         if keyword_key in messages:
             keyword = keyword_key
     field = ".".join(str(p) for p in path) or "body"
-    return [Issue(path, _message(messages, keyword, field=field, **extra))]
+    return [Issue(path, message(messages, keyword, field=field, **extra))]
 
 
-def _message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+def message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+    """The provider's message for `keyword` (else the default), its placeholders filled."""
     template = messages.get(keyword) or DEFAULT_MESSAGES.get(keyword) or "{field} is invalid"
     return fill(template, {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
