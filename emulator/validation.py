@@ -4,19 +4,22 @@ messages in the provider's words."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 from multidict import MultiDictProxy
 
 from emulator.errors import Issue, ProviderError
-from emulator.render import fill
+from emulator.render import LONE_SURROGATE, fill
 
 DEFAULT_MESSAGES = {
     "required": "{field} is required",
     "type": "{field} must be of type {expected}",
     "enum": "{field}: {value} is not a valid choice",
     "format": "{field} must be a valid http(s) URL",
+    "format:header-name": "{field}: {value} is not a valid header name",
+    "format:header-value": "{field} must not contain control characters",
     "minItems": "{field} must not be empty",
     "minimum": "{field} must be >= {limit}",
     "minLength": "{field} must not be blank",
@@ -29,18 +32,63 @@ DEFAULT_MESSAGES = {
     "sort": "{field} must be one of {choices}",
 }
 
+# Deeper bodies are refused: no provider's objects nest more than a few levels, and validating or
+# rendering a deeper one would exhaust the interpreter's recursion limit.
+MAX_DEPTH = 64
+# Nor more values than this in one body (validating each costs time; no real body comes near it).
+MAX_VALUES = 10_000
+
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
               float: "number", type(None): "null"}
 
 
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body, or raise `malformed_body` with the parser's own explanation."""
+    """Decode a JSON body, or raise `malformed_body` saying why it cannot be used: not UTF-8, not
+    JSON (the parser's own explanation), NaN or infinite numbers, nesting deeper than MAX_DEPTH,
+    or a \\u escape that is a lone surrogate (not Unicode, so it could never be written back); or
+    `payload_too_large` for more than MAX_VALUES values."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
+    _check_parsed(value)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
+def _check_parsed(value: Any) -> None:
+    """Raise if parsed JSON cannot be used: too deep, too many values, or a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    count = 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ProviderError("payload_too_large", f"the body holds more than {MAX_VALUES} values")
+        if isinstance(item, str):
+            found = None if item.isascii() else LONE_SURROGATE.search(item)
+            if found:
+                raise ProviderError("malformed_body", f"invalid \\u escape: lone surrogate U+{ord(found.group()):04X} "
+                                    "is not a Unicode character")
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            stack.extend((key, depth + 1) for key in item if isinstance(item, dict))
 
 
 def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -134,9 +182,10 @@ def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
         extra["expected"] = error.validator_value
         extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
         extra["python_type"] = type(error.instance).__name__  # what Python services (DRF) print
-        keyword_key = f"type:{error.validator_value}"
-        if keyword_key in messages:
-            keyword = keyword_key
+    if keyword in ("type", "format"):  # a message for one type or format ("type:array") if there is one
+        specific = f"{keyword}:{error.validator_value}"
+        if specific in messages or specific in DEFAULT_MESSAGES:
+            keyword = specific
     field = ".".join(str(p) for p in path) or "body"
     return [Issue(path, message(messages, keyword, field=field, **extra))]
 
