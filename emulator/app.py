@@ -33,6 +33,8 @@ access_log = logging.getLogger("emulator.access")
 MAX_BODY = 1024 * 1024
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
+# The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
+HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
@@ -95,9 +97,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match, method: str) -> web.Response:
     provider, route = match.provider, match.route
-    schema = None
-    if route.request_schema:
-        schema = provider.registry.contents(provider.schema_uri(route.request_schema))
+    schema = provider.schema(route.request_schema) if route.request_schema else None
     body = await _read_body(request, schema) if method in BODY_METHODS or request.method in BODY_METHODS \
         else {}
     identity = None
@@ -178,7 +178,7 @@ async def json_errors_middleware(request: web.Request,
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        kind = "payload_too_large" if exc.status == 413 else "internal" if exc.status >= 500 else "validation"
+        kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
         status, error = exc.status, ProviderError(kind, exc.reason)
     except Exception as exc:  # a bug in a control endpoint must still answer JSON
         log.exception("error serving %s %s", request.method, request.path)
@@ -209,5 +209,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     )
     control.setup(app)
     delivery.setup(app)
-    app.router.add_route("*", "/{tail:.*}", provider_handler)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", provider_handler)  # any path, even one holding a newline
     return app

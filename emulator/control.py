@@ -4,7 +4,6 @@ the delivery log and signing keys. JSON in and out."""
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from emulator.render import fill, render_record
 from emulator.responses import json_response
 from emulator.signing import MODES
 from emulator.state import STATE, EmulatorState
+from emulator.validation import parse_json
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout")
@@ -45,9 +45,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any] | web.Respons
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        return _fail(request, "malformed_body", f"the body is not valid JSON: {exc}")
+        body = parse_json(raw)
+    except ProviderError as error:
+        return _fail(request, "malformed_body", f"the body is not valid JSON: {error.detail}")
     if not isinstance(body, dict):
         return _fail(request, "validation", "the body must be a JSON object")
     return body

@@ -71,13 +71,19 @@ class ErrorReply:
 
 
 def issues_as_fields(issues: list[Issue], non_field_key: str) -> dict[str, Any]:
-    """Django REST Framework's shape: {"field": ["msg"]}, {"events": {"0": ["msg"]}}."""
+    """Django REST Framework's shape: {"field": ["msg"]}, {"events": {"0": ["msg"]}}; a field with
+    problems of its own and of its members gets {"headers": {"non_field_errors": [...], "X": [...]}}."""
     result: dict[str, Any] = {}
     for issue in issues:
         path = [str(p) for p in issue.path] or [non_field_key]
         node = result
         for key in path[:-1]:
+            if isinstance(node.get(key), list):
+                node[key] = {non_field_key: node[key]}
             node = node.setdefault(key, {})
+        if isinstance(node.get(path[-1]), dict):
+            node = node[path[-1]]
+            path = [non_field_key]
         node.setdefault(path[-1], []).append(issue.message)
     return result
 

@@ -26,10 +26,23 @@ FORMAT_CHECKER = FormatChecker()
 
 @FORMAT_CHECKER.checks("http-url")
 def is_http_url(value: object) -> bool:
-    """An absolute http(s) URL with a host, as the providers' URL fields require."""
+    """An absolute http(s) URL with a host and no spaces or control characters, as the providers'
+    URL fields require."""
     if not isinstance(value, str):
         return True
-    return re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value) is not None
+    return re.fullmatch(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", value) is not None
+
+
+@FORMAT_CHECKER.checks("header-name")
+def is_header_name(value: object) -> bool:
+    """An HTTP header name: a token (RFC 9110), so it cannot smuggle another header in."""
+    return not isinstance(value, str) or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value) is not None
+
+
+@FORMAT_CHECKER.checks("header-value")
+def is_header_value(value: object) -> bool:
+    """An HTTP header value: no control characters but tab (no CR/LF to end the header early)."""
+    return not isinstance(value, str) or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value) is None
 
 
 class FixtureError(Exception):
@@ -117,6 +130,10 @@ class Provider:
     def schema_uri(self, name: str) -> str:
         """The registry URI of one of this provider's schema files (relative to its folder)."""
         return f"{SCHEMA_BASE}{self.name}/{name}"
+
+    def schema(self, name: str) -> dict[str, Any]:
+        """One of this provider's schemas, as written."""
+        return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
 
     def validator(self, name: str) -> Draft202012Validator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER = re.compile(r"\{(\w+(?:\.\w+)*)\}")
+# A UTF-16 surrogate on its own: what undecodable bytes and bad \u escapes become in Python text.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -111,10 +113,17 @@ def _text(values: Mapping[str, Any], match: re.Match[str]) -> str:
 
 
 def dump_json(payload: Any, pretty: bool = False) -> bytes:
-    """Serialise a response body: compact, or indented for people (curl)."""
+    """Serialise a response body: compact, or indented for people (curl). Text that is not
+    Unicode (header or path bytes that are not UTF-8 arrive as lone surrogates) is written as
+    U+FFFD, so the result is always valid JSON in UTF-8."""
     if pretty:
-        return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
 def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:

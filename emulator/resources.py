@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -21,7 +21,7 @@ from emulator.render import fill, render_record
 from emulator.responses import EMPTY
 from emulator.state import EmulatorState
 from emulator.store import Collection, Record, Token
-from emulator.validation import check_body, unique_issue
+from emulator.validation import body_issues, param_error, raise_issues, unique_issue
 
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 
@@ -119,19 +119,26 @@ def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     """The record's id: a client-chosen one where the fixture allows it, else kept or generated."""
     field_name = _id_field(call.provider)
     if field_name and field_name in body:
-        wanted = str(body[field_name])
-        if wanted != current and call.collection.get(wanted) is not None:
-            raise unique_issue(field_name, wanted, call.messages)
-        return wanted
+        return str(body[field_name])
     return current or call.state.ids.generate(call.provider.resource["id"])
 
 
-def _checked(call: Call) -> dict[str, Any]:
-    return check_body(call.body, call.route.request, call.messages)
+def _checked(call: Call, current: str | None) -> dict[str, Any]:
+    """The body, if nothing is wrong with it; otherwise every problem at once: the schema's, and
+    a client-chosen id another record of the tenant already has."""
+    issues = body_issues(call.body, call.route.request, call.messages)
+    field_name = _id_field(call.provider)
+    if field_name and isinstance(call.body, dict):
+        wanted = call.body.get(field_name)
+        if isinstance(wanted, str) and wanted != current and call.collection.get(wanted) is not None:
+            issues.append(unique_issue(field_name, wanted, call.messages))
+    route = call.route
+    raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
+    return call.body
 
 
 async def create(call: Call) -> Reply:
-    body = _checked(call)
+    body = _checked(call, None)
     record_id = _new_id(call, body, None)
     data = _field_values(call, body, None)
     now = call.state.clock.now()
@@ -156,7 +163,7 @@ def _save(call: Call, record: Record, data: dict[str, Any], new_id: str) -> Repl
 async def update(call: Call) -> Reply:
     """Partial update: only the writable fields the body gives change."""
     record = _find(call)
-    body = _checked(call)
+    body = _checked(call, record.id)
     writable = {n for n, f in call.provider.fields.items() if f.writable and f.source is None}
     data = {**record.data, **{k: v for k, v in body.items() if k in writable}}
     return _save(call, record, data, _new_id(call, body, record.id))
@@ -165,7 +172,7 @@ async def update(call: Call) -> Reply:
 async def replace(call: Call) -> Reply:
     """Full replacement: writable fields the body omits go back to their defaults."""
     record = _find(call)
-    body = _checked(call)
+    body = _checked(call, record.id)
     data = _field_values(call, body, record.data)
     return _save(call, record, data, _new_id(call, body, record.id))
 
@@ -194,18 +201,30 @@ async def simulate(call: Call) -> Reply:
     return Reply(call.route.status)
 
 
-def _int_param(call: Call, name: str, default: int | None, minimum: int) -> int | None:
-    raw = call.request.query.get(name)
-    if raw is None or raw == "":
+@overload
+def _query_int(call: Call, role: str, default: int, minimum: int) -> int: ...
+@overload
+def _query_int(call: Call, role: str, default: None, minimum: int) -> int | None: ...
+def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int | None:
+    """A paging parameter (`role` is page, size, offset or limit): absent or empty gives the
+    default; an unusable value (not an integer >= minimum) follows the fixture's
+    `paging.unusable` rule for the role: `default`, or (the default rule) `error`."""
+    paging = call.provider.listing.get("paging", {})
+    name = paging.get(role, role)
+    raw = call.request.query.get(name, "").strip()
+    if not raw:
         return default
     try:
-        value = int(raw)
+        value: int | None = int(raw)
     except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ProviderError("validation", issues=[Issue((name,), call.messages.get(
-            "integer", "{field} must be an integer >= " + str(minimum)).replace("{field}", name))])
-    return value
+        value = None
+    if value is not None and value >= minimum:
+        return value
+    if paging.get("unusable", {}).get(role, "error") == "default":
+        return default
+    if role == "page":
+        raise ProviderError("invalid_page")
+    raise param_error(name, "integer", call.messages, limit=minimum)
 
 
 def _filters(call: Call) -> list[Callable[[Record], bool]]:
@@ -221,9 +240,7 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
                 if bound.tzinfo is None:
                     raise ValueError
             except ValueError:
-                raise ProviderError("validation", issues=[Issue((param + suffix,), call.messages.get(
-                    "timestamp", "{field} must be an ISO 8601 timestamp with an offset"
-                ).replace("{field}", param + suffix))]) from None
+                raise param_error(param + suffix, "timestamp", call.messages) from None
             keeps.append(_compare(source, op, bound))
     return keeps
 
@@ -244,9 +261,7 @@ def _sort(call: Call) -> tuple[str, bool]:
     descending = raw.startswith("-")
     key = spec["keys"].get(raw.lstrip("-+ "))
     if key is None:
-        raise ProviderError("validation", issues=[Issue((spec["param"],), call.messages.get(
-            "sort", "{field} must be one of {choices}").replace("{field}", spec["param"]).replace(
-            "{choices}", ", ".join(spec["keys"])))])
+        raise param_error(spec["param"], "sort", call.messages, choices=", ".join(spec["keys"]))
     return key, descending
 
 
@@ -263,13 +278,10 @@ async def list_records(call: Call) -> Reply:
     headers: dict[str, str] = {}
     if paging.get("style") == "page":
         first = paging.get("first", 0)
-        size = _page_size(call, paging)
-        try:
-            page = int(call.request.query.get(paging["page"], first))
-            if page < first:
-                raise ValueError
-        except ValueError:
-            raise ProviderError("invalid_page") from None
+        default_size = paging.get("default_size", 10)
+        size = _query_int(call, "size", default_size, 1)
+        size = min(size, paging.get("max_size", size))
+        page = _query_int(call, "page", first, first)
         records, total = call.collection.page((page - first) * size, size, key, descending, keep)
         if not records and page != first and paging.get("out_of_range") == "error":
             raise ProviderError("invalid_page")
@@ -277,26 +289,14 @@ async def list_records(call: Call) -> Reply:
             values["next"] = _link(call, paging, page + 1, first) if (page - first + 1) * size < total else None
             values["previous"] = _link(call, paging, page - 1, first) if page > first else None
     else:
-        offset = _int_param(call, paging.get("offset", "offset"), 0, 0) or 0
-        limit = _int_param(call, paging.get("limit", "limit"), paging.get("default_limit"), 0)
+        offset = _query_int(call, "offset", 0, 0)
+        limit = _query_int(call, "limit", paging.get("default_limit"), 0)
         records, total = call.collection.page(offset, limit, key, descending, keep)
     if paging.get("total_header"):
         headers[paging["total_header"]] = str(total)
     values["count"] = total
     values["items"] = [call.render(r) for r in records]
     return Reply(call.route.status, fill(listing.get("body", "{items}"), values), headers)
-
-
-def _page_size(call: Call, paging: dict[str, Any]) -> int:
-    """The requested page size; an unusable value falls back to the default, as DRF does."""
-    default = paging.get("default_size", 10)
-    try:
-        size = int(call.request.query.get(paging["size"], default))
-    except ValueError:
-        return default
-    if size < 1:
-        return default
-    return min(size, paging.get("max_size", size))
 
 
 def _after(collection: Collection, after: str) -> Callable[[Record], bool]:

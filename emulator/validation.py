@@ -4,19 +4,22 @@ messages in the provider's words."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 from multidict import MultiDictProxy
 
 from emulator.errors import Issue, ProviderError
-from emulator.render import fill
+from emulator.render import LONE_SURROGATE, fill
 
 DEFAULT_MESSAGES = {
     "required": "{field} is required",
     "type": "{field} must be of type {expected}",
     "enum": "{field}: {value} is not a valid choice",
     "format": "{field} must be a valid http(s) URL",
+    "format:header-name": "{field}: {value} is not a valid header name",
+    "format:header-value": "{field} must not contain control characters",
     "minItems": "{field} must not be empty",
     "minimum": "{field} must be >= {limit}",
     "minLength": "{field} must not be blank",
@@ -24,20 +27,68 @@ DEFAULT_MESSAGES = {
     "uniqueItems": "{field} must not repeat items",
     "not_object": "the body must be a JSON object, not {actual}",
     "unique": "{field} {value} already exists",
+    "integer": "{field} must be an integer >= {limit}",
+    "timestamp": "{field} must be an ISO 8601 timestamp with an offset",
+    "sort": "{field} must be one of {choices}",
 }
+
+# Deeper bodies are refused: no provider's objects nest more than a few levels, and validating or
+# rendering a deeper one would exhaust the interpreter's recursion limit.
+MAX_DEPTH = 64
+# Nor more values than this in one body (validating each costs time; no real body comes near it).
+MAX_VALUES = 10_000
 
 JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
               float: "number", type(None): "null"}
 
 
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body, or raise `malformed_body` with the parser's own explanation."""
+    """Decode a JSON body, or raise `malformed_body` saying why it cannot be used: not UTF-8, not
+    JSON (the parser's own explanation), NaN or infinite numbers, nesting deeper than MAX_DEPTH,
+    or a \\u escape that is a lone surrogate (not Unicode, so it could never be written back); or
+    `payload_too_large` for more than MAX_VALUES values."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
+    _check_parsed(value)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
+def _check_parsed(value: Any) -> None:
+    """Raise if parsed JSON cannot be used: too deep, too many values, or a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    count = 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ProviderError("payload_too_large", f"the body holds more than {MAX_VALUES} values")
+        if isinstance(item, str):
+            found = None if item.isascii() else LONE_SURROGATE.search(item)
+            if found:
+                raise ProviderError("malformed_body", f"invalid \\u escape: lone surrogate U+{ord(found.group()):04X} "
+                                    "is not a Unicode character")
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            stack.extend((key, depth + 1) for key in item if isinstance(item, dict))
 
 
 def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -78,48 +129,68 @@ def _maybe_json(text: str) -> Any:
         return text
 
 
-def check_body(
-    body: Any, validator: Draft202012Validator | None, messages: dict[str, str]
-) -> dict[str, Any]:
-    """Return `body` if it satisfies the schema; otherwise raise `validation` with every issue."""
+def body_issues(body: Any, validator: Draft202012Validator | None, messages: dict[str, str]) -> list[Issue]:
+    """Everything wrong with `body` under the route's schema, each problem once."""
     if not isinstance(body, dict):
-        raise ProviderError("validation", issues=[
-            Issue((), _message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
-                               python_type=type(body).__name__))
-        ])
+        return [Issue((), message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
+                                   python_type=type(body).__name__))]
     if validator is None:
-        return body
-    issues = [_issue(e, messages) for e in validator.iter_errors(body)]
-    if issues:
-        issues.sort(key=lambda i: [str(p) for p in i.path])
-        raise ProviderError("validation", issues=issues)
-    return body
+        return []
+    found: dict[tuple[tuple[str | int, ...], str], Issue] = {}
+    for error in validator.iter_errors(body):
+        for issue in _issues(error, messages):
+            found.setdefault((issue.path, issue.message), issue)
+    return list(found.values())
 
 
-def unique_issue(field: str, value: Any, messages: dict[str, str]) -> ProviderError:
-    """The error for a value that must be unique among the tenant's records."""
-    return ProviderError("validation", issues=[Issue((field,), _message(messages, "unique", field=field,
-                                                                        value=value))])
+def raise_issues(issues: list[Issue], schema: dict[str, Any] | None) -> None:
+    """Raise `validation` with every issue, ordered as the schema declares its fields (then by
+    key or array position), the way a serializer reports them; do nothing when there are none."""
+    if not issues:
+        return
+    declared = list((schema or {}).get("properties", {}))
+
+    def order(issue: Issue) -> tuple[int, list[tuple[int, int, str]]]:
+        head = issue.path[0] if issue.path else None
+        rank = declared.index(head) if head in declared else len(declared) + (head is not None)
+        return rank, [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in issue.path[1:]]
+
+    raise ProviderError("validation", issues=sorted(issues, key=order))
 
 
-def _issue(error: ValidationError, messages: dict[str, str]) -> Issue:
+def unique_issue(field: str, value: Any, messages: dict[str, str]) -> Issue:
+    """The issue of a value that must be unique among the tenant's records."""
+    return Issue((field,), message(messages, "unique", field=field, value=value))
+
+
+def param_error(name: str, keyword: str, messages: dict[str, str], **values: Any) -> ProviderError:
+    """The `validation` error for an unusable query parameter, in the provider's words."""
+    return ProviderError("validation", issues=[Issue((name,), message(messages, keyword, field=name, **values))])
+
+
+def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
+    """The issues one schema error stands for: a `required` error names every missing property
+    (jsonschema repeats the same error once per missing one)."""
     path: tuple[str | int, ...] = tuple(error.absolute_path)
     keyword = str(error.validator)
     extra: dict[str, Any] = {"value": error.instance, "limit": error.validator_value}
-    if keyword == "required" and isinstance(error.instance, dict):
+    if keyword == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
-        path = (*path, missing[0]) if missing else path
+        return [Issue((*path, k), message(messages, keyword, field=".".join(map(str, (*path, k))), **extra))
+                for k in missing]
     if keyword == "type":
         extra["expected"] = error.validator_value
         extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
         extra["python_type"] = type(error.instance).__name__  # what Python services (DRF) print
-        keyword_key = f"type:{error.validator_value}"
-        if keyword_key in messages:
-            keyword = keyword_key
+    if keyword in ("type", "format"):  # a message for one type or format ("type:array") if there is one
+        specific = f"{keyword}:{error.validator_value}"
+        if specific in messages or specific in DEFAULT_MESSAGES:
+            keyword = specific
     field = ".".join(str(p) for p in path) or "body"
-    return Issue(path, _message(messages, keyword, field=field, **extra))
+    return [Issue(path, message(messages, keyword, field=field, **extra))]
 
 
-def _message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+def message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+    """The provider's message for `keyword` (else the default), its placeholders filled."""
     template = messages.get(keyword) or DEFAULT_MESSAGES.get(keyword) or "{field} is invalid"
     return fill(template, {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})

@@ -1,0 +1,176 @@
+"""Hostile input never gets a 5xx: each provider answers deep nesting, invalid Unicode, NaN, huge
+arrays, header injection, odd methods and paths in its own error style, and the request journal,
+the delivery log and the state dump stay valid JSON in UTF-8 whatever bytes arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api, MakeApi
+
+AUTH = {
+    "gigapay": {"Authorization": "Token t", "Integration-ID": "i"},
+    "paybook": {"Authorization": "api_key api_key=k"},
+    "syncfy": {"Authorization": "api_key api_key=k"},
+    "shareactor": {"X-Share-Api-Key": "k"},
+    "centry": {"Authorization": "Bearer k"},
+}
+CREATE = {"gigapay": "/v2/webhooks/", "paybook": "/v1/webhooks", "syncfy": "/v1/webhooks/subscriptions",
+          "shareactor": "/webhooks", "centry": "/conexion/v1/webhooks.json"}
+ITEM = {"gigapay": "/v2/webhooks/{id}/", "paybook": "/v1/webhooks/{id}", "syncfy": "/v1/webhooks/subscriptions/{id}",
+        "shareactor": "/webhooks/{id}", "centry": "/conexion/v1/webhooks/{id}.json"}
+PROVIDERS = sorted(AUTH)
+HOSTILE_BODIES: dict[str, tuple[bytes, int]] = {
+    "nested-arrays": (b"[" * 5000 + b"]" * 5000, 400),
+    "nested-objects": (b'{"url":' * 3000 + b"1" + b"}" * 3000, 400),
+    "nested-65": (b'{"a":' * 65 + b"1" + b"}" * 65, 400),
+    "lone-surrogate": (b'{"url": "https://x.io/\\ud800", "description": "\\udfff"}', 400),
+    "nan": (b'{"url": NaN}', 400),
+    "infinity": (b'{"delay": 1e999}', 400),
+    "huge-integer": (b'{"delay": ' + b"9" * 5000 + b"}", 400),
+    "not-utf8": (b'{"url": "\xff\xfe"}', 400),
+    "huge-array": (b'{"events": [' + b'"x",' * 20000 + b'"x"]}', 413),
+    "truncated": (b'{"url": "https://x', 400),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+async def test_hostile_bodies_get_the_providers_4xx(api: Api, provider: str, name: str) -> None:
+    raw, status = HOSTILE_BODIES[name]
+    headers = {**AUTH[provider], "Content-Type": "application/json"}
+    answer = await api.post(CREATE[provider], data=raw, headers=headers)  # the body is checked against error.json
+    assert answer.status == status, answer.json
+    assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_url_with_control_characters_is_refused(api: Api, provider: str) -> None:
+    body = {"url": "https://x.io/\u0000", "endpoint": "https://x.io/\r\nHost: evil", "callback_url": "https://x.io/\x7f",
+            "events": ["refresh", "credentials.created", "Payout.created"], "event_type": "order.created"}
+    body = {k: v for k, v in body.items() if k in {"url", "endpoint", "callback_url"} or provider != "centry"}
+    answer = await api.post(CREATE[provider], json=body, headers=AUTH[provider])
+    assert answer.status in (400, 422)
+    assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
+
+
+@pytest.mark.parametrize("provider", ["paybook", "syncfy"])
+async def test_custom_headers_cannot_inject_headers(api: Api, provider: str) -> None:
+    body = {"url": "https://x.io/", "events": ["refresh" if provider == "paybook" else "credentials.created"],
+            "headers": {"X-A\r\nB": "v", "X-Ok": "v\r\nInjected: 1"}}
+    answer = await api.post(CREATE[provider], json=body, headers=AUTH[provider])
+    assert answer.status == 400
+    assert answer.json["message"] == ("Bad Request: headers: X-A\r\nB is not a valid header name; "
+                                      "headers.X-Ok must not contain control characters")
+
+
+async def test_a_field_with_its_own_and_its_members_problems_keeps_both_in_drf_shape(api: Api) -> None:
+    from emulator.errors import Issue, issues_as_fields
+
+    issues = [Issue(("headers",), "bad name"), Issue(("headers", "X"), "bad value"), Issue(("url",), "bad url")]
+    assert issues_as_fields(issues, "non_field_errors") == {
+        "headers": {"non_field_errors": ["bad name"], "X": ["bad value"]}, "url": ["bad url"]}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("method", ["PROPFIND", "TRACE", "OPTIONS", "PURGE"])
+async def test_unknown_methods_are_the_providers_405(api: Api, provider: str, method: str) -> None:
+    answer = await api.request(method, CREATE[provider], headers=AUTH[provider])
+    assert answer.status == 405
+    assert answer.json is not None
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("record_id", ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "x" * 6000, "%00%01%1b", "%ED%A0%80",
+                                       "%FF%FE", "a%0D%0AX-Injected:%201"])
+async def test_odd_ids_in_paths_are_the_providers_404(api: Api, provider: str, record_id: str) -> None:
+    answer = await api.delete(ITEM[provider].replace("{id}", record_id), headers=AUTH[provider])
+    assert answer.status == 404
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("query", ["page=%00", "size=%ED%A0%80", "limit=" + "9" * 5000, "skip=%FF", "sort=%0D%0A",
+                                   "offset=1e9", "created_at_gt=%00", "after=%FF%FE", "page=1&page=x&page=-1"])
+async def test_absurd_query_values_never_get_a_5xx(api: Api, provider: str, query: str) -> None:
+    answer = await api.get(f"{CREATE[provider]}?{query}", headers=AUTH[provider])
+    assert answer.status in (200, 400, 404, 422)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
+                                          "application/x-www-form-urlencoded", "application/json; charset=latin-1",
+                                          None])
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_wrong_or_missing_content_types_never_get_a_5xx(api: Api, provider: str, content_type: str | None
+                                                              ) -> None:
+    headers = dict(AUTH[provider])
+    if content_type:
+        headers["Content-Type"] = content_type
+    for raw in (b"--x\r\nContent-Disposition: form-data\r\n\r\n\xff\r\n--x--", b"\x00\x01", b"<a/>", b"url=%ff&events"):
+        answer = await api.post(CREATE[provider], data=raw, headers=headers)
+        assert 400 <= answer.status < 500
+
+
+@pytest.mark.parametrize("path", ["/_emulator/events", "/_emulator/reset", "/_emulator/providers/syncfy/jwk"])
+@pytest.mark.parametrize("name", ["nested-arrays", "lone-surrogate", "nan", "not-utf8", "huge-integer"])
+async def test_the_control_api_refuses_hostile_bodies_with_a_json_400(api: Api, path: str, name: str) -> None:
+    method = "PUT" if path.endswith("jwk") else "POST"
+    answer = await api.request(method, path, data=HOSTILE_BODIES[name][0], headers={"Content-Type": "application/json"})
+    assert answer.status == 400
+    assert answer.json["error"] == "malformed_body"
+
+
+async def raw_request(api: Api, request: bytes) -> bytes:
+    """Send bytes no HTTP client library would, and return the whole response."""
+    server = api.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(request)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+
+
+def strict_json(raw: bytes) -> Any:
+    """JSON as a strict consumer reads it: UTF-8, no NaN, no \\u escape of a lone surrogate."""
+    def no_constant(name: str) -> Any:
+        raise ValueError(name)
+    value = json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+    return value
+
+
+async def test_journal_state_and_delivery_log_stay_valid_json_whatever_bytes_arrived(make_api: MakeApi) -> None:
+    api = await make_api(time_scale=1e-6)
+    requests = [
+        b"GET /v2/webhooks/%ED%A0%80/?page=%ED%A0%80&x=%FF HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Token t\xff\xfe\r\nIntegration-ID: \xff\r\nConnection: close\r\n\r\n",
+        b"POST /v2/webhooks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Token \xed\xa0\x80\r\nIntegration-ID: \xc3\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
+        b'{"url":"https://x.se/","events":["Payout.created"]}',
+        b"GET /webhooks?sort=%ED%A0%80&%FF=%FE HTTP/1.1\r\nHost: x\r\nX-Share-Api-Key: k\xe9\r\n"
+        b"Connection: close\r\n\r\n",
+        b"GET /v1/webhooks/%2e%2e/%2e%2e/etc/passwd?api_key=%ff%ED%A0%80 HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n",
+    ]
+    for request in requests:
+        response = await raw_request(api, request)
+        status = int(response.split(b" ", 2)[1])
+        assert status < 500, response
+        strict_json(response.split(b"\r\n\r\n", 1)[1])
+    created = await api.post("/v2/webhooks/", json={"url": "https://127.0.0.1:9/x", "events": ["Payout.created"]},
+                             headers={"Authorization": "Token t", "Integration-ID": "i"})
+    assert created.status == 201
+    fired = await api.post("/_emulator/events", json={"provider": "gigapay", "event": "Payout.created",
+                                                      "data": {"description": "\u0000\u2028\ufffe"}})
+    assert fired.status == 202
+    state = strict_json((await api.get("/_emulator/state")).raw)
+    records = [r for tenant in state["gigapay"]["tenants"].values() for r in tenant["records"]]
+    assert sorted(r["url"] for r in records) == ["https://127.0.0.1:9/x", "https://x.se/"]
+    journal = strict_json((await api.get("/_emulator/requests")).raw)
+    assert len(journal["requests"]) == len(requests) + 1
+    strict_json((await api.get("/_emulator/deliveries")).raw)
