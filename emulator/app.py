@@ -115,8 +115,8 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
     if replay_key is not None and reply.status < 500:
         ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        state.store.replays[replay_key] = Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
-                                                 headers, state.clock.now() + ttl)
+        state.store.keep_replay(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                   headers, state.clock.now() + ttl))
     return response
 
 

@@ -26,6 +26,10 @@ CONTROL_ROUTES = [
     ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200"),
     ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200"),
     ("get", "/_emulator/openapi.json", "This document", "200"),
+    ("get", "/_emulator/state/snapshot", "Everything needed to reproduce the state, as a state document", "200"),
+    ("put", "/_emulator/state", "Replace the state with a state document (as --state reads)", "200"),
+    ("post", "/_emulator/providers/{name}/webhooks", "Create one webhook for a tenant without the provider's auth: "
+     "{tenant, scope?, webhook}", "201"),
 ]
 
 

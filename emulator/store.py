@@ -137,6 +137,14 @@ class Store:
         """(tenant, collection) pairs of one provider."""
         return ((t, c) for (p, t), c in self.collections.items() if p == provider)
 
+    def adopt(self, provider: str, tenant: str, collection: Collection) -> None:
+        """Take a ready collection as the tenant's (restoring state)."""
+        self.collections[(provider, tenant)] = collection
+
+    def keep_replay(self, key: tuple[str, str, str], replay: Replay) -> None:
+        """Store the response an idempotency key replays."""
+        self.replays[key] = replay
+
     def provider_tokens(self, provider: str) -> dict[str, Token]:
         return self.tokens.setdefault(provider, {})
 
