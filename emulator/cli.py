@@ -59,6 +59,8 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
     parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
                         help="logging detail (EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--state", type=Path, help="a state file (YAML or JSON: provider -> tenant -> webhooks "
+                        "in the provider's create shape) loaded at start-up into an empty emulator (EMULATOR_STATE)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level,
+        state=args.state,
     )
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)

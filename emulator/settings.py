@@ -40,6 +40,8 @@ class Settings:
     strict: bool = False
     credentials: dict[str, list[str]] = field(default_factory=dict)
     log_level: str = "info"
+    # A state document (YAML or JSON) loaded at start-up into an empty emulator.
+    state: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -85,6 +87,8 @@ def _convert(name: str, raw: str) -> Any:
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
                 return parse_credentials(raw)
+            case "state":
+                return Path(raw)
             case _:
                 return raw
     except ValueError as exc:

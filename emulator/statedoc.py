@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from emulator.errors import Issue, ProviderError
@@ -33,8 +34,8 @@ from emulator.provider import Provider, SafeLoader
 from emulator.render import render_record
 from emulator.resources import field_values, scope_for
 from emulator.settings import SettingsError
-from emulator.state import EmulatorState
-from emulator.store import Collection, Record, Replay, Token
+from emulator.state import STATE, EmulatorState
+from emulator.store import Collection, Record, Replay, Store, Token
 from emulator.validation import check_body
 
 EXTRA = "$emulator"
@@ -325,3 +326,23 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
     if extra:
         doc[EXTRA] = extra
     return doc
+
+
+def is_empty(store: Store) -> bool:
+    """Whether a store holds nothing yet (no tenant, no token, no replay)."""
+    return not store.collections and not any(store.tokens.values()) and not store.replays
+
+
+def setup(app: web.Application) -> None:
+    """Read the `--state` file now (a bad one stops start-up with a one-line error) and load it
+    when the emulator starts, if its state is empty then (a data dir may already hold state)."""
+    state = app[STATE]
+    if state.settings.state is None:
+        return
+    loaded = read_path(Path(state.settings.state), state)
+
+    async def load(app: web.Application) -> None:
+        if is_empty(state.store):
+            replace_state(state, loaded)
+
+    app.on_startup.append(load)
