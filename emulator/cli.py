@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from emulator import __version__
 from emulator.app import create_app
 from emulator.client import ControlError, EmulatorClient
@@ -110,7 +112,44 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--time-scale", type=float, dest="time_scale",
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+    _state_parser(sub)
     return parser
+
+
+def _state_parser(sub: Any) -> None:
+    state = sub.add_parser("state", help="export or import a running emulator's state (webhooks, tokens, JWKs)",
+                           description="Export a running emulator's state as a state document (what --state "
+                           "reads), or replace its state with one.")
+    actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="print the state document (or write it to --output)")
+    export.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+    export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
+    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON)")
+    load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
+    load.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    client = EmulatorClient(args.server)
+    try:
+        if args.action == "import":
+            answer = client.load_state(args.file)
+            print(f"imported {answer['webhooks']} webhook(s) into {args.server}")
+            return 0
+        document = client.snapshot()
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif args.output.suffix in (".yaml", ".yml"):
+        args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
 
 
 async def _serve(settings: Settings) -> None:
@@ -238,7 +277,7 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "check": cmd_check, "providers": cmd_providers,
-            "openapi": cmd_openapi, "health": cmd_health}
+            "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
