@@ -16,6 +16,10 @@ COPY schemas ./schemas
 RUN pip install --no-compile . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 emulator
+# Durable state is opt-in: mount a volume at /data and set EMULATOR_DATA_DIR=/data
+# (docker run -v emulator-data:/data -e EMULATOR_DATA_DIR=/data ...). Without it, state is in memory.
+RUN mkdir /data && chown emulator /data
+VOLUME ["/data"]
 USER 10001
 WORKDIR /home/emulator
 

@@ -63,6 +63,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="logging detail (EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--state", type=Path, help="a state file (YAML or JSON: provider -> tenant -> webhooks "
                         "in the provider's create shape) loaded at start-up into an empty emulator (EMULATOR_STATE)")
+    parser.add_argument("--data-dir", type=Path, dest="data_dir",
+                        help="keep webhooks, tokens and pending deliveries in SQLite in this folder, across "
+                        "restarts (EMULATOR_DATA_DIR; default: in memory only)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level,
-        state=args.state,
+        state=args.state, data_dir=args.data_dir,
     )
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)

@@ -371,6 +371,7 @@ async def oauth_token(call: Call) -> Reply:
     access = ids.generate(spec.get("token", {"token": 64}))
     refresh = ids.generate(spec.get("token", {"token": 64}))
     tokens[access] = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
+    call.state.store.tokens_changed(call.provider.name)
     return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
                        "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
 

@@ -42,6 +42,8 @@ class Settings:
     log_level: str = "info"
     # A state document (YAML or JSON) loaded at start-up into an empty emulator.
     state: Path | None = None
+    # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -87,7 +89,7 @@ def _convert(name: str, raw: str) -> Any:
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
                 return parse_credentials(raw)
-            case "state":
+            case "state" | "data_dir":
                 return Path(raw)
             case _:
                 return raw

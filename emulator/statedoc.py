@@ -150,7 +150,7 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
                 collection.add(record)
                 if record.deleted:
                     collection.remove(record, soft=True)
-            order_by_update(collection)
+            collection.order_by_update_time()
     for name, tokens in extra.get("tokens", {}).items():
         _provider(state, name, place("$", EXTRA, "tokens", name))
         loaded.tokens[name] = {access: Token(t["owner"], _time(t["expires"], place("$", EXTRA, "tokens", name, access)),
@@ -240,12 +240,6 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
         if error is not None:
             raise StateError(f"at {place(where, *error.absolute_path)}: {error.message}")
     return record
-
-
-def order_by_update(collection: Collection) -> None:
-    """Rebuild a collection's update order from its records' update times."""
-    ordered = sorted(collection.records.values(), key=lambda r: r.updated)
-    collection.by_update = {r.id: None for r in ordered}
 
 
 # -- applying and writing one ---------------------------------------------------------------
@@ -344,5 +338,6 @@ def setup(app: web.Application) -> None:
     async def load(app: web.Application) -> None:
         if is_empty(state.store):
             replace_state(state, loaded)
+            state.store.commit()
 
     app.on_startup.append(load)
