@@ -316,7 +316,7 @@ async def create_webhook(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
-    tenant, scope, webhook = body.get("tenant"), body.get("scope"), body.get("webhook")
+    tenant, scope, webhook = body.get("tenant", ""), body.get("scope"), body.get("webhook")
     unknown = sorted(set(body) - {"tenant", "scope", "webhook"})
     problem = next((message for failed, message in [
         (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are tenant, scope, webhook"),
@@ -328,8 +328,8 @@ async def create_webhook(request: web.Request) -> web.Response:
         return _fail(request, "validation", problem)
     state = request.app[STATE]
     try:
-        record = statedoc.add_webhook(state, provider, tenant, webhook if scope is None else {**webhook,
-                                                                                              "$scope": scope})
+        entry = {**webhook, "$scope": scope} if isinstance(webhook, dict) and scope is not None else webhook
+        record = statedoc.add_webhook(state, provider, tenant, entry)
     except statedoc.StateError as exc:
         return _fail(request, "validation", str(exc))
     collection = state.store.collection(provider.name, tenant)

@@ -1,6 +1,6 @@
 """Durable state (opt-in with `--data-dir DIR`): every provider's webhooks, tenant refs, issued
 tokens, idempotency replays, signing JWKs and deliveries in one SQLite file (the standard
-library's sqlite3, WAL mode, synchronous FULL) in DIR.
+library's sqlite3, WAL mode, synchronous FULL, locked to one emulator at a time) in DIR.
 
 The in-memory `Store` stays the working copy that requests read; `SqliteStore` is a subclass
 that records what changed and writes it on `commit()`: after every request, before the answer is
@@ -95,12 +95,15 @@ class SqliteStore(Store):
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self.path = directory / FILENAME
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None, check_same_thread=False)
+            # One emulator per data dir: the first holds the file's lock until it stops (or dies).
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise SettingsError(f"data dir {directory}: cannot use it: {exc}") from None
+            hint = " (another emulator uses it)" if "locked" in str(exc) else ""
+            raise SettingsError(f"data dir {directory}: cannot use it: {exc}{hint}") from None
         self.changes = Changes()
         self.jwks: dict[str, dict[str, str]] = {}
         self._saved_jwks: dict[str, dict[str, str]] = {}

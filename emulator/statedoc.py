@@ -236,9 +236,9 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
     schema = provider.resource.get("schema")
     if schema:
         rendered = render_record(provider.views["default"], record, ref)
-        error = next(iter(provider.validator(schema).iter_errors(rendered)), None)
-        if error is not None:
-            raise StateError(f"at {place(where, *error.absolute_path)}: {error.message}")
+        wrong = next(iter(provider.validator(schema).iter_errors(rendered)), None)
+        if wrong is not None:
+            raise StateError(f"at {place(where, *wrong.absolute_path)}: {wrong.message}")
     return record
 
 

@@ -18,6 +18,7 @@ import requests
 
 from emulator import Emulator, Settings
 from emulator.receiver import Receiver
+from emulator.settings import SettingsError
 from emulator.store import Store
 from tests.conftest import free_port
 
@@ -190,3 +191,31 @@ def test_an_unusable_data_dir_stops_start_up(tmp_path: Path) -> None:
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"webhook-emulator: data dir {blocker}: cannot use it: ")
+
+
+def test_counters_resets_and_replaced_state_are_kept(tmp_path: Path) -> None:
+    settings = Settings(port=0, time_scale=0.0001, data_dir=tmp_path / "data")
+    with Receiver() as receiver, Emulator(settings) as emulator:
+        client = emulator.client
+        client.create_webhook("centry", "CE", {"callback_url": "https://c.cl/1", "on_order_save": True})
+        client.load_state({"syncfy": {"SY": [{"url": "https://s.mx/1", "events": ["credentials.created"]}]}})
+        client.create_webhook("gigapay", "GP", {"url": "https://g.se/1", "events": ["Payout.created"]}, scope="I")
+        client.reset("gigapay")
+        hook = client.create_webhook("paybook", "PB", {"url": receiver.url_for("/fails"), "events": ["refresh"]})
+        receiver.respond_with(*[500] * 6)
+        [failed] = client.fire("paybook", "refresh", wait=True)
+        assert failed["status"] == "failed"
+        snapshot = client.snapshot()
+    assert snapshot["paybook"]["PB"][0]["ct_failed"] == 6
+    assert {"syncfy", "paybook"} <= set(snapshot) and not {"centry", "gigapay"} & set(snapshot)
+    with Emulator(settings) as emulator:
+        assert emulator.client.snapshot() == snapshot
+        [delivery] = emulator.client.deliveries()
+        assert delivery["status"] == "failed" and delivery["webhook_id"] == hook["id_webhook"]
+
+
+def test_one_data_dir_serves_one_emulator_at_a_time(tmp_path: Path) -> None:
+    settings = Settings(port=0, data_dir=tmp_path / "data")
+    with Emulator(settings), pytest.raises(SettingsError) as caught:
+        Emulator(settings).start()
+    assert "(another emulator uses it)" in str(caught.value)
