@@ -11,12 +11,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Built from a folder that is removed in the same step, so no build folder ships. pip byte-compiles
 # what it installs here, at build time (PYTHONDONTWRITEBYTECODE only stops writes at run time, where
 # the non-root user could not write them anyway), so the HEALTHCHECK does not recompile every run.
+# Durable state is opt-in: mount a volume at /data and set EMULATOR_DATA_DIR=/data
+# (docker run -v emulator-data:/data -e EMULATOR_DATA_DIR=/data ...). Without it, state is in memory.
 COPY pyproject.toml README.md /tmp/build/
 COPY emulator /tmp/build/emulator
 COPY fixtures /tmp/build/fixtures
 COPY schemas /tmp/build/schemas
 RUN pip install /tmp/build && rm -rf /tmp/build \
-    && useradd --create-home --uid 10001 emulator
+    && useradd --create-home --uid 10001 emulator \
+    && mkdir /data && chown emulator /data
+VOLUME ["/data"]
 USER 10001
 WORKDIR /home/emulator
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, delivery
+from emulator import control, delivery, persistence, statedoc
 from emulator.auth import authenticate
 from emulator.clock import SEEDED_EPOCH, Clock
 from emulator.errors import ProviderError, render_error
@@ -24,7 +24,7 @@ from emulator.responses import EMPTY, json_response
 from emulator.routing import Match, Miss, Redirect, Router, normalise_path
 from emulator.settings import Settings
 from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
-from emulator.store import Replay, Store
+from emulator.store import Replay
 from emulator.validation import coerce_form, parse_json
 
 log = logging.getLogger("emulator")
@@ -118,8 +118,8 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
     if replay_key is not None and reply.status < 500:
         ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        state.store.replays[replay_key] = Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
-                                                 headers, state.clock.now() + ttl)
+        state.store.keep_replay(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                   headers, state.clock.now() + ttl))
     return response
 
 
@@ -197,17 +197,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     providers = load_providers(settings.fixtures)
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
-    app = web.Application(middlewares=[json_errors_middleware, journal_middleware], client_max_size=MAX_BODY)
+    store = persistence.open_store(ids.objectid, settings.data_dir)
+    app = web.Application(middlewares=[json_errors_middleware, journal_middleware, *persistence.middlewares(store)],
+                          client_max_size=MAX_BODY)
     app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,
         router=Router(providers),
-        store=Store(ids.objectid),
+        store=store,
         journal=Journal(settings.journal_size),
         clock=clock,
         ids=ids,
     )
     control.setup(app)
     delivery.setup(app)
+    persistence.setup(app)
+    statedoc.setup(app)
     app.router.add_route("*", r"/{tail:[\s\S]*}", provider_handler)  # any path, even one holding a newline
     return app

@@ -70,6 +70,12 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="logging detail (EMULATOR_LOG_LEVEL; default info: a line per API call and per "
                         "delivery attempt; warning: problems only)")
 
+    parser.add_argument("--state", type=Path, help="a state file (YAML or JSON: provider -> tenant -> webhooks "
+                        "in the provider's create shape) loaded at start-up into an empty emulator (EMULATOR_STATE)")
+    parser.add_argument("--data-dir", type=Path, dest="data_dir",
+                        help="keep webhooks, tokens and pending deliveries in SQLite in this folder, across "
+                        "restarts (EMULATOR_DATA_DIR; default: in memory only)")
+
 
 def _admin_token_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--admin-token", dest="admin_token",
@@ -140,7 +146,48 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
     receive.add_argument("--status", type=int, default=200, help="the status to answer with (default 200)")
+    _state_parser(sub)
     return parser
+
+
+def _state_parser(sub: Any) -> None:
+    state = sub.add_parser("state", help="export or import a running emulator's state (webhooks, tokens, JWKs)",
+                           description="Export a running emulator's state as a state document (what --state "
+                           "reads), or replace its state with one.")
+    actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="print the state document (or write it to --output)")
+    export.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+    export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
+    _admin_token_option(export)
+    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON)")
+    load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
+    load.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+    _admin_token_option(load)
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    client = control_client(args.server, args, 30.0)
+    try:
+        if args.action == "import":
+            answer = client.load_state(args.file)
+            print(f"imported {answer['webhooks']} webhook(s) into {args.server}")
+            return 0
+        document = client.snapshot()
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif args.output.suffix in (".yaml", ".yml"):
+        import yaml
+
+        args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
 
 
 async def _serve(settings: Settings) -> None:
@@ -177,7 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
-        allow_targets=args.allow_targets,
+        allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
@@ -347,7 +394,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
-            "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health}
+            "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

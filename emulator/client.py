@@ -12,11 +12,13 @@ import asyncio
 import functools
 import inspect
 import json
+import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 
@@ -113,6 +115,29 @@ class EmulatorClient:
 
     def jwk(self, provider: str) -> dict[str, str]:
         return self.request("GET", f"/_emulator/providers/{provider}/jwk")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to reproduce the emulator's state, as a state document."""
+        return self.request("GET", "/_emulator/state/snapshot")
+
+    def load_state(self, state: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Replace the emulator's state with a state document, or a state file (YAML or JSON)."""
+        if isinstance(state, dict):
+            document = state
+        else:
+            from emulator.statedoc import read_file  # the engine: only when a file is to be read
+
+            document = read_file(Path(state))
+        return self.request("PUT", "/_emulator/state", document)
+
+    def create_webhook(self, provider: str, tenant: str, webhook: dict[str, Any],
+                       scope: str | None = None) -> dict[str, Any]:
+        """Create one webhook for `tenant` without the provider's auth (as its dashboard would);
+        `webhook` is in the provider's create shape and may fix its id and secret."""
+        body: dict[str, Any] = {"tenant": tenant, "webhook": webhook}
+        if scope is not None:
+            body["scope"] = scope
+        return self.request("POST", f"/_emulator/providers/{provider}/webhooks", body)["webhook"]
 
     def wait_for_delivery(self, timeout: float = 5.0, status: str | None = "delivered",
                           **filters: Any) -> dict[str, Any]:

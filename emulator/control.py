@@ -4,13 +4,14 @@ the delivery log and signing keys. JSON in and out."""
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from emulator import __version__
+from emulator import __version__, statedoc
 from emulator.delivery import Delivery, Dispatcher, delivery_spec
 from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
 from emulator.events import EventError, aliases, catalogue
@@ -25,6 +26,8 @@ from emulator.validation import parse_json
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout")
 DEFAULT_WAIT_TIMEOUT = 30.0
+# A state document may be larger than an API request body.
+STATE_MAX_BODY = 64 * 1024 * 1024
 
 
 def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
@@ -285,6 +288,60 @@ async def openapi_document(request: web.Request) -> web.Response:
     return json_response(request, 200, build_openapi(request.app[STATE].providers, ROUTES))
 
 
+async def state_snapshot(request: web.Request) -> web.Response:
+    """GET /_emulator/state/snapshot: everything needed to reproduce the state, as a state document."""
+    return json_response(request, 200, statedoc.snapshot(request.app[STATE]))
+
+
+async def state_replace(request: web.Request) -> web.Response:
+    """PUT /_emulator/state: replace the whole state with a state document (validated first)."""
+    raw = await request.content.read()
+    if len(raw) > STATE_MAX_BODY:
+        return _fail(request, "payload_too_large", f"a state document is at most {STATE_MAX_BODY} bytes")
+    try:
+        doc = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        return _fail(request, "malformed_body", f"the body is not valid JSON: {exc}")
+    state = request.app[STATE]
+    try:
+        loaded = statedoc.parse(state, doc)
+    except statedoc.StateError as exc:
+        return _fail(request, "validation", str(exc))
+    statedoc.replace_state(state, loaded)
+    webhooks = sum(len(c.records) for c in loaded.collections.values())
+    return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    """POST /_emulator/providers/{name}/webhooks: one webhook for a tenant, without the provider's
+    auth (as its dashboard would): `{"tenant", "scope"?, "webhook": {...its create shape...}}`."""
+    provider = _provider(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    tenant, scope, webhook = body.get("tenant", ""), body.get("scope"), body.get("webhook")
+    unknown = sorted(set(body) - {"tenant", "scope", "webhook"})
+    problem = next((message for failed, message in [
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are tenant, scope, webhook"),
+        (not (isinstance(tenant, str) and tenant), "tenant is required: the credential that owns the webhook"),
+        (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
+        (not isinstance(webhook, dict), f"webhook is required: an object in {provider.name}'s create shape"),
+    ] if failed), None)
+    if problem:
+        return _fail(request, "validation", problem)
+    state = request.app[STATE]
+    try:
+        entry = {**webhook, "$scope": scope} if isinstance(webhook, dict) and scope is not None else webhook
+        record = statedoc.add_webhook(state, provider, tenant, entry)
+    except statedoc.StateError as exc:
+        return _fail(request, "validation", str(exc))
+    collection = state.store.collection(provider.name, tenant)
+    return json_response(request, 201, {"provider": provider.name, "tenant": tenant, "scope": record.scope,
+                                        "webhook": render_record(provider.views["default"], record, collection.ref)})
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     """One endpoint of the control API: registered from this table, and documented from it in the
@@ -313,6 +370,12 @@ ROUTES = [
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
     ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK"),
     ControlRoute("GET", "/_emulator/openapi.json", openapi_document, "This document"),
+    ControlRoute("GET", "/_emulator/state/snapshot", state_snapshot,
+                 "Everything needed to reproduce the state, as a state document"),
+    ControlRoute("PUT", "/_emulator/state", state_replace,
+                 "Replace the state with a state document (as --state reads)"),
+    ControlRoute("POST", "/_emulator/providers/{name}/webhooks", create_webhook,
+                 "Create one webhook for a tenant without the provider's auth: {tenant, scope?, webhook}", 201),
 ]
 
 

@@ -309,9 +309,26 @@ class Dispatcher:
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
                 self.log.add(delivery)
+                self._saved(delivery, due=time.time(), commit=False)
                 self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 deliveries.append(delivery)
         return deliveries
+
+    def resume(self, delivery: Delivery, due: float) -> None:
+        """Carry on a delivery restored from a durable store: its next attempt at `due` (epoch
+        seconds; at once if that has passed), then the rest of its schedule."""
+        provider = self.state.providers[delivery.provider]
+        delivery.error = None
+        self.log.add(delivery)
+        self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
+
+    def _saved(self, delivery: Delivery, due: float | None = None, commit: bool = True) -> None:
+        """Tell the store a delivery changed (a durable one writes it; `commit` at once, outside a
+        request); one forgotten by a reset is not written again."""
+        if self.log.get(delivery.id) is delivery:
+            self.state.store.delivery_changed(delivery, due)
+            if commit:
+                self.state.store.commit()
 
     def _new_delivery(self, provider: Provider, spec: dict[str, Any], events: list[Event], target: Target,
                       mode: str) -> Delivery:
@@ -352,6 +369,7 @@ class Dispatcher:
         if delivery.id not in self._tasks:  # no schedule running: this attempt decides
             delivery.status = "delivered" if outcome == "delivered" else "failed"
             delivery.error = None if outcome == "delivered" else delivery.attempts[-1].error
+            self._saved(delivery)
         return delivery
 
     # -- the schedule -------------------------------------------------------------------------
@@ -363,17 +381,23 @@ class Dispatcher:
         scaled = seconds * self.state.settings.time_scale
         moment = self.state.clock.now() + timedelta(seconds=scaled)
         delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
+        self._saved(delivery, due=time.time() + scaled)
         try:
             await asyncio.sleep(scaled)
         finally:
             delivery.next_attempt_at = None
 
-    async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> None:
+    async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery,
+                   resume_at: float | None = None) -> None:
+        """The schedule: from the first attempt, or (`resume_at`, epoch seconds) from the attempt
+        after those already made."""
         try:
-            if delivery.target.delay:
+            if resume_at is not None:
+                await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.state.settings.time_scale)
+            elif delivery.target.delay:
                 await self._sleep(delivery, delivery.target.delay)
             delays = retry_delays(spec)
-            for number in range(len(delays) + 1):
+            for number in range(len(delivery.attempts), len(delays) + 1):
                 stopped = self._stopped_reason(provider, delivery)
                 if stopped:
                     delivery.status, delivery.error = "failed", stopped
@@ -401,6 +425,7 @@ class Dispatcher:
             raise
         finally:
             self._tasks.pop(delivery.id, None)
+            self._saved(delivery)
             delivery.done.set()
 
     def _record(self, delivery: Delivery) -> Record | None:
@@ -476,6 +501,7 @@ class Dispatcher:
                      delivery.target.url, attempt.status or attempt.error,
                      f"attempt {attempt.number} of {of}" if of else f"redelivery, attempt {attempt.number}",
                      delivery.id)
+        self._saved(delivery)
         return attempt.outcome
 
 

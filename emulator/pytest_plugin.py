@@ -70,10 +70,22 @@ def webhook_emulator_session(webhook_emulator_settings: dict[str, Any]) -> Itera
         emulator.stop()
 
 
+@pytest.fixture(scope="session")
+def webhook_emulator_state() -> dict[str, Any] | str | Path | None:
+    """A state document (or a YAML/JSON state file) every test's `webhook_emulator` starts with:
+    provider -> tenant -> webhooks in the provider's create shape. None: empty."""
+    return None
+
+
 @pytest.fixture
-def webhook_emulator(webhook_emulator_session: EmulatorHandle) -> EmulatorHandle:
-    """A running emulator, reset before the test (webhooks, tokens, journal, deliveries)."""
-    webhook_emulator_session.reset()
+def webhook_emulator(webhook_emulator_session: EmulatorHandle,
+                     webhook_emulator_state: dict[str, Any] | str | Path | None) -> EmulatorHandle:
+    """A running emulator, reset before the test (webhooks, tokens, journal, deliveries) to an
+    empty state or to `webhook_emulator_state`."""
+    if webhook_emulator_state is None:
+        webhook_emulator_session.reset()
+    else:
+        webhook_emulator_session.load_state(webhook_emulator_state)
     return webhook_emulator_session
 
 

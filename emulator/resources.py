@@ -16,6 +16,7 @@ from aiohttp import web
 from emulator.auth import Identity
 from emulator.delivery import wanted_events
 from emulator.errors import Issue, ProviderError
+from emulator.ids import IdSource
 from emulator.provider import Provider, Route
 from emulator.render import fill, render_record
 from emulator.responses import EMPTY
@@ -61,12 +62,16 @@ class Reply:
 Action = Callable[[Call], Awaitable[Reply]]
 
 
+def _caller_scope(call: Call) -> str | None:
+    return call.identity.scope if call.identity else None
+
+
 def _visible(call: Call) -> Callable[[Record], bool] | None:
     """Records a caller may see: with a sub-scope (a scope header such as an integration id) the unscoped ones
     and those of its own scope; without one, only the unscoped ones."""
     if "scope" not in call.provider.resource:
         return None
-    scope = call.identity.scope if call.identity else None
+    scope = _caller_scope(call)
     return lambda r: r.seen_from(scope)
 
 
@@ -78,31 +83,32 @@ def _find(call: Call) -> Record:
     return record
 
 
-def _scope_for(call: Call, data: dict[str, Any]) -> str | None:
-    """The sub-scope a record belongs to, from the fixture's `resource.scope` rule."""
-    rule = call.provider.resource.get("scope")
+def scope_for(provider: Provider, data: dict[str, Any], scope: str | None) -> str | None:
+    """The sub-scope a record with `data` belongs to when created in `scope`, from the fixture's
+    `resource.scope` rule; a validation error if it needs a scope and `scope` is None."""
+    rule = provider.resource.get("scope")
     if not rule:
         return None
     unscoped = re.compile(rule["unscoped"])
     values = data.get(rule["field"]) or []
     if all(isinstance(v, str) and unscoped.search(v) for v in values):
         return None
-    scope = call.identity.scope if call.identity else None
     if scope is None:
-        raise ProviderError("validation", issues=[Issue((), call.messages.get(
+        raise ProviderError("validation", issues=[Issue((), provider.errors.get("messages", {}).get(
             "scope_required", "this request needs the scope header"))])
     return scope
 
 
-def _field_values(call: Call, body: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+def field_values(provider: Provider, ids: IdSource, body: dict[str, Any], base: dict[str, Any] | None,
+                 everything: bool = False) -> dict[str, Any]:
     """Data for a new record (`base` None) or a replaced one (every writable field not given is
-    reset to its default), from the body's writable fields."""
-    data = {} if base is None else {k: v for k, v in base.items() if not call.provider.fields[k].writable}
-    ids = call.state.ids
-    for spec in call.provider.fields.values():
+    reset to its default), from the body's writable fields (`everything`: any stored field, as a
+    state document may set a secret or a counter)."""
+    data = {} if base is None else {k: v for k, v in base.items() if not provider.fields[k].writable}
+    for spec in provider.fields.values():
         if spec.source is not None or (base is not None and not spec.writable):
             continue
-        if spec.writable and spec.name in body:
+        if (spec.writable or everything) and spec.name in body:
             data[spec.name] = body[spec.name]
         elif spec.generate is not None:
             data[spec.name] = ids.generate(spec.generate)
@@ -140,9 +146,10 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
 async def create(call: Call) -> Reply:
     body = _checked(call, None)
     record_id = _new_id(call, body, None)
-    data = _field_values(call, body, None)
+    data = field_values(call.provider, call.state.ids, body, None)
     now = call.state.clock.now()
-    record = Record(record_id, data, created=now, updated=now, scope=_scope_for(call, data))
+    scope = scope_for(call.provider, data, _caller_scope(call))
+    record = Record(record_id, data, created=now, updated=now, scope=scope)
     call.collection.add(record)
     return Reply(call.route.status, call.render(record))
 
@@ -152,7 +159,7 @@ async def retrieve(call: Call) -> Reply:
 
 
 def _save(call: Call, record: Record, data: dict[str, Any], new_id: str) -> Reply:
-    scope = _scope_for(call, data)
+    scope = scope_for(call.provider, data, _caller_scope(call))
     old_id = record.id
     record.id, record.data, record.scope = new_id, data, scope
     record.updated = record.modified = call.state.clock.now()
@@ -173,7 +180,7 @@ async def replace(call: Call) -> Reply:
     """Full replacement: writable fields the body omits go back to their defaults."""
     record = _find(call)
     body = _checked(call, record.id)
-    data = _field_values(call, body, record.data)
+    data = field_values(call.provider, call.state.ids, body, record.data)
     return _save(call, record, data, _new_id(call, body, record.id))
 
 
@@ -364,6 +371,7 @@ async def oauth_token(call: Call) -> Reply:
     access = ids.generate(spec.get("token", {"token": 64}))
     refresh = ids.generate(spec.get("token", {"token": 64}))
     tokens[access] = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
+    call.state.store.tokens_changed(call.provider.name)
     return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
                        "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
 

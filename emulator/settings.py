@@ -53,6 +53,10 @@ class Settings:
     admin_token: str | None = None
     # Where notifications may go (hosts, host:port, CIDR ranges); None: anywhere.
     allow_targets: list[str] | None = None
+    # A state document (YAML or JSON) loaded at start-up into an empty emulator.
+    state: Path | None = None
+    # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -110,6 +114,8 @@ def _convert(name: str, raw: str) -> Any:
                 return parse_credentials(raw)
             case "allow_targets":
                 return parse_list(raw)
+            case "state" | "data_dir":
+                return Path(raw)
             case _:
                 return raw
     except ValueError as exc:

@@ -6,6 +6,7 @@ sorting; other sort keys sort on demand.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from collections.abc import Callable, Iterator
@@ -39,10 +40,14 @@ class Collection:
     records: dict[str, Record] = field(default_factory=dict)
     by_update: dict[str, None] = field(default_factory=dict)
     removed: dict[str, Record] = field(default_factory=dict)
+    # Told the id of every record added, changed or removed (by a durable store; None in memory).
+    watch: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def add(self, record: Record) -> None:
         self.records[record.id] = record
         self.by_update[record.id] = None
+        if self.watch:
+            self.watch(record.id)
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
@@ -55,12 +60,23 @@ class Collection:
         else:
             self.by_update.pop(record.id, None)
         self.by_update[record.id] = None
+        if self.watch:
+            self.watch(record.id)
+            if old_id is not None:
+                self.watch(old_id)
+
+    def order_by_update_time(self) -> None:
+        """Rebuild the update order from the records' update times (restoring state)."""
+        ordered = sorted(self.records.values(), key=lambda r: r.updated)
+        self.by_update = {r.id: None for r in ordered}
 
     def remove(self, record: Record, soft: bool) -> None:
         del self.records[record.id]
         del self.by_update[record.id]
         if soft:
             self.removed[record.id] = record
+        if self.watch:
+            self.watch(record.id)
 
     def ordered(self, key: str = "created", descending: bool = False) -> Iterator[Record]:
         """Live records in creation or update order, or sorted by a field's stored value."""
@@ -116,14 +132,34 @@ class Replay:
     expires: datetime
 
 
+@dataclass
+class Changes:
+    """What changed since a durable store last wrote: the keys to write again (from memory)."""
+
+    records: set[tuple[str, str, str]] = field(default_factory=set)
+    tenants: set[tuple[str, str]] = field(default_factory=set)
+    tokens: set[str] = field(default_factory=set)
+    replays: set[tuple[str, str, str]] = field(default_factory=set)
+    deliveries: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
+    resets: list[str | None] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+
 class Store:
-    """All state of one emulator: collections, issued tokens, idempotency replays."""
+    """All state of one emulator: collections, issued tokens, idempotency replays, held in memory.
+
+    This class is the interface the engine uses; a durable store (emulator/persistence.py) is a
+    subclass that keeps `changes` and writes them on `commit()` (after each request, and as
+    deliveries progress). In memory both are no-ops."""
 
     def __init__(self, make_ref: Callable[[], str]) -> None:
         self._make_ref = make_ref
         self.collections: dict[tuple[str, str], Collection] = {}
         self.tokens: dict[str, dict[str, Token]] = {}
         self.replays: dict[tuple[str, str, str], Replay] = {}
+        self.changes: Changes | None = None
 
     def collection(self, provider: str, tenant: str) -> Collection:
         """The tenant's collection, created (with a fresh tenant ref) on first use."""
@@ -131,17 +167,56 @@ class Store:
         found = self.collections.get(key)
         if found is None:
             found = self.collections[key] = Collection(ref=self._make_ref())
+            self._watch(provider, tenant, found)
         return found
+
+    def _watch(self, provider: str, tenant: str, collection: Collection) -> None:
+        if self.changes is None:
+            return
+        self.changes.tenants.add((provider, tenant))
+        collection.watch = functools.partial(self.record_changed, provider, tenant)
+
+    def record_changed(self, provider: str, tenant: str, record_id: str) -> None:
+        """A record was added, changed or removed."""
+        if self.changes is not None:
+            self.changes.records.add((provider, tenant, record_id))
+
+    def commit(self) -> None:
+        """Make what changed durable (a durable store writes it; in memory there is nothing to do)."""
+
+    def delivery_changed(self, delivery: Any, due: float | None = None) -> None:
+        """A delivery was made or progressed; `due`: when (epoch seconds) its next attempt is."""
+
+    def tokens_changed(self, provider: str) -> None:
+        """A provider's issued tokens changed."""
+        if self.changes is not None:
+            self.changes.tokens.add(provider)
 
     def provider_collections(self, provider: str) -> Iterator[tuple[str, Collection]]:
         """(tenant, collection) pairs of one provider."""
         return ((t, c) for (p, t), c in self.collections.items() if p == provider)
+
+    def adopt(self, provider: str, tenant: str, collection: Collection) -> None:
+        """Take a ready collection as the tenant's (restoring state)."""
+        self.collections[(provider, tenant)] = collection
+        self._watch(provider, tenant, collection)
+        if collection.watch:
+            for record_id in [*collection.records, *collection.removed]:
+                collection.watch(record_id)
+
+    def keep_replay(self, key: tuple[str, str, str], replay: Replay) -> None:
+        """Store the response an idempotency key replays."""
+        self.replays[key] = replay
+        if self.changes is not None:
+            self.changes.replays.add(key)
 
     def provider_tokens(self, provider: str) -> dict[str, Token]:
         return self.tokens.setdefault(provider, {})
 
     def reset(self, provider: str | None = None) -> None:
         """Forget everything, or everything of one provider."""
+        if self.changes is not None:
+            self.changes.resets.append(provider)
         if provider is None:
             self.collections.clear()
             self.tokens.clear()

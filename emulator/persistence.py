@@ -1,0 +1,280 @@
+"""Durable state (opt-in with `--data-dir DIR`): every provider's webhooks, tenant refs, issued
+tokens, idempotency replays, signing JWKs and deliveries in one SQLite file (the standard
+library's sqlite3, WAL mode, synchronous FULL, locked to one emulator at a time) in DIR.
+
+The in-memory `Store` stays the working copy that requests read; `SqliteStore` is a subclass
+that records what changed and writes it on `commit()`: after every request, before the answer is
+sent (`commit_middleware`), and whenever a delivery progresses. On start-up (`setup`) the file is
+read back, and every delivery without a final outcome resumes on its schedule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from emulator.delivery import Attempt, Delivery, Target
+from emulator.settings import SettingsError
+from emulator.state import STATE
+from emulator.store import Changes, Collection, Record, Replay, Store, Token
+
+FILENAME = "emulator.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (provider TEXT, tenant TEXT, ref TEXT, PRIMARY KEY (provider, tenant));
+CREATE TABLE IF NOT EXISTS records (provider TEXT, tenant TEXT, id TEXT, record TEXT,
+                                    PRIMARY KEY (provider, tenant, id));
+CREATE TABLE IF NOT EXISTS tokens (provider TEXT, access TEXT, token TEXT, PRIMARY KEY (provider, access));
+CREATE TABLE IF NOT EXISTS replays (provider TEXT, tenant TEXT, key TEXT, replay TEXT,
+                                    PRIMARY KEY (provider, tenant, key));
+CREATE TABLE IF NOT EXISTS jwks (provider TEXT PRIMARY KEY, jwk TEXT);
+CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, provider TEXT,
+                                       status TEXT, due REAL, delivery TEXT);
+"""
+# Tables whose rows belong to one provider, cleared by a reset.
+PROVIDER_TABLES = ("tenants", "records", "tokens", "replays", "deliveries")
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _maybe_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def record_json(record: Record) -> str:
+    return json.dumps({"id": record.id, "data": record.data, "created": _time(record.created),
+                       "updated": _time(record.updated), "modified": _time(record.modified),
+                       "scope": record.scope, "deleted": record.deleted})
+
+
+def record_from_json(text: str) -> Record:
+    raw = json.loads(text)
+    return Record(raw["id"], raw["data"], datetime.fromisoformat(raw["created"]),
+                  datetime.fromisoformat(raw["updated"]), _maybe_time(raw["modified"]), raw["scope"], raw["deleted"])
+
+
+def _bytes_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _text_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def delivery_json(delivery: Delivery) -> str:
+    return json.dumps({"id": delivery.id, "provider": delivery.provider, "events": delivery.events,
+                       "event_ids": delivery.event_ids, "target": asdict(delivery.target),
+                       "body": _bytes_text(delivery.body), "signature": delivery.signature,
+                       "created": delivery.created, "status": delivery.status,
+                       "attempts": [asdict(a) for a in delivery.attempts], "error": delivery.error})
+
+
+def delivery_from_json(text: str) -> Delivery:
+    raw = json.loads(text)
+    return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
+                    target=Target(**raw["target"]), body=_text_bytes(raw["body"]),
+                    signature=raw["signature"], created=raw["created"], status=raw["status"],
+                    attempts=[Attempt(**a) for a in raw["attempts"]], error=raw["error"])
+
+
+class SqliteStore(Store):
+    """The in-memory store, written through to `DIR/emulator.sqlite3` on every commit."""
+
+    def __init__(self, make_ref: Callable[[], str], directory: Path) -> None:
+        super().__init__(make_ref)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self.path = directory / FILENAME
+            self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None, check_same_thread=False)
+            # One emulator per data dir: the first holds the file's lock until it stops (or dies).
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            hint = " (another emulator uses it)" if "locked" in str(exc) else ""
+            raise SettingsError(f"data dir {directory}: cannot use it: {exc}{hint}") from None
+        self.changes = Changes()
+        self.jwks: dict[str, dict[str, str]] = {}
+        self._saved_jwks: dict[str, dict[str, str]] = {}
+
+    # -- reading back -------------------------------------------------------------------------
+
+    def restore(self) -> list[tuple[Delivery, float | None]]:
+        """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
+        db = self._db
+        for provider, tenant, ref in db.execute("SELECT provider, tenant, ref FROM tenants"):
+            self.collections[(provider, tenant)] = Collection(ref=ref)
+        rows = db.execute("SELECT provider, tenant, record FROM records ORDER BY rowid")
+        records = sorted(((p, t, record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
+        for provider, tenant, record in records:
+            collection = self.collections.get((provider, tenant)) or self.collection(provider, tenant)
+            if record.deleted:
+                collection.removed[record.id] = record
+            else:
+                collection.records[record.id] = record
+        for (provider, tenant), collection in self.collections.items():
+            collection.order_by_update_time()
+            self._watch(provider, tenant, collection)
+        for provider, access, token in db.execute("SELECT provider, access, token FROM tokens"):
+            raw = json.loads(token)
+            self.provider_tokens(provider)[access] = Token(raw["owner"], datetime.fromisoformat(raw["expires"]),
+                                                           raw["refresh"], raw["scope"])
+        for provider, tenant, key, replay in db.execute("SELECT provider, tenant, key, replay FROM replays"):
+            raw = json.loads(replay)
+            self.replays[(provider, tenant, key)] = Replay(raw["status"], _text_bytes(raw["body"]), raw["headers"],
+                                                           datetime.fromisoformat(raw["expires"]))
+        self._saved_jwks = {p: json.loads(k) for p, k in db.execute("SELECT provider, jwk FROM jwks")}
+        deliveries = [(delivery_from_json(d), due) for d, due in
+                      db.execute("SELECT delivery, due FROM deliveries ORDER BY seq")]
+        self.changes = Changes()
+        return deliveries
+
+    def saved_jwks(self) -> dict[str, dict[str, str]]:
+        """The signing JWKs the file holds."""
+        return dict(self._saved_jwks)
+
+    def forget_deliveries(self, keep: set[str]) -> None:
+        """Drop the rows of deliveries no longer in the delivery log (it keeps the newest)."""
+        held = [i for (i,) in self._db.execute("SELECT id FROM deliveries")]
+        with self._transaction():
+            self._db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in held if i not in keep])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def delivery_changed(self, delivery: Any, due: float | None = None) -> None:
+        assert self.changes is not None
+        earlier = self.changes.deliveries.get(delivery.id)
+        if due is None and earlier is not None:
+            due = earlier[1]
+        self.changes.deliveries[delivery.id] = (delivery, due)
+        target = delivery.target
+        if target.webhook_id is not None and target.tenant is not None:  # a failure counter may have moved
+            self.changes.records.add((delivery.provider, target.tenant, target.webhook_id))
+
+    def commit(self) -> None:
+        changes = self.changes
+        assert changes is not None
+        if not changes and self.jwks == self._saved_jwks:
+            return
+        self.changes = Changes()
+        with self._transaction():
+            self._write(changes)
+
+    def _write(self, changes: Changes) -> None:
+        db = self._db
+        for provider in changes.resets:
+            for table in PROVIDER_TABLES:
+                if provider is None:
+                    db.execute(f"DELETE FROM {table}")
+                else:
+                    db.execute(f"DELETE FROM {table} WHERE provider = ?", (provider,))
+        for provider, tenant in changes.tenants:
+            collection = self.collections.get((provider, tenant))
+            if collection is not None:
+                db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)", (provider, tenant, collection.ref))
+        for provider, tenant, record_id in changes.records:
+            collection = self.collections.get((provider, tenant))
+            record = collection and (collection.get(record_id) or collection.removed.get(record_id))
+            if record:
+                db.execute("INSERT INTO records VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET record = excluded.record",
+                           (provider, tenant, record_id, record_json(record)))
+            else:
+                db.execute("DELETE FROM records WHERE provider = ? AND tenant = ? AND id = ?",
+                           (provider, tenant, record_id))
+        for provider in changes.tokens:
+            db.execute("DELETE FROM tokens WHERE provider = ?", (provider,))
+            db.executemany("INSERT INTO tokens VALUES (?, ?, ?)", [
+                (provider, access, json.dumps({"owner": t.owner, "expires": t.expires.isoformat(),
+                                               "refresh": t.refresh, "scope": t.scope}))
+                for access, t in self.tokens.get(provider, {}).items()])
+        for key in changes.replays:
+            replay = self.replays.get(key)
+            if replay is not None:
+                db.execute("INSERT OR REPLACE INTO replays VALUES (?, ?, ?, ?)", (*key, json.dumps({
+                    "status": replay.status, "body": _bytes_text(replay.body), "headers": replay.headers,
+                    "expires": replay.expires.isoformat()})))
+        for delivery_id, (delivery, due) in changes.deliveries.items():
+            db.execute("INSERT INTO deliveries (id, provider, status, due, delivery) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                       "due = COALESCE(excluded.due, due), delivery = excluded.delivery",
+                       (delivery_id, delivery.provider, delivery.status, due, delivery_json(delivery)))
+        if self.jwks != self._saved_jwks:
+            db.execute("DELETE FROM jwks")
+            db.executemany("INSERT INTO jwks VALUES (?, ?)", [(p, json.dumps(k)) for p, k in self.jwks.items()])
+            self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
+
+    def close(self) -> None:
+        """Write what is left and close the file."""
+        self.commit()
+        self._db.close()
+
+
+@web.middleware
+async def commit_middleware(request: web.Request,
+                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """What a request changed is on disk before its answer is sent."""
+    try:
+        return await handler(request)
+    finally:
+        request.app[STATE].store.commit()
+
+
+def middlewares(store: Store) -> list[Any]:
+    """The middleware a durable store needs (none in memory)."""
+    return [commit_middleware] if isinstance(store, SqliteStore) else []
+
+
+def open_store(make_ref: Callable[[], str], data_dir: Path | None) -> Store:
+    """The store for `--data-dir` (None: in memory, nothing touches the disk)."""
+    return Store(make_ref) if data_dir is None else SqliteStore(make_ref, Path(data_dir))
+
+
+def setup(app: web.Application) -> None:
+    """With a durable store: read it back on start-up (the dispatcher has started by then) and
+    resume unfinished deliveries; close the file after the dispatcher has stopped."""
+    store = app[STATE].store
+    if not isinstance(store, SqliteStore):
+        return
+
+    async def restore(app: web.Application) -> None:
+        state = app[STATE]
+        dispatcher = state.dispatcher
+        assert dispatcher is not None
+        deliveries = store.restore()
+        dispatcher.keys.update(store.saved_jwks())
+        store.jwks = dispatcher.keys
+        for delivery, due in deliveries:
+            if delivery.status == "pending" and any(a.outcome == "delivered" for a in delivery.attempts):
+                delivery.status, delivery.error = "delivered", None
+            if delivery.status == "pending" and delivery.provider in state.providers:
+                dispatcher.resume(delivery, due if due is not None else time.time())
+            else:
+                dispatcher.log.add(delivery)
+        store.forget_deliveries({d.id for d in dispatcher.log.find()})
+
+    async def close(app: web.Application) -> None:
+        store.close()
+
+    app.on_startup.append(restore)
+    app.on_cleanup.append(close)

@@ -1,0 +1,344 @@
+"""The state document: every provider's webhooks per tenant, in each provider's own create shape,
+plus what else reproduces an emulator's state (tenant refs, issued tokens, idempotency replays,
+signing JWKs). A `--state` file, `PUT /_emulator/state` and a snapshot all use it:
+
+    syncfy:                       # provider
+      MY_KEY:                     # tenant: the credential that owns the webhooks
+        - {url: "http://app:8000/syncfy", events: [credentials.created]}
+    gigapay:
+      MY_TOKEN:
+        - {url: "http://app:8000/gigapay", events: [Payout.created], secret_key: fixed, $scope: MY_INTEGRATION}
+
+A webhook is validated by the JSON Schema of the provider's create route; it may also fix its id
+(under the provider's id field), any stored field (a secret, a counter), and through `$` keys its
+scope (`$scope`: the value of a scope header such as Gigapay's Integration-ID), its timestamps
+(`$created`, `$updated`, `$modified`) and `$deleted` (a soft-deleted webhook). A snapshot writes
+all of these, and a `$emulator` section with the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from jsonschema import Draft202012Validator
+
+from emulator.errors import Issue, ProviderError
+from emulator.provider import Provider, SafeLoader
+from emulator.render import render_record
+from emulator.resources import field_values, scope_for
+from emulator.settings import SettingsError
+from emulator.state import STATE, EmulatorState
+from emulator.store import Collection, Record, Replay, Store, Token
+from emulator.validation import body_issues, raise_issues
+
+EXTRA = "$emulator"
+RECORD_KEYS = ("$scope", "$created", "$updated", "$modified", "$deleted")
+_TIME = {"type": "string"}
+EXTRA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "refs": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": {"type": "string", "minLength": 1}}},
+        "tokens": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["owner", "expires", "refresh", "scope"], "additionalProperties": False,
+            "properties": {"owner": {"type": "string"}, "expires": _TIME, "refresh": {"type": "string"},
+                           "scope": {"type": "string"}}}}},
+        "replays": {"type": "array", "items": {
+            "type": "object", "required": ["provider", "tenant", "key", "status", "body", "headers", "expires"],
+            "additionalProperties": False,
+            "properties": {"provider": {"type": "string"}, "tenant": {"type": "string"}, "key": {"type": "string"},
+                           "status": {"type": "integer"}, "body": {"type": "string"},
+                           "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "expires": _TIME}}},
+        "jwks": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["kty", "kid", "k"], "additionalProperties": False,
+            "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
+                           "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}},
+    },
+}
+_EXTRA_VALIDATOR = Draft202012Validator(EXTRA_SCHEMA)
+
+
+class StateError(SettingsError):
+    """A state document cannot be used; the message is one line naming the place in it."""
+
+
+@dataclass
+class Loaded:
+    """A validated state document, ready to replace an emulator's state."""
+
+    collections: dict[tuple[str, str], Collection] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Token]] = field(default_factory=dict)
+    replays: dict[tuple[str, str, str], Replay] = field(default_factory=dict)
+    jwks: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def place(base: str, *keys: str | int) -> str:
+    """A JSONPath-like place: `$.gigapay.MY_TOKEN[0].url` (odd keys quoted: `$['a b']`)."""
+    for key in keys:
+        if isinstance(key, int):
+            base += f"[{key}]"
+        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
+            base += f".{key}"
+        else:
+            base += f"[{json.dumps(key)}]"
+    return base
+
+
+def read_file(path: Path) -> Any:
+    """A state file's contents (YAML or JSON); StateError naming the file and line otherwise."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StateError(f"{path}:{where} not YAML or JSON: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def read_path(path: Path, state: EmulatorState) -> Loaded:
+    """Read and validate a state file; errors name the file and the place in it."""
+    try:
+        return parse(state, read_file(path))
+    except StateError as exc:
+        if str(exc).startswith(f"{path}:"):
+            raise
+        raise StateError(f"{path}: {exc}") from None
+
+
+# -- reading a document -------------------------------------------------------------------------
+
+
+def parse(state: EmulatorState, doc: Any) -> Loaded:
+    """Validate a state document against the providers' schemas; StateError at the first problem."""
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise StateError("at $: a state document is an object of providers")
+    loaded = Loaded()
+    extra = doc.get(EXTRA) or {}
+    error = next(iter(sorted(_EXTRA_VALIDATOR.iter_errors(extra), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        raise StateError(f"at {place('$', EXTRA, *error.absolute_path)}: {error.message}")
+    refs = extra.get("refs", {})
+    for name, tenants in doc.items():
+        if name == EXTRA:
+            continue
+        provider = _provider(state, name, place("$", name))
+        if not isinstance(tenants, dict):
+            raise StateError(f"at {place('$', name)}: a provider's value maps tenants to lists of webhooks")
+        for tenant, entries in tenants.items():
+            where = place("$", name, tenant)
+            if not tenant or not isinstance(entries, list):
+                raise StateError(f"at {where}: a tenant (its credential) maps to a list of webhooks")
+            ref = refs.get(name, {}).get(tenant) or state.ids.objectid()
+            collection = loaded.collections[(name, tenant)] = Collection(ref=ref)
+            for index, entry in enumerate(entries):
+                record = to_record(state, provider, entry, place(where, index), ref)
+                if collection.get(record.id) or record.id in collection.removed:
+                    raise StateError(f"at {place(where, index)}: the id {record.id!r} repeats")
+                collection.add(record)
+                if record.deleted:
+                    collection.remove(record, soft=True)
+            collection.order_by_update_time()
+    for name, tokens in extra.get("tokens", {}).items():
+        _provider(state, name, place("$", EXTRA, "tokens", name))
+        loaded.tokens[name] = {access: Token(t["owner"], _time(t["expires"], place("$", EXTRA, "tokens", name, access)),
+                                             t["refresh"], t["scope"]) for access, t in tokens.items()}
+    for index, r in enumerate(extra.get("replays", [])):
+        where = place("$", EXTRA, "replays", index)
+        _provider(state, r["provider"], where)
+        loaded.replays[(r["provider"], r["tenant"], r["key"])] = Replay(
+            r["status"], r["body"].encode(), r["headers"], _time(r["expires"], place(where, "expires")))
+    for name, jwk in extra.get("jwks", {}).items():
+        _provider(state, name, place("$", EXTRA, "jwks", name))
+        loaded.jwks[name] = dict(jwk)
+    return loaded
+
+
+def _provider(state: EmulatorState, name: Any, where: str) -> Provider:
+    provider = state.providers.get(name)
+    if provider is None:
+        raise StateError(f"at {where}: no provider named {name!r}; the providers are {', '.join(state.providers)}")
+    return provider
+
+
+def _time(value: Any, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise StateError(f"at {where}: {value!r} is not an ISO 8601 timestamp with an offset") from None
+    return moment
+
+
+def id_field(provider: Provider) -> str:
+    """The name of the field that holds a provider's record id (`$id` if none does)."""
+    return next((f.name for f in provider.fields.values() if f.source == "id"), "$id")
+
+
+def _scope(provider: Provider, scope: Any) -> str | None:
+    if scope is not None and "scope" not in provider.resource:
+        raise ProviderError("validation", issues=[Issue(("$scope",), f"{provider.name} webhooks have no scope")])
+    if scope is not None and not (isinstance(scope, str) and scope):
+        raise ProviderError("validation", issues=[Issue(("$scope",), "a scope is a non-empty string")])
+    return scope
+
+
+def _first_issue(error: ProviderError, where: str) -> StateError:
+    issue = error.issues[0] if error.issues else Issue((), error.detail)
+    return StateError(f"at {place(where, *issue.path)}: {issue.message}")
+
+
+def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, ref: str) -> Record:
+    """One webhook of a document as a stored record, validated as the provider's API validates a
+    create body, and rendered against the provider's resource schema."""
+    if not isinstance(entry, dict):
+        raise StateError(f"at {where}: a webhook is an object in {provider.name}'s create shape")
+    key = id_field(provider)
+    stored = {n for n, f in provider.fields.items() if f.source is None}
+    unknown = [k for k in entry if k not in stored and k != key and k not in RECORD_KEYS]
+    if unknown:
+        raise StateError(f"at {place(where, unknown[0])}: not a field of a {provider.name} webhook "
+                         f"(the fields are {', '.join([key, *sorted(stored)])}; and {', '.join(RECORD_KEYS)})")
+    create = next((r for r in provider.routes if r.action == "create"), None)
+    messages = provider.errors.get("messages", {})
+    try:
+        writable = {k: v for k, v in entry.items() if k in stored and provider.fields[k].writable}
+        raise_issues(body_issues(writable, create.request if create else None, messages),
+                     provider.schema(create.request_schema) if create and create.request_schema else None)
+        data = field_values(provider, state.ids, entry, None, everything=True)
+        scope = scope_for(provider, data, _scope(provider, entry.get("$scope")))
+    except ProviderError as error:
+        raise _first_issue(error, where) from None
+    record_id = entry.get(key) or state.ids.generate(provider.resource["id"])
+    if not isinstance(record_id, str):
+        raise StateError(f"at {place(where, key)}: an id is a string")
+    created = _time(entry["$created"], place(where, "$created")) if "$created" in entry else state.clock.now()
+    updated = _time(entry["$updated"], place(where, "$updated")) if "$updated" in entry else created
+    modified = entry.get("$modified")
+    if modified is not None:
+        modified = _time(modified, place(where, "$modified"))
+    deleted = entry.get("$deleted", False)
+    if not isinstance(deleted, bool):
+        raise StateError(f"at {place(where, '$deleted')}: must be true or false")
+    record = Record(record_id, data, created, updated, modified, scope, deleted)
+    schema = provider.resource.get("schema")
+    if schema:
+        rendered = render_record(provider.views["default"], record, ref)
+        wrong = next(iter(provider.validator(schema).iter_errors(rendered)), None)
+        if wrong is not None:
+            raise StateError(f"at {place(where, *wrong.absolute_path)}: {wrong.message}")
+    return record
+
+
+# -- applying and writing one ---------------------------------------------------------------
+
+
+def replace_state(state: EmulatorState, loaded: Loaded) -> None:
+    """Forget the emulator's state (webhooks, tokens, replays, journal, deliveries) and take `loaded`'s."""
+    store = state.store
+    store.reset()
+    state.journal.clear()
+    for hook in state.extras.get("reset_hooks", []):
+        hook(None)
+    for (name, tenant), collection in loaded.collections.items():
+        store.adopt(name, tenant, collection)
+    for name, tokens in loaded.tokens.items():
+        store.provider_tokens(name).update(tokens)
+    for key, replay in loaded.replays.items():
+        store.keep_replay(key, replay)
+    if state.dispatcher is not None:
+        state.dispatcher.keys.update(loaded.jwks)
+
+
+def add_webhook(state: EmulatorState, provider: Provider, tenant: str, entry: Any) -> Record:
+    """Create one webhook for `tenant` from a document entry (its own create shape), as a
+    provider's dashboard would: no credentials checked."""
+    collection = state.store.collection(provider.name, tenant)
+    record = to_record(state, provider, entry, "$.webhook", collection.ref)
+    if collection.get(record.id) or record.id in collection.removed:
+        raise StateError(f"at $.webhook.{id_field(provider)}: {tenant} already has a webhook {record.id!r}")
+    collection.add(record)
+    if record.deleted:
+        collection.remove(record, soft=True)
+    return record
+
+
+def entry(provider: Provider, record: Record) -> dict[str, Any]:
+    """A stored record as a document entry that reproduces it exactly."""
+    result: dict[str, Any] = {}
+    for spec in provider.fields.values():
+        if spec.source == "id":
+            result[spec.name] = record.id
+        elif spec.source is None and spec.name in record.data:
+            result[spec.name] = record.data[spec.name]
+    if id_field(provider) == "$id":
+        result["$id"] = record.id
+    if record.scope is not None:
+        result["$scope"] = record.scope
+    result["$created"] = record.created.isoformat()
+    result["$updated"] = record.updated.isoformat()
+    if record.modified is not None:
+        result["$modified"] = record.modified.isoformat()
+    if record.deleted:
+        result["$deleted"] = True
+    return result
+
+
+def _records(collection: Collection) -> list[Record]:
+    """Live and soft-deleted records, in creation order."""
+    return sorted([*collection.records.values(), *collection.removed.values()], key=lambda r: r.created)
+
+
+def snapshot(state: EmulatorState) -> dict[str, Any]:
+    """Everything needed to reproduce the emulator's state, as a document `parse` accepts."""
+    doc: dict[str, Any] = {}
+    refs: dict[str, dict[str, str]] = {}
+    for (name, tenant), collection in state.store.collections.items():
+        provider = state.providers[name]
+        doc.setdefault(name, {})[tenant] = [entry(provider, r) for r in _records(collection)]
+        refs.setdefault(name, {})[tenant] = collection.ref
+    tokens = {name: {access: {"owner": t.owner, "expires": t.expires.isoformat(), "refresh": t.refresh,
+                              "scope": t.scope} for access, t in issued.items()}
+              for name, issued in state.store.tokens.items() if issued}
+    replays = [{"provider": p, "tenant": t, "key": k, "status": r.status, "body": r.body.decode("utf-8", "replace"),
+                "headers": r.headers, "expires": r.expires.isoformat()}
+               for (p, t, k), r in state.store.replays.items()]
+    jwks = dict(state.dispatcher.keys) if state.dispatcher is not None else {}
+    extra = {k: v for k, v in {"refs": refs, "tokens": tokens, "replays": replays, "jwks": jwks}.items() if v}
+    if extra:
+        doc[EXTRA] = extra
+    return doc
+
+
+def is_empty(store: Store) -> bool:
+    """Whether a store holds nothing yet (no tenant, no token, no replay)."""
+    return not store.collections and not any(store.tokens.values()) and not store.replays
+
+
+def setup(app: web.Application) -> None:
+    """Read the `--state` file now (a bad one stops start-up with a one-line error) and load it
+    when the emulator starts, if its state is empty then (a data dir may already hold state)."""
+    state = app[STATE]
+    if state.settings.state is None:
+        return
+    loaded = read_path(Path(state.settings.state), state)
+
+    async def load(app: web.Application) -> None:
+        if is_empty(state.store):
+            replace_state(state, loaded)
+            state.store.commit()
+
+    app.on_startup.append(load)
