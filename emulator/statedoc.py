@@ -145,11 +145,7 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
             collection = loaded.collections[(name, tenant)] = Collection(ref=ref)
             for index, entry in enumerate(entries):
                 record = to_record(state, provider, entry, place(where, index), ref)
-                if collection.get(record.id) or record.id in collection.removed:
-                    raise StateError(f"at {place(where, index)}: the id {record.id!r} repeats")
-                collection.add(record)
-                if record.deleted:
-                    collection.remove(record, soft=True)
+                _insert(collection, record, f"at {place(where, index)}: the id {record.id!r} repeats")
             collection.order_by_update_time()
     for name, tokens in extra.get("tokens", {}).items():
         _provider(state, name, place("$", EXTRA, "tokens", name))
@@ -268,15 +264,20 @@ def add_webhook(state: EmulatorState, provider: Provider, tenant: str, entry: An
     provider's dashboard would: no credentials checked."""
     collection = state.store.collection(provider.name, tenant)
     record = to_record(state, provider, entry, "$.webhook", collection.ref)
-    if collection.get(record.id) or record.id in collection.removed:
-        raise StateError(f"at $.webhook.{id_field(provider)}: {tenant} already has a webhook {record.id!r}")
-    collection.add(record)
-    if record.deleted:
-        collection.remove(record, soft=True)
+    _insert(collection, record, f"at $.webhook.{id_field(provider)}: {tenant} already has a webhook {record.id!r}")
     return record
 
 
-def entry(provider: Provider, record: Record) -> dict[str, Any]:
+def _insert(collection: Collection, record: Record, taken: str) -> None:
+    """Add a record (soft-deleted, if it is), or raise StateError(`taken`) if its id is taken."""
+    if collection.get(record.id) or record.id in collection.removed:
+        raise StateError(taken)
+    collection.add(record)
+    if record.deleted:
+        collection.remove(record, soft=True)
+
+
+def as_entry(provider: Provider, record: Record) -> dict[str, Any]:
     """A stored record as a document entry that reproduces it exactly."""
     result: dict[str, Any] = {}
     for spec in provider.fields.values():
@@ -308,7 +309,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
     refs: dict[str, dict[str, str]] = {}
     for (name, tenant), collection in state.store.collections.items():
         provider = state.providers[name]
-        doc.setdefault(name, {})[tenant] = [entry(provider, r) for r in _records(collection)]
+        doc.setdefault(name, {})[tenant] = [as_entry(provider, r) for r in _records(collection)]
         refs.setdefault(name, {})[tenant] = collection.ref
     tokens = {name: {access: {"owner": t.owner, "expires": t.expires.isoformat(), "refresh": t.refresh,
                               "scope": t.scope} for access, t in issued.items()}
