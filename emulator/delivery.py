@@ -25,7 +25,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.provider import Provider
-from emulator.render import dump_json, fill
+from emulator.render import dump_json, fill, render_record
 from emulator.signing import new_jwk, sign
 from emulator.state import STATE, EmulatorState
 from emulator.store import Record
@@ -243,7 +243,7 @@ class Dispatcher:
             headers={str(k): str(v) for k, v in (headers or {}).items()},
             tenant=tenant,
             webhook_id=record.id,
-            webhook={**data, "id": record.id},
+            webhook=self._webhook_values(provider, record, self.state.store.collection(provider.name, tenant).ref),
             delay=float(data.get(spec["delay_field"]) or 0) if spec.get("delay_field") else 0.0,
             grouped=bool(data.get(spec["group_field"])) if spec.get("group_field") else False,
         )
@@ -254,7 +254,16 @@ class Dispatcher:
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
-        return Target(url=url, secret=secret, headers=dict(headers or {}), webhook=defaults)
+        now = self.state.clock.now()
+        unstored = Record(self.state.ids.generate(provider.resource["id"]), defaults, now, now)
+        return Target(url=url, secret=secret, headers=dict(headers or {}),
+                      webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
+
+    @staticmethod
+    def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
+        """What `{webhook.*}` templates read: the stored values, the webhook as the provider's API
+        shows it (e.g. its `company`) and its `id`."""
+        return {**record.data, **render_record(provider.views["default"], record, ref), "id": record.id}
 
     def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
         signature = delivery_spec(provider).get("signature") or {}
@@ -315,7 +324,9 @@ class Dispatcher:
         delivery_id = self.state.ids.uuid4()
 
         def values(event: Event) -> Any:
-            return event.values.extend({"payload": event.payload, "rid": delivery_id, "webhook": target.webhook})
+            # The payload may name the webhook it goes to (`{webhook.company}`): filled here, per target.
+            base = event.values.extend({"rid": delivery_id, "webhook": target.webhook})
+            return base.extend({"payload": fill(event.payload, base)})
 
         extra: dict[str, Any] = {}
         if spec.get("entry") is not None:
