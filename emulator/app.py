@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, delivery
+from emulator import control, delivery, faults
 from emulator.auth import authenticate
 from emulator.clock import SEEDED_EPOCH, Clock
 from emulator.errors import ProviderError, render_error
@@ -155,6 +155,7 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
             "provider": request.get(PROVIDER_NAME),
             "tenant": request.get(TENANT),
             "status": response.status,
+            **faults.journal_fields(request),
         })
     return response
 
@@ -189,7 +190,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     providers = load_providers(settings.fixtures)
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
-    app = web.Application(middlewares=[json_errors_middleware, journal_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[json_errors_middleware, journal_middleware, faults.faults_middleware],
+                          client_max_size=MAX_BODY)
     app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,
@@ -201,5 +203,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     )
     control.setup(app)
     delivery.setup(app)
+    faults.setup(app)
     app.router.add_route("*", "/{tail:.*}", provider_handler)
     return app

@@ -59,6 +59,8 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         "keys listed accepts only those (EMULATOR_CREDENTIALS)")
     parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
                         help="logging detail (EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--faults", type=Path, help="a YAML or JSON file of fault rules to load at start-up "
+                        "(EMULATOR_FAULTS; see `webhook-emulator fault add --help`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--time-scale", type=float, dest="time_scale",
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+    _fault_parser(sub)
     return parser
 
 
@@ -130,6 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level,
+        faults=args.faults,
     )
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
@@ -234,8 +238,56 @@ def cmd_fire(args: argparse.Namespace) -> int:
     return 0 if all(d["status"] == "delivered" for d in deliveries) else 1
 
 
+def _fault_parser(sub: Any) -> None:
+    fault = sub.add_parser("fault", help="add, list or clear fault rules of a running emulator",
+                           description="Make a running emulator's provider API misbehave: answer an error in the "
+                           "provider's own style, answer late, or drop the connection.",
+                           epilog="example: webhook-emulator fault add --server http://127.0.0.1:8080 "
+                           "--provider gigapay --status 429 --times 2")
+    actions = fault.add_subparsers(dest="fault_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a rule; prints it with its id")
+    add.add_argument("--provider", help="only this provider's calls")
+    add.add_argument("--method", help="only calls with this method (GET, POST...)")
+    add.add_argument("--path", help="only paths matching this glob, e.g. '/v2/webhooks/*'")
+    add.add_argument("--tenant", help="only calls with this credential (API key or token)")
+    add.add_argument("--status", type=int, help="answer this HTTP status with the provider's error body")
+    add.add_argument("--retry-after", type=float, dest="retry_after",
+                     help="seconds in Retry-After (default 1 for 429 and 503)")
+    add.add_argument("--latency", type=float, help="seconds to wait before answering")
+    add.add_argument("--drop", action="store_true", default=None, help="drop the connection without an answer")
+    add.add_argument("--times", type=int, help="hit only the next N matching calls")
+    add.add_argument("--probability", type=float, help="hit each matching call with this chance (seeded by --seed)")
+    actions.add_parser("list", help="print the rules with their hit counts")
+    clear = actions.add_parser("clear", help="remove one rule (by id) or every rule")
+    clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
+    for each in actions.choices.values():
+        each.add_argument("--server", required=True, help="base URL of the running emulator")
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    client = EmulatorClient(args.server)
+    fields = ("provider", "method", "path", "tenant", "status", "retry_after", "latency", "drop", "times",
+              "probability")
+    try:
+        if args.fault_action == "add":
+            answer: Any = client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
+        elif args.fault_action == "list":
+            answer = client.faults()
+        else:
+            client.clear_faults(args.id)
+            answer = client.faults()
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "check": cmd_check, "providers": cmd_providers,
-            "openapi": cmd_openapi, "health": cmd_health}
+            "openapi": cmd_openapi, "health": cmd_health, "fault": cmd_fault}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,11 +5,14 @@ It only speaks HTTP, so it works with an in-process emulator, a CLI one and a Do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -21,6 +24,18 @@ class ControlError(RuntimeError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.body = body
+
+
+@dataclass
+class Fault:
+    """A fault rule added by `EmulatorClient.fault`: its `id`, and its `hits` (final once the block ends)."""
+
+    id: str
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hits(self) -> int:
+        return int(self.rule.get("hits", 0))
 
 
 class EmulatorClient:
@@ -107,3 +122,28 @@ class EmulatorClient:
                                       **filters: Any) -> dict[str, Any]:
         """`wait_for_delivery` for async tests: it never blocks the caller's event loop."""
         return await asyncio.to_thread(self.wait_for_delivery, timeout, status, **filters)
+
+    def add_fault(self, provider: str | None = None, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (provider, method, path, tenant; status, retry_after, latency, drop;
+        times, probability); returns it with its id."""
+        body = {"provider": provider, **rule} if provider else rule
+        return self.request("POST", "/_emulator/faults", body)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules with their hit counts."""
+        return self.request("GET", "/_emulator/faults")["faults"]
+
+    def clear_faults(self, fault_id: str | None = None) -> None:
+        """Remove one fault rule, or all of them."""
+        self.request("DELETE", f"/_emulator/faults/{fault_id}" if fault_id else "/_emulator/faults")
+
+    @contextlib.contextmanager
+    def fault(self, provider: str | None = None, **rule: Any) -> Iterator[Fault]:
+        """`with client.fault("gigapay", status=429, times=2) as f:` the rule holds inside the
+        block and is removed after it; `f.hits` then says how many calls it hit."""
+        added = Fault(self.add_fault(provider, **rule)["id"])
+        try:
+            yield added
+        finally:
+            with contextlib.suppress(ControlError):  # a reset inside the block already removed it
+                added.rule = self.request("DELETE", f"/_emulator/faults/{added.id}")

@@ -26,6 +26,12 @@ CONTROL_ROUTES = [
     ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200"),
     ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200"),
     ("get", "/_emulator/openapi.json", "This document", "200"),
+    ("get", "/_emulator/faults", "The fault rules, with their hit counts", "200"),
+    ("post", "/_emulator/faults", "Add a fault rule: {provider?, method?, path?, tenant?, status?, retry_after?, "
+     "latency?, drop?, times?, probability?}", "201"),
+    ("delete", "/_emulator/faults", "Remove every fault rule (or ?provider='s)", "200"),
+    ("get", "/_emulator/faults/{id}", "One fault rule with its hit count", "200"),
+    ("delete", "/_emulator/faults/{id}", "Remove one fault rule", "200"),
 ]
 
 

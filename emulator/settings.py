@@ -40,6 +40,8 @@ class Settings:
     strict: bool = False
     credentials: dict[str, list[str]] = field(default_factory=dict)
     log_level: str = "info"
+    # A YAML or JSON file of fault rules loaded at start-up (see emulator/faults.py).
+    faults: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -51,6 +53,8 @@ class Settings:
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
         self.fixtures = [Path(p) for p in self.fixtures]
+        if self.faults is not None:
+            self.faults = Path(self.faults)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
