@@ -15,7 +15,7 @@ from typing import Any
 from emulator import __version__
 from emulator.app import create_app
 from emulator.client import ControlError, EmulatorClient
-from emulator.control import describe_provider
+from emulator.control import ORDERS, describe_provider
 from emulator.openapi import build_openapi
 from emulator.provider import FixtureError, load_providers
 from emulator.server import Emulator, start_site
@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--time-scale", type=float, dest="time_scale",
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+    fire.add_argument("--duplicate", type=int, nargs="?", const=1,
+                      help="send each notification again (N more times) once it was delivered")
+    fire.add_argument("--delay", type=float,
+                      help="hold each notification back this many seconds (times the time scale)")
+    fire.add_argument("--order", choices=ORDERS,
+                      help="send one after the other, in the order given or reversed")
     _fault_parser(sub)
     return parser
 
@@ -197,7 +203,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {"provider": args.provider, "event": args.event if len(args.event) > 1 else args.event[0],
                             "signature": args.signature, "wait": True, "timeout": args.timeout}
-    for name in ("url", "tenant"):
+    for name in ("url", "tenant", "duplicate", "delay", "order"):
         if getattr(args, name):
             body[name] = getattr(args, name)
     if args.secret:

@@ -20,7 +20,8 @@ from emulator.signing import MODES
 from emulator.state import STATE, EmulatorState
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
-               "wait", "timeout")
+               "wait", "timeout", "duplicate", "delay", "order")
+ORDERS = ("fired", "reversed")
 DEFAULT_WAIT_TIMEOUT = 30.0
 
 
@@ -153,8 +154,21 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
          "timeout must be a number of seconds > 0"),
+        *_misbehaviour_problems(body),
     ]
     return next((message for failed, message in checks if failed), None)
+
+
+def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
+    """Checks of the fields that make a firing misbehave on purpose: duplicate, delay, order."""
+    duplicate, delay = body.get("duplicate", False), body.get("delay", 0)
+    return [
+        (not isinstance(duplicate, bool) and not (isinstance(duplicate, int) and duplicate >= 0),
+         "duplicate must be true, false or a number of extra copies >= 0"),
+        (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0,
+         "delay must be a number of seconds >= 0"),
+        (body.get("order", ORDERS[0]) not in ORDERS, "order must be one of " + ", ".join(ORDERS)),
+    ]
 
 
 async def fire_events(request: web.Request) -> web.Response:
@@ -176,7 +190,9 @@ async def fire_events(request: web.Request) -> web.Response:
         if "url" in body:
             target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
         deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
-                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"))
+                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"),
+                                     duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
+                                     order=body.get("order"))
     except EventError as exc:
         return _fail(request, "validation", str(exc))
     complete = None

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -124,6 +124,8 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     next_attempt_at: str | None = None
     error: str | None = None
+    duplicates: int = 0  # the same notification sent again this many times once it is delivered
+    after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -142,6 +144,7 @@ class Delivery:
             "created": self.created,
             "next_attempt_at": self.next_attempt_at,
             "error": self.error,
+            "duplicates": self.duplicates,
             "body": _text(self.body),
             "attempts": [vars(a) for a in self.attempts],
         }
@@ -300,13 +303,38 @@ class Dispatcher:
 
     def fire(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
              tenant: str | None = None, scope: str | None = None, target: Target | None = None,
-             mode: str = "valid") -> list[Delivery]:
+             mode: str = "valid", duplicate: int = 0, delay: float = 0.0, order: str | None = None
+             ) -> list[Delivery]:
         """Build each event once and start a delivery per subscriber (or to `target` alone);
-        a subscriber with grouping on gets the events of this firing in one notification."""
+        a subscriber with grouping on gets the events of this firing in one notification.
+        Misbehaving on purpose: each notification is sent `duplicate` more times once delivered,
+        held back `delay` more seconds, and with an `order` ("fired" or "reversed") a subscriber's
+        notifications go one after the other in that order."""
+        deliveries = self.prepare(provider, names, overrides, tenant=tenant, scope=scope, target=target, mode=mode,
+                                  order=order)
+        spec = delivery_spec(provider)
+        previous: dict[str, Delivery] = {}
+        for delivery in deliveries:
+            delivery.duplicates = duplicate
+            if delay:
+                delivery.target = replace(delivery.target, delay=delivery.target.delay + delay)
+            if order is not None:
+                delivery.after = previous.get(delivery.target.url)
+                previous[delivery.target.url] = delivery
+            self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
+        return deliveries
+
+    def prepare(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
+                tenant: str | None = None, scope: str | None = None, target: Target | None = None,
+                mode: str = "valid", order: str | None = None) -> list[Delivery]:
+        """The deliveries a firing makes, in the delivery log but not started (`fire` starts them;
+        `redeliver` sends one once)."""
         if self._closing:
             raise EventError("the emulator is stopping; it sends nothing more")
         spec = delivery_spec(provider)
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
+        if order == "reversed":
+            names.reverse()
         built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         deliveries = []
@@ -315,7 +343,6 @@ class Dispatcher:
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
                 self.log.add(delivery)
-                self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 deliveries.append(delivery)
         return deliveries
 
@@ -378,6 +405,8 @@ class Dispatcher:
 
     async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> None:
         try:
+            if delivery.after is not None:
+                await delivery.after.done.wait()
             if delivery.target.delay:
                 await self._sleep(delivery, delivery.target.delay)
             delays = retry_delays(spec)
@@ -393,6 +422,8 @@ class Dispatcher:
                     self._in_flight.discard(delivery.id)
                 if outcome == "delivered":
                     delivery.status, delivery.error = "delivered", None
+                    for _ in range(delivery.duplicates):
+                        await self._attempt(provider, spec, delivery)
                     return
                 if number < len(delays):
                     if self._closing:

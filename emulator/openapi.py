@@ -18,7 +18,7 @@ CONTROL_ROUTES = [
     ("get", "/_emulator/requests", "The request journal (filters: provider, tenant, method, status)", "200"),
     ("get", "/_emulator/providers", "Providers with their routes and events", "200"),
     ("post", "/_emulator/events", "Fire an event: {provider, event, data?, tenant?, scope?, url?, secret?, headers?, "
-     "signature?, wait?, timeout?}", "202"),
+     "signature?, wait?, timeout?, duplicate?, delay?, order?}", "202"),
     ("get", "/_emulator/deliveries", "The delivery log (filters: provider, event, status, url, tenant, webhook)",
      "200"),
     ("get", "/_emulator/deliveries/{id}", "One delivery with every attempt", "200"),
