@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, delivery, faults
+from emulator import audit, control, delivery, faults
 from emulator.auth import authenticate
 from emulator.clock import SEEDED_EPOCH, Clock
 from emulator.errors import ProviderError, render_error
@@ -204,5 +204,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     control.setup(app)
     delivery.setup(app)
     faults.setup(app)
+    audit.setup(app)
     app.router.add_route("*", "/{tail:.*}", provider_handler)
     return app

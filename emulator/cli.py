@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.app import create_app
+from emulator.audit import junit_xml, render_table
 from emulator.client import ControlError, EmulatorClient
 from emulator.control import ORDERS, describe_provider
 from emulator.openapi import build_openapi
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--order", choices=ORDERS,
                       help="send one after the other, in the order given or reversed")
     _fault_parser(sub)
+    _audit_parser(sub)
     return parser
 
 
@@ -292,8 +294,76 @@ def cmd_fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_parser(sub: Any) -> None:
+    audit = sub.add_parser(
+        "audit", help="check that a webhook consumer is safe: accepts real notifications, rejects forgeries",
+        description="Send a battery of notifications to a webhook consumer (every event of the provider, "
+        "validly signed; the same one twice; forgeries) and print a table: check, what a safe consumer "
+        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed.",
+        epilog="example: webhook-emulator audit --provider gigapay --url http://127.0.0.1:8000/hooks/gigapay "
+        "--secret S")
+    audit.add_argument("--provider", required=True, help="provider name (see `webhook-emulator providers`)")
+    audit.add_argument("--url", help="the consumer's endpoint")
+    audit.add_argument("--secret", help="the secret the consumer verifies with (a JWK as JSON for JWT-signing "
+                       "providers; with --server, default: the emulator's own key)")
+    audit.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                       help="a header sent with every notification (a webhook's custom headers); repeatable")
+    audit.add_argument("--webhooks", action="store_true",
+                       help="with --server, instead of --url: audit every registered webhook of the provider, "
+                       "each with its own secret")
+    audit.add_argument("--tenant", help="with --webhooks: only this tenant's webhooks")
+    audit.add_argument("--server", help="base URL of a running emulator (default: one in-process)")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    audit.add_argument("--junit", type=Path, metavar="FILE", help="also write the report as JUnit XML to FILE")
+    audit.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+
+
+def _audit_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {"provider": args.provider}
+    if args.url:
+        body["url"] = args.url
+    if args.tenant:
+        body["tenant"] = args.tenant
+    if args.secret:
+        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+    if args.header:
+        pairs = [h.partition(":") for h in args.header]
+        if not all(sep and name.strip() for name, sep, _ in pairs):
+            raise ValueError("--header is 'NAME: VALUE'")
+        body["headers"] = {name.strip(): value.strip() for name, _, value in pairs}
+    return body
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if bool(args.url) == bool(args.webhooks) or (args.webhooks and not args.server):
+        print("webhook-emulator: audit needs --url, or --webhooks with --server", file=sys.stderr)
+        return 2
+    try:
+        body = _audit_body(args)
+    except ValueError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.server:
+            report = EmulatorClient(args.server, 3600).request("POST", "/_emulator/audit", body)
+        else:
+            settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
+            with Emulator(settings) as emulator:
+                report = EmulatorClient(emulator.url, 3600).request("POST", "/_emulator/audit", body)
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    if args.junit:
+        args.junit.write_text(junit_xml(report), encoding="utf-8")
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_table(report))
+    return 0 if report["passed"] else 1
+
+
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "check": cmd_check, "providers": cmd_providers,
-            "openapi": cmd_openapi, "health": cmd_health, "fault": cmd_fault}
+            "openapi": cmd_openapi, "health": cmd_health, "fault": cmd_fault, "audit": cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

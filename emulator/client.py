@@ -147,3 +147,10 @@ class EmulatorClient:
         finally:
             with contextlib.suppress(ControlError):  # a reset inside the block already removed it
                 added.rule = self.request("DELETE", f"/_emulator/faults/{added.id}")
+
+    def audit(self, provider: str, url: str | None = None, **options: Any) -> dict[str, Any]:
+        """Audit the webhook consumer at `url` (options: secret, headers), or without `url` every
+        registered webhook of `provider` (option: tenant). Returns the report; `report["passed"]`
+        is False when any check failed."""
+        body = {"provider": provider, **({"url": url} if url else {}), **options}
+        return self.request("POST", "/_emulator/audit", body)

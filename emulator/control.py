@@ -159,6 +159,12 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
     return next((message for failed, message in checks if failed), None)
 
 
+def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
+    """What is wrong with a firing's fields (event, url, secret, headers...), or None; the audit
+    checks its url, secret and headers with it too."""
+    return _fire_problem(body, provider)
+
+
 def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
     """Checks of the fields that make a firing misbehave on purpose: duplicate, delay, order."""
     duplicate, delay = body.get("duplicate", False), body.get("delay", 0)

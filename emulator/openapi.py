@@ -32,6 +32,8 @@ CONTROL_ROUTES = [
     ("delete", "/_emulator/faults", "Remove every fault rule (or ?provider='s)", "200"),
     ("get", "/_emulator/faults/{id}", "One fault rule with its hit count", "200"),
     ("delete", "/_emulator/faults/{id}", "Remove one fault rule", "200"),
+    ("post", "/_emulator/audit", "Audit a webhook consumer: {provider, url?, secret?, headers?, tenant?}; without "
+     "url, every registered webhook of the provider", "200"),
 ]
 
 
