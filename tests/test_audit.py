@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ from emulator import Emulator
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from emulator.server import LoopThread, start_site
-from tests.test_delivery import Hit, signature_valid
+from tests.test_delivery import Hit, gigapay_valid, signature_valid
 
 SECRET = "s3cret-for-the-audit"
 GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "11111111-1111-4111-8111-111111111111"}
@@ -243,3 +245,26 @@ def test_the_cli_audits_registered_webhooks_of_a_server(emulator: Emulator, clie
 def test_the_cli_refuses_an_incomplete_audit(args: list[str]) -> None:
     done = audit_cli(*args)
     assert done.returncode == 2 and done.stderr.startswith("webhook-emulator: ")
+
+
+def test_the_readmes_audit_example_is_what_the_audit_prints() -> None:
+    """The README's example consumer checks the HMAC but not the age of `t`."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```text\n\$ (webhook-emulator audit .*?)\n(.*?)^```", readme, flags=re.M | re.S)
+    command, shown = example
+
+    def ignores_age(path: str, hit: Hit) -> int:
+        header = hit.headers.get("Gigapay-Signature", "")
+        t = header.partition(",")[0].removeprefix("t=")
+        return 200 if t.isdigit() and gigapay_valid(header, "my-secret", hit.raw, now=float(t)) else 401
+
+    with Consumer(ignores_age) as consumer:
+        words = [w.replace("http://127.0.0.1:8000", consumer.url) for w in shlex.split(command)]
+        done = audit_cli(*words[2:])
+    assert done.returncode == 1
+    printed = done.stdout.replace(consumer.url, "http://127.0.0.1:8000")
+
+    def timeless(text: str) -> str:
+        return re.sub(r"slowest answer +\d+ ms +", "slowest answer N ms ", text)
+
+    assert timeless(printed).splitlines() == timeless(shown).splitlines()

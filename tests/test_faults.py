@@ -5,6 +5,7 @@ in the provider's own error body (tests/conftest.py's Api checks it against the 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -315,3 +316,13 @@ async def test_a_provider_path_without_a_route_is_faulted_too(api: Api) -> None:
     answer = await api.get("/conexion/v1/nothing-here", headers={"Authorization": "Bearer CT"})
     assert answer.status == 503
     assert (await api.get("/_emulator/health")).status == 200  # the control API is never faulted
+
+
+def test_the_readmes_fault_commands_run(emulator: Emulator, client: Any) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = [shlex.split(line) for line in readme.splitlines() if line.startswith("webhook-emulator fault ")]
+    assert len(commands) == 4
+    for words in commands:
+        done = cli(*[w.replace("http://127.0.0.1:8080", emulator.url) for w in words[2:]])
+        assert done.returncode == 0, done.stderr
+    assert client.faults() == []  # the last one clears
