@@ -69,7 +69,7 @@ class Auditor:
         self.dispatcher = dispatcher
         self.provider = provider
         self.spec = delivery_spec(provider)
-        self.timeout = dispatcher.state.settings.delivery_timeout or float(self.spec.get("timeout", 10))
+        self.timeout = dispatcher.attempt_timeout(self.spec)
 
     async def _send(self, target: Target, event: str, mode: str = "valid", times: int = 1) -> list[Attempt]:
         """One notification of `event`, sent `times` times (no retries); its attempts."""
@@ -118,6 +118,7 @@ class Auditor:
 
 
 def summary(checks: list[Check]) -> dict[str, int]:
+    """How many checks passed, failed and are notes."""
     return {verdict: sum(c.verdict == verdict for c in checks) for verdict in ("pass", "fail", "note")}
 
 
@@ -192,6 +193,8 @@ def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -
     """The endpoint `url` with every event of the catalogue, or each registered webhook (of one
     tenant, if given) with the events it wants, and its own secret."""
     names = sorted(catalogue(provider))
+    if not names:
+        raise EventError(f"{provider.name} has no events to audit with")
     if "url" in body:
         return [(dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers")), names)]
     return dispatcher.subscribers(provider, names, body.get("tenant"))

@@ -468,6 +468,10 @@ class Dispatcher:
         if "limit" in rule and count > rule["limit"]:
             record.data.update(rule.get("then", {}))
 
+    def attempt_timeout(self, spec: dict[str, Any]) -> float:
+        """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""
+        return self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+
     async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery) -> str:
         """POST the notification once, signed now; record the attempt; return its outcome."""
         assert self._session is not None, "the dispatcher is not started"
@@ -481,7 +485,7 @@ class Dispatcher:
         attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
                           _text(signed.body))
         delivery.attempts.append(attempt)
-        timeout = self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+        timeout = self.attempt_timeout(spec)
         started = time.perf_counter()
         try:
             async with self._session.post(delivery.target.url, data=signed.body, headers=headers,

@@ -240,7 +240,8 @@ async def faults_middleware(request: web.Request, handler: Callable[[web.Request
         return await handler(request)
     request[FAULT_HIT] = rule
     request[PROVIDER_NAME] = provider.name
-    if tenant is not None:
+    tenant = tenant or await _tenant(provider, request)
+    if tenant is not None:  # for the journal, as if the provider had served the call
         request[TENANT] = tenant
     if rule.latency:
         await asyncio.sleep(rule.latency)

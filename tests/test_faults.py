@@ -17,7 +17,7 @@ import requests
 import sync.sync as sync_module
 from builton_sdk import Builton
 
-from emulator import Emulator
+from emulator import Emulator, Settings
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from tests.conftest import Api
@@ -163,7 +163,8 @@ def test_a_dropped_connection_reaches_the_client_as_one(client: Any, emulator: E
         assert create_gigapay(emulator).status_code == 201
     assert rule.hits == 1
     [dropped, created] = client.requests(provider="gigapay")
-    assert dropped["fault"] == rule.id and dropped["status"] is None and created["status"] == 201
+    assert dropped["fault"] == rule.id and dropped["status"] is None and dropped["tenant"] == "GP"
+    assert created["status"] == 201
     assert len(gigapay_webhooks(emulator)) == 1
 
 
@@ -326,3 +327,12 @@ def test_the_readmes_fault_commands_run(emulator: Emulator, client: Any) -> None
         done = cli(*[w.replace("http://127.0.0.1:8080", emulator.url) for w in words[2:]])
         assert done.returncode == 0, done.stderr
     assert client.faults() == []  # the last one clears
+
+
+def test_the_faults_file_can_come_from_the_environment(tmp_path: Path) -> None:
+    rules = tmp_path / "faults.json"
+    rules.write_text(json.dumps({"faults": [{"provider": "syncfy", "latency": 0.01}]}))
+    settings = Settings.from_env({"EMULATOR_FAULTS": str(rules)})
+    assert settings.faults == rules
+    with Emulator(settings) as emulator:
+        assert [r["latency"] for r in emulator.client.faults()] == [0.01]
