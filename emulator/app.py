@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, delivery, persistence, statedoc
+from emulator import control, delivery, faults, persistence, statedoc
 from emulator.auth import authenticate
 from emulator.clock import SEEDED_EPOCH, Clock
 from emulator.errors import ProviderError, render_error
@@ -163,6 +163,7 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
             "provider": request.get(PROVIDER_NAME),
             "tenant": request.get(TENANT),
             "status": response.status,
+            **faults.journal_fields(request),
         })
     return response
 
@@ -198,7 +199,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
     store = persistence.open_store(ids.objectid, settings.data_dir)
-    app = web.Application(middlewares=[json_errors_middleware, journal_middleware, *persistence.middlewares(store)],
+    app = web.Application(middlewares=[json_errors_middleware, journal_middleware, faults.faults_middleware,
+                                       *persistence.middlewares(store)],
                           client_max_size=MAX_BODY)
     app[STATE] = EmulatorState(
         settings=settings,
@@ -213,5 +215,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     delivery.setup(app)
     persistence.setup(app)
     statedoc.setup(app)
+    faults.setup(app)
     app.router.add_route("*", r"/{tail:[\s\S]*}", provider_handler)  # any path, even one holding a newline
     return app

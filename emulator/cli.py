@@ -18,7 +18,7 @@ from typing import Any
 from emulator import __version__
 from emulator.client import ControlError, EmulatorClient
 from emulator.settings import LOG_LEVELS, Settings, SettingsError, parse_credentials, parse_list
-from emulator.signing import MODES
+from emulator.vocabulary import MODES, ORDERS
 
 # Commands import the engine (aiohttp, jsonschema...) when they run, so `--help` and `health`
 # (the Docker HEALTHCHECK, every few seconds) stay light.
@@ -75,6 +75,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, dest="data_dir",
                         help="keep webhooks, tokens and pending deliveries in SQLite in this folder, across "
                         "restarts (EMULATOR_DATA_DIR; default: in memory only)")
+
+    parser.add_argument("--faults", type=Path, help="a YAML or JSON file of fault rules to load at start-up "
+                        "(EMULATOR_FAULTS; see `webhook-emulator fault add --help`)")
 
 
 def _admin_token_option(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
     receive.add_argument("--status", type=int, default=200, help="the status to answer with (default 200)")
+    fire.add_argument("--duplicate", type=int, nargs="?", const=1,
+                      help="send each notification again (N more times) once it was delivered")
+    fire.add_argument("--delay", type=float,
+                      help="hold each notification back this many seconds (times the time scale)")
+    fire.add_argument("--order", choices=ORDERS,
+                      help="send one after the other, in the order given or reversed")
     _state_parser(sub)
+    _fault_parser(sub)
+    _audit_parser(sub)
     return parser
 
 
@@ -224,7 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
-        allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir,
+        allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
@@ -267,11 +278,11 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from emulator.control import ROUTES
+    from emulator.control import all_routes
     from emulator.openapi import build_openapi
     from emulator.provider import load_providers
 
-    print(json.dumps(build_openapi(load_providers(args.fixtures), ROUTES), indent=2, ensure_ascii=False))
+    print(json.dumps(build_openapi(load_providers(args.fixtures), all_routes()), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -296,7 +307,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {"provider": args.provider, "event": args.event if len(args.event) > 1 else args.event[0],
                             "signature": args.signature, "wait": True, "timeout": args.timeout}
-    for name in ("url", "tenant"):
+    for name in ("url", "tenant", "duplicate", "delay", "order"):
         if getattr(args, name):
             body[name] = getattr(args, name)
     if args.secret:
@@ -393,8 +404,134 @@ def cmd_receive(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def _fault_parser(sub: Any) -> None:
+    fault = sub.add_parser("fault", help="add, list or clear fault rules of a running emulator",
+                           description="Make a running emulator's provider API misbehave: answer an error in the "
+                           "provider's own style, answer late, or drop the connection.",
+                           epilog="example: webhook-emulator fault add --server http://127.0.0.1:8080 "
+                           "--provider gigapay --status 429 --times 2")
+    actions = fault.add_subparsers(dest="fault_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a rule; prints it with its id")
+    add.add_argument("--provider", help="only this provider's calls")
+    add.add_argument("--method", help="only calls with this method (GET, POST...)")
+    add.add_argument("--path", help="only paths matching this glob, e.g. '/v2/webhooks/*'")
+    add.add_argument("--tenant", help="only calls with this credential (API key or token)")
+    add.add_argument("--status", type=int, help="answer this HTTP status with the provider's error body")
+    add.add_argument("--retry-after", type=float, dest="retry_after",
+                     help="seconds in Retry-After (default 1 for 429 and 503)")
+    add.add_argument("--latency", type=float, help="seconds to wait before answering")
+    add.add_argument("--drop", action="store_true", default=None, help="drop the connection without an answer")
+    add.add_argument("--times", type=int, help="hit only the next N matching calls")
+    add.add_argument("--probability", type=float, help="hit each matching call with this chance (seeded by --seed)")
+    actions.add_parser("list", help="print the rules with their hit counts")
+    clear = actions.add_parser("clear", help="remove one rule (by id) or every rule")
+    clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
+    for each in actions.choices.values():
+        each.add_argument("--server", required=True, help="base URL of the running emulator")
+        _admin_token_option(each)
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    client = control_client(args.server, args, 30.0)
+    fields = ("provider", "method", "path", "tenant", "status", "retry_after", "latency", "drop", "times",
+              "probability")
+    try:
+        if args.fault_action == "add":
+            answer: Any = client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
+        elif args.fault_action == "list":
+            answer = client.faults()
+        else:
+            client.clear_faults(args.id)
+            answer = client.faults()
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _audit_parser(sub: Any) -> None:
+    audit = sub.add_parser(
+        "audit", help="check that a webhook consumer is safe: accepts real notifications, rejects forgeries",
+        description="Send a battery of notifications to a webhook consumer (every event of the provider, "
+        "validly signed; the same one twice; forgeries) and print a table: check, what a safe consumer "
+        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed.",
+        epilog="example: webhook-emulator audit --provider gigapay --url http://127.0.0.1:8000/hooks/gigapay "
+        "--secret S")
+    audit.add_argument("--provider", required=True, help="provider name (see `webhook-emulator providers`)")
+    audit.add_argument("--url", help="the consumer's endpoint")
+    audit.add_argument("--secret", help="the secret the consumer verifies with (a JWK as JSON for JWT-signing "
+                       "providers; with --server, default: the emulator's own key)")
+    audit.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                       help="a header sent with every notification (a webhook's custom headers); repeatable")
+    audit.add_argument("--webhooks", action="store_true",
+                       help="with --server, instead of --url: audit every registered webhook of the provider, "
+                       "each with its own secret")
+    audit.add_argument("--tenant", help="with --webhooks: only this tenant's webhooks")
+    audit.add_argument("--server", help="base URL of a running emulator (default: one in-process)")
+    _admin_token_option(audit)
+    audit.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    audit.add_argument("--junit", type=Path, metavar="FILE", help="also write the report as JUnit XML to FILE")
+    audit.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
+
+
+def _audit_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {"provider": args.provider}
+    if args.url:
+        body["url"] = args.url
+    if args.tenant:
+        body["tenant"] = args.tenant
+    if args.secret:
+        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+    if args.header:
+        pairs = [h.partition(":") for h in args.header]
+        if not all(sep and name.strip() for name, sep, _ in pairs):
+            raise ValueError("--header is 'NAME: VALUE'")
+        body["headers"] = {name.strip(): value.strip() for name, _, value in pairs}
+    return body
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if bool(args.url) == bool(args.webhooks) or (args.webhooks and not args.server):
+        print("webhook-emulator: audit needs --url, or --webhooks with --server", file=sys.stderr)
+        return 2
+    try:
+        body = _audit_body(args)
+    except ValueError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    from emulator.audit import junit_xml, render_table
+
+    try:
+        if args.server:
+            report = control_client(args.server, args, 3600).request("POST", "/_emulator/audit", body)
+        else:
+            from emulator.server import Emulator
+
+            settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
+            with Emulator(settings) as emulator:
+                report = EmulatorClient(emulator.url, 3600, token=settings.admin_token).request(
+                    "POST", "/_emulator/audit", body)
+    except ControlError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    if args.junit:
+        args.junit.write_text(junit_xml(report), encoding="utf-8")
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_table(report))
+    return 0 if report["passed"] else 1
+
+
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
-            "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state}
+            "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state,
+            "fault": cmd_fault, "audit": cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

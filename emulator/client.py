@@ -9,6 +9,7 @@ whatever else lives on it (a receiver, or the emulator itself) while it waits.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
@@ -17,7 +18,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,18 @@ class ControlError(RuntimeError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.body = body
+
+
+@dataclass
+class Fault:
+    """A fault rule added by `EmulatorClient.fault`: its `id`, and its `hits` (final once the block ends)."""
+
+    id: str
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hits(self) -> int:
+        return int(self.rule.get("hits", 0))
 
 
 class EmulatorClient:
@@ -158,6 +172,41 @@ class EmulatorClient:
         """`wait_for_delivery` for async tests: it never blocks the caller's event loop."""
         return await self.aio.wait_for_delivery(timeout, status, **filters)
 
+    def add_fault(self, provider: str | None = None, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (provider, method, path, tenant; status, retry_after, latency, drop;
+        times, probability); returns it with its id."""
+        body = {"provider": provider, **rule} if provider else rule
+        return self.request("POST", "/_emulator/faults", body)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules with their hit counts."""
+        return self.request("GET", "/_emulator/faults")["faults"]
+
+    def clear_faults(self, fault_id: str | None = None) -> None:
+        """Remove one fault rule, or all of them."""
+        self.request("DELETE", f"/_emulator/faults/{fault_id}" if fault_id else "/_emulator/faults")
+
+    @contextlib.contextmanager
+    def fault(self, provider: str | None = None, **rule: Any) -> Iterator[Fault]:
+        """`with client.fault("gigapay", status=429, times=2) as f:` the rule holds inside the
+        block and is removed after it; `f.hits` then says how many calls it hit."""
+        added = Fault(self.add_fault(provider, **rule)["id"])
+        try:
+            yield added
+        finally:
+            self._remove_fault(added)
+
+    def _remove_fault(self, added: Fault) -> None:
+        with contextlib.suppress(ControlError):  # a reset inside the block already removed it
+            added.rule = self.request("DELETE", f"/_emulator/faults/{added.id}")
+
+    def audit(self, provider: str, url: str | None = None, **options: Any) -> dict[str, Any]:
+        """Audit the webhook consumer at `url` (options: secret, headers), or without `url` every
+        registered webhook of `provider` (option: tenant). Returns the report; `report["passed"]`
+        is False when any check failed."""
+        body = {"provider": provider, **({"url": url} if url else {}), **options}
+        return self.request("POST", "/_emulator/audit", body)
+
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
@@ -184,7 +233,16 @@ class AsyncEmulatorClient:
         self.sync = sync
         self.url = sync.url
 
+    @contextlib.asynccontextmanager
+    async def fault(self, provider: str | None = None, **rule: Any) -> AsyncIterator[Fault]:
+        """`async with client.aio.fault("gigapay", status=429, times=2) as f:` as `fault` does."""
+        added = Fault((await asyncio.to_thread(self.sync.add_fault, provider, **rule))["id"])
+        try:
+            yield added
+        finally:
+            await asyncio.to_thread(self.sync._remove_fault, added)
+
 
 for _name, _method in inspect.getmembers(EmulatorClient, inspect.isfunction):
-    if not _name.startswith("_") and not _name.endswith("_async"):
+    if not _name.startswith("_") and not _name.endswith("_async") and _name not in vars(AsyncEmulatorClient):
         setattr(AsyncEmulatorClient, _name, _in_thread(_method))

@@ -19,12 +19,12 @@ from emulator.openapi import build_openapi
 from emulator.provider import Provider, is_http_url
 from emulator.render import fill, render_record
 from emulator.responses import json_response
-from emulator.signing import MODES
 from emulator.state import STATE, EmulatorState
 from emulator.validation import parse_json
+from emulator.vocabulary import MODES, ORDERS
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
-               "wait", "timeout")
+               "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
 # A state document may be larger than an API request body.
 STATE_MAX_BODY = 64 * 1024 * 1024
@@ -160,8 +160,27 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
          "timeout must be a number of seconds > 0"),
+        *_misbehaviour_problems(body),
     ]
     return next((message for failed, message in checks if failed), None)
+
+
+def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
+    """What is wrong with a firing's fields (event, url, secret, headers...), or None; the audit
+    checks its url, secret and headers with it too."""
+    return _fire_problem(body, provider)
+
+
+def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
+    """Checks of the fields that make a firing misbehave on purpose: duplicate, delay, order."""
+    duplicate, delay = body.get("duplicate", False), body.get("delay", 0)
+    return [
+        (not isinstance(duplicate, bool) and not (isinstance(duplicate, int) and duplicate >= 0),
+         "duplicate must be true, false or a number of extra copies >= 0"),
+        (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0,
+         "delay must be a number of seconds >= 0"),
+        (body.get("order", ORDERS[0]) not in ORDERS, "order must be one of " + ", ".join(ORDERS)),
+    ]
 
 
 async def fire_events(request: web.Request) -> web.Response:
@@ -183,7 +202,9 @@ async def fire_events(request: web.Request) -> web.Response:
         if "url" in body:
             target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
         deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
-                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"))
+                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"),
+                                     duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
+                                     order=body.get("order"))
     except EventError as exc:
         return _fail(request, "validation", str(exc))
     complete = None
@@ -285,7 +306,7 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """GET /_emulator/openapi.json: every emulated route and the control API, as OpenAPI 3.1."""
-    return json_response(request, 200, build_openapi(request.app[STATE].providers, ROUTES))
+    return json_response(request, 200, build_openapi(request.app[STATE].providers, all_routes()))
 
 
 async def state_snapshot(request: web.Request) -> web.Response:
@@ -402,9 +423,16 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
+def all_routes() -> list[ControlRoute]:
+    """Every control route: this module's and those of the modules that add endpoints to it."""
+    from emulator import audit, faults  # they build on this module
+
+    return [*ROUTES, *faults.ROUTES, *audit.ROUTES]
+
+
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
-    for route in ROUTES:
+    for route in all_routes():
         handler = route.handler if (route.method, route.path) in OPEN_ROUTES else admin_only(route.handler)
         if route.method == "GET":
             app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.provider import Provider
-from emulator.render import dump_json, fill
+from emulator.render import dump_json, fill, render_record
 from emulator.signing import new_jwk, sign
 from emulator.state import STATE, EmulatorState
 from emulator.store import Record
@@ -125,6 +125,8 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     next_attempt_at: str | None = None
     error: str | None = None
+    duplicates: int = 0  # the same notification sent again this many times once it is delivered
+    after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -143,6 +145,7 @@ class Delivery:
             "created": self.created,
             "next_attempt_at": self.next_attempt_at,
             "error": self.error,
+            "duplicates": self.duplicates,
             "body": _text(self.body),
             "attempts": [vars(a) for a in self.attempts],
         }
@@ -246,7 +249,7 @@ class Dispatcher:
             headers={str(k): str(v) for k, v in (headers or {}).items()},
             tenant=tenant,
             webhook_id=record.id,
-            webhook={**data, "id": record.id},
+            webhook=self._webhook_values(provider, record, self.state.store.collection(provider.name, tenant).ref),
             delay=float(data.get(spec["delay_field"]) or 0) if spec.get("delay_field") else 0.0,
             grouped=bool(data.get(spec["group_field"])) if spec.get("group_field") else False,
         )
@@ -257,7 +260,16 @@ class Dispatcher:
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
-        return Target(url=url, secret=secret, headers=dict(headers or {}), webhook=defaults)
+        now = self.state.clock.now()
+        unstored = Record(self.state.ids.generate(provider.resource["id"]), defaults, now, now)
+        return Target(url=url, secret=secret, headers=dict(headers or {}),
+                      webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
+
+    @staticmethod
+    def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
+        """What `{webhook.*}` templates read: the stored values, the webhook as the provider's API
+        shows it (e.g. its `company`) and its `id`."""
+        return {**record.data, **render_record(provider.views["default"], record, ref), "id": record.id}
 
     def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
         signature = delivery_spec(provider).get("signature") or {}
@@ -294,13 +306,39 @@ class Dispatcher:
 
     def fire(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
              tenant: str | None = None, scope: str | None = None, target: Target | None = None,
-             mode: str = "valid") -> list[Delivery]:
+             mode: str = "valid", duplicate: int = 0, delay: float = 0.0, order: str | None = None
+             ) -> list[Delivery]:
         """Build each event once and start a delivery per subscriber (or to `target` alone);
-        a subscriber with grouping on gets the events of this firing in one notification."""
+        a subscriber with grouping on gets the events of this firing in one notification.
+        Misbehaving on purpose: each notification is sent `duplicate` more times once delivered,
+        held back `delay` more seconds, and with an `order` ("fired" or "reversed") a subscriber's
+        notifications go one after the other in that order."""
+        deliveries = self.prepare(provider, names, overrides, tenant=tenant, scope=scope, target=target, mode=mode,
+                                  order=order)
+        spec = delivery_spec(provider)
+        previous: dict[str, Delivery] = {}
+        for delivery in deliveries:
+            delivery.duplicates = duplicate
+            if delay:
+                delivery.target = replace(delivery.target, delay=delivery.target.delay + delay)
+            if order is not None:
+                delivery.after = previous.get(delivery.target.url)
+                previous[delivery.target.url] = delivery
+            self._saved(delivery, due=time.time(), commit=False)
+            self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
+        return deliveries
+
+    def prepare(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
+                tenant: str | None = None, scope: str | None = None, target: Target | None = None,
+                mode: str = "valid", order: str | None = None) -> list[Delivery]:
+        """The deliveries a firing makes, in the delivery log but not started (`fire` starts them;
+        `redeliver` sends one once)."""
         if self._closing:
             raise EventError("the emulator is stopping; it sends nothing more")
         spec = delivery_spec(provider)
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
+        if order == "reversed":
+            names.reverse()
         built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         deliveries = []
@@ -309,8 +347,6 @@ class Dispatcher:
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
                 self.log.add(delivery)
-                self._saved(delivery, due=time.time(), commit=False)
-                self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 deliveries.append(delivery)
         return deliveries
 
@@ -335,7 +371,9 @@ class Dispatcher:
         delivery_id = self.state.ids.uuid4()
 
         def values(event: Event) -> Any:
-            return event.values.extend({"payload": event.payload, "rid": delivery_id, "webhook": target.webhook})
+            # The payload may name the webhook it goes to (`{webhook.company}`): filled here, per target.
+            base = event.values.extend({"rid": delivery_id, "webhook": target.webhook})
+            return base.extend({"payload": fill(event.payload, base)})
 
         extra: dict[str, Any] = {}
         if spec.get("entry") is not None:
@@ -394,8 +432,11 @@ class Dispatcher:
         try:
             if resume_at is not None:
                 await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.state.settings.time_scale)
-            elif delivery.target.delay:
-                await self._sleep(delivery, delivery.target.delay)
+            else:
+                if delivery.after is not None:
+                    await delivery.after.done.wait()
+                if delivery.target.delay:
+                    await self._sleep(delivery, delivery.target.delay)
             delays = retry_delays(spec)
             for number in range(len(delivery.attempts), len(delays) + 1):
                 stopped = self._stopped_reason(provider, delivery)
@@ -409,6 +450,8 @@ class Dispatcher:
                     self._in_flight.discard(delivery.id)
                 if outcome == "delivered":
                     delivery.status, delivery.error = "delivered", None
+                    for _ in range(delivery.duplicates):
+                        await self._attempt(provider, spec, delivery)
                     return
                 if outcome == "refused":  # not allowed to go there: retrying cannot help
                     delivery.status, delivery.error = "failed", delivery.attempts[-1].error
@@ -457,10 +500,14 @@ class Dispatcher:
         if "limit" in rule and count > rule["limit"]:
             record.data.update(rule.get("then", {}))
 
+    def attempt_timeout(self, spec: dict[str, Any]) -> float:
+        """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""
+        return self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+
     async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery,
                        of: int | None = None) -> str:
         """POST the notification once, signed now; record the attempt; return its outcome. `of` is
-        the schedule's number of attempts (None for a redelivery), for the log line."""
+        the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
         now = self.state.clock.now()
         # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
@@ -478,7 +525,7 @@ class Dispatcher:
             log.warning("%s %s -> %s: refused: %s", provider.name, ",".join(delivery.events), delivery.target.url,
                         refusal)
             return attempt.outcome
-        timeout = self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+        timeout = self.attempt_timeout(spec)
         started = time.perf_counter()
         try:
             async with self._session.post(delivery.target.url, data=signed.body, headers=headers,

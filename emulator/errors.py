@@ -19,7 +19,9 @@ DEFAULT_STATUS = {
     "malformed_body": 400,
     "validation": 400,
     "payload_too_large": 413,
+    "rate_limited": 429,
     "internal": 500,
+    "unavailable": 503,
 }
 
 # Plain-English defaults for `{message}` when a provider's fixture gives none.
@@ -33,7 +35,10 @@ DEFAULT_MESSAGE = {
     "malformed_body": "Malformed request body: {detail}",
     "validation": "{detail}",
     "payload_too_large": "Request body too large",
+    "rate_limited": "Too Many Requests",
     "internal": "Internal error: {detail}",
+    "unavailable": "Service Unavailable",
+    "fault": "{detail}",
 }
 
 
@@ -55,12 +60,14 @@ class ProviderError(Exception):
         *,
         issues: list[Issue] | None = None,
         headers: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
         self.issues = issues or []
         self.headers = headers or {}
+        self.status = status  # answered instead of the kind's own status (an injected fault)
 
 
 @dataclass
@@ -101,7 +108,7 @@ def render_error(provider: Provider, error: ProviderError, method: str, rid: Any
     detail = error.detail or "; ".join(_located(i) for i in error.issues)
     base = {"detail": detail, "method": method}
     message = fill(kind.get("message", DEFAULT_MESSAGE.get(error.kind, "{detail}")), base)
-    status = kind.get("status", DEFAULT_STATUS.get(error.kind, 400))
+    status = error.status or kind.get("status", DEFAULT_STATUS.get(error.kind, 400))
     values = Values(
         {**base, "status": status, "message": message,
          "fields": issues_as_fields(error.issues, spec.get("non_field_key", "non_field_errors"))

@@ -57,6 +57,8 @@ class Settings:
     state: Path | None = None
     # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
     data_dir: Path | None = None
+    # A YAML or JSON file of fault rules loaded at start-up (see emulator/faults.py).
+    faults: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -78,6 +80,8 @@ class Settings:
                 TargetPolicy.parse(self.allow_targets)
             except ValueError as exc:
                 raise SettingsError(f"allowed targets: {exc}") from None
+        if self.faults is not None:
+            self.faults = Path(self.faults)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -17,8 +17,6 @@ from typing import Any
 
 from emulator.render import fill
 
-# Deliberately wrong signatures a user can ask for, per firing.
-MODES = ("valid", "wrong_secret", "stale_timestamp", "tampered_body", "missing")
 STALE_SECONDS = 3600
 
 
@@ -68,7 +66,7 @@ def sign(spec: dict[str, Any] | None, body: bytes, secret: Any, timestamp: int, 
             key = b"not-" + key
         claims = fill(spec.get("claims", {}), {**values, "timestamp": timestamp,
                                                "expires": timestamp + spec.get("ttl", 300)})
-        import jwt  # here, not at the top: the CLI reads MODES without paying for PyJWT
+        import jwt
 
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": secret.get("kid")})
         return Signed(sent, {spec["header"]: token})

@@ -8,6 +8,7 @@ import asyncio
 import inspect
 
 import pytest
+import requests
 from aiohttp import web
 
 from emulator import Emulator
@@ -62,10 +63,19 @@ def test_the_async_client_has_every_method_of_the_blocking_one() -> None:
     public = {n for n, f in inspect.getmembers(EmulatorClient, inspect.isfunction)
               if not n.startswith("_") and not n.endswith("_async")}
     assert {"fire", "deliveries", "wait_for_delivery", "reset", "state", "requests", "redeliver", "jwk"} <= public
-    for name in public:
+    for name in public - {"fault"}:
         method = getattr(AsyncEmulatorClient, name)
         assert inspect.iscoroutinefunction(method), name
         assert inspect.signature(method) == inspect.signature(getattr(EmulatorClient, name)), name
+
+
+async def test_the_async_fault_block_holds_inside_and_is_gone_after() -> None:
+    async with Emulator() as emulator:
+        async with emulator.aclient.fault("gigapay", status=503, times=1) as fault:
+            answer = await asyncio.to_thread(requests.get, emulator.url + "/v2/webhooks/",
+                                             headers=GIGAPAY, timeout=10)
+            assert answer.status_code == 503
+        assert fault.hits == 1 and await emulator.aclient.faults() == []
 
 
 def test_an_unknown_provider_names_the_known_ones() -> None:

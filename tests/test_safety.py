@@ -13,7 +13,7 @@ import requests
 
 from emulator import Emulator
 from emulator.client import ControlError, EmulatorClient
-from emulator.control import OPEN_ROUTES, ROUTES, ControlRoute
+from emulator.control import OPEN_ROUTES, ControlRoute, all_routes
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError
 from emulator.targets import TargetPolicy
@@ -37,7 +37,7 @@ def concrete(path: str) -> str:
     return path.replace("{name}", "syncfy").replace("{id}", "nope")
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if (r.method, r.path) not in OPEN_ROUTES],
+@pytest.mark.parametrize("route", [r for r in all_routes() if (r.method, r.path) not in OPEN_ROUTES],
                          ids=lambda r: f"{r.method} {r.path}")
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
 def test_every_guarded_control_route_refuses_without_the_token(guarded: Emulator, route: ControlRoute,

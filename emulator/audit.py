@@ -1,0 +1,232 @@
+"""The consumer audit: send a battery of notifications to a user's webhook endpoint and report,
+check by check, what a safe consumer does, what this one did, and the verdict.
+
+The checks, per endpoint: every event it can receive, validly signed, is accepted by the provider's
+own success rule; the same notification twice is accepted both times; every answer comes within
+the provider's timeout; each forgery (wrong secret, tampered body, missing signature, stale
+timestamp or expired token) is rejected, or, for a provider that signs nothing, a note says what
+the consumer can check instead. Each notification is sent once (no retries) through the
+dispatcher, so every one is in the delivery log too.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, replace
+from typing import Any
+from xml.etree import ElementTree
+
+from aiohttp import web
+
+from emulator.control import ControlRoute, fire_problem, plain_error, read_json_object
+from emulator.delivery import Attempt, Dispatcher, Target, delivery_spec
+from emulator.errors import ProviderError
+from emulator.events import EventError, catalogue
+from emulator.provider import Provider
+from emulator.responses import json_response
+from emulator.state import STATE
+
+AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
+DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
+                        "acting on it, and keep the endpoint's URL unguessable.")
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    check: str
+    safe: str
+    observed: str
+    verdict: str  # pass, fail or note
+
+    def as_json(self) -> dict[str, str]:
+        return vars(self)
+
+
+def _observed(attempt: Attempt) -> str:
+    return f"HTTP {attempt.status}" if attempt.status is not None else f"no answer: {attempt.error}"
+
+
+def forgeries(signature: dict[str, Any]) -> list[tuple[str, str]]:
+    """(signing mode, what it is) for each forgery that applies to a signature scheme."""
+    jwt = signature["scheme"] == "jwt"
+    found = [("wrong_secret", "signed with the wrong key" if jwt else "signed with the wrong secret"),
+             ("tampered_body", "body changed after signing"),
+             ("missing", "no signature")]
+    templates = str(signature.get("message", "")) + str(signature.get("value", ""))
+    if jwt:
+        found.append(("stale_timestamp", "expired token"))
+    elif "{timestamp}" in templates:
+        found.append(("stale_timestamp", "timestamp an hour old"))
+    return found
+
+
+class Auditor:
+    """Runs the checks against one endpoint (a target) with one dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher, provider: Provider) -> None:
+        self.dispatcher = dispatcher
+        self.provider = provider
+        self.spec = delivery_spec(provider)
+        self.timeout = dispatcher.attempt_timeout(self.spec)
+
+    async def _send(self, target: Target, event: str, mode: str = "valid", times: int = 1) -> list[Attempt]:
+        """One notification of `event`, sent `times` times (no retries); its attempts."""
+        [delivery] = self.dispatcher.prepare(self.provider, [event], target=target, mode=mode)
+        for _ in range(times):
+            await self.dispatcher.redeliver(delivery)
+        return delivery.attempts
+
+    def _success_rule(self) -> str:
+        accepted = self.spec.get("success")
+        statuses = " or ".join(map(str, accepted or []))
+        return f"answers {statuses} (only {statuses} counts)" if accepted else "answers 2xx"
+
+    async def run(self, target: Target, events: list[str]) -> list[Check]:
+        """Every check against one endpoint, in order."""
+        checks: list[Check] = []
+        valid: list[Attempt] = []
+        rule = self._success_rule()
+        for event in events:
+            [attempt] = await self._send(target, event)
+            valid.append(attempt)
+            checks.append(Check(f"event {event}", f"accepts it: {rule}", _observed(attempt),
+                                "pass" if attempt.outcome == "delivered" else "fail"))
+        twice = await self._send(target, events[0], times=2)
+        valid += twice
+        checks.append(Check(f"the same {events[0]} twice", f"accepts both: {rule}",
+                            ", then ".join(_observed(a) for a in twice),
+                            "pass" if all(a.outcome == "delivered" for a in twice) else "fail"))
+        late = [a for a in valid if a.status is None and (a.error or "").startswith("no response")]
+        slowest = max(a.duration_ms for a in valid)
+        checks.append(Check("answer time", f"answers within {self.timeout:g} s (the provider's timeout)",
+                            f"{len(late)} answer(s) too late" if late else f"slowest answer {slowest:.0f} ms",
+                            "fail" if late else "pass"))
+        signature = self.spec.get("signature") or {}
+        if signature.get("scheme", "none") == "none":
+            advice = self.spec.get("authenticity", DEFAULT_AUTHENTICITY)
+            checks.append(Check("authenticity", f"cannot tell a forgery: {self.provider.name} signs nothing",
+                                " ".join(advice.split()), "note"))
+            return checks
+        for mode, what in forgeries(signature):
+            [attempt] = await self._send(target, events[0], mode)
+            rejected = attempt.status is not None and not 200 <= attempt.status < 300
+            checks.append(Check(f"forgery: {what}", "rejects it (not 2xx)", _observed(attempt),
+                                "pass" if rejected else "fail"))
+        return checks
+
+
+def summary(checks: list[Check]) -> dict[str, int]:
+    """How many checks passed, failed and are notes."""
+    return {verdict: sum(c.verdict == verdict for c in checks) for verdict in ("pass", "fail", "note")}
+
+
+async def audit(dispatcher: Dispatcher, provider: Provider, targets: list[tuple[Target, list[str]]]
+                ) -> dict[str, Any]:
+    """Audit each (target, events) and return the report: per endpoint its checks, and whether all passed."""
+    auditor = Auditor(dispatcher, provider)
+    endpoints = []
+    for target, events in targets:
+        # The audit's own notifications leave a stored webhook's failure counter alone.
+        checks = await auditor.run(replace(target, webhook_id=None), events)
+        endpoints.append({"url": target.url, "tenant": target.tenant, "webhook_id": target.webhook_id,
+                          "checks": [c.as_json() for c in checks], "summary": summary(checks)})
+    return {"provider": provider.name, "passed": all(e["summary"]["fail"] == 0 for e in endpoints),
+            "endpoints": endpoints}
+
+
+# -- reports -----------------------------------------------------------------------------------------
+
+COLUMNS = (("check", "CHECK"), ("safe", "A SAFE CONSUMER"), ("observed", "THIS ONE"), ("verdict", "VERDICT"))
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The report as text: a table per endpoint and a closing line."""
+    lines = []
+    for endpoint in report["endpoints"]:
+        where = endpoint["url"] + (f" (webhook {endpoint['webhook_id']})" if endpoint["webhook_id"] else "")
+        lines.append(f"{report['provider']} consumer audit of {where}")
+        notes = [c for c in endpoint["checks"] if c["verdict"] == "note"]
+        rows = [tuple(head for _, head in COLUMNS)] + [
+            tuple("see the note below" if key == "observed" and c in notes else c[key] for key, _ in COLUMNS)
+            for c in endpoint["checks"]]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+        for row in rows:
+            padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            lines.append("  ".join([*padded, row[-1]]))
+        counts = endpoint["summary"]
+        lines.append(f"{sum(counts.values())} checks: {counts['pass']} passed, {counts['fail']} failed, "
+                     f"{counts['note']} note(s)")
+        lines += [textwrap.fill(f"note ({c['check']}): {c['observed']}", 100, subsequent_indent="  ") for c in notes]
+        lines.append("")
+    lines.append("SAFE" if report["passed"] else "UNSAFE: see the failed checks above")
+    return "\n".join(lines)
+
+
+def junit_xml(report: dict[str, Any]) -> str:
+    """The report as JUnit XML: a test suite per endpoint, a test case per check."""
+    suites = ElementTree.Element("testsuites", name=f"webhook-emulator audit {report['provider']}")
+    for endpoint in report["endpoints"]:
+        counts = endpoint["summary"]
+        suite = ElementTree.SubElement(suites, "testsuite", name=f"{report['provider']} {endpoint['url']}",
+                                       tests=str(sum(counts.values())), failures=str(counts["fail"]), errors="0",
+                                       skipped="0")
+        for check in endpoint["checks"]:
+            case = ElementTree.SubElement(suite, "testcase", classname=f"audit.{report['provider']}",
+                                          name=check["check"])
+            if check["verdict"] == "fail":
+                ElementTree.SubElement(case, "failure", message=f"expected: {check['safe']}; got: {check['observed']}")
+            elif check["verdict"] == "note":
+                ElementTree.SubElement(case, "system-out").text = f"{check['safe']}. {check['observed']}"
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# -- the control API ---------------------------------------------------------------------------------
+
+def _fail(request: web.Request, kind: str, detail: str) -> web.Response:
+    reply = plain_error(ProviderError(kind, detail))
+    return json_response(request, reply.status, reply.body)
+
+
+def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -> list[tuple[Target, list[str]]]:
+    """The endpoint `url` with every event of the catalogue, or each registered webhook (of one
+    tenant, if given) with the events it wants, and its own secret."""
+    names = sorted(catalogue(provider))
+    if not names:
+        raise EventError(f"{provider.name} has no events to audit with")
+    if "url" in body:
+        return [(dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers")), names)]
+    return dispatcher.subscribers(provider, names, body.get("tenant"))
+
+
+async def run_audit(request: web.Request) -> web.Response:
+    """POST /_emulator/audit: audit `url` (with `secret`, `headers`), or without `url` every
+    registered webhook of the provider (of one `tenant`); 200 with the report."""
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    state = request.app[STATE]
+    provider = state.providers.get(body.get("provider"))  # type: ignore[arg-type]
+    if provider is None:
+        return _fail(request, "validation", "provider must name one of " + ", ".join(state.providers))
+    unknown = sorted(set(body) - set(AUDIT_FIELDS))
+    problem = (f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(AUDIT_FIELDS)}" if unknown
+               else "tenant applies only without url" if "url" in body and "tenant" in body
+               else fire_problem({**body, "event": "audit"}, provider))
+    if problem:
+        return _fail(request, "validation", problem)
+    dispatcher = state.dispatcher
+    assert dispatcher is not None, "the dispatcher starts with the app"
+    try:
+        targets = _targets(dispatcher, provider, body)
+    except EventError as exc:
+        return _fail(request, "validation", str(exc))
+    if not targets:
+        return _fail(request, "not_found", f"no registered {provider.name} webhook to audit; give a url")
+    return json_response(request, 200, await audit(dispatcher, provider, targets))
+
+
+# The audit's control route (registered and documented with the rest, see control.all_routes).
+ROUTES = [ControlRoute("POST", "/_emulator/audit", run_audit, "Audit a webhook consumer: {provider, url?, secret?, "
+                       "headers?, tenant?}; without url, every registered webhook of the provider")]

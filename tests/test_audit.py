@@ -1,0 +1,270 @@
+"""The consumer audit against small webhook consumers written here: a safe one that verifies
+signatures with the verifiers of tests/test_delivery.py, and unsafe ones (accepts forgeries,
+answers 201 to Centry, refuses a repeated notification, answers too late). The audit's verdicts
+are asserted through the control API, EmulatorClient, the pytest plugin and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from aiohttp import web
+from multidict import CIMultiDict
+
+from emulator import Emulator
+from emulator.client import ControlError
+from emulator.pytest_plugin import EmulatorHandle
+from emulator.server import LoopThread, start_site
+from tests.test_delivery import Hit, gigapay_valid, signature_valid
+
+SECRET = "s3cret-for-the-audit"
+GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "11111111-1111-4111-8111-111111111111"}
+
+
+class Consumer:
+    """A webhook consumer on 127.0.0.1: `decide(path, hit)` gives each answer's status."""
+
+    def __init__(self, decide: Callable[[str, Hit], int], delay: float = 0.0) -> None:
+        self.decide = decide
+        self.delay = delay
+        self.hits: list[Hit] = []
+        self._thread = LoopThread("test-consumer")
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        hit = Hit(request.path, CIMultiDict(request.headers), await request.read())
+        self.hits.append(hit)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return web.Response(status=self.decide(request.path, hit))
+
+    def __enter__(self) -> Consumer:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner, port = self._thread.run(start_site(app, "127.0.0.1", 0, 0.2))
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        self._thread.run(self._runner.cleanup(), timeout=30)
+        self._thread.stop()
+
+
+def safe(provider: str, secret: Any) -> Callable[[str, Hit], int]:
+    """Verifies every notification; 401 for anything that does not verify."""
+    return lambda path, hit: 200 if signature_valid(provider, hit, secret) else 401
+
+
+def accept_all(path: str, hit: Hit) -> int:
+    return 200
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(time_scale=0.001) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> Any:
+    emulator.client.reset()
+    return emulator.client
+
+
+def verdicts(report: dict[str, Any], endpoint: int = 0) -> dict[str, str]:
+    return {c["check"]: c["verdict"] for c in report["endpoints"][endpoint]["checks"]}
+
+
+FORGERIES = {
+    "gigapay": ["forgery: signed with the wrong secret", "forgery: body changed after signing",
+                "forgery: no signature", "forgery: timestamp an hour old"],
+    "shareactor": ["forgery: signed with the wrong secret", "forgery: body changed after signing",
+                   "forgery: no signature"],
+    "syncfy": ["forgery: signed with the wrong key", "forgery: body changed after signing", "forgery: no signature",
+               "forgery: expired token"],
+}
+
+
+@pytest.mark.parametrize("provider", ["gigapay", "shareactor", "syncfy"])
+def test_a_safe_consumer_passes_every_check(client: Any, provider: str) -> None:
+    secret = client.jwk("syncfy") if provider == "syncfy" else SECRET
+    options = {} if provider == "syncfy" else {"secret": SECRET}
+    with Consumer(safe(provider, secret)) as consumer:
+        report = client.audit(provider, consumer.url + "/hooks", **options)
+    found = verdicts(report)
+    events = next(p["events"] for p in client.request("GET", "/_emulator/providers")["providers"]
+                  if p["name"] == provider)
+    assert [c for c in found if c.startswith("event ")] == [f"event {e}" for e in events]
+    assert [c for c in found if c.startswith("forgery")] == FORGERIES[provider]
+    assert set(found.values()) == {"pass"} and report["passed"] is True
+    assert report["endpoints"][0]["summary"] == {"pass": len(found), "fail": 0, "note": 0}
+
+
+def test_a_consumer_that_accepts_forgeries_fails_exactly_those(client: Any) -> None:
+    with Consumer(accept_all) as consumer:
+        report = client.audit("gigapay", consumer.url, secret=SECRET)
+    failed = [c for c in report["endpoints"][0]["checks"] if c["verdict"] == "fail"]
+    assert [c["check"] for c in failed] == FORGERIES["gigapay"]
+    assert all(c["observed"] == "HTTP 200" and c["safe"] == "rejects it (not 2xx)" for c in failed)
+    assert report["passed"] is False
+
+
+def test_centry_counts_only_200_and_the_report_says_it_cannot_authenticate(client: Any) -> None:
+    with Consumer(lambda path, hit: 201) as consumer:
+        report = client.audit("centry", consumer.url)
+    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
+    created = checks["event on_product_save"]
+    assert created == {"check": "event on_product_save", "safe": "accepts it: answers 200 (only 200 counts)",
+                       "observed": "HTTP 201", "verdict": "fail"}
+    note = checks["authenticity"]
+    assert note["verdict"] == "note" and "signs nothing" in note["safe"]
+    assert "fetch the product, order or integration config" in note["observed"]
+    assert not any(name.startswith("forgery") for name in checks)
+    with Consumer(accept_all) as consumer:
+        assert client.audit("centry", consumer.url)["passed"] is True  # a note is not a failure
+
+
+def test_a_consumer_that_refuses_a_repeat_fails_the_duplicate_check(client: Any) -> None:
+    seen: set[bytes] = set()
+
+    def once(path: str, hit: Hit) -> int:
+        status = 409 if hit.raw in seen else 200
+        seen.add(hit.raw)
+        return status
+
+    with Consumer(once) as consumer:
+        report = client.audit("paybook", consumer.url)
+    [duplicate] = [c for c in report["endpoints"][0]["checks"] if c["check"].startswith("the same")]
+    assert duplicate["observed"] == "HTTP 200, then HTTP 409" and duplicate["verdict"] == "fail"
+    assert {c["verdict"] for c in report["endpoints"][0]["checks"] if c is not duplicate} <= {"pass", "note"}
+
+
+def test_a_consumer_slower_than_the_timeout_fails_the_answer_time_check() -> None:
+    with Emulator(delivery_timeout=0.2) as emulator, Consumer(accept_all, delay=1.0) as consumer:
+        report = emulator.client.audit("centry", consumer.url)
+    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
+    assert checks["answer time"]["verdict"] == "fail"
+    assert checks["answer time"]["safe"] == "answers within 0.2 s (the provider's timeout)"
+    assert checks["event on_order_save"]["observed"].startswith("no answer: no response within 0.2 s")
+
+
+def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, emulator: Emulator) -> None:
+    secrets: dict[str, str] = {}
+
+    def by_path(path: str, hit: Hit) -> int:
+        return 200 if signature_valid("gigapay", hit, secrets[path]) else 401
+
+    with Consumer(by_path) as consumer:
+        for path, events in (("/one", ["Payout.created"]), ("/two", ["Employee.created", "Payout.accepted"])):
+            created = requests.post(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY, timeout=10,
+                                    json={"url": consumer.url + path, "events": events}).json()
+            secrets[path] = created["secret_key"]
+        report = client.audit("gigapay")
+    assert report["passed"] is True
+    endpoints = report["endpoints"]
+    assert [e["url"] for e in endpoints] == [consumer.url + "/one", consumer.url + "/two"]
+    assert all(e["webhook_id"] and e["tenant"] == "GP" for e in endpoints)
+    assert [c for c in verdicts(report, 1) if c.startswith("event ")] == ["event Employee.created",
+                                                                          "event Payout.accepted"]
+    # The audit's notifications left the webhooks' state alone.
+    assert [h["url"] for h in requests.get(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY,
+                                           timeout=10).json()["results"]] == [consumer.url + "/one",
+                                                                               consumer.url + "/two"]
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"provider": "nope"}, 400, "provider must name one of"),
+    ({"provider": "gigapay", "url": "ftp://x"}, 400, "url must be an absolute http(s) URL"),
+    ({"provider": "gigapay", "url": "http://127.0.0.1:9/", "tenant": "GP"}, 400, "tenant applies only without url"),
+    ({"provider": "gigapay", "event": "Payout.created"}, 400, "unknown field(s) event"),
+    ({"provider": "syncfy", "url": "http://127.0.0.1:9/", "secret": "text"}, 400, "JWK"),
+    ({"provider": "gigapay"}, 404, "no registered gigapay webhook to audit"),
+])
+def test_a_bad_audit_request_is_refused(client: Any, body: dict[str, Any], status: int, message: str) -> None:
+    with pytest.raises(ControlError) as refused:
+        client.request("POST", "/_emulator/audit", body)
+    assert refused.value.status == status and message in refused.value.body["message"]
+
+
+def test_the_pytest_fixture_audits(webhook_emulator: EmulatorHandle) -> None:
+    with Consumer(safe("shareactor", SECRET)) as consumer:
+        report = webhook_emulator.audit("shareactor", consumer.url, secret=SECRET)
+    assert report["passed"] is True and len(report["endpoints"][0]["checks"]) == 31 + 2 + 3
+
+
+def audit_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "emulator", "audit", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_cli_prints_a_table_and_exits_by_the_verdict(tmp_path: Path) -> None:
+    with Consumer(safe("gigapay", SECRET)) as good, Consumer(accept_all) as bad:
+        passed = audit_cli("--provider", "gigapay", "--url", good.url + "/hooks/gigapay", "--secret", SECRET)
+        junit = tmp_path / "audit.xml"
+        failed = audit_cli("--provider", "gigapay", "--url", bad.url, "--secret", SECRET, "--junit", str(junit))
+        as_json = audit_cli("--provider", "gigapay", "--url", bad.url, "--secret", SECRET, "--json")
+    assert passed.returncode == 0, passed.stderr
+    lines = passed.stdout.splitlines()
+    assert lines[0] == f"gigapay consumer audit of {good.url}/hooks/gigapay"
+    assert lines[1].split() == ["CHECK", "A", "SAFE", "CONSUMER", "THIS", "ONE", "VERDICT"]
+    assert lines[-1] == "SAFE" and "16 checks: 16 passed, 0 failed, 0 note(s)" in lines
+    assert failed.returncode == 1 and failed.stdout.splitlines()[-1].startswith("UNSAFE")
+    forged = [line for line in failed.stdout.splitlines() if line.startswith("forgery: no signature")]
+    assert forged and forged[0].split()[-1] == "fail"
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("16", "4")
+    assert len(suite.findall("testcase/failure")) == 4
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["passed"] is False
+
+
+def test_the_cli_audits_registered_webhooks_of_a_server(emulator: Emulator, client: Any) -> None:
+    with Consumer(accept_all) as consumer:
+        requests.post(f"{emulator.url}/conexion/v1/webhooks.json", headers={"Authorization": "Bearer CT"},
+                      json={"callback_url": consumer.url, "on_order_save": True}, timeout=10)
+        done = audit_cli("--provider", "centry", "--webhooks", "--server", emulator.url, "--json")
+    assert done.returncode == 0, done.stderr
+    [endpoint] = json.loads(done.stdout)["endpoints"]
+    assert [c["check"] for c in endpoint["checks"]] == ["event on_order_save", "the same on_order_save twice",
+                                                         "answer time", "authenticity"]
+
+
+@pytest.mark.parametrize("args", [["--provider", "gigapay"], ["--provider", "gigapay", "--webhooks"],
+                                  ["--provider", "gigapay", "--url", "http://127.0.0.1:9/", "--header", "nocolon"]])
+def test_the_cli_refuses_an_incomplete_audit(args: list[str]) -> None:
+    done = audit_cli(*args)
+    assert done.returncode == 2 and done.stderr.startswith("webhook-emulator: ")
+
+
+def test_the_readmes_audit_example_is_what_the_audit_prints() -> None:
+    """The README's example consumer checks the HMAC but not the age of `t`."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```text\n\$ (webhook-emulator audit .*?)\n(.*?)^```", readme, flags=re.M | re.S)
+    command, shown = example
+
+    def ignores_age(path: str, hit: Hit) -> int:
+        header = hit.headers.get("Gigapay-Signature", "")
+        t = header.partition(",")[0].removeprefix("t=")
+        return 200 if t.isdigit() and gigapay_valid(header, "my-secret", hit.raw, now=float(t)) else 401
+
+    with Consumer(ignores_age) as consumer:
+        words = [w.replace("http://127.0.0.1:8000", consumer.url) for w in shlex.split(command)]
+        done = audit_cli(*words[2:])
+    assert done.returncode == 1
+    printed = done.stdout.replace(consumer.url, "http://127.0.0.1:8000")
+
+    def timeless(text: str) -> str:
+        return re.sub(r"slowest answer +\d+ ms +", "slowest answer N ms ", text)
+
+    assert timeless(printed).splitlines() == timeless(shown).splitlines()
