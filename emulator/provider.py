@@ -17,6 +17,8 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
+from emulator.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
+
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -95,7 +97,7 @@ class Route:
     pattern: re.Pattern[str]
     literal_length: int
     status: int = 200
-    request: Draft202012Validator | None = None
+    request: TwoTierValidator | None = None
     request_schema: str | None = None
     response_schema: str | None = None
     view: str = "default"
@@ -135,12 +137,15 @@ class Provider:
         """One of this provider's schemas, as written."""
         return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
 
-    def validator(self, name: str) -> Draft202012Validator:
+    @functools.cached_property
+    def fast_registry(self) -> Any:
+        """The schemas again, for the fast tier of validation."""
+        return fast_registry((uri, resource.contents) for uri, resource in self.registry.items())
+
+    def validator(self, name: str) -> TwoTierValidator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""
-        uri = self.schema_uri(name)
-        return Draft202012Validator(
-            {"$ref": uri}, registry=self.registry, format_checker=FORMAT_CHECKER
-        )
+        return two_tier({"$ref": self.schema_uri(name)}, registry=self.fast_registry, exact_registry=self.registry,
+                        checker=FORMAT_CHECKER)
 
 
 def _compile_path(template: str) -> tuple[re.Pattern[str], int]:
@@ -174,9 +179,8 @@ def _load_json(path: Path) -> Any:
         raise FixtureError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _meta_validator() -> Draft202012Validator:
-    meta = _load_json(data_dir() / "schemas" / "fixture.schema.json")
-    return Draft202012Validator(meta)
+def _meta_validator() -> TwoTierValidator:
+    return two_tier(_load_json(data_dir() / "schemas" / "fixture.schema.json"))
 
 
 def _schema_registry(name: str, schema_dir: Path) -> Registry:
@@ -192,7 +196,8 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
             uri = f"{SCHEMA_BASE}{prefix}/{rel}"
             contents.setdefault("$id", uri)
             try:
-                Draft202012Validator.check_schema(contents)
+                if not schema_is_valid(contents):  # the fast check; jsonschema explains what is wrong
+                    Draft202012Validator.check_schema(contents)
             except Exception as exc:
                 where = "/".join(str(p) for p in getattr(exc, "absolute_path", []))
                 message = getattr(exc, "message", str(exc))
@@ -201,7 +206,7 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
     return registry
 
 
-def load_provider(path: Path, schema_dir: Path, meta: Draft202012Validator | None = None) -> Provider:
+def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
     """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
     raw = _load_yaml(path)
     meta = meta or _meta_validator()

@@ -7,10 +7,11 @@ import json
 import math
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import ValidationError
 from multidict import MultiDictProxy
 
 from emulator.errors import Issue, ProviderError
+from emulator.fast_validation import TwoTierValidator
 from emulator.render import LONE_SURROGATE, fill
 
 DEFAULT_MESSAGES = {
@@ -129,7 +130,7 @@ def _maybe_json(text: str) -> Any:
         return text
 
 
-def body_issues(body: Any, validator: Draft202012Validator | None, messages: dict[str, str]) -> list[Issue]:
+def body_issues(body: Any, validator: TwoTierValidator | None, messages: dict[str, str]) -> list[Issue]:
     """Everything wrong with `body` under the route's schema, each problem once."""
     if not isinstance(body, dict):
         return [Issue((), message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
