@@ -21,7 +21,7 @@ from emulator.provider import Provider, Route
 from emulator.render import fill, render_record
 from emulator.responses import EMPTY
 from emulator.state import EmulatorState
-from emulator.store import Collection, Record, Token
+from emulator.store import EVERYONE, Collection, Record, Token
 from emulator.validation import body_issues, param_error, raise_issues, unique_issue
 
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
@@ -275,7 +275,8 @@ def _sort(call: Call) -> tuple[str, bool]:
 async def list_records(call: Call) -> Reply:
     listing = call.provider.listing
     paging = listing.get("paging", {})
-    keeps = [k for k in [_visible(call), *_filters(call)] if k is not None]
+    keeps = [k for k in _filters(call) if k is not None]
+    scope = _caller_scope(call) if "scope" in call.provider.resource else EVERYONE
     after = paging.get("after") and call.request.query.get(paging["after"])
     if after:
         keeps.append(_after(call.collection, after))
@@ -289,7 +290,7 @@ async def list_records(call: Call) -> Reply:
         size = _query_int(call, "size", default_size, 1)
         size = min(size, paging.get("max_size", size))
         page = _query_int(call, "page", first, first)
-        records, total = call.collection.page((page - first) * size, size, key, descending, keep)
+        records, total = call.collection.page((page - first) * size, size, key, descending, keep, scope)
         if not records and page != first and paging.get("out_of_range") == "error":
             raise ProviderError("invalid_page")
         if paging.get("links"):
@@ -298,7 +299,7 @@ async def list_records(call: Call) -> Reply:
     else:
         offset = _query_int(call, "offset", 0, 0)
         limit = _query_int(call, "limit", paging.get("default_limit"), 0)
-        records, total = call.collection.page(offset, limit, key, descending, keep)
+        records, total = call.collection.page(offset, limit, key, descending, keep, scope)
     if paging.get("total_header"):
         headers[paging["total_header"]] = str(total)
     values["count"] = total

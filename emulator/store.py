@@ -32,6 +32,13 @@ class Record:
         return self.scope is None or self.scope == scope
 
 
+class Everyone:
+    """The `scope` of a caller who sees every record (providers without scopes)."""
+
+
+EVERYONE = Everyone()
+
+
 @dataclass
 class Collection:
     """A tenant's records of one provider."""
@@ -42,18 +49,32 @@ class Collection:
     removed: dict[str, Record] = field(default_factory=dict)
     # Told the id of every record added, changed or removed (by a durable store; None in memory).
     watch: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    # Per caller scope, the ids of the records it sees (Record.seen_from), in creation order: built on
+    # first use and kept up to date, so a page of one scope's view costs O(page), not O(records).
+    _views: dict[str | None, dict[str, None]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, record: Record) -> None:
         self.records[record.id] = record
         self.by_update[record.id] = None
+        for scope, view in self._views.items():
+            if record.seen_from(scope):
+                view[record.id] = None
         if self.watch:
             self.watch(record.id)
+
+    def visible(self, scope: str | None) -> dict[str, None]:
+        """The ids a caller with `scope` sees, in creation order."""
+        view = self._views.get(scope)
+        if view is None:
+            view = self._views[scope] = {i: None for i, r in self.records.items() if r.seen_from(scope)}
+        return view
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
 
     def touch(self, record: Record, old_id: str | None = None) -> None:
-        """Record an update (and a change of id): it moves to the end of the update order."""
+        """Record an update (and a change of id or scope): it moves to the end of the update order."""
+        self._views.clear()  # an id or a scope may have changed: views are rebuilt when next listed
         if old_id is not None and old_id != record.id:
             self.records = {(record.id if k == old_id else k): v for k, v in self.records.items()}
             del self.by_update[old_id]
@@ -69,10 +90,13 @@ class Collection:
         """Rebuild the update order from the records' update times (restoring state)."""
         ordered = sorted(self.records.values(), key=lambda r: r.updated)
         self.by_update = {r.id: None for r in ordered}
+        self._views.clear()
 
     def remove(self, record: Record, soft: bool) -> None:
         del self.records[record.id]
         del self.by_update[record.id]
+        for view in self._views.values():
+            view.pop(record.id, None)
         if soft:
             self.removed[record.id] = record
         if self.watch:
@@ -96,12 +120,21 @@ class Collection:
         key: str = "created",
         descending: bool = False,
         keep: Callable[[Record], bool] | None = None,
+        scope: str | Everyone | None = EVERYONE,
     ) -> tuple[list[Record], int]:
-        """One page of live records and the total that match `keep` (any offset and limit a
-        client sends, however large, is simply past the end)."""
-        stream = self.ordered(key, descending)
+        """One page of the live records a caller with `scope` sees (EVERYONE: all) that match
+        `keep`, and their total (any offset and limit a client sends, however large, is simply
+        past the end). In creation order with no `keep`, a page costs O(offset + page)."""
         offset = min(offset, sys.maxsize)
         end = None if limit is None else min(offset + limit, sys.maxsize)
+        if key == "created" and keep is None:
+            ids = self.records if isinstance(scope, Everyone) else self.visible(scope)
+            page = itertools.islice(reversed(ids) if descending else iter(ids), offset, end)
+            return [self.records[i] for i in page], len(ids)
+        stream = self.ordered(key, descending)
+        if not isinstance(scope, Everyone):
+            also, seer = keep, scope
+            keep = lambda r: r.seen_from(seer) and (also is None or also(r))  # noqa: E731
         if keep is None:
             return list(itertools.islice(stream, offset, end)), len(self.records)
         matching = [r for r in stream if keep(r)]
