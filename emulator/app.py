@@ -28,6 +28,9 @@ from emulator.validation import coerce_form, parse_json
 
 log = logging.getLogger("emulator")
 MAX_BODY = 1024 * 1024
+# The longest request line and header line read (aiohttp's default is 8190): longer ids, paths and
+# query values reach the application and get the provider's own error, not the parser's plain text.
+MAX_LINE = 64 * 1024
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
 # The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
@@ -115,8 +118,9 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
     if replay_key is not None and reply.status < 500:
         ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        state.store.replays[replay_key] = Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
-                                                 headers, state.clock.now() + ttl)
+        now = state.clock.now()
+        state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                headers, now + ttl), now)
     return response
 
 
@@ -189,7 +193,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     providers = load_providers(settings.fixtures)
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
-    app = web.Application(middlewares=[json_errors_middleware, journal_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[json_errors_middleware, journal_middleware], client_max_size=MAX_BODY,
+                          handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
     app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,

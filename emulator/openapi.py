@@ -9,23 +9,41 @@ from urllib.parse import urldefrag, urljoin
 
 from emulator import __version__
 from emulator.provider import SCHEMA_BASE, Provider
+from emulator.signing import MODES
 
-# The control API: (method, path, summary, success status).
-CONTROL_ROUTES = [
-    ("get", "/_emulator/health", "Health and the loaded providers", "200"),
-    ("post", "/_emulator/reset", "Forget all state, or one provider's ({\"provider\": name})", "200"),
-    ("get", "/_emulator/state", "Every provider's tenants and their webhooks", "200"),
-    ("get", "/_emulator/requests", "The request journal (filters: provider, tenant, method, status)", "200"),
-    ("get", "/_emulator/providers", "Providers with their routes and events", "200"),
-    ("post", "/_emulator/events", "Fire an event: {provider, event, data?, tenant?, scope?, url?, secret?, headers?, "
-     "signature?, wait?, timeout?}", "202"),
-    ("get", "/_emulator/deliveries", "The delivery log (filters: provider, event, status, url, tenant, webhook)",
-     "200"),
-    ("get", "/_emulator/deliveries/{id}", "One delivery with every attempt", "200"),
-    ("post", "/_emulator/deliveries/{id}/redeliver", "One more attempt of a delivery, now", "200"),
-    ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200"),
-    ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200"),
-    ("get", "/_emulator/openapi.json", "This document", "200"),
+# The control API: (method, path, summary, success status, query filters, request body schema).
+STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+FIRE_BODY = {
+    "type": "object", "required": ["provider", "event"], "additionalProperties": False,
+    "properties": {
+        "provider": {"type": "string"},
+        "event": {"oneOf": [{"type": "string", "minLength": 1},
+                            {"type": "array", "minItems": 1, "items": {"type": "string"}}]},
+        "data": {"type": "object"}, "tenant": {"type": "string"}, "scope": {"type": "string"},
+        "url": {"type": "string", "format": "uri"}, "secret": {"type": ["string", "object"]}, "headers": STRINGS,
+        "signature": {"enum": list(MODES)}, "wait": {"type": "boolean"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+JWK_BODY = {"type": "object", "required": ["kty", "k"],
+            "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
+                           "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
+CONTROL_ROUTES: list[tuple[str, str, str, str, list[str], dict[str, Any] | None]] = [
+    ("get", "/_emulator/health", "Health and the loaded providers", "200", [], None),
+    ("post", "/_emulator/reset", "Forget all state, or one provider's ({\"provider\": name})", "200", ["provider"],
+     {"type": "object", "properties": {"provider": {"type": "string"}}}),
+    ("get", "/_emulator/state", "Every provider's tenants and their webhooks", "200", ["provider"], None),
+    ("get", "/_emulator/requests", "The request journal", "200", ["provider", "tenant", "method", "status"], None),
+    ("get", "/_emulator/providers", "Providers with their routes and events", "200", [], None),
+    ("post", "/_emulator/events", "Fire an event (or several) at its subscribers, or at one url", "202", [],
+     FIRE_BODY),
+    ("get", "/_emulator/deliveries", "The delivery log", "200",
+     ["provider", "event", "status", "url", "tenant", "webhook"], None),
+    ("get", "/_emulator/deliveries/{id}", "One delivery with every attempt", "200", [], None),
+    ("post", "/_emulator/deliveries/{id}/redeliver", "One more attempt of a delivery, now", "200", [], None),
+    ("get", "/_emulator/providers/{name}/jwk", "The JWK that signs a provider's notifications", "200", [], None),
+    ("put", "/_emulator/providers/{name}/jwk", "Replace that JWK", "200", [], JWK_BODY),
+    ("get", "/_emulator/openapi.json", "This document", "200", [], None),
 ]
 
 
@@ -70,8 +88,33 @@ def _security(provider: Provider) -> dict[str, dict[str, Any]]:
     return schemes
 
 
+def _path_params(path: str) -> list[dict[str, Any]]:
+    return [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in re.findall(r"\{(\w+)\}", path)]
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _list_params(provider: Provider) -> list[dict[str, Any]]:
+    """A list route's query parameters, from the fixture's paging, sort and filters."""
+    listing = provider.listing
+    paging = listing.get("paging", {})
+    minimum = {"page": paging.get("first", 0), "size": 1, "offset": 0, "limit": 0}
+    params = [_query(paging[role], {"type": "integer", "minimum": low}) for role, low in minimum.items()
+              if role in paging]
+    if "after" in paging:
+        params.append(_query(paging["after"], {"type": "string"}))
+    if "sort" in listing:
+        keys = list(listing["sort"]["keys"])
+        params.append(_query(listing["sort"]["param"], {"enum": keys + [f"-{k}" for k in keys]}))
+    params += [_query(name + suffix, {"type": "string", "format": "date-time"})
+               for name in listing.get("filters", {}) for suffix in ("", "_gt", "_gte", "_lt", "_lte")]
+    return params
+
+
 def _operation(provider: Provider, index: int, route: Any, security: list[dict[str, list[str]]]) -> dict[str, Any]:
-    params = re.findall(r"\{(\w+)\}", route.path)
     responses: dict[str, Any] = {str(route.status): {"description": "success"}}
     if route.response_schema:
         responses[str(route.status)]["content"] = {
@@ -84,7 +127,7 @@ def _operation(provider: Provider, index: int, route: Any, security: list[dict[s
         "tags": [provider.name],
         "summary": f"{provider.title}: {route.action}",
         "operationId": f"{provider.name}_{index}_{route.action}",
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+        "parameters": _path_params(route.path) + (_list_params(provider) if route.action == "list" else []),
         "responses": responses,
     }
     if route.action != "oauth_token":
@@ -108,13 +151,15 @@ def build_openapi(providers: dict[str, Provider]) -> dict[str, Any]:
             schemas[_component(uri)] = _embedded(resource.contents, uri)
         for index, route in enumerate(provider.routes):
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(provider, index, route, security)
-    for method, path, summary, status in CONTROL_ROUTES:
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in re.findall(r"\{(\w+)\}", path)]
-        paths.setdefault(path, {})[method] = {
+    for method, path, summary, status, filters, body in CONTROL_ROUTES:
+        params = _path_params(path) + [_query(name, {"type": "string"}) for name in filters]
+        operation: dict[str, Any] = {
             "tags": ["control"], "summary": summary, "parameters": params,
             "responses": {status: {"description": "success", "content": {"application/json": {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
+        if body is not None:
+            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "webhook-emulator", "version": __version__,

@@ -11,7 +11,12 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+# Issued tokens and idempotency replays kept per emulator, and soft-deleted records per collection,
+# at most (the expired go first, then the oldest): a long run of unique idempotency keys, token
+# grants or soft deletes cannot grow memory without end.
+MAX_KEPT = 10_000
 
 
 @dataclass
@@ -57,10 +62,13 @@ class Collection:
         self.by_update[record.id] = None
 
     def remove(self, record: Record, soft: bool) -> None:
+        """Delete a record; a soft-deleted one is kept aside (the MAX_KEPT most recent)."""
         del self.records[record.id]
         del self.by_update[record.id]
         if soft:
             self.removed[record.id] = record
+            while len(self.removed) > MAX_KEPT:
+                del self.removed[next(iter(self.removed))]
 
     def ordered(self, key: str = "created", descending: bool = False) -> Iterator[Record]:
         """Live records in creation or update order, or sorted by a field's stored value."""
@@ -116,6 +124,25 @@ class Replay:
     expires: datetime
 
 
+class _Expiring(Protocol):
+    expires: datetime
+
+
+Key = TypeVar("Key")
+Kept = TypeVar("Kept", bound=_Expiring)
+
+
+def _keep(items: dict[Key, Kept], key: Key, item: Kept, now: datetime) -> None:
+    """Add `item`, then stay within MAX_KEPT: drop the expired, then the oldest."""
+    items[key] = item
+    if len(items) <= MAX_KEPT:
+        return
+    for stale in [k for k, v in items.items() if v.expires <= now]:
+        del items[stale]
+    while len(items) > MAX_KEPT:
+        del items[next(iter(items))]
+
+
 class Store:
     """All state of one emulator: collections, issued tokens, idempotency replays."""
 
@@ -133,12 +160,24 @@ class Store:
             found = self.collections[key] = Collection(ref=self._make_ref())
         return found
 
+    def existing(self, provider: str, tenant: str) -> Collection | None:
+        """The tenant's collection if it has one (never creates it)."""
+        return self.collections.get((provider, tenant))
+
     def provider_collections(self, provider: str) -> Iterator[tuple[str, Collection]]:
         """(tenant, collection) pairs of one provider."""
         return ((t, c) for (p, t), c in self.collections.items() if p == provider)
 
     def provider_tokens(self, provider: str) -> dict[str, Token]:
         return self.tokens.setdefault(provider, {})
+
+    def issue(self, provider: str, access: str, token: Token, now: datetime) -> None:
+        """Keep an issued token (within MAX_KEPT tokens per provider)."""
+        _keep(self.provider_tokens(provider), access, token, now)
+
+    def remember(self, key: tuple[str, str, str], replay: Replay, now: datetime) -> None:
+        """Keep a response to replay for an idempotency key (within MAX_KEPT keys)."""
+        _keep(self.replays, key, replay, now)
 
     def reset(self, provider: str | None = None) -> None:
         """Forget everything, or everything of one provider."""

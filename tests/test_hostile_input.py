@@ -174,3 +174,22 @@ async def test_journal_state_and_delivery_log_stay_valid_json_whatever_bytes_arr
     journal = strict_json((await api.get("/_emulator/requests")).raw)
     assert len(journal["requests"]) == len(requests) + 1
     strict_json((await api.get("/_emulator/deliveries")).raw)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_reads_and_rejected_requests_of_a_new_tenant_leave_the_state_as_it_was(api: Api, provider: str
+                                                                                     ) -> None:
+    headers = AUTH[provider]
+    item = ITEM[provider].replace("{id}", "nope")
+    for method, path in [("GET", item), ("DELETE", item), ("POST", CREATE[provider]), ("GET", CREATE[provider]),
+                         ("GET", CREATE[provider] + "?limit=-1&skip=x&size=x&page=x&created_at_gt=x&after=x")]:
+        answer = await api.request(method, path, json={"url": "x"}, headers=headers)
+        assert answer.status < 500
+    assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_very_long_ids_query_values_and_headers_get_the_providers_answer(api: Api, provider: str) -> None:
+    path = ITEM[provider].replace("{id}", "i" * 20000) + "?q=" + "v" * 20000
+    answer = await api.delete(path, headers={**AUTH[provider], "X-Long": "h" * 20000})
+    assert answer.status == 404  # checked against the provider's error schema
