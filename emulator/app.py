@@ -31,6 +31,8 @@ MAX_BODY = 1024 * 1024
 # The longest request line and header line read (aiohttp's default is 8190): longer ids, paths and
 # query values reach the application and get the provider's own error, not the parser's plain text.
 MAX_LINE = 64 * 1024
+# The journal keeps this much of a path or query string, so that its memory stays bounded.
+JOURNAL_TEXT = 2048
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
 # The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
@@ -154,8 +156,8 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
         state.journal.add({
             "time": started.isoformat(timespec="milliseconds"),
             "method": request.method,
-            "path": request.path,
-            "query": request.query_string,
+            "path": request.path[:JOURNAL_TEXT],
+            "query": request.query_string[:JOURNAL_TEXT],
             "provider": request.get(PROVIDER_NAME),
             "tenant": request.get(TENANT),
             "status": response.status,

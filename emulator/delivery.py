@@ -216,6 +216,11 @@ class Dispatcher:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def pending(self) -> int:
+        """How many deliveries have an attempt still to come."""
+        return len(self._tasks)
+
     def jwk(self, provider: str) -> dict[str, str]:
         """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
         if provider not in self.keys:

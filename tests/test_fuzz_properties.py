@@ -58,6 +58,8 @@ CASES = [(op, GenerationMode.POSITIVE) for op in OPERATIONS] + [
 # Half of a full run is schemathesis's (per operation, each mode), half is raw hostile requests.
 PER_OPERATION = max(1, FUZZ_EXAMPLES // 2 // len(CASES)) if FUZZ_EXAMPLES else 1
 RAW_EXAMPLES = FUZZ_EXAMPLES // 2 if FUZZ_EXAMPLES else 100
+# A full run takes minutes: its tests get time in proportion (the suite's default is 120 s a test).
+pytestmark = pytest.mark.timeout(max(120, FUZZ_EXAMPLES // 10))
 RESET_EVERY = 200  # requests between resets, so that the state compared on each request stays small
 TIMEOUT = 30.0
 
@@ -264,3 +266,9 @@ def test_hostile_raw_requests(live: Live, request: tuple[str, str, dict[str, str
     before = live.before()
     status, content_type, content = send_raw(live.port, method, target, headers, body)
     live.check(status, content_type, content, before, f"{method} {target} {headers!r} {body[:200]!r}")
+
+
+def test_the_full_run_is_the_command_the_readme_documents() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "FUZZ_EXAMPLES=10000 python -m pytest tests/test_fuzz_properties.py" in readme
+    assert "FUZZ_EXAMPLES=10000 python -m pytest tests/test_fuzz_properties.py" in (__doc__ or "")
