@@ -151,6 +151,10 @@ def _text(raw: bytes) -> str:
     return raw[:RECORDED_BODY_LIMIT].decode("utf-8", errors="replace")
 
 
+# Why a delivery dropped from the (bounded) log gets no more retries.
+DROPPED = "dropped from the delivery log before its next attempt"
+
+
 class DeliveryLog:
     """The most recent deliveries, oldest dropped first once `size` is reached."""
 
@@ -159,11 +163,14 @@ class DeliveryLog:
         self.dropped = 0
         self._items: OrderedDict[str, Delivery] = OrderedDict()
 
-    def add(self, delivery: Delivery) -> None:
+    def add(self, delivery: Delivery) -> list[Delivery]:
+        """Log a delivery; returns the oldest ones dropped to stay within `size`."""
         self._items[delivery.id] = delivery
+        gone = []
         while len(self._items) > self.size:
-            self._items.popitem(last=False)
+            gone.append(self._items.popitem(last=False)[1])
             self.dropped += 1
+        return gone
 
     def get(self, delivery_id: str) -> Delivery | None:
         return self._items.get(delivery_id)
@@ -227,6 +234,15 @@ class Dispatcher:
             ids = self.state.ids
             self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
         return self.keys[provider]
+
+    def _abandon(self, delivery: Delivery) -> None:
+        """A delivery dropped from the log stops retrying (so that pending deliveries stay within
+        the log's size); one not yet attempted, or with an attempt in flight, still gets it."""
+        task = self._tasks.get(delivery.id)
+        if task is None or not delivery.attempts or delivery.id in self._in_flight:
+            return
+        delivery.status, delivery.error = "failed", DROPPED
+        task.cancel()
 
     def forget(self, provider: str | None = None) -> None:
         """Cancel and forget deliveries (of one provider), as a reset does."""
@@ -310,7 +326,8 @@ class Dispatcher:
             groups = [wanted] if each.grouped else [[n] for n in wanted]
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
-                self.log.add(delivery)
+                for gone in self.log.add(delivery):
+                    self._abandon(gone)
                 self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 deliveries.append(delivery)
         return deliveries
@@ -391,6 +408,9 @@ class Dispatcher:
                 if number < len(delays):
                     if self._closing:
                         delivery.error = "the emulator stopped before the next attempt"
+                        return
+                    if self.log.get(delivery.id) is not delivery:
+                        delivery.status, delivery.error = "failed", DROPPED
                         return
                     await self._sleep(delivery, delays[number])
             delivery.status = "failed"

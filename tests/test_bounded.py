@@ -1,12 +1,16 @@
 """Everything an emulator keeps per request is bounded: idempotency replays and issued tokens keep
-at most MAX_KEPT entries (the expired go first, then the oldest), like the journal and the log."""
+at most MAX_KEPT entries (the expired go first, then the oldest), like the journal and the
+delivery log, and deliveries dropped from the log stop retrying."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from emulator import store
-from tests.conftest import MakeApi
+from emulator.delivery import DROPPED
+from tests.conftest import MakeApi, free_port
 
 GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i"}
 BODY = {"url": "https://x.se/", "events": ["Payout.created"]}
@@ -34,3 +38,28 @@ async def test_issued_tokens_keep_only_the_most_recent(make_api: MakeApi, monkey
     statuses = [(await api.get("/conexion/v1/webhooks.json", headers={"Authorization": f"Bearer {t}"})).status
                 for t in tokens]
     assert statuses == [401, 401, 200, 200]
+
+
+async def test_deliveries_dropped_from_the_log_stop_retrying(make_api: MakeApi) -> None:
+    """Pending deliveries stay within the log's size: one dropped while it waits for a retry
+    fails at once, and one dropped before its first attempt gets that attempt and no retry."""
+    api = await make_api(delivery_log_size=2, time_scale=1.0)  # retries a second or more away
+    dead = f"http://127.0.0.1:{free_port()}/dead"
+    dispatcher = api.state.dispatcher
+    assert dispatcher is not None
+    body = {"provider": "gigapay", "event": "Payout.created", "url": dead, "secret": "s"}
+    [first] = (await api.post("/_emulator/events", json=body)).json["deliveries"]
+    waiting = dispatcher.log.get(first["id"])
+    assert waiting is not None
+    async with asyncio.timeout(10):
+        while waiting.next_attempt_at is None:  # its first attempt failed; a retry is scheduled
+            await asyncio.sleep(0.005)
+    fired = [(await api.post("/_emulator/events", json=body)).json["deliveries"][0]["id"] for _ in range(3)]
+    async with asyncio.timeout(10):
+        await waiting.done.wait()
+    assert (waiting.status, waiting.error, len(waiting.attempts)) == ("failed", DROPPED, 1)
+    async with asyncio.timeout(10):
+        while dispatcher.pending > 2:  # the dropped ones finish; the two in the log keep retrying
+            await asyncio.sleep(0.005)
+    assert [d.id for d in dispatcher.log.find()] == fired[1:]
+    assert (await api.get(f"/_emulator/deliveries/{first['id']}")).status == 404
