@@ -207,6 +207,7 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text,
     _containers, max_leaves=12)
 # A JSON text that Python's json module may not write: lone surrogates, NaN, deep nesting, huge arrays.
+RAW_JSON = ["[" * 3000 + "]" * 3000, '{"a": NaN}', '["\\ud800"]', "1e999", "[" + "0," * 20000 + "0]"]
 RAW_BODIES = [b"[" * 3000 + b"]" * 3000, b'{"a":' * 70 + b"1" + b"}" * 70, b'{"url": "\\ud800"}', b'{"url": NaN}',
               b"[" + b"0," * 20000 + b"0]", b"\xff\xfe\x00", b"\xef\xbb\xbf{}", b'{"url": 1e999}', b"{", b"a=b&c",
               b"--b\r\nContent-Disposition: form-data; name=url\r\n\r\n\xff\r\n--b--\r\n"]
@@ -234,12 +235,16 @@ def raw_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], bytes]:
         header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
                                             blacklist_categories=("Cc",)), max_size=40)
         headers[draw(st.sampled_from([*{k for c in CREDENTIALS for k in c}, "Idempotency-Key"]))] = draw(header_text)
-    kind = draw(st.sampled_from(["none", "json", "fields", "raw"]))
+    kind = draw(st.sampled_from(["none", "json", "fields", "form", "raw"]))
     body = b""
     if kind == "json":
         body = json.dumps(draw(json_values)).encode()
     elif kind == "fields":
         body = json.dumps(draw(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6))).encode()
+    elif kind == "form":  # each value as JSON text, or repeated, as clients send forms
+        fields = draw(st.dictionaries(st.sampled_from(FIELDS), json_values | st.sampled_from(RAW_JSON), max_size=6))
+        body = urlencode([(k, v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()],
+                         encoding="utf-8", errors="surrogatepass").encode()
     elif kind == "raw":
         body = draw(st.sampled_from(RAW_BODIES) | st.binary(max_size=200))
     return method, target, headers, body

@@ -48,6 +48,16 @@ async def test_hostile_bodies_get_the_providers_4xx(api: Api, provider: str, nam
     assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
 
 
+@pytest.mark.parametrize("value", ["%7B%22a%22%3A" * 3000, "%7B%22a%22%3ANaN%7D", "%5B%22%5Cud800%22%5D",
+                                   "%5B" + "0%2C" * 20000 + "0%5D"])
+async def test_json_in_a_form_field_is_refused_like_a_json_body(api: Api, value: str) -> None:
+    body = f"url=https://x.se/&events=Payout.created&metadata={value}".encode()
+    headers = {**AUTH["gigapay"], "Content-Type": "application/x-www-form-urlencoded"}
+    answer = await api.post(CREATE["gigapay"], data=body, headers=headers)
+    assert answer.status in (400, 413)
+    assert (await api.get("/_emulator/state")).json["gigapay"]["tenants"] == {}
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_url_with_control_characters_is_refused(api: Api, provider: str) -> None:
     body = {"url": "https://x.io/\u0000", "endpoint": "https://x.io/\r\nHost: evil", "callback_url": "https://x.io/\x7f",
