@@ -3,6 +3,7 @@ the delivery log and signing keys. JSON in and out."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -12,7 +13,7 @@ from emulator.delivery import Delivery, Dispatcher, delivery_spec
 from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
 from emulator.events import EventError, aliases, catalogue
 from emulator.openapi import build_openapi
-from emulator.provider import Provider, is_http_url
+from emulator.provider import Provider, is_header_name, is_header_value, is_http_url
 from emulator.render import fill, render_record
 from emulator.responses import json_response
 from emulator.signing import MODES
@@ -143,18 +144,25 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
          "url must be an absolute http(s) URL"),
         ("secret" in body and "url" not in body, "secret applies only with url"),
         (secret is not None and signature.get("scheme") == "jwt"
-         and not (isinstance(secret, dict) and isinstance(secret.get("k"), str)),
-         "secret must be a JWK object with a 'k' member for this provider"),
+         and not (isinstance(secret, dict) and _base64url(secret.get("k")) and isinstance(secret.get("kid", ""), str)),
+         "secret must be a JWK object with a base64url 'k' member (and a string 'kid') for this provider"),
         (secret is not None and signature.get("scheme") != "jwt" and not isinstance(secret, str),
          "secret must be a string"),
-        (headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())),
-         "headers must be an object of strings"),
+        (headers is not None and not (isinstance(headers, dict) and all(
+            is_header_name(k) and isinstance(v, str) and is_header_value(v) for k, v in headers.items())),
+         "headers must be an object of header names and values (strings without control characters)"),
         (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
          "timeout must be a number of seconds > 0"),
     ]
     return next((message for failed, message in checks if failed), None)
+
+
+def _base64url(value: Any) -> bool:
+    """A non-empty base64url text that decodes (a JWK's `k`)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value) is not None \
+        and len(value.rstrip("=")) % 4 != 1
 
 
 async def fire_events(request: web.Request) -> web.Response:
@@ -245,8 +253,7 @@ async def put_jwk(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     k, kid = body.get("k"), body.get("kid", "")
-    if body.get("kty") != "oct" or not isinstance(k, str) or not k or not isinstance(kid, str) or \
-            not all(c.isalnum() or c in "-_" for c in k):
+    if body.get("kty") != "oct" or not _base64url(k) or not isinstance(kid, str):
         return _fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
     _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
     return json_response(request, 200, _dispatcher(request).keys[provider.name])

@@ -418,6 +418,9 @@ class Dispatcher:
         except asyncio.CancelledError:
             delivery.error = delivery.error or "the emulator stopped before the next attempt"
             raise
+        except Exception as exc:  # a bug must not leave a delivery pending for ever
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            delivery.status, delivery.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             self._tasks.pop(delivery.id, None)
             delivery.done.set()

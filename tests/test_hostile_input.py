@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 
 AUTH = {
@@ -203,3 +204,35 @@ async def test_very_long_ids_query_values_and_headers_get_the_providers_answer(a
     path = ITEM[provider].replace("{id}", "i" * 20000) + "?q=" + "v" * 20000
     answer = await api.delete(path, headers={**AUTH[provider], "X-Long": "h" * 20000})
     assert answer.status == 404  # checked against the provider's error schema
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"provider": "paybook", "event": "refresh", "headers": {"X-A\r\nB": "v"}}, "headers must be"),
+    ({"provider": "paybook", "event": "refresh", "headers": {"X-A": "v\r\nInjected: 1"}}, "headers must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "@@@"}}, "secret must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "a"}}, "secret must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "c2VjcmV0", "kid": 5}}, "secret must be"),
+])
+async def test_firing_refuses_headers_and_keys_that_could_not_be_sent(api: Api, extra: dict[str, Any],
+                                                                      problem: str) -> None:
+    answer = await api.post("/_emulator/events", json={"url": "http://127.0.0.1:9/x", **extra})
+    assert answer.status == 400
+    assert answer.json["message"].startswith(problem)
+    assert (await api.get("/_emulator/deliveries")).json["deliveries"] == []
+
+
+async def test_a_jwk_without_kid_signs_without_one(make_api: MakeApi) -> None:
+    api = await make_api(time_scale=1e-6)
+    with Receiver() as receiver:
+        answer = await api.post("/_emulator/events", json={
+            "provider": "syncfy", "event": "credentials.created", "url": receiver.url_for("/s"),
+            "secret": {"kty": "oct", "k": "YS0zMi1ieXRlLXNlY3JldC1mb3ItdGhlLXRlc3Qtb2s"}, "wait": True, "timeout": 10})
+        assert answer.status == 200 and answer.json["complete"] is True
+        [delivery] = answer.json["deliveries"]
+        assert delivery["status"] == "delivered"
+
+
+@pytest.mark.parametrize("k", ["é", "a", "a b", "@@"])
+async def test_a_jwk_must_be_base64url(api: Api, k: str) -> None:
+    answer = await api.put("/_emulator/providers/syncfy/jwk", json={"kty": "oct", "kid": "1", "k": k})
+    assert answer.status == 400
