@@ -236,20 +236,29 @@ class Dispatcher:
         return self.keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:
-        """A delivery dropped from the log stops retrying (so that pending deliveries stay within
-        the log's size); one not yet attempted, or with an attempt in flight, still gets it."""
+        """A delivery dropped from the log stops, so that pending deliveries stay bounded: one
+        waiting for a retry at once; one not yet attempted only when more than twice the log's
+        size are pending (the emulator is asked to send faster than it can); one with an attempt
+        in flight finishes that attempt and is not retried."""
         task = self._tasks.get(delivery.id)
-        if task is None or not delivery.attempts or delivery.id in self._in_flight:
+        if task is None or delivery.id in self._in_flight:
+            return
+        if not delivery.attempts and len(self._tasks) <= 2 * self.log.size:
             return
         delivery.status, delivery.error = "failed", DROPPED
-        task.cancel()
+        self._cancel(delivery)
+
+    def _cancel(self, delivery: Delivery) -> None:
+        """Stop a delivery's task, even one that never started (its own clean-up would not run)."""
+        task = self._tasks.pop(delivery.id, None)
+        if task is not None:
+            task.cancel()
+        delivery.done.set()
 
     def forget(self, provider: str | None = None) -> None:
         """Cancel and forget deliveries (of one provider), as a reset does."""
         for delivery in self.log.remove(provider):
-            task = self._tasks.pop(delivery.id, None)
-            if task is not None:
-                task.cancel()
+            self._cancel(delivery)
 
     # -- choosing targets -------------------------------------------------------------------
 
@@ -326,9 +335,9 @@ class Dispatcher:
             groups = [wanted] if each.grouped else [[n] for n in wanted]
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
+                self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 for gone in self.log.add(delivery):
                     self._abandon(gone)
-                self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
                 deliveries.append(delivery)
         return deliveries
 

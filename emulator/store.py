@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 # Issued tokens and idempotency replays kept per emulator, and soft-deleted records per collection,
 # at most (the expired go first, then the oldest): a long run of unique idempotency keys, token
 # grants or soft deletes cannot grow memory without end.
-MAX_KEPT = 10_000
+MAX_KEPT = 1000
 
 
 @dataclass

@@ -10,6 +10,7 @@ import pytest
 
 from emulator import store
 from emulator.delivery import DROPPED
+from emulator.receiver import Receiver
 from tests.conftest import MakeApi, free_port
 
 GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i"}
@@ -63,3 +64,22 @@ async def test_deliveries_dropped_from_the_log_stop_retrying(make_api: MakeApi) 
             await asyncio.sleep(0.005)
     assert [d.id for d in dispatcher.log.find()] == fired[1:]
     assert (await api.get(f"/_emulator/deliveries/{first['id']}")).status == 404
+
+
+async def test_an_emulator_asked_to_send_faster_than_it_can_sheds_the_oldest_unsent(make_api: MakeApi) -> None:
+    """More than twice the log's size waiting for a first attempt: the oldest dropped ones are
+    abandoned, so pending deliveries stay bounded under any load."""
+    api = await make_api(delivery_log_size=2, time_scale=1e-6)
+    events = ["Employee.created", "Employee.notified", "Employee.claimed", "Employee.verified", "Payout.created",
+              "Payout.notified", "Payout.accepted", "Payrun.created", "Payrun.paid", "Registration.verified"]
+    with Receiver() as receiver:
+        answer = await api.post("/_emulator/events", json={"provider": "gigapay", "event": events,
+                                                           "url": receiver.url_for("/g"), "secret": "s"})
+        assert len(answer.json["deliveries"]) == 10  # one per event, all made before any is sent
+        dispatcher = api.state.dispatcher
+        assert dispatcher is not None and dispatcher.pending == 4
+        async with asyncio.timeout(10):
+            while dispatcher.pending:
+                await asyncio.sleep(0.005)
+        assert len(receiver.received) == 4
+    assert len((await api.get("/_emulator/deliveries")).json["deliveries"]) == 2
