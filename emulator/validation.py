@@ -99,8 +99,8 @@ def _check_parsed(value: Any) -> None:
         elif isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
                 raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-            stack.extend((key, depth + 1) for key in item if isinstance(item, dict))
+            children = [*item, *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
