@@ -31,6 +31,11 @@ log = logging.getLogger("emulator")
 # One line per provider API call at info (method, path, status, provider, tenant, duration).
 access_log = logging.getLogger("emulator.access")
 MAX_BODY = 1024 * 1024
+# The longest request line and header line read (aiohttp's default is 8190): longer ids, paths and
+# query values reach the application and get the provider's own error, not the parser's plain text.
+MAX_LINE = 64 * 1024
+# The journal keeps this much of a path or query string, so that its memory stays bounded.
+JOURNAL_TEXT = 2048
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CONTROL_PREFIX = "/_emulator/"
 # The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
@@ -118,8 +123,9 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
     if replay_key is not None and reply.status < 500:
         ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        state.store.keep_replay(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
-                                                   headers, state.clock.now() + ttl))
+        now = state.clock.now()
+        state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                headers, now + ttl), now)
     return response
 
 
@@ -158,8 +164,8 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
         state.journal.add({
             "time": started.isoformat(timespec="milliseconds"),
             "method": request.method,
-            "path": request.path,
-            "query": request.query_string,
+            "path": request.path[:JOURNAL_TEXT],
+            "query": request.query_string[:JOURNAL_TEXT],
             "provider": request.get(PROVIDER_NAME),
             "tenant": request.get(TENANT),
             "status": response.status,
@@ -201,7 +207,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     store = persistence.open_store(ids.objectid, settings.data_dir)
     app = web.Application(middlewares=[json_errors_middleware, journal_middleware, faults.faults_middleware,
                                        *persistence.middlewares(store)],
-                          client_max_size=MAX_BODY)
+                          client_max_size=MAX_BODY,
+                          handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
     app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,

@@ -228,5 +228,9 @@ async def run_audit(request: web.Request) -> web.Response:
 
 
 # The audit's control route (registered and documented with the rest, see control.all_routes).
-ROUTES = [ControlRoute("POST", "/_emulator/audit", run_audit, "Audit a webhook consumer: {provider, url?, secret?, "
-                       "headers?, tenant?}; without url, every registered webhook of the provider")]
+AUDIT_BODY = {"type": "object", "required": ["provider"], "properties": {
+    "provider": {"type": "string"}, "url": {"type": "string", "format": "uri"}, "tenant": {"type": "string"},
+    "secret": {"type": ["string", "object"]},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}
+ROUTES = [ControlRoute("POST", "/_emulator/audit", run_audit, "Audit a webhook consumer at url, or without url "
+                       "every registered webhook of the provider", body=AUDIT_BODY)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from emulator.delivery import Delivery, Dispatcher, delivery_spec
 from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
 from emulator.events import EventError, aliases, catalogue
 from emulator.openapi import build_openapi
-from emulator.provider import Provider, is_http_url
+from emulator.provider import Provider, is_header_name, is_header_value, is_http_url
 from emulator.render import fill, render_record
 from emulator.responses import json_response
 from emulator.state import STATE, EmulatorState
@@ -150,12 +151,13 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
          "url must be an absolute http(s) URL"),
         ("secret" in body and "url" not in body, "secret applies only with url"),
         (secret is not None and signature.get("scheme") == "jwt"
-         and not (isinstance(secret, dict) and isinstance(secret.get("k"), str)),
-         "secret must be a JWK object with a 'k' member for this provider"),
+         and not (isinstance(secret, dict) and _base64url(secret.get("k")) and isinstance(secret.get("kid", ""), str)),
+         "secret must be a JWK object with a base64url 'k' member (and a string 'kid') for this provider"),
         (secret is not None and signature.get("scheme") != "jwt" and not isinstance(secret, str),
          "secret must be a string"),
-        (headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())),
-         "headers must be an object of strings"),
+        (headers is not None and not (isinstance(headers, dict) and all(
+            is_header_name(k) and isinstance(v, str) and is_header_value(v) for k, v in headers.items())),
+         "headers must be an object of header names and values (strings without control characters)"),
         (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
@@ -181,6 +183,12 @@ def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
          "delay must be a number of seconds >= 0"),
         (body.get("order", ORDERS[0]) not in ORDERS, "order must be one of " + ", ".join(ORDERS)),
     ]
+
+
+def _base64url(value: Any) -> bool:
+    """A non-empty base64url text that decodes (a JWK's `k`)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value) is not None \
+        and len(value.rstrip("=")) % 4 != 1
 
 
 async def fire_events(request: web.Request) -> web.Response:
@@ -273,8 +281,7 @@ async def put_jwk(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     k, kid = body.get("k"), body.get("kid", "")
-    if body.get("kty") != "oct" or not isinstance(k, str) or not k or not isinstance(kid, str) or \
-            not all(c.isalnum() or c in "-_" for c in k):
+    if body.get("kty") != "oct" or not _base64url(k) or not isinstance(kid, str):
         return _fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
     _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
     return json_response(request, 200, _dispatcher(request).keys[provider.name])
@@ -373,30 +380,60 @@ class ControlRoute:
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     summary: str
     status: int = 200
+    query: tuple[str, ...] = ()  # the query parameters it reads (filters)
+    body: dict[str, Any] | None = None  # a JSON Schema of its request body, for the document
+
+
+# Request bodies of the control API, as the OpenAPI document describes them.
+STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+FIRE_BODY = {
+    "type": "object", "required": ["provider", "event"], "additionalProperties": False,
+    "properties": {
+        "provider": {"type": "string"},
+        "event": {"oneOf": [{"type": "string", "minLength": 1},
+                            {"type": "array", "minItems": 1, "items": {"type": "string"}}]},
+        "data": {"type": "object"}, "tenant": {"type": "string"}, "scope": {"type": "string"},
+        "url": {"type": "string", "format": "uri"}, "secret": {"type": ["string", "object"]}, "headers": STRINGS,
+        "signature": {"enum": list(MODES)}, "wait": {"type": "boolean"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "duplicate": {"type": ["boolean", "integer"], "minimum": 0},
+        "delay": {"type": "number", "minimum": 0}, "order": {"enum": list(ORDERS)},
+    },
+}
+JWK_BODY = {"type": "object", "required": ["kty", "k"],
+            "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
+                           "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
+PROVIDER_BODY = {"type": "object", "properties": {"provider": {"type": "string"}}}
+WEBHOOK_BODY = {"type": "object", "required": ["tenant", "webhook"],
+                "properties": {"tenant": {"type": "string"}, "scope": {"type": "string"},
+                               "webhook": {"type": "object"}}}
 
 
 ROUTES = [
     ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
-    ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})'),
-    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks"),
-    ControlRoute("GET", "/_emulator/requests", requests_journal,
-                 "The request journal (filters: provider, tenant, method, status)"),
+    ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})',
+                 query=("provider",), body=PROVIDER_BODY),
+    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks",
+                 query=("provider",)),
+    ControlRoute("GET", "/_emulator/requests", requests_journal, "The request journal",
+                 query=("provider", "tenant", "method", "status")),
     ControlRoute("GET", "/_emulator/providers", list_providers, "Providers with their routes and events"),
     ControlRoute("POST", "/_emulator/events", fire_events,
-                 "Fire an event: {" + ", ".join(FIRE_FIELDS) + "} (200 with wait)", 202),
-    ControlRoute("GET", "/_emulator/deliveries", list_deliveries,
-                 "The delivery log (filters: provider, event, status, url, tenant, webhook)"),
+                 "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
+    ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
+                 query=("provider", "event", "status", "url", "tenant", "webhook")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
-    ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK"),
+    ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK", body=JWK_BODY),
     ControlRoute("GET", "/_emulator/openapi.json", openapi_document, "This document"),
     ControlRoute("GET", "/_emulator/state/snapshot", state_snapshot,
                  "Everything needed to reproduce the state, as a state document"),
     ControlRoute("PUT", "/_emulator/state", state_replace,
-                 "Replace the state with a state document (as --state reads)"),
+                 "Replace the state with a state document (as --state reads)", body={"type": "object"}),
     ControlRoute("POST", "/_emulator/providers/{name}/webhooks", create_webhook,
-                 "Create one webhook for a tenant without the provider's auth: {tenant, scope?, webhook}", 201),
+                 "Create one webhook for a tenant without the provider's auth: {tenant, scope?, webhook}", 201,
+                 body=WEBHOOK_BODY),
 ]
 
 

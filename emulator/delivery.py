@@ -155,6 +155,10 @@ def _text(raw: bytes) -> str:
     return raw[:RECORDED_BODY_LIMIT].decode("utf-8", errors="replace")
 
 
+# Why a delivery dropped from the (bounded) log gets no more retries.
+DROPPED = "dropped from the delivery log before its next attempt"
+
+
 class DeliveryLog:
     """The most recent deliveries, oldest dropped first once `size` is reached."""
 
@@ -163,11 +167,14 @@ class DeliveryLog:
         self.dropped = 0
         self._items: OrderedDict[str, Delivery] = OrderedDict()
 
-    def add(self, delivery: Delivery) -> None:
+    def add(self, delivery: Delivery) -> list[Delivery]:
+        """Log a delivery; returns the oldest ones dropped to stay within `size`."""
         self._items[delivery.id] = delivery
+        gone = []
         while len(self._items) > self.size:
-            self._items.popitem(last=False)
+            gone.append(self._items.popitem(last=False)[1])
             self.dropped += 1
+        return gone
 
     def get(self, delivery_id: str) -> Delivery | None:
         return self._items.get(delivery_id)
@@ -222,6 +229,11 @@ class Dispatcher:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def pending(self) -> int:
+        """How many deliveries have an attempt still to come."""
+        return len(self._tasks)
+
     def jwk(self, provider: str) -> dict[str, str]:
         """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
         if provider not in self.keys:
@@ -229,12 +241,30 @@ class Dispatcher:
             self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
         return self.keys[provider]
 
+    def _abandon(self, delivery: Delivery) -> None:
+        """A delivery dropped from the log stops, so that pending deliveries stay bounded: one
+        waiting for a retry at once; one not yet attempted only when more than twice the log's
+        size are pending (the emulator is asked to send faster than it can); one with an attempt
+        in flight finishes that attempt and is not retried."""
+        task = self._tasks.get(delivery.id)
+        if task is None or delivery.id in self._in_flight:
+            return
+        if not delivery.attempts and len(self._tasks) <= 2 * self.log.size:
+            return
+        delivery.status, delivery.error = "failed", DROPPED
+        self._cancel(delivery)
+
+    def _cancel(self, delivery: Delivery) -> None:
+        """Stop a delivery's task, even one that never started (its own clean-up would not run)."""
+        task = self._tasks.pop(delivery.id, None)
+        if task is not None:
+            task.cancel()
+        delivery.done.set()
+
     def forget(self, provider: str | None = None) -> None:
         """Cancel and forget deliveries (of one provider), as a reset does."""
         for delivery in self.log.remove(provider):
-            task = self._tasks.pop(delivery.id, None)
-            if task is not None:
-                task.cancel()
+            self._cancel(delivery)
 
     # -- choosing targets -------------------------------------------------------------------
 
@@ -326,6 +356,9 @@ class Dispatcher:
                 previous[delivery.target.url] = delivery
             self._saved(delivery, due=time.time(), commit=False)
             self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
+        for delivery in deliveries:  # a firing larger than the log pushed some of its own out
+            if self.log.get(delivery.id) is not delivery:
+                self._abandon(delivery)
         return deliveries
 
     def prepare(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
@@ -346,7 +379,8 @@ class Dispatcher:
             groups = [wanted] if each.grouped else [[n] for n in wanted]
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
-                self.log.add(delivery)
+                for gone in self.log.add(delivery):
+                    self._abandon(gone)
                 deliveries.append(delivery)
         return deliveries
 
@@ -460,12 +494,18 @@ class Dispatcher:
                     if self._closing:
                         delivery.error = "the emulator stopped before the next attempt"
                         return
+                    if self.log.get(delivery.id) is not delivery:
+                        delivery.status, delivery.error = "failed", DROPPED
+                        return
                     await self._sleep(delivery, delays[number])
             delivery.status = "failed"
             delivery.error = f"gave up after {len(delivery.attempts)} attempts"
         except asyncio.CancelledError:
             delivery.error = delivery.error or "the emulator stopped before the next attempt"
             raise
+        except Exception as exc:  # a bug must not leave a delivery pending for ever
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            delivery.status, delivery.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             self._tasks.pop(delivery.id, None)
             self._saved(delivery)

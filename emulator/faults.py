@@ -328,11 +328,17 @@ def setup(app: web.Application) -> None:
 
 
 # The fault rules' control routes (registered and documented with the rest, see control.all_routes).
+TEXT, NUMBER = {"type": "string"}, {"type": "number", "minimum": 0}
+RULE_BODY = {"type": "object", "properties": {
+    "provider": TEXT, "method": TEXT, "path": TEXT, "tenant": TEXT,
+    "status": {"type": "integer", "minimum": 400, "maximum": 599}, "retry_after": NUMBER, "latency": NUMBER,
+    "drop": {"type": "boolean"}, "times": {"type": "integer", "minimum": 1},
+    "probability": {"type": "number", "minimum": 0, "maximum": 1}}}
 ROUTES = [
     ControlRoute("GET", "/_emulator/faults", list_faults, "The fault rules, with their hit counts"),
-    ControlRoute("POST", "/_emulator/faults", add_fault, "Add a fault rule: {provider?, method?, path?, tenant?, "
-                 "status?, retry_after?, latency?, drop?, times?, probability?}", 201),
-    ControlRoute("DELETE", "/_emulator/faults", delete_faults, "Remove every fault rule (or ?provider='s)"),
+    ControlRoute("POST", "/_emulator/faults", add_fault, "Add a fault rule", 201, body=RULE_BODY),
+    ControlRoute("DELETE", "/_emulator/faults", delete_faults, "Remove every fault rule (or ?provider='s)",
+                 query=("provider",)),
     ControlRoute("GET", "/_emulator/faults/{id}", get_fault, "One fault rule with its hit count"),
     ControlRoute("DELETE", "/_emulator/faults/{id}", delete_fault, "Remove one fault rule"),
 ]

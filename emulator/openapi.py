@@ -54,8 +54,33 @@ def _security(provider: Provider) -> dict[str, dict[str, Any]]:
     return schemes
 
 
+def _path_params(path: str) -> list[dict[str, Any]]:
+    return [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in re.findall(r"\{(\w+)\}", path)]
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _list_params(provider: Provider) -> list[dict[str, Any]]:
+    """A list route's query parameters, from the fixture's paging, sort and filters."""
+    listing = provider.listing
+    paging = listing.get("paging", {})
+    minimum = {"page": paging.get("first", 0), "size": 1, "offset": 0, "limit": 0}
+    params = [_query(paging[role], {"type": "integer", "minimum": low}) for role, low in minimum.items()
+              if role in paging]
+    if "after" in paging:
+        params.append(_query(paging["after"], {"type": "string"}))
+    if "sort" in listing:
+        keys = list(listing["sort"]["keys"])
+        params.append(_query(listing["sort"]["param"], {"enum": keys + [f"-{k}" for k in keys]}))
+    params += [_query(name + suffix, {"type": "string", "format": "date-time"})
+               for name in listing.get("filters", {}) for suffix in ("", "_gt", "_gte", "_lt", "_lte")]
+    return params
+
+
 def _operation(provider: Provider, index: int, route: Any, security: list[dict[str, list[str]]]) -> dict[str, Any]:
-    params = re.findall(r"\{(\w+)\}", route.path)
     responses: dict[str, Any] = {str(route.status): {"description": "success"}}
     if route.response_schema:
         responses[str(route.status)]["content"] = {
@@ -68,7 +93,7 @@ def _operation(provider: Provider, index: int, route: Any, security: list[dict[s
         "tags": [provider.name],
         "summary": f"{provider.title}: {route.action}",
         "operationId": f"{provider.name}_{index}_{route.action}",
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+        "parameters": _path_params(route.path) + (_list_params(provider) if route.action == "list" else []),
         "responses": responses,
     }
     if route.action != "oauth_token":
@@ -93,13 +118,15 @@ def build_openapi(providers: dict[str, Provider], control_routes: list[ControlRo
         for index, route in enumerate(provider.routes):
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(provider, index, route, security)
     for route in control_routes:
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in re.findall(r"\{(\w+)\}", route.path)]
-        paths.setdefault(route.path, {})[route.method.lower()] = {
+        params = _path_params(route.path) + [_query(name, {"type": "string"}) for name in route.query]
+        operation: dict[str, Any] = {
             "tags": ["control"], "summary": route.summary, "parameters": params,
             "responses": {str(route.status): {"description": "success",
                                               "content": {"application/json": {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
+        if route.body is not None:
+            operation["requestBody"] = {"content": {"application/json": {"schema": route.body}}}
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "webhook-emulator", "version": __version__,

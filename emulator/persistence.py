@@ -214,6 +214,8 @@ class SqliteStore(Store):
                 db.execute("INSERT OR REPLACE INTO replays VALUES (?, ?, ?, ?)", (*key, json.dumps({
                     "status": replay.status, "body": _bytes_text(replay.body), "headers": replay.headers,
                     "expires": replay.expires.isoformat()})))
+            else:  # dropped to stay within the bound
+                db.execute("DELETE FROM replays WHERE provider = ? AND tenant = ? AND key = ?", key)
         for delivery_id, (delivery, due) in changes.deliveries.items():
             db.execute("INSERT INTO deliveries (id, provider, status, due, delivery) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "

@@ -41,8 +41,10 @@ class Call:
 
     @property
     def collection(self) -> Collection:
+        """The tenant's records; until the tenant first creates one, an empty stand-in that is not
+        kept, so that reads and rejected requests leave the state as it was."""
         assert self.identity is not None
-        return self.state.store.collection(self.provider.name, self.identity.tenant)
+        return self.state.store.existing(self.provider.name, self.identity.tenant) or Collection(ref="")
 
     @property
     def messages(self) -> dict[str, str]:
@@ -150,7 +152,8 @@ async def create(call: Call) -> Reply:
     now = call.state.clock.now()
     scope = scope_for(call.provider, data, _caller_scope(call))
     record = Record(record_id, data, created=now, updated=now, scope=scope)
-    call.collection.add(record)
+    assert call.identity is not None
+    call.state.store.collection(call.provider.name, call.identity.tenant).add(record)
     return Reply(call.route.status, call.render(record))
 
 
@@ -371,8 +374,8 @@ async def oauth_token(call: Call) -> Reply:
     scope = body.get("scope") or spec.get("scope", "")
     access = ids.generate(spec.get("token", {"token": 64}))
     refresh = ids.generate(spec.get("token", {"token": 64}))
-    tokens[access] = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
-    call.state.store.tokens_changed(call.provider.name)
+    token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
+    call.state.store.issue(call.provider.name, access, token, now)
     return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
                        "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
 

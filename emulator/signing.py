@@ -68,7 +68,8 @@ def sign(spec: dict[str, Any] | None, body: bytes, secret: Any, timestamp: int, 
                                                "expires": timestamp + spec.get("ttl", 300)})
         import jwt
 
-        token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": secret.get("kid")})
+        kid = secret.get("kid")
+        token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid} if isinstance(kid, str) else None)
         return Signed(sent, {spec["header"]: token})
     raise ValueError(f"unknown signature scheme {spec['scheme']!r}")
 

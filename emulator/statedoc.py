@@ -253,8 +253,9 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
         store.adopt(name, tenant, collection)
     for name, tokens in loaded.tokens.items():
         store.provider_tokens(name).update(tokens)
+    now = state.clock.now()
     for key, replay in loaded.replays.items():
-        store.keep_replay(key, replay)
+        store.remember(key, replay, now)
     if state.dispatcher is not None:
         state.dispatcher.keys.update(loaded.jwks)
 

@@ -12,7 +12,12 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+# Issued tokens and idempotency replays kept per emulator, and soft-deleted records per collection,
+# at most (the expired go first, then the oldest): a long run of unique idempotency keys, token
+# grants or soft deletes cannot grow memory without end.
+MAX_KEPT = 1000
 
 
 @dataclass
@@ -93,12 +98,18 @@ class Collection:
         self._views.clear()
 
     def remove(self, record: Record, soft: bool) -> None:
+        """Delete a record; a soft-deleted one is kept aside (the MAX_KEPT most recent)."""
         del self.records[record.id]
         del self.by_update[record.id]
         for view in self._views.values():
             view.pop(record.id, None)
         if soft:
             self.removed[record.id] = record
+            while len(self.removed) > MAX_KEPT:
+                forgotten = next(iter(self.removed))
+                del self.removed[forgotten]
+                if self.watch:
+                    self.watch(forgotten)
         if self.watch:
             self.watch(record.id)
 
@@ -180,6 +191,29 @@ class Changes:
         return any(vars(self).values())
 
 
+class _Expiring(Protocol):
+    expires: datetime
+
+
+Key = TypeVar("Key")
+Kept = TypeVar("Kept", bound=_Expiring)
+
+
+def _keep(items: dict[Key, Kept], key: Key, item: Kept, now: datetime) -> list[Key]:
+    """Add `item`, then stay within MAX_KEPT: drop the expired, then the oldest; the keys dropped."""
+    items[key] = item
+    if len(items) <= MAX_KEPT:
+        return []
+    dropped = [k for k, v in items.items() if v.expires <= now]
+    for stale in dropped:
+        del items[stale]
+    while len(items) > MAX_KEPT:
+        oldest = next(iter(items))
+        del items[oldest]
+        dropped.append(oldest)
+    return dropped
+
+
 class Store:
     """All state of one emulator: collections, issued tokens, idempotency replays, held in memory.
 
@@ -203,6 +237,10 @@ class Store:
             self._watch(provider, tenant, found)
         return found
 
+    def existing(self, provider: str, tenant: str) -> Collection | None:
+        """The tenant's collection if it has one (never creates it)."""
+        return self.collections.get((provider, tenant))
+
     def _watch(self, provider: str, tenant: str, collection: Collection) -> None:
         if self.changes is None:
             return
@@ -220,10 +258,6 @@ class Store:
     def delivery_changed(self, delivery: Any, due: float | None = None) -> None:
         """A delivery was made or progressed; `due`: when (epoch seconds) its next attempt is."""
 
-    def tokens_changed(self, provider: str) -> None:
-        """A provider's issued tokens changed."""
-        if self.changes is not None:
-            self.changes.tokens.add(provider)
 
     def provider_collections(self, provider: str) -> Iterator[tuple[str, Collection]]:
         """(tenant, collection) pairs of one provider."""
@@ -237,14 +271,20 @@ class Store:
             for record_id in [*collection.records, *collection.removed]:
                 collection.watch(record_id)
 
-    def keep_replay(self, key: tuple[str, str, str], replay: Replay) -> None:
-        """Store the response an idempotency key replays."""
-        self.replays[key] = replay
-        if self.changes is not None:
-            self.changes.replays.add(key)
-
     def provider_tokens(self, provider: str) -> dict[str, Token]:
         return self.tokens.setdefault(provider, {})
+
+    def issue(self, provider: str, access: str, token: Token, now: datetime) -> None:
+        """Keep an issued token (within MAX_KEPT tokens per provider)."""
+        _keep(self.provider_tokens(provider), access, token, now)
+        if self.changes is not None:
+            self.changes.tokens.add(provider)
+
+    def remember(self, key: tuple[str, str, str], replay: Replay, now: datetime) -> None:
+        """Keep a response to replay for an idempotency key (within MAX_KEPT keys)."""
+        dropped = _keep(self.replays, key, replay, now)
+        if self.changes is not None:
+            self.changes.replays.update([key, *dropped])
 
     def reset(self, provider: str | None = None) -> None:
         """Forget everything, or everything of one provider."""

@@ -49,12 +49,24 @@ def parse_json(raw: bytes) -> Any:
     or a \\u escape that is a lone surrogate (not Unicode, so it could never be written back); or
     `payload_too_large` for more than MAX_VALUES values."""
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
+    return _load(text)
+
+
+def _load(text: str, not_json: Any = None) -> Any:
+    """JSON text as data, refused as parse_json says; text that is not JSON at all gives
+    `not_json` when one is given."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep") from None
-    except ValueError as exc:  # JSONDecodeError, a non-finite number, an integer of thousands of digits
+    except json.JSONDecodeError as exc:
+        if not_json is not None:
+            return not_json
+        raise ProviderError("malformed_body", str(exc)) from None
+    except ValueError as exc:  # a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
     _check_parsed(value)
     return value
@@ -88,8 +100,8 @@ def _check_parsed(value: Any) -> None:
         elif isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
                 raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-            stack.extend((key, depth + 1) for key in item if isinstance(item, dict))
+            children = [*item, *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -124,10 +136,8 @@ def _coerce(values: list[str], kind: Any) -> Any:
 
 
 def _maybe_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+    """A form value holding JSON as that JSON (refused as a JSON body would be), else the text."""
+    return _load(text, not_json=text)
 
 
 def body_issues(body: Any, validator: TwoTierValidator | None, messages: dict[str, str]) -> list[Issue]:

@@ -4,10 +4,12 @@ body against the provider's JSON Schema for that route (or its error schema)."""
 from __future__ import annotations
 
 import json
+import queue
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from aiohttp import web
@@ -96,6 +98,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def line_with(stream: IO[str], needle: str, timeout: float = 30.0) -> str:
+    """The first line of a child's output that holds `needle`; fails the test if none comes
+    within `timeout` seconds (a hung child) or the stream ends first. A thread reads the stream."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no line with {needle!r} within {timeout:g} s; got {seen!r}")
+        if line is None:
+            pytest.fail(f"the output ended without a line with {needle!r}; got {seen!r}")
+        if needle in line:
+            return line
+        seen.append(line)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import requests
 from emulator import Emulator
 from emulator.cli import main
 from emulator.receiver import Receiver
-from tests.conftest import free_port
+from tests.conftest import free_port, line_with
 
 COMMANDS = ["serve", "fire", "receive", "check", "providers", "openapi", "health"]
 
@@ -176,8 +176,7 @@ def test_serve_listens_answers_and_exits_cleanly_on_signals(run: Callable[..., R
         process = subprocess.Popen([sys.executable, "-m", "emulator", "serve"], env=env, stderr=subprocess.PIPE,
                                    text=True)
         assert process.stderr is not None
-        line = process.stderr.readline()
-        assert "listening on http://127.0.0.1:" in line, line
+        line = line_with(process.stderr, "listening on http://127.0.0.1:")
         url = line.rsplit(" ", 1)[1].strip()
         assert run("health", "--url", url).returncode == 0
         process.send_signal(sig)
@@ -279,7 +278,7 @@ def test_fire_usage_errors_exit_2(run: Callable[..., Run], args: list[str], mess
 def test_fire_through_a_running_server_reaches_registered_webhooks(run: Callable[..., Run], receiver: Receiver) -> None:
     with Emulator(time_scale=0.001) as emulator:
         answer = requests.post(emulator.url + "/conexion/v1/webhooks.json", headers={"Authorization": "Bearer T"},
-                               json={"callback_url": receiver.url_for("/centry"), "on_product_save": True})
+                               json={"callback_url": receiver.url_for("/centry"), "on_product_save": True}, timeout=30)
         assert answer.status_code == 200
         done = run("fire", "centry", "on_product_save", "--server", emulator.url)
     assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, line_with
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -59,11 +59,12 @@ def served(container_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(exec_form(instruction("CMD")[0]), env=container_env, stderr=subprocess.PIPE,
                                text=True)
     assert process.stderr is not None
-    for line in process.stderr:
-        if "listening on" in line:
-            break
-    else:
-        pytest.fail(f"the CMD exited with {process.wait()} before listening")
+    try:
+        line_with(process.stderr, "listening on")
+    except BaseException:
+        process.kill()
+        process.wait(timeout=30)
+        raise
     yield process
     if process.poll() is None:
         process.kill()

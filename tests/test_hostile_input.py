@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 
 AUTH = {
@@ -46,6 +47,16 @@ async def test_hostile_bodies_get_the_providers_4xx(api: Api, provider: str, nam
     answer = await api.post(CREATE[provider], data=raw, headers=headers)  # the body is checked against error.json
     assert answer.status == status, answer.json
     assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
+
+
+@pytest.mark.parametrize("value", ["%7B%22a%22%3A" * 3000, "%7B%22a%22%3ANaN%7D", "%5B%22%5Cud800%22%5D",
+                                   "%5B" + "0%2C" * 20000 + "0%5D"])
+async def test_json_in_a_form_field_is_refused_like_a_json_body(api: Api, value: str) -> None:
+    body = f"url=https://x.se/&events=Payout.created&metadata={value}".encode()
+    headers = {**AUTH["gigapay"], "Content-Type": "application/x-www-form-urlencoded"}
+    answer = await api.post(CREATE["gigapay"], data=body, headers=headers)
+    assert answer.status in (400, 413)
+    assert (await api.get("/_emulator/state")).json["gigapay"]["tenants"] == {}
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -174,3 +185,54 @@ async def test_journal_state_and_delivery_log_stay_valid_json_whatever_bytes_arr
     journal = strict_json((await api.get("/_emulator/requests")).raw)
     assert len(journal["requests"]) == len(requests) + 1
     strict_json((await api.get("/_emulator/deliveries")).raw)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_reads_and_rejected_requests_of_a_new_tenant_leave_the_state_as_it_was(api: Api, provider: str
+                                                                                     ) -> None:
+    headers = AUTH[provider]
+    item = ITEM[provider].replace("{id}", "nope")
+    for method, path in [("GET", item), ("DELETE", item), ("POST", CREATE[provider]), ("GET", CREATE[provider]),
+                         ("GET", CREATE[provider] + "?limit=-1&skip=x&size=x&page=x&created_at_gt=x&after=x")]:
+        answer = await api.request(method, path, json={"url": "x"}, headers=headers)
+        assert answer.status < 500
+    assert (await api.get("/_emulator/state")).json[provider]["tenants"] == {}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_very_long_ids_query_values_and_headers_get_the_providers_answer(api: Api, provider: str) -> None:
+    path = ITEM[provider].replace("{id}", "i" * 20000) + "?q=" + "v" * 20000
+    answer = await api.delete(path, headers={**AUTH[provider], "X-Long": "h" * 20000})
+    assert answer.status == 404  # checked against the provider's error schema
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"provider": "paybook", "event": "refresh", "headers": {"X-A\r\nB": "v"}}, "headers must be"),
+    ({"provider": "paybook", "event": "refresh", "headers": {"X-A": "v\r\nInjected: 1"}}, "headers must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "@@@"}}, "secret must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "a"}}, "secret must be"),
+    ({"provider": "syncfy", "event": "credentials.created", "secret": {"k": "c2VjcmV0", "kid": 5}}, "secret must be"),
+])
+async def test_firing_refuses_headers_and_keys_that_could_not_be_sent(api: Api, extra: dict[str, Any],
+                                                                      problem: str) -> None:
+    answer = await api.post("/_emulator/events", json={"url": "http://127.0.0.1:9/x", **extra})
+    assert answer.status == 400
+    assert answer.json["message"].startswith(problem)
+    assert (await api.get("/_emulator/deliveries")).json["deliveries"] == []
+
+
+async def test_a_jwk_without_kid_signs_without_one(make_api: MakeApi) -> None:
+    api = await make_api(time_scale=1e-6)
+    with Receiver() as receiver:
+        answer = await api.post("/_emulator/events", json={
+            "provider": "syncfy", "event": "credentials.created", "url": receiver.url_for("/s"),
+            "secret": {"kty": "oct", "k": "YS0zMi1ieXRlLXNlY3JldC1mb3ItdGhlLXRlc3Qtb2s"}, "wait": True, "timeout": 10})
+        assert answer.status == 200 and answer.json["complete"] is True
+        [delivery] = answer.json["deliveries"]
+        assert delivery["status"] == "delivered"
+
+
+@pytest.mark.parametrize("k", ["é", "a", "a b", "@@"])
+async def test_a_jwk_must_be_base64url(api: Api, k: str) -> None:
+    answer = await api.put("/_emulator/providers/syncfy/jwk", json={"kty": "oct", "kid": "1", "k": k})
+    assert answer.status == 400

@@ -15,7 +15,7 @@ GIGAPAY = {"Authorization": "Token T", "Integration-ID": "i1"}
 
 def register(emulator, url, events=("Payout.created",)):
     answer = requests.post(emulator.url_for("gigapay") + "/webhooks/", json={"url": url, "events": list(events)},
-                           headers=GIGAPAY)
+                           headers=GIGAPAY, timeout=30)
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -32,7 +32,7 @@ def test_sync_delivery_is_received_and_verifies(webhook_emulator, webhook_receiv
 
 
 def test_state_was_reset_before_this_test(webhook_emulator):
-    listed = requests.get(webhook_emulator.url_for("gigapay") + "/webhooks/", headers=GIGAPAY).json()
+    listed = requests.get(webhook_emulator.url_for("gigapay") + "/webhooks/", headers=GIGAPAY, timeout=30).json()
     assert listed["count"] == 0
     assert webhook_emulator.deliveries() == []
     assert webhook_emulator.requests(provider="gigapay")[-1]["path"] == "/v2/webhooks/"
@@ -59,9 +59,9 @@ def test_factory_emulators_are_separate(webhook_emulator_factory):
     strict = webhook_emulator_factory(strict=True, credentials={"gigapay": ["good"]})
     other = webhook_emulator_factory()
     assert strict.url != other.url
-    refused = requests.get(strict.url_for("gigapay") + "/webhooks/", headers={"Authorization": "Token bad"})
+    refused = requests.get(strict.url_for("gigapay") + "/webhooks/", headers={"Authorization": "Token bad"}, timeout=30)
     assert refused.status_code == 401
-    assert requests.get(other.url_for("gigapay") + "/webhooks/", headers=GIGAPAY).status_code == 200
+    assert requests.get(other.url_for("gigapay") + "/webhooks/", headers=GIGAPAY, timeout=30).status_code == 200
 
 
 def test_waiting_for_a_delivery_that_never_comes_fails(webhook_emulator):
@@ -97,7 +97,7 @@ import requests
 def test_prints_a_seeded_id(webhook_emulator):
     answer = requests.post(webhook_emulator.url_for("paybook") + "/webhooks",
                            json={"url": "http://example.com/h", "events": ["refresh"]},
-                           headers={"Authorization": "api_key api_key=K"})
+                           headers={"Authorization": "api_key api_key=K"}, timeout=30)
     print("ID=" + answer.json()["response"]["id_webhook"])
 ''')
     ids = []
