@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator import __version__
 from emulator.client import ControlError, EmulatorClient
@@ -24,6 +24,7 @@ from emulator.vocabulary import MODES, ORDERS
 # (the Docker HEALTHCHECK, every few seconds) stay light.
 
 log = logging.getLogger("emulator")
+T = TypeVar("T")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 DESCRIPTION = """\
@@ -178,18 +179,15 @@ def _state_parser(sub: Any) -> None:
 
 def cmd_state(args: argparse.Namespace) -> int:
     client = control_client(args.server, args, 30.0)
-    try:
-        if args.action == "import":
-            answer = client.load_state(args.file)
-            print(f"imported {answer['webhooks']} webhook(s) into {args.server}")
-            return 0
-        document = client.snapshot()
-    except ControlError as exc:
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 1
+    if args.action == "import":
+        answer = ask(args.server, lambda: client.load_state(args.file))
+        if isinstance(answer, int):
+            return answer
+        print(f"imported {answer['webhooks']} webhook(s) into {args.server}")
+        return 0
+    document = ask(args.server, client.snapshot)
+    if isinstance(document, int):
+        return document
     if args.output is None:
         print(json.dumps(document, indent=2, ensure_ascii=False))
     elif args.output.suffix in (".yaml", ".yml"):
@@ -373,8 +371,16 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 def _post_events(url: str, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any] | int:
     """POST the firing to the emulator at `url`: its answer, or the exit status after saying why not."""
+    return ask(url, lambda: control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body))
+
+
+def ask(url: str, call: Callable[[], T]) -> T | int:
+    """What `call` (control-API calls to the emulator at `url`) answers, or exit status 2 after
+    saying in one line why there is no answer."""
     try:
-        return control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body)
+        return call()
+    except SettingsError:  # a bad argument (an unreadable file): main() reports it
+        raise
     except ControlError as exc:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
     except (OSError, ValueError) as exc:
@@ -437,20 +443,17 @@ def cmd_fault(args: argparse.Namespace) -> int:
     client = control_client(args.server, args, 30.0)
     fields = ("provider", "method", "path", "tenant", "status", "retry_after", "latency", "drop", "times",
               "probability")
-    try:
+
+    def act() -> Any:
         if args.fault_action == "add":
-            answer: Any = client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
-        elif args.fault_action == "list":
-            answer = client.faults()
-        else:
+            return client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
+        if args.fault_action == "clear":
             client.clear_faults(args.id)
-            answer = client.faults()
-    except ControlError as exc:
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 2
+        return client.faults()
+
+    answer = ask(args.server, act)
+    if isinstance(answer, int):
+        return answer
     print(json.dumps(answer, indent=2, ensure_ascii=False))
     return 0
 
@@ -507,22 +510,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 2
     from emulator.audit import junit_xml, render_table
 
-    try:
-        if args.server:
-            report = control_client(args.server, args, 3600).request("POST", "/_emulator/audit", body)
-        else:
-            from emulator.server import Emulator
+    if args.server:
+        report = ask(args.server, lambda: control_client(args.server, args, 3600).request(
+            "POST", "/_emulator/audit", body))
+    else:
+        from emulator.server import Emulator
 
-            settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
-            with Emulator(settings) as emulator:
-                report = EmulatorClient(emulator.url, 3600, token=settings.admin_token).request(
-                    "POST", "/_emulator/audit", body)
-    except ControlError as exc:
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"webhook-emulator: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 2
+        settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
+        with Emulator(settings) as emulator:
+            report = ask(emulator.url, lambda: EmulatorClient(emulator.url, 3600, token=settings.admin_token).request(
+                "POST", "/_emulator/audit", body))
+    if isinstance(report, int):
+        return report
     if args.junit:
         args.junit.write_text(junit_xml(report), encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_table(report))

@@ -72,11 +72,7 @@ async def reset(request: web.Request) -> web.Response:
         found = _provider(request, provider)
         if isinstance(found, web.Response):
             return found
-    state.store.reset(provider)
-    if provider is None:
-        state.journal.clear()
-    for hook in state.extras.get("reset_hooks", []):
-        hook(provider)
+    state.reset(provider)
     return json_response(request, 200, {"reset": provider or "all"})
 
 

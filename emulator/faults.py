@@ -19,13 +19,12 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from emulator.auth import authenticate
 from emulator.control import ControlRoute, plain_error
 from emulator.errors import DEFAULT_STATUS, ProviderError, render_error
-from emulator.provider import Provider
+from emulator.provider import Provider, read_yaml
 from emulator.responses import json_response
 from emulator.routing import normalise_path
 from emulator.settings import SettingsError
@@ -165,7 +164,7 @@ def load_file(path: Path, providers: dict[str, Provider]) -> list[dict[str, Any]
     """The rules of a YAML or JSON file (a list of rules, or `{"faults": [...]}`), checked;
     SettingsError with a one-line reason otherwise."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path, FaultError)
         if isinstance(data, dict) and set(data) == {"faults"}:
             data = data["faults"]
         if not isinstance(data, list):
@@ -176,8 +175,8 @@ def load_file(path: Path, providers: dict[str, Provider]) -> list[dict[str, Any]
                 rules.append(parse_rule(item, providers))
             except FaultError as exc:
                 raise FaultError(f"rule {number}: {exc}") from None
-    except (OSError, yaml.YAMLError, FaultError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except FaultError as exc:
+        reason = str(exc).removeprefix(f"{path}:").strip()  # read_yaml's errors name the file already
         raise SettingsError(f"--faults {path}: {' '.join(reason.split())}") from None
     return rules
 

@@ -158,16 +158,17 @@ def _compile_path(template: str) -> tuple[re.Pattern[str], int]:
     return re.compile(f"^{regex}$"), literal
 
 
-def _load_yaml(path: Path) -> Any:
+def read_yaml(path: Path, error: type[Exception], problem: str = "invalid YAML") -> Any:
+    """A YAML (or JSON) file's contents; otherwise `error`, one line naming the file and the line."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FixtureError(f"{path}:{where} invalid YAML: {problem}") from None
-    except OSError as exc:
-        raise FixtureError(f"{path}: cannot read: {exc.strerror}") from None
+        where = f" line {mark.line + 1}:" if mark else ""
+        detail = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{path}:{where} {problem}: {detail}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _load_json(path: Path) -> Any:
@@ -208,7 +209,7 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
 
 def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
     """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
-    raw = _load_yaml(path)
+    raw = read_yaml(path, FixtureError)
     meta = meta or _meta_validator()
     errors = sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:

@@ -33,6 +33,15 @@ class EmulatorState:
     dispatcher: Dispatcher | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def reset(self, provider: str | None = None) -> None:
+        """Forget webhooks, tokens and replays (of one provider, or all and the request journal),
+        and tell the parts with state of their own (`extras["reset_hooks"]`: deliveries, faults)."""
+        self.store.reset(provider)
+        if provider is None:
+            self.journal.clear()
+        for hook in self.extras.get("reset_hooks", []):
+            hook(provider)
+
 
 STATE = web.AppKey("emulator_state", EmulatorState)
 # What the journal records about a request, set while it is handled.

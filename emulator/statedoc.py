@@ -25,12 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from emulator.errors import Issue, ProviderError
-from emulator.provider import Provider, SafeLoader
+from emulator.provider import Provider, read_yaml
 from emulator.render import render_record
 from emulator.resources import field_values, scope_for
 from emulator.settings import SettingsError
@@ -95,15 +94,7 @@ def place(base: str, *keys: str | int) -> str:
 
 def read_file(path: Path) -> Any:
     """A state file's contents (YAML or JSON); StateError naming the file and line otherwise."""
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise StateError(f"{path}:{where} not YAML or JSON: {problem}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StateError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return read_yaml(path, StateError, "not YAML or JSON")
 
 
 def read_path(path: Path, state: EmulatorState) -> Loaded:
@@ -245,10 +236,7 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
 def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     """Forget the emulator's state (webhooks, tokens, replays, journal, deliveries) and take `loaded`'s."""
     store = state.store
-    store.reset()
-    state.journal.clear()
-    for hook in state.extras.get("reset_hooks", []):
-        hook(None)
+    state.reset()
     for (name, tenant), collection in loaded.collections.items():
         store.adopt(name, tenant, collection)
     for name, tokens in loaded.tokens.items():

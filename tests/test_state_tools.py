@@ -105,7 +105,7 @@ def test_state_import_of_a_bad_file_says_where(tmp_path: Path) -> None:
     path.write_text("syncfy:\n  K:\n    - {url: 'http://a/b', events: [nope]}\n")
     with Emulator() as emulator:
         done = run_cli("state", "import", str(path), "--server", emulator.url)
-        assert done.returncode == 1
+        assert done.returncode == 2
         assert done.stderr.startswith("webhook-emulator: HTTP 400: at $.syncfy.K[0].events[0]: ")
         unreadable = run_cli("state", "import", str(tmp_path / "absent.yaml"), "--server", emulator.url)
         assert unreadable.returncode == 2 and "absent.yaml: cannot read" in unreadable.stderr
