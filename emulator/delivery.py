@@ -28,7 +28,7 @@ from emulator.provider import Provider
 from emulator.render import dump_json, fill, render_record
 from emulator.signing import new_jwk, sign
 from emulator.state import STATE, EmulatorState
-from emulator.store import Record
+from emulator.store import Collection, Record
 from emulator.targets import TargetPolicy
 
 log = logging.getLogger("emulator.delivery")
@@ -511,12 +511,14 @@ class Dispatcher:
             self._saved(delivery)
             delivery.done.set()
 
+    def _collection(self, delivery: Delivery) -> Collection | None:
+        tenant = delivery.target.tenant
+        return None if tenant is None else self.state.store.collections.get((delivery.provider, tenant))
+
     def _record(self, delivery: Delivery) -> Record | None:
-        target = delivery.target
-        if target.webhook_id is None or target.tenant is None:
-            return None
-        collection = self.state.store.collections.get((delivery.provider, target.tenant))
-        return collection.get(target.webhook_id) if collection else None
+        collection = self._collection(delivery)
+        webhook_id = delivery.target.webhook_id
+        return collection.get(webhook_id) if collection and webhook_id is not None else None
 
     def _stopped_reason(self, provider: Provider, delivery: Delivery) -> str | None:
         """Why a stored webhook should get no more attempts (deleted or disabled), if it should not."""
@@ -539,6 +541,9 @@ class Dispatcher:
         record.data[rule["field"]] = count
         if "limit" in rule and count > rule["limit"]:
             record.data.update(rule.get("then", {}))
+        collection = self._collection(delivery)
+        if collection is not None:
+            collection.changed(record)
 
     def attempt_timeout(self, spec: dict[str, Any]) -> float:
         """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""

@@ -147,5 +147,11 @@ def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
 
 
 def render_record(specs: list[FieldSpec], record: Record, ref: str) -> dict[str, Any]:
-    """A stored record as the provider renders it, in one of its views."""
-    return {spec.name: render_field(spec, field_value(spec, record, ref)) for spec in specs}
+    """A stored record as the provider renders it, in one of its views. Rendered once until the
+    record changes (the store forgets its renderings then), so callers must not modify it."""
+    key = (id(specs), ref)
+    rendered = record.rendered.get(key)
+    if rendered is None:
+        rendered = record.rendered[key] = {spec.name: render_field(spec, field_value(spec, record, ref))
+                                           for spec in specs}
+    return rendered

@@ -306,7 +306,8 @@ async def list_records(call: Call) -> Reply:
     if paging.get("total_header"):
         headers[paging["total_header"]] = str(total)
     values["count"] = total
-    values["items"] = [call.render(r) for r in records]
+    view, ref = call.provider.views[call.route.view], call.collection.ref
+    values["items"] = [render_record(view, r, ref) for r in records]
     return Reply(call.route.status, fill(listing.get("body", "{items}"), values), headers)
 
 

@@ -51,6 +51,15 @@ class Router:
         self.routes = sorted(
             ((p, r) for p in self.providers for r in p.routes), key=lambda pr: -pr[1].literal_length
         )
+        # Routes without parameters by their exact path (found by one lookup), and the others in
+        # order; a literal route is always more literal than a templated one matching the same path.
+        self.literal: dict[str, list[tuple[Provider, Route]]] = {}
+        self.templated: list[tuple[Provider, Route]] = []
+        for provider, route in self.routes:
+            if "{" in route.path:
+                self.templated.append((provider, route))
+            else:
+                self.literal.setdefault(route.path, []).append((provider, route))
 
     def owner(self, path: str) -> Provider | None:
         """The provider whose prefix is the longest one `path` starts with."""
@@ -70,8 +79,8 @@ class Router:
         return method
 
     def _matching(self, path: str) -> list[tuple[Provider, Route, dict[str, str]]]:
-        found = []
-        for provider, route in self.routes:
+        found: list[tuple[Provider, Route, dict[str, str]]] = [(p, r, {}) for p, r in self.literal.get(path, ())]
+        for provider, route in self.templated:
             m = route.pattern.match(path)
             if m:
                 found.append((provider, route, m.groupdict()))
