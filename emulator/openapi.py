@@ -98,7 +98,7 @@ def build_openapi(providers: dict[str, Provider], control_routes: list[ControlRo
         paths.setdefault(route.path, {})[route.method.lower()] = {
             "tags": ["control"], "summary": route.summary, "parameters": params,
             "responses": {str(route.status): {"description": "success",
-                                              "content": {"application/json": {"schema": {}}}},
+                                              "content": {route.content_type: {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
     return {
         "openapi": "3.1.0",
