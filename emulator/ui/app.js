@@ -433,8 +433,12 @@ function selectView() {
   ui.view = wanted in VIEWS ? wanted : "webhooks";
   for (const section of document.querySelectorAll("section.view")) section.hidden = section.id !== `view-${ui.view}`;
   for (const link of document.querySelectorAll(".tabs a")) {
-    if (link.dataset.view === ui.view) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
+    if (link.dataset.view === ui.view) {
+      link.setAttribute("aria-current", "page");
+      link.scrollIntoView({ block: "nearest", inline: "nearest" });
+    } else {
+      link.removeAttribute("aria-current");
+    }
   }
   refresh();
 }
