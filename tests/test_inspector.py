@@ -220,6 +220,39 @@ def requests_view(page: Page, emulator: Emulator) -> None:
     expect(journal).to_contain_text("/v1/webhooks")
 
 
+def test_the_dashboard_rotates_the_key_and_deletes_and_the_fire_form_misbehaves(
+        page: Page, emulator: Emulator, receiver: Receiver) -> None:
+    webhook = {"url": receiver.url_for("/syncfy"), "events": ["credentials.created"]}
+    emulator.client.create_webhook("syncfy", KEY, webhook)
+    before = emulator.client.jwk("syncfy")
+    open_view(page, emulator.url, "syncfy")
+    expect(page.get_by_test_id("jwk")).to_contain_text(before["k"])
+    page.get_by_role("button", name="Rotate key").click()
+    expect(page.get_by_test_id("jwk")).not_to_contain_text(before["k"])
+    after = emulator.client.jwk("syncfy")
+    assert after["k"] != before["k"] and after["kid"] != before["kid"]
+    expect(page.get_by_test_id("jwk")).to_contain_text(after["k"])
+
+    page.get_by_role("link", name="Fire an event").click()
+    fire = page.locator("#fire-form")
+    fire.locator("select[name=provider]").select_option("syncfy")
+    fire.locator("select[name=signature]").select_option("missing")
+    fire.locator("input[name=duplicate]").fill("1")
+    fire.get_by_label("Wait for the outcome").check()
+    fire.get_by_role("button", name="Fire").click()
+    expect(page.get_by_test_id("fire-result")).to_contain_text("delivered")
+    first, second = receiver.wait_for(2, timeout=WAIT_MS / 1000)
+    assert first.body == second.body  # the same notification twice
+    assert not {h.lower() for h in first.headers} & {"request-signature"}  # and unsigned, as asked
+
+    page.get_by_role("link", name="Syncfy dashboard").click()
+    subscriptions = page.get_by_test_id("subscriptions")
+    subscriptions.get_by_role("button", name="Delete").click()
+    subscriptions.get_by_role("button", name="Really delete?").click()
+    expect(subscriptions).to_contain_text(f"{KEY}0 webhooksNo webhooks.")
+    assert emulator.client.state("syncfy")["syncfy"]["tenants"][KEY]["records"] == []
+
+
 def test_user_data_is_shown_as_text_and_never_run(page: Page, emulator: Emulator, receiver: Receiver) -> None:
     script = "<script>window.pwned=1</script>"
     image = "<img src=x onerror=window.pwned=2>"

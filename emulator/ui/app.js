@@ -66,6 +66,10 @@ function kv(pairs) {
   return h("dl", { class: "kv" }, pairs.filter(([, v]) => v !== undefined).map(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]));
 }
 
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 function pill(text, kind) {
   return h("span", { class: `pill ${kind || text}` }, text);
 }
@@ -265,7 +269,7 @@ function tenantGroups(state, filterProvider, filterTenant, extra) {
       const deleted = collection.deleted.map((r) => recordCard(name, tenant, r, true));
       groups.push(h("section", { class: "card", "data-provider": name, "data-tenant": tenant },
         h("h3", { class: "group-title" }, pill(name, "provider"), h("span", { class: "mono" }, tenant),
-          h("span", { class: "muted" }, `${collection.records.length} webhook(s)`)),
+          h("span", { class: "muted" }, plural(collection.records.length, "webhook"))),
         records.length + deleted.length ? h("div", { class: "records" }, records, deleted) : empty("No webhooks.")));
     }
   }
@@ -332,7 +336,7 @@ function deliveryView(d) {
   } },
   h("summary", {}, pill(d.status), pill(d.provider, "provider"), h("strong", {}, d.events.join(", ")),
     h("span", { class: "summary-url" }, d.url),
-    h("span", { class: "muted", "data-testid": "attempt-count" }, `${d.attempts.length} attempt${d.attempts.length === 1 ? "" : "s"}`),
+    h("span", { class: "muted", "data-testid": "attempt-count" }, plural(d.attempts.length, "attempt")),
     last && last.status !== null ? pill(`HTTP ${last.status}`, statusKind(last.status)) : null),
   h("div", { class: "delivery-body" },
     kv([["id", d.id], ["created", when(d.created)], ["tenant", d.tenant], ["webhook", d.webhook_id],
