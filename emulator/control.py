@@ -405,11 +405,11 @@ async def _dashboard_action(request: web.Request, action: str) -> web.Response:
     except ProviderError as error:
         reply = plain_error(error)
         return json_response(request, reply.status, reply.body)
-    answer = {"provider": provider.name, "tenant": tenant, "scope": record.scope,
-              "webhook": render_record(provider.views["default"], record, call.collection.ref)}
     if action == "delete":
-        answer = {"provider": provider.name, "tenant": tenant, "deleted": record.id}
-    return json_response(request, 200, answer)
+        return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "deleted": record.id})
+    webhook = render_record(provider.views["default"], record, call.collection.ref)
+    return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "scope": record.scope,
+                                        "webhook": webhook})
 
 
 async def update_webhook(request: web.Request) -> web.Response:
