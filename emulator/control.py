@@ -13,12 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__, statedoc
+from emulator.auth import Identity
 from emulator.delivery import Delivery, Dispatcher, delivery_spec
-from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError
+from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
 from emulator.events import EventError, aliases, catalogue
 from emulator.openapi import build_openapi
 from emulator.provider import Provider, is_header_name, is_header_value, is_http_url
 from emulator.render import fill, render_record
+from emulator.resources import ACTIONS, Call
 from emulator.responses import json_response
 from emulator.state import STATE, EmulatorState
 from emulator.validation import parse_json
@@ -34,7 +36,8 @@ STATE_MAX_BODY = 64 * 1024 * 1024
 def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
     """The emulator's own error shape, for the control API and paths no provider owns."""
     status = status or DEFAULT_STATUS.get(error.kind, 400)
-    message = error.detail or fill(DEFAULT_MESSAGE.get(error.kind, "{detail}"), {"detail": ""})
+    default = fill(DEFAULT_MESSAGE.get(error.kind, "{detail}"), {"detail": ""})
+    message = error.detail or issues_text(error.issues) or default
     return ErrorReply(status, {"error": error.kind, "message": message})
 
 
@@ -59,7 +62,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any] | web.Respons
 
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return json_response(request, 200, {"status": "ok", "version": __version__, "providers": sorted(state.providers)})
+    return json_response(request, 200, {"status": "ok", "version": __version__, "providers": sorted(state.providers),
+                                        "seed": state.settings.seed, "time_scale": state.settings.time_scale})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -286,7 +290,8 @@ async def put_jwk(request: web.Request) -> web.Response:
 async def list_providers(request: web.Request) -> web.Response:
     """GET /_emulator/providers: every provider with its routes and events."""
     providers = request.app[STATE].providers.values()
-    return json_response(request, 200, {"providers": [describe_provider(p) for p in providers]})
+    return json_response(request, 200, {"providers": [describe_provider(p) for p in providers],
+                                        "signature_modes": list(MODES), "orders": list(ORDERS)})
 
 
 def describe_provider(provider: Provider) -> dict[str, Any]:
@@ -304,6 +309,8 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "events": sorted(catalogue(provider)),
         "aliases": aliases(provider),
         "delivers": delivers,
+        "id_field": statedoc.id_field(provider),
+        "signature_header": ((provider.raw.get("delivery") or {}).get("signature") or {}).get("header"),
     }
 
 
@@ -366,6 +373,60 @@ async def create_webhook(request: web.Request) -> web.Response:
                                         "webhook": render_record(provider.views["default"], record, collection.ref)})
 
 
+async def _dashboard_action(request: web.Request, action: str) -> web.Response:
+    """Run the provider's own `action` (update or delete) on a tenant's webhook, without the
+    provider's auth, as its dashboard would; the body is `{"tenant", "scope"?, "webhook"}`."""
+    provider = _provider(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    fields = ("tenant", "scope", "webhook") if action == "update" else ("tenant", "scope")
+    tenant, scope, webhook = body.get("tenant") or request.query.get("tenant"), body.get("scope"), body.get("webhook")
+    unknown = sorted(set(body) - set(fields))
+    problem = next((message for failed, message in [
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(fields)}"),
+        (not (isinstance(tenant, str) and tenant), "tenant is required: the credential that owns the webhook"),
+        (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
+        (action == "update" and not isinstance(webhook, dict),
+         f"webhook is required: an object in {provider.name}'s update shape"),
+    ] if failed), None)
+    if problem:
+        return _fail(request, "validation", problem)
+    route = next((r for r in provider.routes if r.action == action), None)
+    if route is None:
+        return _fail(request, "method_not_allowed", f"{provider.name}'s API has no {action} route")
+    state, webhook_id = request.app[STATE], request.match_info["id"]
+    collection = state.store.collections.get((provider.name, tenant))
+    record = collection.get(webhook_id) if collection else None
+    if record is None:
+        return _fail(request, "not_found", f"{tenant!r} has no {provider.name} webhook {webhook_id!r}")
+    call = Call(state, provider, route, request, Identity(tenant, scope or record.scope), {"id": webhook_id}, webhook)
+    try:
+        await ACTIONS[action](call)
+    except ProviderError as error:
+        reply = plain_error(error)
+        return json_response(request, reply.status, reply.body)
+    if action == "delete":
+        return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "deleted": record.id})
+    webhook = render_record(provider.views["default"], record, call.collection.ref)
+    return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "scope": record.scope,
+                                        "webhook": webhook})
+
+
+async def update_webhook(request: web.Request) -> web.Response:
+    """PATCH /_emulator/providers/{name}/webhooks/{id}: change a tenant's webhook as the provider's
+    update route does (same validation), without its auth: `{"tenant", "scope"?, "webhook": {...}}`."""
+    return await _dashboard_action(request, "update")
+
+
+async def delete_webhook(request: web.Request) -> web.Response:
+    """DELETE /_emulator/providers/{name}/webhooks/{id}: delete a tenant's webhook as the provider's
+    delete route does (soft where it soft-deletes), without its auth: `{"tenant"}`."""
+    return await _dashboard_action(request, "delete")
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     """One endpoint of the control API: registered from this table, and documented from it in the
@@ -378,6 +439,7 @@ class ControlRoute:
     status: int = 200
     query: tuple[str, ...] = ()  # the query parameters it reads (filters)
     body: dict[str, Any] | None = None  # a JSON Schema of its request body, for the document
+    content_type: str = "application/json"
 
 
 # Request bodies of the control API, as the OpenAPI document describes them.
@@ -430,11 +492,18 @@ ROUTES = [
     ControlRoute("POST", "/_emulator/providers/{name}/webhooks", create_webhook,
                  "Create one webhook for a tenant without the provider's auth: {tenant, scope?, webhook}", 201,
                  body=WEBHOOK_BODY),
+    ControlRoute("PATCH", "/_emulator/providers/{name}/webhooks/{id}", update_webhook,
+                 "Change a tenant's webhook as the provider's update route does: {tenant, scope?, webhook}",
+                 body=WEBHOOK_BODY),
+    ControlRoute("DELETE", "/_emulator/providers/{name}/webhooks/{id}", delete_webhook,
+                 "Delete a tenant's webhook as the provider's delete route does: {tenant}",
+                 body={"type": "object", "required": ["tenant"], "properties": {"tenant": {"type": "string"}}}),
 ]
 
 
-# What answers without the admin token: whether the emulator is up, for health checks.
-OPEN_ROUTES = {("GET", "/_emulator/health")}
+# What answers without the admin token: whether the emulator is up, for health checks; and the
+# inspector page with its assets (a browser navigating to it sends no token; it holds no data).
+OPEN_ROUTES = {("GET", "/_emulator/health"), ("GET", "/_emulator/ui"), ("GET", "/_emulator/ui/{asset}")}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -458,9 +527,9 @@ def admin_only(handler: Handler) -> Handler:
 
 def all_routes() -> list[ControlRoute]:
     """Every control route: this module's and those of the modules that add endpoints to it."""
-    from emulator import audit, faults  # they build on this module
+    from emulator import audit, faults, inspector  # they build on this module
 
-    return [*ROUTES, *faults.ROUTES, *audit.ROUTES]
+    return [*ROUTES, *faults.ROUTES, *audit.ROUTES, *inspector.ROUTES]
 
 
 def setup(app: web.Application) -> None:

@@ -101,11 +101,16 @@ def _located(issue: Issue) -> str:
     return issue.message if not where or issue.message.startswith(where) else f"{where}: {issue.message}"
 
 
+def issues_text(issues: list[Issue]) -> str:
+    """Every issue in one line, each led by its field path: `url: Enter a valid URL.; events: ...`."""
+    return "; ".join(_located(i) for i in issues)
+
+
 def render_error(provider: Provider, error: ProviderError, method: str, rid: Any) -> ErrorReply:
     """The provider's status, body and headers for `error` (see the fixture's `errors`)."""
     spec = provider.errors
     kind = spec.get("kinds", {}).get(error.kind, {})
-    detail = error.detail or "; ".join(_located(i) for i in error.issues)
+    detail = error.detail or issues_text(error.issues)
     base = {"detail": detail, "method": method}
     message = fill(kind.get("message", DEFAULT_MESSAGE.get(error.kind, "{detail}")), base)
     status = error.status or kind.get("status", DEFAULT_STATUS.get(error.kind, 400))

@@ -122,7 +122,7 @@ def build_openapi(providers: dict[str, Provider], control_routes: list[ControlRo
         operation: dict[str, Any] = {
             "tags": ["control"], "summary": route.summary, "parameters": params,
             "responses": {str(route.status): {"description": "success",
-                                              "content": {"application/json": {"schema": {}}}},
+                                              "content": {route.content_type: {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
         if route.body is not None:
             operation["requestBody"] = {"content": {"application/json": {"schema": route.body}}}
