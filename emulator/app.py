@@ -11,21 +11,24 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, delivery, faults, persistence, statedoc
-from emulator.auth import authenticate
-from emulator.clock import SEEDED_EPOCH, Clock
-from emulator.errors import ProviderError, render_error
-from emulator.ids import IdSource
-from emulator.journal import Journal
-from emulator.provider import Provider, load_providers
-from emulator.render import fill
-from emulator.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
-from emulator.responses import EMPTY, json_response
-from emulator.routing import Match, Miss, Redirect, Router, normalise_path
+from emulator.control import api as control
+from emulator.control import faults
+from emulator.delivery import dispatcher as delivery
+from emulator.engine.auth import authenticate
+from emulator.engine.clock import SEEDED_EPOCH, Clock
+from emulator.engine.errors import ProviderError, render_error
+from emulator.engine.ids import IdSource
+from emulator.engine.journal import Journal
+from emulator.engine.provider import Provider, load_providers
+from emulator.engine.render import fill
+from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
+from emulator.engine.responses import EMPTY, json_response
+from emulator.engine.routing import Match, Miss, Redirect, Router, normalise_path
+from emulator.engine.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
+from emulator.engine.store import Replay
+from emulator.engine.validation import coerce_form, parse_json
 from emulator.settings import Settings
-from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
-from emulator.store import Replay
-from emulator.validation import coerce_form, parse_json
+from emulator.storage import persistence, statedoc
 
 log = logging.getLogger("emulator")
 # One line per provider API call at info (method, path, status, provider, tenant, duration).

@@ -245,7 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from emulator.provider import FixtureError, load_providers
+    from emulator.engine.provider import FixtureError, load_providers
 
     try:
         providers = load_providers(args.folders)
@@ -259,8 +259,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    from emulator.control import describe_provider
-    from emulator.provider import load_providers
+    from emulator.control.api import describe_provider
+    from emulator.engine.provider import load_providers
 
     listing = [describe_provider(p) for p in load_providers(args.fixtures).values()]
     if args.json:
@@ -276,9 +276,9 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from emulator.control import all_routes
-    from emulator.openapi import build_openapi
-    from emulator.provider import load_providers
+    from emulator.control.api import all_routes
+    from emulator.control.openapi import build_openapi
+    from emulator.engine.provider import load_providers
 
     print(json.dumps(build_openapi(load_providers(args.fixtures), all_routes()), indent=2, ensure_ascii=False))
     return 0
@@ -508,7 +508,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
-    from emulator.audit import junit_xml, render_table
+    from emulator.delivery.audit import junit_xml, render_table
 
     if args.server:
         report = ask(args.server, lambda: control_client(args.server, args, 3600).request(
@@ -545,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        from emulator.provider import FixtureError  # imported here: most commands never load fixtures
+        from emulator.engine.provider import FixtureError  # imported here: most commands never load fixtures
 
         if not isinstance(exc, FixtureError):
             raise

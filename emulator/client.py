@@ -139,7 +139,7 @@ class EmulatorClient:
         if isinstance(state, dict):
             document = state
         else:
-            from emulator.statedoc import read_file  # the engine: only when a file is to be read
+            from emulator.storage.statedoc import read_file  # the engine: only when a file is to be read
 
             document = read_file(Path(state))
         return self.request("PUT", "/_emulator/state", document)

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.provider import load_providers
+from emulator.delivery.signing import verify
+from emulator.engine.provider import load_providers
 from emulator.server import LoopThread, start_site
-from emulator.signing import verify
 
 
 @dataclass

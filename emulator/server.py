@@ -14,8 +14,8 @@ from aiohttp import web
 
 from emulator.app import create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
+from emulator.engine.state import STATE, EmulatorState
 from emulator.settings import Settings
-from emulator.state import STATE, EmulatorState
 
 T = TypeVar("T")
 

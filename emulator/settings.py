@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from emulator.targets import TargetPolicy
+from emulator.delivery.targets import TargetPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -57,7 +57,7 @@ class Settings:
     state: Path | None = None
     # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
     data_dir: Path | None = None
-    # A YAML or JSON file of fault rules loaded at start-up (see emulator/faults.py).
+    # A YAML or JSON file of fault rules loaded at start-up (see emulator/control/faults.py).
     faults: Path | None = None
 
     def __post_init__(self) -> None:

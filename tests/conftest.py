@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from emulator import Settings, create_app
-from emulator.routing import Match, normalise_path
-from emulator.state import STATE
+from emulator.engine.routing import Match, normalise_path
+from emulator.engine.state import STATE
 
 # pytester runs real test files that use the plugin (tests/test_pytest_plugin.py, test_readme.py).
 pytest_plugins = ["pytester"]

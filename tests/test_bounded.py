@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from emulator import store
-from emulator.delivery import DROPPED
+from emulator.delivery.dispatcher import DROPPED
+from emulator.engine import store
 from emulator.receiver import Receiver
 from tests.conftest import MakeApi, free_port
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from emulator import create_app
-from emulator.provider import FixtureError, load_providers
+from emulator.engine.provider import FixtureError, load_providers
 from emulator.settings import Settings
 from tests.conftest import Api, MakeApi
 

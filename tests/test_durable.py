@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from emulator import Emulator, Settings
+from emulator.engine.store import Store
 from emulator.receiver import Receiver
 from emulator.settings import SettingsError
-from emulator.store import Store
 from tests.conftest import free_port
 
 PAYBOOK = {"Authorization": "api_key api_key=PB"}

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.fast_validation import TwoTierValidator, schema_is_valid
-from emulator.provider import Provider, load_providers
+from emulator.engine.fast_validation import TwoTierValidator, schema_is_valid
+from emulator.engine.provider import Provider, load_providers
 
 PROVIDERS = load_providers([])
 SCHEMAS = [(p, uri) for p in PROVIDERS.values() for uri in p.registry if "/common/" not in uri]

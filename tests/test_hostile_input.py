@@ -80,7 +80,7 @@ async def test_custom_headers_cannot_inject_headers(api: Api, provider: str) -> 
 
 
 async def test_a_field_with_its_own_and_its_members_problems_keeps_both_in_drf_shape(api: Api) -> None:
-    from emulator.errors import Issue, issues_as_fields
+    from emulator.engine.errors import Issue, issues_as_fields
 
     issues = [Issue(("headers",), "bad name"), Issue(("headers", "X"), "bad value"), Issue(("url",), "bad url")]
     assert issues_as_fields(issues, "non_field_errors") == {

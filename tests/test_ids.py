@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from emulator.clock import Clock
-from emulator.ids import ALPHABETS, IdSource
+from emulator.engine.clock import Clock
+from emulator.engine.ids import ALPHABETS, IdSource
 
 
 @pytest.mark.parametrize("alphabet", sorted(ALPHABETS))

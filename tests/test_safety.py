@@ -13,10 +13,10 @@ import requests
 
 from emulator import Emulator
 from emulator.client import ControlError, EmulatorClient
-from emulator.control import OPEN_ROUTES, ControlRoute, all_routes
+from emulator.control.api import OPEN_ROUTES, ControlRoute, all_routes
+from emulator.delivery.targets import TargetPolicy
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError
-from emulator.targets import TargetPolicy
 
 TOKEN = "s3cret-admin"
 

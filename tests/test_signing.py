@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.provider import load_providers
-from emulator.signing import new_jwk, sign, verify
+from emulator.delivery.signing import new_jwk, sign, verify
+from emulator.engine.provider import load_providers
 
 SPECS = {name: p.raw.get("delivery", {}).get("signature") for name, p in load_providers([]).items()}
 SHAREACTOR_BODY = b'{"object":{"_id":{"$oid":"5964a0ead57ba2036750a3b4"},"first_name":"John"}}'

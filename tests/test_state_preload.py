@@ -13,7 +13,7 @@ import requests
 
 from emulator import Emulator, Settings
 from emulator.settings import SettingsError
-from emulator.statedoc import StateError
+from emulator.storage.statedoc import StateError
 
 # The issue's example, plus an Integration-ID for the Gigapay webhook.
 PRELOAD = """\

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emulator.store import EVERYONE, Collection, Record
+from emulator.engine.store import EVERYONE, Collection, Record
 
 SCOPES = [None, "a", "b"]
 START = datetime(2024, 1, 2, tzinfo=UTC)

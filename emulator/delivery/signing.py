@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.render import fill
+from emulator.engine.render import fill
 
 STALE_SECONDS = 3600
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.provider import Provider
-from emulator.render import Values, fill
+from emulator.engine.provider import Provider
+from emulator.engine.render import Values, fill
 
 # Status of each error kind when the fixture does not say otherwise.
 DEFAULT_STATUS = {

@@ -21,14 +21,14 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.auth import authenticate
-from emulator.control import ControlRoute, plain_error
-from emulator.errors import DEFAULT_STATUS, ProviderError, render_error
-from emulator.provider import Provider, read_yaml
-from emulator.responses import json_response
-from emulator.routing import normalise_path
+from emulator.control.api import ControlRoute, plain_error
+from emulator.engine.auth import authenticate
+from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
+from emulator.engine.provider import Provider, read_yaml
+from emulator.engine.responses import json_response
+from emulator.engine.routing import normalise_path
+from emulator.engine.state import PROVIDER_NAME, STATE, TENANT
 from emulator.settings import SettingsError
-from emulator.state import PROVIDER_NAME, STATE, TENANT
 
 CONTROL_PREFIX = "/_emulator/"
 # Statuses that tell a client when to come back (Retry-After, in seconds; 1 unless a rule says).

@@ -15,10 +15,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from emulator.clock import Clock
-from emulator.ids import IdSource
-from emulator.provider import Provider
-from emulator.render import Values, fill, format_time
+from emulator.engine.clock import Clock
+from emulator.engine.ids import IdSource
+from emulator.engine.provider import Provider
+from emulator.engine.render import Values, fill, format_time
 
 
 class EventError(ValueError):

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from emulator.errors import ProviderError
-from emulator.provider import Provider, Route
+from emulator.engine.errors import ProviderError
+from emulator.engine.provider import Provider, Route
 
 
 @dataclass

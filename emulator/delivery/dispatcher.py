@@ -23,13 +23,13 @@ import aiohttp
 from aiohttp import web
 
 from emulator import __version__
-from emulator.events import Event, EventError, aliases, build, canonical, catalogue
-from emulator.provider import Provider
-from emulator.render import dump_json, fill, render_record
-from emulator.signing import new_jwk, sign
-from emulator.state import STATE, EmulatorState
-from emulator.store import Collection, Record
-from emulator.targets import TargetPolicy
+from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
+from emulator.delivery.signing import new_jwk, sign
+from emulator.delivery.targets import TargetPolicy
+from emulator.engine.provider import Provider
+from emulator.engine.render import dump_json, fill, render_record
+from emulator.engine.state import STATE, EmulatorState
+from emulator.engine.store import Collection, Record
 
 log = logging.getLogger("emulator.delivery")
 RECORDED_BODY_LIMIT = 64 * 1024

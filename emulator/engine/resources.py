@@ -13,16 +13,16 @@ from typing import Any, overload
 
 from aiohttp import web
 
-from emulator.auth import Identity
-from emulator.delivery import wanted_events
-from emulator.errors import Issue, ProviderError
-from emulator.ids import IdSource
-from emulator.provider import Provider, Route
-from emulator.render import fill, render_record
-from emulator.responses import EMPTY
-from emulator.state import EmulatorState
-from emulator.store import EVERYONE, Collection, Record, Token
-from emulator.validation import body_issues, param_error, raise_issues, unique_issue
+from emulator.delivery.dispatcher import wanted_events
+from emulator.engine.auth import Identity
+from emulator.engine.errors import Issue, ProviderError
+from emulator.engine.ids import IdSource
+from emulator.engine.provider import Provider, Route
+from emulator.engine.render import fill, render_record
+from emulator.engine.responses import EMPTY
+from emulator.engine.state import EmulatorState
+from emulator.engine.store import EVERYONE, Collection, Record, Token
+from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
 
 RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 

@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
-from emulator.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
+from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
 
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,8 +53,9 @@ class FixtureError(Exception):
 
 def data_dir() -> Path:
     """Where the built-in fixtures/ and schemas/ live: inside the wheel, or the source tree."""
-    packaged = Path(__file__).parent / "_data"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent
+    package = Path(__file__).parent.parent  # emulator/
+    packaged = package / "_data"
+    return packaged if packaged.is_dir() else package.parent
 
 
 @dataclass(frozen=True)

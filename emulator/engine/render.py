@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from emulator.provider import FieldSpec
-    from emulator.store import Record
+    from emulator.engine.provider import FieldSpec
+    from emulator.engine.store import Record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER = re.compile(r"\{(\w+(?:\.\w+)*)\}")

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import ProviderError
-from emulator.provider import Provider
+from emulator.engine.errors import ProviderError
+from emulator.engine.provider import Provider
+from emulator.engine.store import Store
 from emulator.settings import Settings
-from emulator.store import Store
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ def _keep(items: dict[Key, Kept], key: Key, item: Kept, now: datetime) -> list[K
 class Store:
     """All state of one emulator: collections, issued tokens, idempotency replays, held in memory.
 
-    This class is the interface the engine uses; a durable store (emulator/persistence.py) is a
+    This class is the interface the engine uses; a durable store (emulator/storage/persistence.py) is a
     subclass that keeps `changes` and writes them on `commit()` (after each request, and as
     deliveries progress). In memory both are no-ops."""
 

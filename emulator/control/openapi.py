@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
 from emulator import __version__
-from emulator.provider import SCHEMA_BASE, Provider
+from emulator.engine.provider import SCHEMA_BASE, Provider
 
 if TYPE_CHECKING:
-    from emulator.control import ControlRoute
+    from emulator.control.api import ControlRoute
 
 def _schema_ref(provider: Provider, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{_component(provider.schema_uri(name))}"}

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from emulator.clock import Clock
+from emulator.engine.clock import Clock
 
 ALPHABETS = {
     "hex": "0123456789abcdef",

@@ -28,14 +28,14 @@ from typing import Any
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
-from emulator.errors import Issue, ProviderError
-from emulator.provider import Provider, read_yaml
-from emulator.render import render_record
-from emulator.resources import field_values, scope_for
+from emulator.engine.errors import Issue, ProviderError
+from emulator.engine.provider import Provider, read_yaml
+from emulator.engine.render import render_record
+from emulator.engine.resources import field_values, scope_for
+from emulator.engine.state import STATE, EmulatorState
+from emulator.engine.store import Collection, Record, Replay, Store, Token
+from emulator.engine.validation import body_issues, raise_issues
 from emulator.settings import SettingsError
-from emulator.state import STATE, EmulatorState
-from emulator.store import Collection, Record, Replay, Store, Token
-from emulator.validation import body_issues, raise_issues
 
 EXTRA = "$emulator"
 RECORD_KEYS = ("$scope", "$created", "$updated", "$modified", "$deleted")

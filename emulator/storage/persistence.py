@@ -22,10 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.delivery import Attempt, Delivery, Target
+from emulator.delivery.dispatcher import Attempt, Delivery, Target
+from emulator.engine.state import STATE
+from emulator.engine.store import Changes, Collection, Record, Replay, Store, Token
 from emulator.settings import SettingsError
-from emulator.state import STATE
-from emulator.store import Changes, Collection, Record, Replay, Store, Token
 
 FILENAME = "emulator.sqlite3"
 SCHEMA = """

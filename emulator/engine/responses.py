@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.render import dump_json
+from emulator.engine.render import dump_json
 
 # A reply body meaning "no body" (a 204), as opposed to a JSON null.
 EMPTY = object()

@@ -10,9 +10,9 @@ from typing import Any
 from jsonschema import ValidationError
 from multidict import MultiDictProxy
 
-from emulator.errors import Issue, ProviderError
-from emulator.fast_validation import TwoTierValidator
-from emulator.render import LONE_SURROGATE, fill
+from emulator.engine.errors import Issue, ProviderError
+from emulator.engine.fast_validation import TwoTierValidator
+from emulator.engine.render import LONE_SURROGATE, fill
 
 DEFAULT_MESSAGES = {
     "required": "{field} is required",

@@ -12,18 +12,19 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import __version__, statedoc
-from emulator.auth import Identity
-from emulator.delivery import Delivery, Dispatcher, delivery_spec
-from emulator.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
-from emulator.events import EventError, aliases, catalogue
-from emulator.openapi import build_openapi
-from emulator.provider import Provider, is_header_name, is_header_value, is_http_url
-from emulator.render import fill, render_record
-from emulator.resources import ACTIONS, Call
-from emulator.responses import json_response
-from emulator.state import STATE, EmulatorState
-from emulator.validation import parse_json
+from emulator import __version__
+from emulator.control.openapi import build_openapi
+from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec
+from emulator.delivery.events import EventError, aliases, catalogue
+from emulator.engine.auth import Identity
+from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
+from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
+from emulator.engine.render import fill, render_record
+from emulator.engine.resources import ACTIONS, Call
+from emulator.engine.responses import json_response
+from emulator.engine.state import STATE, EmulatorState
+from emulator.engine.validation import parse_json
+from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
@@ -527,7 +528,8 @@ def admin_only(handler: Handler) -> Handler:
 
 def all_routes() -> list[ControlRoute]:
     """Every control route: this module's and those of the modules that add endpoints to it."""
-    from emulator import audit, faults, inspector  # they build on this module
+    from emulator.control import faults, inspector  # they build on this module
+    from emulator.delivery import audit
 
     return [*ROUTES, *faults.ROUTES, *audit.ROUTES, *inspector.ROUTES]
 

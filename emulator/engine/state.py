@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from emulator.clock import Clock
-from emulator.ids import IdSource
-from emulator.journal import Journal
-from emulator.provider import Provider
-from emulator.routing import Router
+from emulator.engine.clock import Clock
+from emulator.engine.ids import IdSource
+from emulator.engine.journal import Journal
+from emulator.engine.provider import Provider
+from emulator.engine.routing import Router
+from emulator.engine.store import Store
 from emulator.settings import Settings
-from emulator.store import Store
 
 if TYPE_CHECKING:
-    from emulator.delivery import Dispatcher
+    from emulator.delivery.dispatcher import Dispatcher
 
 
 @dataclass

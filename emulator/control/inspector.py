@@ -10,9 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from emulator.control import ControlRoute, plain_error
-from emulator.errors import ProviderError
-from emulator.responses import json_response
+from emulator.control.api import ControlRoute, plain_error
+from emulator.engine.errors import ProviderError
+from emulator.engine.responses import json_response
 
 UI_DIR = Path(__file__).parent / "ui"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}

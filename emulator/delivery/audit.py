@@ -18,13 +18,13 @@ from xml.etree import ElementTree
 
 from aiohttp import web
 
-from emulator.control import ControlRoute, fire_problem, plain_error, read_json_object
-from emulator.delivery import Attempt, Dispatcher, Target, delivery_spec
-from emulator.errors import ProviderError
-from emulator.events import EventError, catalogue
-from emulator.provider import Provider
-from emulator.responses import json_response
-from emulator.state import STATE
+from emulator.control.api import ControlRoute, fire_problem, plain_error, read_json_object
+from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec
+from emulator.delivery.events import EventError, catalogue
+from emulator.engine.errors import ProviderError
+from emulator.engine.provider import Provider
+from emulator.engine.responses import json_response
+from emulator.engine.state import STATE
 
 AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
 DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
