@@ -332,7 +332,7 @@ def test_the_readmes_fault_commands_run(emulator: Emulator, client: Any) -> None
 def test_the_faults_file_can_come_from_the_environment(tmp_path: Path) -> None:
     rules = tmp_path / "faults.json"
     rules.write_text(json.dumps({"faults": [{"provider": "syncfy", "latency": 0.01}]}))
-    settings = Settings.from_env({"EMULATOR_FAULTS": str(rules)})
+    settings = Settings.from_env({"EMULATOR_FAULTS": str(rules)}, port=0)
     assert settings.faults == rules
     with Emulator(settings) as emulator:
         assert [r["latency"] for r in emulator.client.faults()] == [0.01]
