@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +29,7 @@ from emulator.engine.store import Replay
 from emulator.engine.validation import coerce_form, parse_json
 from emulator.settings import Settings
 from emulator.storage import persistence, statedoc
+from emulator.vocabulary import CONTROL_PREFIX
 
 log = logging.getLogger("emulator")
 # One line per provider API call at info (method, path, status, provider, tenant, duration).
@@ -40,7 +41,6 @@ MAX_LINE = 64 * 1024
 # The journal keeps this much of a path or query string, so that its memory stays bounded.
 JOURNAL_TEXT = 2048
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-CONTROL_PREFIX = "/_emulator/"
 # The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
 HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -158,23 +158,39 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
     state = request.app[STATE]
     started = state.clock.now()
     began = time.perf_counter()
-    response = await handler(request)
-    if not request.path.startswith(CONTROL_PREFIX):
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, request.path_qs, response.status,
-                            request.get(PROVIDER_NAME) or "-", request.get(TENANT) or "-",
-                            (time.perf_counter() - began) * 1000)
-        state.journal.add({
-            "time": started.isoformat(timespec="milliseconds"),
-            "method": request.method,
-            "path": request.path[:JOURNAL_TEXT],
-            "query": request.query_string[:JOURNAL_TEXT],
-            "provider": request.get(PROVIDER_NAME),
-            "tenant": request.get(TENANT),
-            "status": response.status,
-            **faults.journal_fields(request),
-        })
-    return response
+    status = 500  # what json_errors_middleware answers for a bug that escapes the handler
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # aiohttp's own (a too-large body), answered outside
+        status = exc.status
+        raise
+    finally:
+        if not request.path.startswith(CONTROL_PREFIX):
+            _journal(request, state, started, status, time.perf_counter() - began)
+
+
+def _printable(text: str) -> str:
+    """`text` for a log line: control characters escaped, so no request can forge a line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def _journal(request: web.Request, state: EmulatorState, started: datetime, status: int, seconds: float) -> None:
+    """One API call in the request journal, and (at info) one line in the log."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, _printable(request.path_qs), status,
+                        request.get(PROVIDER_NAME) or "-", _printable(request.get(TENANT) or "-"), seconds * 1000)
+    state.journal.add({
+        "time": started.isoformat(timespec="milliseconds"),
+        "method": request.method,
+        "path": request.path[:JOURNAL_TEXT],
+        "query": request.query_string[:JOURNAL_TEXT],
+        "provider": request.get(PROVIDER_NAME),
+        "tenant": request.get(TENANT),
+        "status": status,
+        **faults.journal_fields(request),
+    })
 
 
 @web.middleware

@@ -5,3 +5,5 @@ apart so that reading them loads nothing else."""
 MODES = ("valid", "wrong_secret", "stale_timestamp", "tampered_body", "missing")
 # The order a firing's notifications go in, one after the other, when one is asked for.
 ORDERS = ("fired", "reversed")
+# Where the control API lives; every other path belongs to a provider.
+CONTROL_PREFIX = "/_emulator/"

@@ -25,6 +25,7 @@ from emulator import Emulator
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from emulator.server import LoopThread, start_site
+from tests.conftest import free_port
 from tests.test_delivery import Hit, gigapay_valid, signature_valid
 
 SECRET = "s3cret-for-the-audit"
@@ -160,6 +161,14 @@ def test_a_consumer_slower_than_the_timeout_fails_the_answer_time_check() -> Non
     assert checks["event on_order_save"]["observed"].startswith("no answer: no response within 0.2 s")
 
 
+def test_a_consumer_that_is_not_there_fails_every_check(client: Any) -> None:
+    report = client.audit("gigapay", f"http://127.0.0.1:{free_port()}/hooks", secret="s")
+    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
+    assert report["passed"] is False
+    assert (checks["answer time"]["observed"], checks["answer time"]["verdict"]) == ("no answer at all", "fail")
+    assert {c["verdict"] for c in checks.values()} == {"fail"}  # a forgery not answered is not rejected either
+
+
 def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, emulator: Emulator) -> None:
     secrets: dict[str, str] = {}
 
@@ -185,7 +194,8 @@ def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, em
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
-    ({"provider": "nope"}, 400, "provider must name one of"),
+    ({"provider": "nope"}, 404, "no provider named 'nope'; the providers are centry, gigapay"),
+    ({"provider": ["gigapay"]}, 400, "provider must name one of"),
     ({"provider": "gigapay", "url": "ftp://x"}, 400, "url must be an absolute http(s) URL"),
     ({"provider": "gigapay", "url": "http://127.0.0.1:9/", "tenant": "GP"}, 400, "tenant applies only without url"),
     ({"provider": "gigapay", "event": "Payout.created"}, 400, "unknown field(s) event"),

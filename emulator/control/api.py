@@ -4,7 +4,6 @@ the delivery log and signing keys. JSON in and out."""
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,15 +22,20 @@ from emulator.engine.render import fill, render_record
 from emulator.engine.resources import ACTIONS, Call
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE, EmulatorState
-from emulator.engine.validation import parse_json
+from emulator.engine.validation import MAX_VALUES, parse_json
 from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
+# Bounds of a firing's numbers: what a test could want, and no more (nothing overflows or piles up).
+MAX_WAIT = 3600
+MAX_DUPLICATES = 100
+MAX_DELAY = 30 * 24 * 3600
 # A state document may be larger than an API request body.
 STATE_MAX_BODY = 64 * 1024 * 1024
+STATE_MAX_VALUES = 5_000_000  # a state document holds many webhooks: more values than one API body
 
 
 def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
@@ -42,23 +46,44 @@ def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
     return ErrorReply(status, {"error": error.kind, "message": message})
 
 
-def _fail(request: web.Request, kind: str, detail: str) -> web.Response:
+def fail(request: web.Request, kind: str, detail: str) -> web.Response:
+    """A control-API error response: `{"error": kind, "message": detail}` with the kind's status."""
     reply = plain_error(ProviderError(kind, detail))
     return json_response(request, reply.status, reply.body)
 
 
-async def read_json_object(request: web.Request) -> dict[str, Any] | web.Response:
-    """The control request's JSON object body ({} when empty), or a 400 response."""
-    raw = await request.read()
+async def read_json_object(request: web.Request, max_bytes: int | None = None,
+                           max_values: int = MAX_VALUES) -> dict[str, Any] | web.Response:
+    """The control request's JSON object body ({} when empty), or the error response: 400 for
+    what is not a usable JSON object, 413 past the size limit (the app's 1 MiB, or `max_bytes`
+    for a route that takes larger documents, read no further than that)."""
+    raw = await request.read() if max_bytes is None else await _read_at_most(request, max_bytes)
+    if raw is None:
+        return fail(request, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if not raw.strip():
         return {}
     try:
-        body = parse_json(raw)
+        body = parse_json(raw, max_values)
     except ProviderError as error:
-        return _fail(request, "malformed_body", f"the body is not valid JSON: {error.detail}")
+        if error.kind == "payload_too_large":
+            return fail(request, error.kind, error.detail)
+        return fail(request, "malformed_body", f"the body is not valid JSON: {error.detail}")
     if not isinstance(body, dict):
-        return _fail(request, "validation", "the body must be a JSON object")
+        return fail(request, "validation", "the body must be a JSON object")
     return body
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be longer than `limit` bytes."""
+    if (request.content_length or 0) > limit:
+        return None
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -74,7 +99,7 @@ async def reset(request: web.Request) -> web.Response:
     state = request.app[STATE]
     provider = body.get("provider") or request.query.get("provider")
     if provider is not None:
-        found = _provider(request, provider)
+        found = provider_named(request, provider)
         if isinstance(found, web.Response):
             return found
     state.reset(provider)
@@ -102,7 +127,7 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
 async def state_dump(request: web.Request) -> web.Response:
     provider = request.query.get("provider")
     if provider is not None:
-        found = _provider(request, provider)
+        found = provider_named(request, provider)
         if isinstance(found, web.Response):
             return found
     return json_response(request, 200, dump_state(request.app[STATE], provider))
@@ -122,18 +147,18 @@ def _dispatcher(request: web.Request) -> Dispatcher:
     return dispatcher
 
 
-def _provider(request: web.Request, name: Any) -> Provider | web.Response:
+def provider_named(request: web.Request, name: Any) -> Provider | web.Response:
     """The provider `name` names, or the error response that says why there is none."""
     if not isinstance(name, str) or not name:
-        return _fail(request, "validation", "provider must name one of " + ", ".join(request.app[STATE].providers))
+        return fail(request, "validation", "provider must name one of " + ", ".join(request.app[STATE].providers))
     provider = request.app[STATE].providers.get(name)
     if provider is None:
         known = ", ".join(sorted(request.app[STATE].providers))
-        return _fail(request, "not_found", f"no provider named {name!r}; the providers are {known}")
+        return fail(request, "not_found", f"no provider named {name!r}; the providers are {known}")
     return provider
 
 
-def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
+def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
     """What is wrong with a POST /_emulator/events body beyond its provider, or None."""
     unknown = sorted(set(body) - set(FIRE_FIELDS))
     event = body.get("event")
@@ -161,27 +186,21 @@ def _fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
          "headers must be an object of header names and values (strings without control characters)"),
         (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
-        (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0,
-         "timeout must be a number of seconds > 0"),
+        (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_WAIT,
+         f"timeout must be a number of seconds > 0 and <= {MAX_WAIT}"),
         *_misbehaviour_problems(body),
     ]
     return next((message for failed, message in checks if failed), None)
-
-
-def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
-    """What is wrong with a firing's fields (event, url, secret, headers...), or None; the audit
-    checks its url, secret and headers with it too."""
-    return _fire_problem(body, provider)
 
 
 def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
     """Checks of the fields that make a firing misbehave on purpose: duplicate, delay, order."""
     duplicate, delay = body.get("duplicate", False), body.get("delay", 0)
     return [
-        (not isinstance(duplicate, bool) and not (isinstance(duplicate, int) and duplicate >= 0),
-         "duplicate must be true, false or a number of extra copies >= 0"),
-        (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0,
-         "delay must be a number of seconds >= 0"),
+        (not isinstance(duplicate, bool) and not (isinstance(duplicate, int) and 0 <= duplicate <= MAX_DUPLICATES),
+         f"duplicate must be true, false or a number of extra copies from 0 to {MAX_DUPLICATES}"),
+        (isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= MAX_DELAY,
+         f"delay must be a number of seconds from 0 to {MAX_DELAY}"),
         (body.get("order", ORDERS[0]) not in ORDERS, "order must be one of " + ", ".join(ORDERS)),
     ]
 
@@ -198,12 +217,12 @@ async def fire_events(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
-    provider = _provider(request, body.get("provider"))
+    provider = provider_named(request, body.get("provider"))
     if isinstance(provider, web.Response):
         return provider
-    problem = _fire_problem(body, provider)
+    problem = fire_problem(body, provider)
     if problem:
-        return _fail(request, "validation", problem)
+        return fail(request, "validation", problem)
     dispatcher = _dispatcher(request)
     names = [body["event"]] if isinstance(body["event"], str) else body["event"]
     try:
@@ -215,7 +234,7 @@ async def fire_events(request: web.Request) -> web.Response:
                                      duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
                                      order=body.get("order"))
     except EventError as exc:
-        return _fail(request, "validation", str(exc))
+        return fail(request, "validation", str(exc))
     complete = None
     if body.get("wait"):
         complete = await dispatcher.wait(deliveries, float(body.get("timeout", DEFAULT_WAIT_TIMEOUT)))
@@ -238,7 +257,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 def _delivery(request: web.Request) -> Delivery | web.Response:
     found = _dispatcher(request).log.get(request.match_info["id"])
     if found is None:
-        return _fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
+        return fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
     return found
 
 
@@ -257,11 +276,11 @@ async def redeliver(request: web.Request) -> web.Response:
 
 
 def _jwt_provider(request: web.Request) -> Provider | web.Response:
-    provider = _provider(request, request.match_info["name"])
+    provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
     if ((provider.raw.get("delivery") or {}).get("signature") or {}).get("scheme") != "jwt":
-        return _fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
+        return fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
     return provider
 
 
@@ -283,7 +302,7 @@ async def put_jwk(request: web.Request) -> web.Response:
         return body
     k, kid = body.get("k"), body.get("kid", "")
     if body.get("kty") != "oct" or not _base64url(k) or not isinstance(kid, str):
-        return _fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
+        return fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
     _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
     return json_response(request, 200, _dispatcher(request).keys[provider.name])
 
@@ -327,18 +346,14 @@ async def state_snapshot(request: web.Request) -> web.Response:
 
 async def state_replace(request: web.Request) -> web.Response:
     """PUT /_emulator/state: replace the whole state with a state document (validated first)."""
-    raw = await request.content.read()
-    if len(raw) > STATE_MAX_BODY:
-        return _fail(request, "payload_too_large", f"a state document is at most {STATE_MAX_BODY} bytes")
-    try:
-        doc = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        return _fail(request, "malformed_body", f"the body is not valid JSON: {exc}")
+    doc = await read_json_object(request, STATE_MAX_BODY, STATE_MAX_VALUES)
+    if isinstance(doc, web.Response):
+        return doc
     state = request.app[STATE]
     try:
         loaded = statedoc.parse(state, doc)
     except statedoc.StateError as exc:
-        return _fail(request, "validation", str(exc))
+        return fail(request, "validation", str(exc))
     statedoc.replace_state(state, loaded)
     webhooks = sum(len(c.records) for c in loaded.collections.values())
     return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})
@@ -347,7 +362,7 @@ async def state_replace(request: web.Request) -> web.Response:
 async def create_webhook(request: web.Request) -> web.Response:
     """POST /_emulator/providers/{name}/webhooks: one webhook for a tenant, without the provider's
     auth (as its dashboard would): `{"tenant", "scope"?, "webhook": {...its create shape...}}`."""
-    provider = _provider(request, request.match_info["name"])
+    provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
     body = await read_json_object(request)
@@ -362,13 +377,13 @@ async def create_webhook(request: web.Request) -> web.Response:
         (not isinstance(webhook, dict), f"webhook is required: an object in {provider.name}'s create shape"),
     ] if failed), None)
     if problem:
-        return _fail(request, "validation", problem)
+        return fail(request, "validation", problem)
     state = request.app[STATE]
     try:
         entry = {**webhook, "$scope": scope} if isinstance(webhook, dict) and scope is not None else webhook
         record = statedoc.add_webhook(state, provider, tenant, entry)
     except statedoc.StateError as exc:
-        return _fail(request, "validation", str(exc))
+        return fail(request, "validation", str(exc))
     collection = state.store.collection(provider.name, tenant)
     return json_response(request, 201, {"provider": provider.name, "tenant": tenant, "scope": record.scope,
                                         "webhook": render_record(provider.views["default"], record, collection.ref)})
@@ -377,7 +392,7 @@ async def create_webhook(request: web.Request) -> web.Response:
 async def _dashboard_action(request: web.Request, action: str) -> web.Response:
     """Run the provider's own `action` (update or delete) on a tenant's webhook, without the
     provider's auth, as its dashboard would; the body is `{"tenant", "scope"?, "webhook"}`."""
-    provider = _provider(request, request.match_info["name"])
+    provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
     body = await read_json_object(request)
@@ -394,15 +409,15 @@ async def _dashboard_action(request: web.Request, action: str) -> web.Response:
          f"webhook is required: an object in {provider.name}'s update shape"),
     ] if failed), None)
     if problem:
-        return _fail(request, "validation", problem)
+        return fail(request, "validation", problem)
     route = next((r for r in provider.routes if r.action == action), None)
     if route is None:
-        return _fail(request, "method_not_allowed", f"{provider.name}'s API has no {action} route")
+        return fail(request, "method_not_allowed", f"{provider.name}'s API has no {action} route")
     state, webhook_id = request.app[STATE], request.match_info["id"]
     collection = state.store.collections.get((provider.name, tenant))
     record = collection.get(webhook_id) if collection else None
     if record is None:
-        return _fail(request, "not_found", f"{tenant!r} has no {provider.name} webhook {webhook_id!r}")
+        return fail(request, "not_found", f"{tenant!r} has no {provider.name} webhook {webhook_id!r}")
     call = Call(state, provider, route, request, Identity(tenant, scope or record.scope), {"id": webhook_id}, webhook)
     try:
         await ACTIONS[action](call)
@@ -454,9 +469,9 @@ FIRE_BODY = {
         "data": {"type": "object"}, "tenant": {"type": "string"}, "scope": {"type": "string"},
         "url": {"type": "string", "format": "uri"}, "secret": {"type": ["string", "object"]}, "headers": STRINGS,
         "signature": {"enum": list(MODES)}, "wait": {"type": "boolean"},
-        "timeout": {"type": "number", "exclusiveMinimum": 0},
-        "duplicate": {"type": ["boolean", "integer"], "minimum": 0},
-        "delay": {"type": "number", "minimum": 0}, "order": {"enum": list(ORDERS)},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WAIT},
+        "duplicate": {"type": ["boolean", "integer"], "minimum": 0, "maximum": MAX_DUPLICATES},
+        "delay": {"type": "number", "minimum": 0, "maximum": MAX_DELAY}, "order": {"enum": list(ORDERS)},
     },
 }
 JWK_BODY = {"type": "object", "required": ["kty", "k"],

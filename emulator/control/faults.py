@@ -10,7 +10,6 @@ journal names the rule. Rules come from `POST /_emulator/faults`, or from `--fau
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -21,16 +20,17 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, plain_error
+from emulator.control.api import ControlRoute, fail, read_json_object
 from emulator.engine.auth import authenticate
 from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
 from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.responses import json_response
 from emulator.engine.routing import normalise_path
 from emulator.engine.state import PROVIDER_NAME, STATE, TENANT
+from emulator.engine.validation import parse_json
 from emulator.settings import SettingsError
+from emulator.vocabulary import CONTROL_PREFIX
 
-CONTROL_PREFIX = "/_emulator/"
 # Statuses that tell a client when to come back (Retry-After, in seconds; 1 unless a rule says).
 RETRY_STATUSES = (429, 503)
 
@@ -115,6 +115,10 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     return rule
 
 
+# Rules one emulator keeps at most (used-up ones stay listed with their hits until removed).
+MAX_RULES = 1000
+
+
 class Faults:
     """One emulator's fault rules, in the order they were added (the first that hits wins)."""
 
@@ -187,8 +191,8 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
     body: Any = {}
     if any("body" in source for source in provider.auth["credentials"]) and request.can_read_body:
         try:
-            body = json.loads(await request.read())
-        except ValueError:
+            body = parse_json(await request.read())
+        except ProviderError:
             body = {}
     try:
         return authenticate(provider, request, body, state.settings, state.store, state.clock.now()).tenant
@@ -266,11 +270,6 @@ def journal_fields(request: web.Request) -> dict[str, Any]:
 
 # -- the control API ---------------------------------------------------------------------------------
 
-def _fail(request: web.Request, kind: str, message: str) -> web.Response:
-    reply = plain_error(ProviderError(kind, message))
-    return json_response(request, reply.status, reply.body)
-
-
 async def list_faults(request: web.Request) -> web.Response:
     """GET /_emulator/faults: every rule with its hit count."""
     return json_response(request, 200, {"faults": [r.as_json() for r in request.app[FAULTS].rules]})
@@ -278,18 +277,21 @@ async def list_faults(request: web.Request) -> web.Response:
 
 async def add_fault(request: web.Request) -> web.Response:
     """POST /_emulator/faults: add a rule; 201 with the rule and its id."""
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    if len(request.app[FAULTS].rules) >= MAX_RULES:
+        return fail(request, "validation", f"there are {MAX_RULES} fault rules already; remove some first")
     try:
-        body = json.loads(await request.read() or b"{}")
         spec = parse_rule(body, request.app[STATE].providers)
-    except ValueError as exc:  # FaultError, or a body that is not JSON
-        return _fail(request, "validation", str(exc) if isinstance(exc, FaultError) else
-                     f"the body is not valid JSON: {exc}")
+    except FaultError as exc:
+        return fail(request, "validation", str(exc))
     return json_response(request, 201, request.app[FAULTS].add(spec).as_json())
 
 
 def _rule(request: web.Request) -> Rule | web.Response:
     found = request.app[FAULTS].get(request.match_info["id"])
-    return found or _fail(request, "not_found", f"no fault rule {request.match_info['id']!r}")
+    return found or fail(request, "not_found", f"no fault rule {request.match_info['id']!r}")
 
 
 async def get_fault(request: web.Request) -> web.Response:

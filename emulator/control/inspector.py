@@ -1,5 +1,5 @@
 """The inspector page at /_emulator/ui: static HTML, CSS and JavaScript shipped in the package
-(emulator/ui/), which drive the emulator through the control API alone. The page and its assets
+(emulator/control/ui/), which drive the emulator through the control API alone. The page and its assets
 answer without the admin token (a browser sends no Bearer header when it navigates); the page
 asks for the token when a control call answers 401."""
 
@@ -10,9 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, plain_error
-from emulator.engine.errors import ProviderError
-from emulator.engine.responses import json_response
+from emulator.control.api import ControlRoute, fail
 
 UI_DIR = Path(__file__).parent / "ui"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -30,8 +28,7 @@ HEADERS = {
 def _file(request: web.Request, name: str) -> web.Response:
     path = UI_DIR / name
     if not ASSET_NAME.fullmatch(name) or not path.is_file():
-        reply = plain_error(ProviderError("not_found", f"the inspector has no file {name!r}"))
-        return json_response(request, reply.status, reply.body)
+        return fail(request, "not_found", f"the inspector has no file {name!r}")
     return web.Response(body=path.read_bytes(), headers={**HEADERS, "Content-Type": CONTENT_TYPES[path.suffix]
                                                          + ("; charset=utf-8" if path.suffix != ".svg" else "")})
 

@@ -18,10 +18,9 @@ from xml.etree import ElementTree
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, fire_problem, plain_error, read_json_object
+from emulator.control.api import ControlRoute, fail, fire_problem, provider_named, read_json_object
 from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec
 from emulator.delivery.events import EventError, catalogue
-from emulator.engine.errors import ProviderError
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE
@@ -99,10 +98,13 @@ class Auditor:
                             ", then ".join(_observed(a) for a in twice),
                             "pass" if all(a.outcome == "delivered" for a in twice) else "fail"))
         late = [a for a in valid if a.status is None and (a.error or "").startswith("no response")]
-        slowest = max(a.duration_ms for a in valid)
+        answered = [a for a in valid if a.status is not None]
+        if late or not answered:
+            observed, verdict = f"{len(late)} answer(s) too late" if late else "no answer at all", "fail"
+        else:
+            observed, verdict = f"slowest answer {max(a.duration_ms for a in answered):.0f} ms", "pass"
         checks.append(Check("answer time", f"answers within {self.timeout:g} s (the provider's timeout)",
-                            f"{len(late)} answer(s) too late" if late else f"slowest answer {slowest:.0f} ms",
-                            "fail" if late else "pass"))
+                            observed, verdict))
         signature = self.spec.get("signature") or {}
         if signature.get("scheme", "none") == "none":
             advice = self.spec.get("authenticity", DEFAULT_AUTHENTICITY)
@@ -184,11 +186,6 @@ def junit_xml(report: dict[str, Any]) -> str:
 
 # -- the control API ---------------------------------------------------------------------------------
 
-def _fail(request: web.Request, kind: str, detail: str) -> web.Response:
-    reply = plain_error(ProviderError(kind, detail))
-    return json_response(request, reply.status, reply.body)
-
-
 def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -> list[tuple[Target, list[str]]]:
     """The endpoint `url` with every event of the catalogue, or each registered webhook (of one
     tenant, if given) with the events it wants, and its own secret."""
@@ -207,23 +204,23 @@ async def run_audit(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     state = request.app[STATE]
-    provider = state.providers.get(body.get("provider"))  # type: ignore[arg-type]
-    if provider is None:
-        return _fail(request, "validation", "provider must name one of " + ", ".join(state.providers))
+    provider = provider_named(request, body.get("provider"))
+    if isinstance(provider, web.Response):
+        return provider
     unknown = sorted(set(body) - set(AUDIT_FIELDS))
     problem = (f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(AUDIT_FIELDS)}" if unknown
                else "tenant applies only without url" if "url" in body and "tenant" in body
                else fire_problem({**body, "event": "audit"}, provider))
     if problem:
-        return _fail(request, "validation", problem)
+        return fail(request, "validation", problem)
     dispatcher = state.dispatcher
     assert dispatcher is not None, "the dispatcher starts with the app"
     try:
         targets = _targets(dispatcher, provider, body)
     except EventError as exc:
-        return _fail(request, "validation", str(exc))
+        return fail(request, "validation", str(exc))
     if not targets:
-        return _fail(request, "not_found", f"no registered {provider.name} webhook to audit; give a url")
+        return fail(request, "not_found", f"no registered {provider.name} webhook to audit; give a url")
     return json_response(request, 200, await audit(dispatcher, provider, targets))
 
 

@@ -379,18 +379,24 @@ class Dispatcher:
             groups = [wanted] if each.grouped else [[n] for n in wanted]
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
-                for gone in self.log.add(delivery):
-                    self._abandon(gone)
+                self._log(delivery)
                 deliveries.append(delivery)
         return deliveries
+
+    def _log(self, delivery: Delivery) -> None:
+        """Put a delivery in the log; those it pushes out stop (see _abandon) and a durable store
+        forgets them, so a restart does not send them again."""
+        for gone in self.log.add(delivery):
+            self._abandon(gone)
+            self.state.store.delivery_forgotten(gone.id)
 
     def resume(self, delivery: Delivery, due: float) -> None:
         """Carry on a delivery restored from a durable store: its next attempt at `due` (epoch
         seconds; at once if that has passed), then the rest of its schedule."""
         provider = self.state.providers[delivery.provider]
         delivery.error = None
-        self.log.add(delivery)
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
+        self._log(delivery)
 
     def _saved(self, delivery: Delivery, due: float | None = None, commit: bool = True) -> None:
         """Tell the store a delivery changed (a durable one writes it; `commit` at once, outside a
@@ -469,6 +475,7 @@ class Dispatcher:
             else:
                 if delivery.after is not None:
                     await delivery.after.done.wait()
+                    delivery.after = None  # it is done: no chain of earlier deliveries stays alive
                 if delivery.target.delay:
                     await self._sleep(delivery, delivery.target.delay)
             delays = retry_delays(spec)

@@ -18,6 +18,8 @@ from typing import Any, Protocol, TypeVar
 # at most (the expired go first, then the oldest): a long run of unique idempotency keys, token
 # grants or soft deletes cannot grow memory without end.
 MAX_KEPT = 1000
+# Scopes whose view of a collection is kept ready (see Collection.visible).
+MAX_VIEWS = 16
 
 
 @dataclass
@@ -70,10 +72,14 @@ class Collection:
             self.watch(record.id)
 
     def visible(self, scope: str | None) -> dict[str, None]:
-        """The ids a caller with `scope` sees, in creation order."""
-        view = self._views.get(scope)
+        """The ids a caller with `scope` sees, in creation order (the views of the MAX_VIEWS scopes
+        listed last are kept; callers may send any scope header)."""
+        view = self._views.pop(scope, None)
         if view is None:
-            view = self._views[scope] = {i: None for i, r in self.records.items() if r.seen_from(scope)}
+            view = {i: None for i, r in self.records.items() if r.seen_from(scope)}
+            while len(self._views) >= MAX_VIEWS:
+                del self._views[next(iter(self._views))]
+        self._views[scope] = view  # the most recently listed last
         return view
 
     def get(self, record_id: str) -> Record | None:
@@ -195,6 +201,7 @@ class Changes:
     tokens: set[str] = field(default_factory=set)
     replays: set[tuple[str, str, str]] = field(default_factory=set)
     deliveries: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
+    forgotten: set[str] = field(default_factory=set)  # delivery ids
     resets: list[str | None] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -267,6 +274,12 @@ class Store:
 
     def delivery_changed(self, delivery: Any, due: float | None = None) -> None:
         """A delivery was made or progressed; `due`: when (epoch seconds) its next attempt is."""
+
+    def delivery_forgotten(self, delivery_id: str) -> None:
+        """A delivery left the delivery log: a durable store no longer keeps (or resumes) it."""
+        if self.changes is not None:
+            self.changes.deliveries.pop(delivery_id, None)
+            self.changes.forgotten.add(delivery_id)
 
 
     def provider_collections(self, provider: str) -> Iterator[tuple[str, Collection]]:

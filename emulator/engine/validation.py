@@ -43,19 +43,19 @@ JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int
               float: "number", type(None): "null"}
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, max_values: int = MAX_VALUES) -> Any:
     """Decode a JSON body, or raise `malformed_body` saying why it cannot be used: not UTF-8, not
     JSON (the parser's own explanation), NaN or infinite numbers, nesting deeper than MAX_DEPTH,
     or a \\u escape that is a lone surrogate (not Unicode, so it could never be written back); or
-    `payload_too_large` for more than MAX_VALUES values."""
+    `payload_too_large` for more than `max_values` values."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
-    return _load(text)
+    return _load(text, max_values=max_values)
 
 
-def _load(text: str, not_json: Any = None) -> Any:
+def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES) -> Any:
     """JSON text as data, refused as parse_json says; text that is not JSON at all gives
     `not_json` when one is given."""
     try:
@@ -68,7 +68,7 @@ def _load(text: str, not_json: Any = None) -> Any:
         raise ProviderError("malformed_body", str(exc)) from None
     except ValueError as exc:  # a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
-    _check_parsed(value)
+    _check_parsed(value, max_values)
     return value
 
 
@@ -83,15 +83,15 @@ def _finite(text: str) -> float:
     return value
 
 
-def _check_parsed(value: Any) -> None:
+def _check_parsed(value: Any, max_values: int = MAX_VALUES) -> None:
     """Raise if parsed JSON cannot be used: too deep, too many values, or a lone surrogate."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     count = 0
     while stack:
         item, depth = stack.pop()
         count += 1
-        if count > MAX_VALUES:
-            raise ProviderError("payload_too_large", f"the body holds more than {MAX_VALUES} values")
+        if count > max_values:
+            raise ProviderError("payload_too_large", f"the body holds more than {max_values} values")
         if isinstance(item, str):
             found = None if item.isascii() else LONE_SURROGATE.search(item)
             if found:

@@ -216,6 +216,7 @@ class SqliteStore(Store):
                     "expires": replay.expires.isoformat()})))
             else:  # dropped to stay within the bound
                 db.execute("DELETE FROM replays WHERE provider = ? AND tenant = ? AND key = ?", key)
+        db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in changes.forgotten])
         for delivery_id, (delivery, due) in changes.deliveries.items():
             db.execute("INSERT INTO deliveries (id, provider, status, due, delivery) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "

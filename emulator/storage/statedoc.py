@@ -29,7 +29,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from emulator.engine.errors import Issue, ProviderError
-from emulator.engine.provider import Provider, read_yaml
+from emulator.engine.provider import FORMAT_CHECKER, Provider, read_yaml
 from emulator.engine.render import render_record
 from emulator.engine.resources import field_values, scope_for
 from emulator.engine.state import STATE, EmulatorState
@@ -54,8 +54,9 @@ EXTRA_SCHEMA: dict[str, Any] = {
             "type": "object", "required": ["provider", "tenant", "key", "status", "body", "headers", "expires"],
             "additionalProperties": False,
             "properties": {"provider": {"type": "string"}, "tenant": {"type": "string"}, "key": {"type": "string"},
-                           "status": {"type": "integer"}, "body": {"type": "string"},
-                           "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "status": {"type": "integer", "minimum": 100, "maximum": 599}, "body": {"type": "string"},
+                           "headers": {"type": "object", "propertyNames": {"format": "header-name"},
+                                       "additionalProperties": {"type": "string", "format": "header-value"}},
                            "expires": _TIME}}},
         "jwks": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["kty", "kid", "k"], "additionalProperties": False,
@@ -63,7 +64,7 @@ EXTRA_SCHEMA: dict[str, Any] = {
                            "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}},
     },
 }
-_EXTRA_VALIDATOR = Draft202012Validator(EXTRA_SCHEMA)
+_EXTRA_VALIDATOR = Draft202012Validator(EXTRA_SCHEMA, format_checker=FORMAT_CHECKER)
 
 
 class StateError(SettingsError):
@@ -130,7 +131,7 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
             raise StateError(f"at {place('$', name)}: a provider's value maps tenants to lists of webhooks")
         for tenant, entries in tenants.items():
             where = place("$", name, tenant)
-            if not tenant or not isinstance(entries, list):
+            if not isinstance(tenant, str) or not tenant or not isinstance(entries, list):
                 raise StateError(f"at {where}: a tenant (its credential) maps to a list of webhooks")
             ref = refs.get(name, {}).get(tenant) or state.ids.objectid()
             collection = loaded.collections[(name, tenant)] = Collection(ref=ref)
@@ -145,8 +146,12 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
     for index, r in enumerate(extra.get("replays", [])):
         where = place("$", EXTRA, "replays", index)
         _provider(state, r["provider"], where)
+        try:
+            body = r["body"].encode()
+        except UnicodeEncodeError:
+            raise StateError(f"at {place(where, 'body')}: not Unicode text (a lone surrogate)") from None
         loaded.replays[(r["provider"], r["tenant"], r["key"])] = Replay(
-            r["status"], r["body"].encode(), r["headers"], _time(r["expires"], place(where, "expires")))
+            r["status"], body, r["headers"], _time(r["expires"], place(where, "expires")))
     for name, jwk in extra.get("jwks", {}).items():
         _provider(state, name, place("$", EXTRA, "jwks", name))
         loaded.jwks[name] = dict(jwk)
@@ -244,7 +249,8 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     now = state.clock.now()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
-    if state.dispatcher is not None:
+    if state.dispatcher is not None:  # the document's keys only: a replaced state keeps none of the old ones
+        state.dispatcher.keys.clear()
         state.dispatcher.keys.update(loaded.jwks)
 
 
