@@ -88,7 +88,10 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     if isinstance(resolved, Miss):
         if resolved.provider:
             request[PROVIDER_NAME] = resolved.provider.name
-        return _error_response(request, resolved.provider, resolved.error, method)
+            return _error_response(request, resolved.provider, resolved.error, method)
+        reply = control.plain_error(ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
+                                                  "lists their routes, and /_emulator/ui is the inspector page"))
+        return json_response(request, reply.status, reply.body)
     assert isinstance(resolved, Match)
     provider, route = resolved.provider, resolved.route
     request[PROVIDER_NAME] = provider.name

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from emulator import __version__
 from emulator.client import ControlError, EmulatorClient
-from emulator.settings import LOG_LEVELS, Settings, SettingsError, parse_credentials, parse_list
+from emulator.settings import LOG_LEVELS, Settings, SettingsError, local_url, parse_credentials, parse_list
 from emulator.vocabulary import MODES, ORDERS
 
 # Commands import the engine (aiohttp, jsonschema...) when they run, so `--help` and `health`
@@ -81,9 +81,18 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         "(EMULATOR_FAULTS; see `webhook-emulator fault add --help`)")
 
 
+SERVER_HELP = "base URL of the running emulator (default: from EMULATOR_HOST and EMULATOR_PORT, http://127.0.0.1:8080)"
+
+
 def _admin_token_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--admin-token", dest="admin_token",
                         help="the running emulator's admin token, if it has one (EMULATOR_ADMIN_TOKEN)")
+
+
+def default_server() -> str:
+    """The emulator this machine's EMULATOR_HOST and EMULATOR_PORT describe (127.0.0.1:8080 unset)."""
+    settings = Settings.from_env()
+    return local_url(settings.host, settings.port)
 
 
 def control_client(url: str, args: argparse.Namespace, timeout: float) -> EmulatorClient:
@@ -168,24 +177,25 @@ def _state_parser(sub: Any) -> None:
                            "reads), or replace its state with one.")
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
     export = actions.add_parser("export", help="print the state document (or write it to --output)")
-    export.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+    export.add_argument("--server", default=None, help=SERVER_HELP)
     export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
     _admin_token_option(export)
     load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON)")
     load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
-    load.add_argument("--server", required=True, help="base URL of the emulator, e.g. http://127.0.0.1:8080")
+    load.add_argument("--server", default=None, help=SERVER_HELP)
     _admin_token_option(load)
 
 
 def cmd_state(args: argparse.Namespace) -> int:
-    client = control_client(args.server, args, 30.0)
+    server = args.server or default_server()
+    client = control_client(server, args, 30.0)
     if args.action == "import":
-        answer = ask(args.server, lambda: client.load_state(args.file))
+        answer = ask(server, lambda: client.load_state(args.file))
         if isinstance(answer, int):
             return answer
-        print(f"imported {answer['webhooks']} webhook(s) into {args.server}")
+        print(f"imported {answer['webhooks']} webhook(s) into {server}")
         return 0
-    document = ask(args.server, client.snapshot)
+    document = ask(server, client.snapshot)
     if isinstance(document, int):
         return document
     if args.output is None:
@@ -196,6 +206,10 @@ def cmd_state(args: argparse.Namespace) -> int:
         args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
     else:
         args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.output is not None:
+        webhooks = sum(len(hooks) for name, tenants in document.items() if name != "$emulator"
+                       for hooks in tenants.values())
+        print(f"exported {webhooks} webhook(s) from {server} to {args.output}")
     return 0
 
 
@@ -285,11 +299,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    url = args.url
-    if url is None:
-        settings = Settings.from_env()
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-        url = f"http://{host}:{settings.port}"
+    url = args.url or default_server()
     try:
         body = EmulatorClient(url, args.timeout).health()
     except (OSError, ValueError, ControlError) as exc:
@@ -325,9 +335,12 @@ def delivery_line(delivery: dict[str, Any]) -> str:
         detail = f"HTTP {last['status']}"
     else:
         detail = last["error"]
-    ending = f"{detail} ({len(attempts)} attempt{'s' if len(attempts) != 1 else ''})"
+    duplicates = min(delivery.get("duplicates", 0), max(len(attempts) - 1, 0)) if delivery["status"] == "delivered" \
+        else 0
+    counted = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
+    ending = f"{detail} ({counted}{f', {duplicates} of them a duplicate' if duplicates else ''})"
     error = delivery["error"]
-    if delivery["status"] == "failed" and error and not error.startswith("gave up"):
+    if delivery["status"] == "failed" and error and not error.startswith("gave up") and error != detail:
         ending += f"; {error}"
     if delivery["status"] == "pending" and delivery["next_attempt_at"]:
         ending += f"; next attempt at {delivery['next_attempt_at']}"
@@ -382,7 +395,8 @@ def ask(url: str, call: Callable[[], T]) -> T | int:
     except SettingsError:  # a bad argument (an unreadable file): main() reports it
         raise
     except ControlError as exc:
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        hint = " (give it with --admin-token or EMULATOR_ADMIN_TOKEN)" if exc.status == 401 else ""
+        print(f"webhook-emulator: {exc.message}{hint}", file=sys.stderr)
     except (OSError, ValueError) as exc:
         print(f"webhook-emulator: cannot reach {url}: {exc}", file=sys.stderr)
     return 2
@@ -435,12 +449,13 @@ def _fault_parser(sub: Any) -> None:
     clear = actions.add_parser("clear", help="remove one rule (by id) or every rule")
     clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
     for each in actions.choices.values():
-        each.add_argument("--server", required=True, help="base URL of the running emulator")
+        each.add_argument("--server", default=None, help=SERVER_HELP)
         _admin_token_option(each)
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
-    client = control_client(args.server, args, 30.0)
+    server = args.server or default_server()
+    client = control_client(server, args, 30.0)
     fields = ("provider", "method", "path", "tenant", "status", "retry_after", "latency", "drop", "times",
               "probability")
 
@@ -451,7 +466,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
             client.clear_faults(args.id)
         return client.faults()
 
-    answer = ask(args.server, act)
+    answer = ask(server, act)
     if isinstance(answer, int):
         return answer
     print(json.dumps(answer, indent=2, ensure_ascii=False))

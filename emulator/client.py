@@ -28,8 +28,8 @@ class ControlError(RuntimeError):
     """The control API refused a request; `status` and `body` say why."""
 
     def __init__(self, status: int, body: Any) -> None:
-        message = body.get("message", body) if isinstance(body, dict) else body
-        super().__init__(f"HTTP {status}: {message}")
+        self.message = str(body.get("message", body) if isinstance(body, dict) else body)
+        super().__init__(f"HTTP {status}: {self.message}")
         self.status = status
         self.body = body
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from emulator.app import create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.engine.state import STATE, EmulatorState
-from emulator.settings import Settings
+from emulator.settings import Settings, local_url
 
 T = TypeVar("T")
 
@@ -73,8 +73,7 @@ class Emulator:
         """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
         if self.port is None:
             raise RuntimeError("the emulator is not running")
-        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
-        return f"http://{host}:{self.port}"
+        return local_url(self.settings.host, self.port)
 
     @property
     def client(self) -> EmulatorClient:

@@ -28,6 +28,14 @@ def parse_credentials(text: str) -> dict[str, list[str]]:
     return result
 
 
+def local_url(host: str, port: int) -> str:
+    """The base URL a client on this machine reaches a server bound to host:port at (an
+    any-address bind is reached on the loopback; an IPv6 address goes in brackets)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def parse_list(text: str) -> list[str]:
     """`a, b,c` -> ["a", "b", "c"]."""
     return [item.strip() for item in text.split(",") if item.strip()]

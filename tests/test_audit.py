@@ -169,6 +169,13 @@ def test_a_consumer_that_is_not_there_fails_every_check(client: Any) -> None:
     assert {c["verdict"] for c in checks.values()} == {"fail"}  # a forgery not answered is not rejected either
 
 
+def test_the_audit_leaves_the_delivery_log_alone(client: Any) -> None:
+    """Its forgeries must not look like deliveries a test then waits for."""
+    with Consumer(safe("gigapay", "s")) as consumer:
+        assert client.audit("gigapay", consumer.url, secret="s")["passed"] is True
+    assert client.deliveries() == []
+
+
 def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, emulator: Emulator) -> None:
     secrets: dict[str, str] = {}
 

@@ -241,10 +241,28 @@ def test_fire_exits_1_when_the_delivery_fails(run: Callable[..., Run]) -> None:
     assert line.endswith(" (6 attempts)")
 
 
+def test_fire_counts_duplicates_apart_from_retries(run: Callable[..., Run], receiver: Receiver) -> None:
+    done = run("fire", "centry", "on_product_save", "--url", receiver.url_for("/ct"), "--duplicate", "2",
+               "--time-scale", "0.001")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"delivered on_product_save -> {receiver.url}/ct  HTTP 200 " \
+                                          "(3 attempts, 2 of them a duplicate)"
+
+
+def test_server_commands_find_the_emulator_from_the_environment(run: Callable[..., Run],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator() as emulator:
+        monkeypatch.setenv("EMULATOR_PORT", str(emulator.port))
+        added = run("fault", "add", "--provider", "gigapay", "--status", "503")
+        assert added.returncode == 0, added.stderr
+        assert [rule["status"] for rule in json.loads(run("fault", "list").stdout)] == [503]
+        assert json.loads(run("state", "export").stdout) == emulator.client.snapshot()
+
+
 def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> None:
     done = run("fire", "stripe", "charge.succeeded", "--url", "http://127.0.0.1:9/")
     assert done.returncode == 2
-    assert done.stderr.strip() == "webhook-emulator: HTTP 404: no provider named 'stripe'; the providers are " \
+    assert done.stderr.strip() == "webhook-emulator: no provider named 'stripe'; the providers are " \
                                   "centry, gigapay, paybook, shareactor, syncfy"
 
 

@@ -111,6 +111,19 @@ async def test_unknown_control_paths_are_json_404s(api: Api) -> None:
     assert answer.status == 404 and answer.json["error"] == "not_found"
 
 
+async def test_a_path_no_provider_serves_says_where_to_look(api: Api) -> None:
+    answer = await api.get("/")
+    assert answer.status == 404
+    assert answer.json == {"error": "not_found", "message": "no provider serves /; GET /_emulator/providers lists "
+                                                            "their routes, and /_emulator/ui is the inspector page"}
+
+
+async def test_a_body_over_the_limit_is_journaled_with_its_status(api: Api) -> None:
+    await api.post("/v1/webhooks", data=b"x" * (2 * 1024 * 1024), headers=PAYBOOK)
+    [entry] = (await api.get("/_emulator/requests")).json["requests"]
+    assert (entry["path"], entry["status"]) == ("/v1/webhooks", 413)
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), [
     ("GET", "/", {}),
     ("GET", "/favicon.ico", {}),

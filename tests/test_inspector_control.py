@@ -134,3 +134,8 @@ async def test_the_page_and_its_assets_answer_without_the_token(make_api: MakeAp
         missing = await api.client.get(path)
         assert missing.status == 404 and (await missing.json())["error"] == "not_found", path
     assert (await api.client.get("/_emulator/state")).status == 401
+
+
+async def test_the_page_with_a_trailing_slash_redirects_to_the_page(api: Api) -> None:
+    answer = await api.get("/_emulator/ui/")
+    assert answer.status == 308 and answer.headers["Location"] == "/_emulator/ui"

@@ -519,7 +519,8 @@ ROUTES = [
 
 # What answers without the admin token: whether the emulator is up, for health checks; and the
 # inspector page with its assets (a browser navigating to it sends no token; it holds no data).
-OPEN_ROUTES = {("GET", "/_emulator/health"), ("GET", "/_emulator/ui"), ("GET", "/_emulator/ui/{asset}")}
+OPEN_ROUTES = {("GET", "/_emulator/health"), ("GET", "/_emulator/ui"), ("GET", "/_emulator/ui/"),
+               ("GET", "/_emulator/ui/{asset}")}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -25,12 +25,23 @@ HEADERS = {
 }
 
 
+def _load(folder: Path) -> dict[str, tuple[bytes, str]]:
+    """The page's files with their content types, read once (a reinstall under a running server
+    cannot take them away)."""
+    return {path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix] + ("; charset=utf-8" if path.suffix != ".svg"
+                                                                           else ""))
+            for path in folder.iterdir() if ASSET_NAME.fullmatch(path.name)}
+
+
+FILES = _load(UI_DIR)
+
+
 def _file(request: web.Request, name: str) -> web.Response:
-    path = UI_DIR / name
-    if not ASSET_NAME.fullmatch(name) or not path.is_file():
+    found = FILES.get(name)
+    if found is None:
         return fail(request, "not_found", f"the inspector has no file {name!r}")
-    return web.Response(body=path.read_bytes(), headers={**HEADERS, "Content-Type": CONTENT_TYPES[path.suffix]
-                                                         + ("; charset=utf-8" if path.suffix != ".svg" else "")})
+    body, content_type = found
+    return web.Response(body=body, headers={**HEADERS, "Content-Type": content_type})
 
 
 async def page(request: web.Request) -> web.Response:
@@ -43,9 +54,15 @@ async def asset(request: web.Request) -> web.Response:
     return _file(request, request.match_info["asset"])
 
 
+async def to_page(request: web.Request) -> web.Response:
+    """GET /_emulator/ui/: the page is at /_emulator/ui (its assets' links are relative to that)."""
+    return web.Response(status=308, headers={"Location": "/_emulator/ui"})
+
+
 ROUTES = [
     ControlRoute("GET", "/_emulator/ui", page, "The inspector page (open without the admin token)",
                  content_type="text/html"),
+    ControlRoute("GET", "/_emulator/ui/", to_page, "A redirect to the inspector page", 308),
     ControlRoute("GET", "/_emulator/ui/{asset}", asset, "The inspector page's script, style sheet and icon",
                  content_type="text/*"),
 ]

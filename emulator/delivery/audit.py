@@ -72,7 +72,7 @@ class Auditor:
 
     async def _send(self, target: Target, event: str, mode: str = "valid", times: int = 1) -> list[Attempt]:
         """One notification of `event`, sent `times` times (no retries); its attempts."""
-        [delivery] = self.dispatcher.prepare(self.provider, [event], target=target, mode=mode)
+        [delivery] = self.dispatcher.prepare(self.provider, [event], target=target, mode=mode, logged=False)
         for _ in range(times):
             await self.dispatcher.redeliver(delivery)
         return delivery.attempts

@@ -363,9 +363,9 @@ class Dispatcher:
 
     def prepare(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
                 tenant: str | None = None, scope: str | None = None, target: Target | None = None,
-                mode: str = "valid", order: str | None = None) -> list[Delivery]:
-        """The deliveries a firing makes, in the delivery log but not started (`fire` starts them;
-        `redeliver` sends one once)."""
+                mode: str = "valid", order: str | None = None, logged: bool = True) -> list[Delivery]:
+        """The deliveries a firing makes, not started (`fire` starts them; `redeliver` sends one
+        once), in the delivery log unless `logged` is False (the audit's, which its report shows)."""
         if self._closing:
             raise EventError("the emulator is stopping; it sends nothing more")
         spec = delivery_spec(provider)
@@ -379,7 +379,8 @@ class Dispatcher:
             groups = [wanted] if each.grouped else [[n] for n in wanted]
             for group in groups:
                 delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
-                self._log(delivery)
+                if logged:
+                    self._log(delivery)
                 deliveries.append(delivery)
         return deliveries
 
