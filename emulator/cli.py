@@ -431,7 +431,7 @@ def _fault_parser(sub: Any) -> None:
                            description="Make a running emulator's provider API misbehave: answer an error in the "
                            "provider's own style, answer late, or drop the connection.",
                            epilog="example: webhook-emulator fault add --server http://127.0.0.1:8080 "
-                           "--provider gigapay --status 429 --times 2")
+                           "--provider PROVIDER --status 429 --times 2")
     actions = fault.add_subparsers(dest="fault_action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a rule; prints it with its id")
     add.add_argument("--provider", help="only this provider's calls")
@@ -479,7 +479,7 @@ def _audit_parser(sub: Any) -> None:
         description="Send a battery of notifications to a webhook consumer (every event of the provider, "
         "validly signed; the same one twice; forgeries) and print a table: check, what a safe consumer "
         "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed.",
-        epilog="example: webhook-emulator audit --provider gigapay --url http://127.0.0.1:8000/hooks/gigapay "
+        epilog="example: webhook-emulator audit --provider PROVIDER --url http://127.0.0.1:8000/hooks "
         "--secret S")
     audit.add_argument("--provider", required=True, help="provider name (see `webhook-emulator providers`)")
     audit.add_argument("--url", help="the consumer's endpoint")

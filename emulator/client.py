@@ -111,7 +111,8 @@ class EmulatorClient:
     def fire(self, provider: str, event: str | list[str], data: dict[str, Any] | None = None, *,
              wait: bool = False, **options: Any) -> list[dict[str, Any]]:
         """Fire an event; `options` are the control API's (tenant, scope, url, secret, headers,
-        signature, timeout). Returns the deliveries created (final ones with `wait=True`)."""
+        signature, timeout, and the misbehaviours duplicate, delay, order). Returns the deliveries
+        created (final ones with `wait=True`)."""
         body = {"provider": provider, "event": event, "wait": wait, **options}
         if data is not None:
             body["data"] = data
@@ -170,7 +171,7 @@ class EmulatorClient:
     async def wait_for_delivery_async(self, timeout: float = 5.0, status: str | None = "delivered",
                                       **filters: Any) -> dict[str, Any]:
         """`wait_for_delivery` for async tests: it never blocks the caller's event loop."""
-        return await self.aio.wait_for_delivery(timeout, status, **filters)
+        return await asyncio.to_thread(self.wait_for_delivery, timeout, status, **filters)
 
     def add_fault(self, provider: str | None = None, **rule: Any) -> dict[str, Any]:
         """Add a fault rule (provider, method, path, tenant; status, retry_after, latency, drop;
@@ -188,7 +189,7 @@ class EmulatorClient:
 
     @contextlib.contextmanager
     def fault(self, provider: str | None = None, **rule: Any) -> Iterator[Fault]:
-        """`with client.fault("gigapay", status=429, times=2) as f:` the rule holds inside the
+        """`with client.fault(PROVIDER, status=429, times=2) as f:` the rule holds inside the
         block and is removed after it; `f.hits` then says how many calls it hit."""
         added = Fault(self.add_fault(provider, **rule)["id"])
         try:
@@ -227,7 +228,7 @@ def _in_thread(method: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, 
 
 class AsyncEmulatorClient:
     """Every public method of EmulatorClient (`fire`, `deliveries`, `wait_for_delivery`, `reset`,
-    `url_for`...), awaitable: `await emulator.aclient.fire("gigapay", "Payout.created")`."""
+    `url_for`...), awaitable: `await emulator.aclient.fire(PROVIDER, EVENT)`."""
 
     def __init__(self, sync: EmulatorClient) -> None:
         self.sync = sync
@@ -235,7 +236,7 @@ class AsyncEmulatorClient:
 
     @contextlib.asynccontextmanager
     async def fault(self, provider: str | None = None, **rule: Any) -> AsyncIterator[Fault]:
-        """`async with client.aio.fault("gigapay", status=429, times=2) as f:` as `fault` does."""
+        """`async with client.aio.fault(PROVIDER, status=429, times=2) as f:` as `fault` does."""
         added = Fault((await asyncio.to_thread(self.sync.add_fault, provider, **rule))["id"])
         try:
             yield added

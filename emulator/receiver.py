@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.signing import verify
 from emulator.engine.provider import load_providers
 from emulator.server import LoopThread, start_site
@@ -115,7 +116,7 @@ class Receiver:
         JWT-signing providers), as a careful consumer would check it."""
         if self._providers is None:
             self._providers = load_providers([])
-        spec = (self._providers[provider].raw.get("delivery") or {}).get("signature")
+        spec = signature_spec(self._providers[provider])
         return verify(spec, received.body, received.headers, secret, int(time.time()), tolerance)
 
     def __enter__(self) -> Receiver:

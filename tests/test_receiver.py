@@ -3,9 +3,11 @@ consumer of each provider accepts, and the receiver answers as scripted."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
@@ -75,3 +77,15 @@ def test_scripted_answers_then_the_default_status() -> None:
         receiver.respond_with(500, (503, 0.01))
         statuses = [requests.post(receiver.url_for("/x"), data=b"{}", timeout=10).status_code for _ in range(3)]
     assert statuses == [500, 503, 204]
+
+
+def test_a_jwt_without_the_body_digest_claim_is_rejected(emulator: Emulator, receiver: Receiver) -> None:
+    """Syncfy's fixture puts the body's SHA-256 in a claim: a token that leaves it out covers no body."""
+    got, jwk = received(emulator, receiver, "syncfy")
+    claims = jwt.decode(got.headers["request-signature"], options={"verify_signature": False})
+    del claims["sha256"]
+    key = base64.urlsafe_b64decode(jwk["k"] + "=" * (-len(jwk["k"]) % 4))
+    forged = jwt.encode(claims, key, algorithm="HS256", headers={"kid": jwk["kid"]})
+    assert not receiver.verify("syncfy", Received(got.method, got.path, {**got.headers, "request-signature": forged},
+                                                  got.body), jwk)
+    assert receiver.verify("syncfy", got, jwk)

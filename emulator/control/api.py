@@ -13,7 +13,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.control.openapi import build_openapi
-from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec
+from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.engine.auth import Identity
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
@@ -162,7 +162,7 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
     """What is wrong with a POST /_emulator/events body beyond its provider, or None."""
     unknown = sorted(set(body) - set(FIRE_FIELDS))
     event = body.get("event")
-    signature = (provider.raw.get("delivery") or {}).get("signature") or {}
+    signature = signature_spec(provider)
     secret = body.get("secret")
     headers = body.get("headers")
     timeout = body.get("timeout", DEFAULT_WAIT_TIMEOUT)
@@ -279,7 +279,7 @@ def _jwt_provider(request: web.Request) -> Provider | web.Response:
     provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
-    if ((provider.raw.get("delivery") or {}).get("signature") or {}).get("scheme") != "jwt":
+    if signature_spec(provider).get("scheme") != "jwt":
         return fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
     return provider
 
@@ -301,7 +301,7 @@ async def put_jwk(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     k, kid = body.get("k"), body.get("kid", "")
-    if body.get("kty") != "oct" or not _base64url(k) or not isinstance(kid, str):
+    if body.get("kty") != "oct" or not isinstance(k, str) or not _base64url(k) or not isinstance(kid, str):
         return fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
     _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
     return json_response(request, 200, _dispatcher(request).keys[provider.name])
@@ -330,7 +330,7 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "aliases": aliases(provider),
         "delivers": delivers,
         "id_field": statedoc.id_field(provider),
-        "signature_header": ((provider.raw.get("delivery") or {}).get("signature") or {}).get("header"),
+        "signature_header": signature_spec(provider).get("header"),
     }
 
 

@@ -117,16 +117,16 @@ def build_openapi(providers: dict[str, Provider], control_routes: list[ControlRo
             schemas[_component(uri)] = _embedded(resource.contents, uri)
         for index, route in enumerate(provider.routes):
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(provider, index, route, security)
-    for route in control_routes:
-        params = _path_params(route.path) + [_query(name, {"type": "string"}) for name in route.query]
+    for control in control_routes:
+        params = _path_params(control.path) + [_query(name, {"type": "string"}) for name in control.query]
         operation: dict[str, Any] = {
-            "tags": ["control"], "summary": route.summary, "parameters": params,
-            "responses": {str(route.status): {"description": "success",
-                                              "content": {route.content_type: {"schema": {}}}},
+            "tags": ["control"], "summary": control.summary, "parameters": params,
+            "responses": {str(control.status): {"description": "success",
+                                              "content": {control.content_type: {"schema": {}}}},
                           "default": {"description": "an error: {\"error\": kind, \"message\": text}"}}}
-        if route.body is not None:
-            operation["requestBody"] = {"content": {"application/json": {"schema": route.body}}}
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        if control.body is not None:
+            operation["requestBody"] = {"content": {"application/json": {"schema": control.body}}}
+        paths.setdefault(control.path, {})[control.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "webhook-emulator", "version": __version__,

@@ -128,14 +128,15 @@ async def audit(dispatcher: Dispatcher, provider: Provider, targets: list[tuple[
                 ) -> dict[str, Any]:
     """Audit each (target, events) and return the report: per endpoint its checks, and whether all passed."""
     auditor = Auditor(dispatcher, provider)
-    endpoints = []
+    endpoints, passed = [], True
     for target, events in targets:
         # The audit's own notifications leave a stored webhook's failure counter alone.
         checks = await auditor.run(replace(target, webhook_id=None), events)
+        counts = summary(checks)
+        passed = passed and counts["fail"] == 0
         endpoints.append({"url": target.url, "tenant": target.tenant, "webhook_id": target.webhook_id,
-                          "checks": [c.as_json() for c in checks], "summary": summary(checks)})
-    return {"provider": provider.name, "passed": all(e["summary"]["fail"] == 0 for e in endpoints),
-            "endpoints": endpoints}
+                          "checks": [c.as_json() for c in checks], "summary": counts})
+    return {"provider": provider.name, "passed": passed, "endpoints": endpoints}
 
 
 # -- reports -----------------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ def delivery_spec(provider: Provider) -> dict[str, Any]:
     return spec
 
 
+def signature_spec(provider: Provider) -> dict[str, Any]:
+    """How the provider signs its notifications (its `delivery.signature`; {} when it does not)."""
+    return (provider.raw.get("delivery") or {}).get("signature") or {}
+
+
 def retry_delays(spec: dict[str, Any]) -> list[float]:
     """Seconds to wait before each retry, from the fixture's `retry` rule."""
     rule = {**DEFAULT_RETRY, **spec.get("retry", {})}
@@ -302,7 +307,7 @@ class Dispatcher:
         return {**record.data, **render_record(provider.views["default"], record, ref), "id": record.id}
 
     def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
-        signature = delivery_spec(provider).get("signature") or {}
+        signature = signature_spec(provider)
         if signature.get("scheme") == "jwt":
             return self.jwk(provider.name)
         name = signature.get("secret_field")

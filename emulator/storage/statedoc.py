@@ -2,16 +2,14 @@
 plus what else reproduces an emulator's state (tenant refs, issued tokens, idempotency replays,
 signing JWKs). A `--state` file, `PUT /_emulator/state` and a snapshot all use it:
 
-    syncfy:                       # provider
+    PROVIDER:                     # a provider's name
       MY_KEY:                     # tenant: the credential that owns the webhooks
-        - {url: "http://app:8000/syncfy", events: [credentials.created]}
-    gigapay:
-      MY_TOKEN:
-        - {url: "http://app:8000/gigapay", events: [Payout.created], secret_key: fixed, $scope: MY_INTEGRATION}
+        - {url: "http://app:8000/hooks", events: [EVENT]}       # the provider's create shape
+        - {url: "http://app:8000/other", events: [EVENT], $scope: MY_SCOPE}
 
 A webhook is validated by the JSON Schema of the provider's create route; it may also fix its id
 (under the provider's id field), any stored field (a secret, a counter), and through `$` keys its
-scope (`$scope`: the value of a scope header such as Gigapay's Integration-ID), its timestamps
+scope (`$scope`: the value of the provider's scope header, if it has one), its timestamps
 (`$created`, `$updated`, `$modified`) and `$deleted` (a soft-deleted webhook). A snapshot writes
 all of these, and a `$emulator` section with the rest.
 """
@@ -82,7 +80,7 @@ class Loaded:
 
 
 def place(base: str, *keys: str | int) -> str:
-    """A JSONPath-like place: `$.gigapay.MY_TOKEN[0].url` (odd keys quoted: `$['a b']`)."""
+    """A JSONPath-like place: `$.PROVIDER.MY_TOKEN[0].url` (odd keys quoted: `$['a b']`)."""
     for key in keys:
         if isinstance(key, int):
             base += f"[{key}]"
