@@ -4,17 +4,19 @@ the plugin and the CLI), and --allow-targets, which limits where notifications m
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from emulator import Emulator
 from emulator.client import ControlError, EmulatorClient
 from emulator.control.api import OPEN_ROUTES, ControlRoute, all_routes
-from emulator.delivery.targets import TargetPolicy
+from emulator.delivery.targets import PolicyResolver, TargetPolicy
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError
 
@@ -135,3 +137,28 @@ def test_a_bad_entry_is_one_line_at_start(entry: str) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("webhook-emulator: allowed targets: ") and len(done.stderr.splitlines()) == 1
+
+
+class FixedResolver(AbstractResolver):
+    """Answers every name with the same addresses (as a rebinding DNS server could)."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        return [ResolveResult(hostname=host, host=a, port=port, family=family, proto=0, flags=0)
+                for a in self.addresses]
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_connections_go_only_to_allowed_addresses_whatever_a_name_resolves_to() -> None:
+    policy = TargetPolicy.parse(["127.0.0.0/8", "named.example:8000"])
+    mixed = PolicyResolver(policy, FixedResolver("10.1.2.3", "127.0.0.5"))
+    assert [r["host"] for r in await mixed.resolve("rebinding.example", 80)] == ["127.0.0.5"]
+    with pytest.raises(OSError, match="resolves to no address --allow-targets allows"):
+        await PolicyResolver(policy, FixedResolver("10.1.2.3")).resolve("rebinding.example", 80)
+    allowed_by_name = PolicyResolver(policy, FixedResolver("10.1.2.3"))
+    assert [r["host"] for r in await allowed_by_name.resolve("named.example", 8000)] == ["10.1.2.3"]

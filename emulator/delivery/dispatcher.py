@@ -25,7 +25,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.delivery.signing import new_jwk, sign
-from emulator.delivery.targets import TargetPolicy
+from emulator.delivery.targets import PolicyResolver, TargetPolicy
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -217,7 +217,8 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
-        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        connector = aiohttp.TCPConnector(resolver=PolicyResolver(self.policy)) if self.policy else None
+        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self, grace: float) -> None:
         """Stop: cancel deliveries waiting for a retry, give in-flight attempts up to `grace`
