@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from emulator.app import create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
+from emulator.engine.render import dump_json
 from emulator.engine.state import STATE, EmulatorState
 from emulator.settings import Settings, local_url
 
@@ -38,12 +42,40 @@ class LoopThread:
         self.loop.close()
 
 
+class JsonErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering what it refuses before the app sees the request (a
+    malformed request line, a method name it does not know, an over-long header) in JSON, as the
+    app answers every other error."""
+
+    def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)  # logs it, and closes the connection
+        if status >= 500:
+            kind, text = "internal", "the emulator could not handle this request"
+        else:
+            kind, text = "malformed_request", message or HTTPStatus(status).phrase
+        response = web.Response(status=plain.status, body=dump_json({"error": kind, "message": text}),
+                                content_type="application/json")
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    """An aiohttp server whose connections use JsonErrorHandler."""
+
+    def __call__(self) -> RequestHandler:
+        return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
 async def start_site(app: web.Application, host: str, port: int, shutdown_timeout: float = 5.0
                      ) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port (0: a free port); returns the runner and the bound port. Stopping
     gives open requests at most `shutdown_timeout` seconds."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
     await runner.setup()
+    # The runner's server, with JSON for the errors aiohttp answers itself (it has no option for that).
+    assert runner.server is not None
+    runner.server.__class__ = JsonErrorServer
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import socket
 from typing import Any
 
 import pytest
 
+from emulator import Emulator
 from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 
@@ -236,3 +239,23 @@ async def test_a_jwk_without_kid_signs_without_one(make_api: MakeApi) -> None:
 async def test_a_jwk_must_be_base64url(api: Api, k: str) -> None:
     answer = await api.put("/_emulator/providers/syncfy/jwk", json={"kty": "oct", "kid": "1", "k": k})
     assert answer.status == 400
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"BREW /v2/webhooks/ HTTP/1.1\r\nHost: x\r\n\r\n",  # a method name the HTTP parser does not know
+    b"GET /v2/webhooks/ HTTP/1.1\r\nX-Evil: a\x01b\r\n\r\n",  # a control byte in a header value
+    b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n",  # a request line over the 64 KiB aiohttp reads
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS spoken to a plain HTTP port
+])
+def test_what_the_http_parser_refuses_is_answered_in_json(request_bytes: bytes) -> None:
+    with Emulator() as emulator, socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)}
+    assert re.fullmatch(r"HTTP/1\.[01] 4\d\d .*", status_line), status_line
+    assert headers["content-type"].startswith("application/json")
+    assert strict_json(body)["error"] == "malformed_request"

@@ -16,7 +16,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from emulator import Emulator
 from emulator.client import ControlError, EmulatorClient
 from emulator.control.api import OPEN_ROUTES, ControlRoute, all_routes
-from emulator.delivery.targets import PolicyResolver, TargetPolicy
+from emulator.delivery.dispatcher import PolicyResolver
+from emulator.delivery.targets import TargetPolicy
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -21,11 +23,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.delivery.signing import new_jwk, sign
-from emulator.delivery.targets import PolicyResolver, TargetPolicy
+from emulator.delivery.targets import TargetPolicy
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -83,6 +86,28 @@ def is_disabled(provider: Provider, record: Record) -> bool:
     """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
     skip = delivery_spec(provider)["subscribers"].get("skip_when")
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
+
+
+class PolicyResolver(AbstractResolver):
+    """Resolves names as `inner` does and keeps only the addresses `policy` allows."""
+
+    def __init__(self, policy: TargetPolicy, inner: AbstractResolver | None = None) -> None:
+        self.policy = policy
+        self.inner = inner or aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        if self.policy.allows_name(host, port):
+            return found
+        kept = [r for r in found
+                if self.policy.allows_address(ipaddress.ip_address(r["host"].split("%")[0]), port)]
+        if not kept:
+            raise OSError(f"{host} resolves to no address --allow-targets allows")
+        return kept
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Where notifications may go (`--allow-targets`): host names, host:port pairs and CIDR ranges.
 With no list, anything is allowed; with one, a delivery to anywhere else fails at once with an
 error that says why, and is not retried. The dispatcher's connections resolve names through
-PolicyResolver, so they go only to addresses the policy allows (a name cannot pass the check
-with one address and then connect to another)."""
+dispatcher.PolicyResolver, so they go only to addresses the policy allows (a name cannot pass
+the check with one address and then connect to another). Standard library only: settings read it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from aiohttp import DefaultResolver
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
@@ -70,27 +67,6 @@ class TargetPolicy:
     def allows_address(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
         """Whether an address (and port) is in an allowed range."""
         return any(address in network and wanted in (None, port) for network, wanted in self.networks)
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names as `inner` does and keeps only the addresses `policy` allows."""
-
-    def __init__(self, policy: TargetPolicy, inner: AbstractResolver | None = None) -> None:
-        self.policy = policy
-        self.inner = inner or DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
-        if self.policy.allows_name(host, port):
-            return found
-        kept = [r for r in found if self.policy.allows_address(ipaddress.ip_address(r["host"].split("%")[0]), port)]
-        if not kept:
-            raise OSError(f"{host} resolves to no address --allow-targets allows")
-        return kept
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 def _split_port(entry: str) -> tuple[str, int | None]:

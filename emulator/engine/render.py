@@ -150,8 +150,10 @@ def render_record(specs: list[FieldSpec], record: Record, ref: str) -> dict[str,
     """A stored record as the provider renders it, in one of its views. Rendered once until the
     record changes (the store forgets its renderings then), so callers must not modify it."""
     key = (id(specs), ref)
-    rendered = record.rendered.get(key)
+    cache = record.rendered if record.rendered is not None else {}
+    rendered = cache.get(key)
     if rendered is None:
-        rendered = record.rendered[key] = {spec.name: render_field(spec, field_value(spec, record, ref))
+        record.rendered = cache
+        rendered = cache[key] = {spec.name: render_field(spec, field_value(spec, record, ref))
                                            for spec in specs}
     return rendered

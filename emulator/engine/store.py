@@ -22,7 +22,7 @@ MAX_KEPT = 1000
 MAX_VIEWS = 16
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One stored object: its field values plus the metadata every provider's rendering draws on."""
 
@@ -34,7 +34,8 @@ class Record:
     scope: str | None = None
     deleted: bool = False
     # Its renderings (see render.render_record), by view and tenant ref, until it next changes.
-    rendered: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    # (None until first rendered: no empty dict per record.)
+    rendered: dict[tuple[int, str], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def seen_from(self, scope: str | None) -> bool:
         """Whether a caller in `scope` sees this record: unscoped records, and its own scope's."""
@@ -87,13 +88,13 @@ class Collection:
 
     def changed(self, record: Record) -> None:
         """A record's data changed in place (a counter): its renderings are stale; tell the watcher."""
-        record.rendered.clear()
+        record.rendered = None
         if self.watch:
             self.watch(record.id)
 
     def touch(self, record: Record, old_id: str | None = None) -> None:
         """Record an update (and a change of id or scope): it moves to the end of the update order."""
-        record.rendered.clear()
+        record.rendered = None
         self._views.clear()  # an id or a scope may have changed: views are rebuilt when next listed
         if old_id is not None and old_id != record.id:
             self.records = {(record.id if k == old_id else k): v for k, v in self.records.items()}
@@ -114,7 +115,7 @@ class Collection:
 
     def remove(self, record: Record, soft: bool) -> None:
         """Delete a record; a soft-deleted one is kept aside (the MAX_KEPT most recent)."""
-        record.rendered.clear()  # its deleted flag may have changed
+        record.rendered = None  # its deleted flag may have changed
         del self.records[record.id]
         del self.by_update[record.id]
         for view in self._views.values():
