@@ -161,17 +161,16 @@ async def journal_middleware(request: web.Request, handler: Callable[[web.Reques
     state = request.app[STATE]
     started = state.clock.now()
     began = time.perf_counter()
-    status = 500  # what json_errors_middleware answers for a bug that escapes the handler
     try:
+        # json_errors_middleware, inside this one, turns every error into the response sent.
         response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:  # aiohttp's own (a too-large body), answered outside
-        status = exc.status
-        raise
-    finally:
+    except web.HTTPException as exc:  # a redirect aiohttp raised: sent as it is
         if not request.path.startswith(CONTROL_PREFIX):
-            _journal(request, state, started, status, time.perf_counter() - began)
+            _journal(request, state, started, exc.status, time.perf_counter() - began)
+        raise
+    if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
+        _journal(request, state, started, response.status, time.perf_counter() - began)
+    return response
 
 
 def _printable(text: str) -> str:
@@ -210,7 +209,7 @@ async def json_errors_middleware(request: web.Request,
         kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
         status, error = exc.status, ProviderError(kind, exc.reason)
     except Exception as exc:  # a bug in a control endpoint must still answer JSON
-        log.exception("error serving %s %s", request.method, request.path)
+        log.exception("error serving %s %s", request.method, _printable(request.path))
         status, error = 500, ProviderError("internal", type(exc).__name__)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
@@ -227,7 +226,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
     store = persistence.open_store(ids.objectid, settings.data_dir)
-    app = web.Application(middlewares=[json_errors_middleware, journal_middleware, faults.faults_middleware,
+    app = web.Application(middlewares=[journal_middleware, json_errors_middleware, faults.faults_middleware,
                                        *persistence.middlewares(store)],
                           client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})

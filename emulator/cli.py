@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("--server", help="base URL of a running emulator, e.g. http://127.0.0.1:8080")
     _admin_token_option(fire)
     fire.add_argument("--timeout", type=float, default=30.0,
-                      help="seconds to wait for every delivery's final outcome (default 30)")
+                      help="seconds to wait for every delivery's final outcome (default 30, at most 3600)")
     fire.add_argument("--time-scale", type=float, dest="time_scale",
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")

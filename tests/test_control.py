@@ -3,6 +3,7 @@ request of any shape gets a 5xx or a non-JSON answer."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -147,3 +148,37 @@ async def test_no_request_gets_a_5xx_or_html(api: Api, method: str, path: str, k
     assert answer.status < 500
     assert answer.headers["Content-Type"].startswith("application/json")
     assert answer.json is not None
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("duplicate", 101, "duplicate must be true, false or a number of extra copies from 0 to 100"),
+    ("delay", 30 * 24 * 3600 + 1, "delay must be a number of seconds from 0 to 2592000"),
+    ("timeout", 3601, "timeout must be a number of seconds > 0 and <= 3600"),
+    ("delay", 10**400, "delay must be a number of seconds from 0 to 2592000"),
+])
+async def test_a_firings_numbers_are_bounded(api: Api, field: str, value: int, message: str) -> None:
+    body = {"provider": "gigapay", "event": "Payout.created", "url": "http://127.0.0.1:9/x", field: value}
+    answer = await api.post("/_emulator/events", json=body)
+    assert (answer.status, answer.json) == (400, {"error": "validation", "message": message})
+
+
+async def test_fault_rules_are_bounded(api: Api) -> None:
+    for _ in range(1000):
+        assert (await api.post("/_emulator/faults", json={"provider": "gigapay", "status": 503})).status == 201
+    answer = await api.post("/_emulator/faults", json={"provider": "gigapay", "status": 503})
+    assert (answer.status, answer.json["message"]) == (400, "there are 1000 fault rules already; remove some first")
+
+
+@pytest.mark.parametrize("provider", ["paybook", "centry"])
+async def test_the_journal_records_the_status_that_was_sent(api: Api, provider: str) -> None:
+    path = {"paybook": "/v1/webhooks", "centry": "/conexion/v1/webhooks.json"}[provider]
+    sent = await api.post(path, data=b"x" * (2 * 1024 * 1024), headers={"Authorization": "Bearer T", **PAYBOOK})
+    [entry] = (await api.get("/_emulator/requests")).json["requests"]
+    assert entry["status"] == sent.status and sent.status >= 400
+
+
+async def test_log_lines_escape_control_characters(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="emulator.access")
+    await api.get("/v2/webhooks/%0aFORGED%20LINE", headers={"Authorization": "Token GP"})
+    [line] = [r.getMessage() for r in caplog.records if r.name == "emulator.access"]
+    assert "\n" not in line and "FORGED" in line  # one request, one line

@@ -5,10 +5,12 @@ unfinished delivery, sending none twice."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -219,3 +221,17 @@ def test_one_data_dir_serves_one_emulator_at_a_time(tmp_path: Path) -> None:
     with Emulator(settings), pytest.raises(SettingsError) as caught:
         Emulator(settings).start()
     assert "(another emulator uses it)" in str(caught.value)
+
+
+def test_deliveries_pushed_out_of_the_log_are_not_sent_again_after_a_restart(tmp_path: Path) -> None:
+    """A log of 2: five pending deliveries, of which only the newest 2 are kept, and resumed."""
+    settings = Settings(port=0, time_scale=1.0, delivery_log_size=2, data_dir=tmp_path / "data")
+    closed = f"http://127.0.0.1:{free_port()}/gone"
+    with Emulator(settings) as emulator:
+        fired = [emulator.client.fire("gigapay", "Payout.created", url=closed, secret="s")[0]["id"] for _ in range(5)]
+        assert [d["id"] for d in emulator.client.deliveries()] == fired[-2:]
+    with closing(sqlite3.connect(tmp_path / "data" / "emulator.sqlite3")) as db:  # what a restart would resume
+        assert sorted(i for (i,) in db.execute("SELECT id FROM deliveries")) == sorted(fired[-2:])
+    with Emulator(settings) as emulator:
+        assert [d["id"] for d in emulator.client.deliveries()] == fired[-2:]
+        assert emulator.state.dispatcher is not None and emulator.state.dispatcher.pending == 2

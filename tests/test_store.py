@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emulator.engine.store import EVERYONE, Collection, Record
+from emulator.engine.store import EVERYONE, MAX_VIEWS, Collection, Record
 
 SCOPES = [None, "a", "b"]
 START = datetime(2024, 1, 2, tzinfo=UTC)
@@ -58,3 +58,15 @@ def test_a_page_far_past_the_end_is_empty_with_the_total() -> None:
         collection.add(Record(f"r{n}", {}, START, START, scope="a" if n % 2 else None))
     assert collection.page(10**30, 10**30, scope="a") == ([], 5)
     assert [r.id for r in collection.page(0, 10, scope=None)[0]] == ["r0", "r2", "r4"]
+
+
+def test_only_the_most_recently_listed_scopes_keep_a_view_and_an_evicted_one_is_rebuilt_right() -> None:
+    collection = Collection(ref="t")
+    for n in range(40):
+        collection.add(Record(f"r{n}", {}, START, START, scope=f"s{n % 20}"))
+    for scope in [f"s{n}" for n in range(20)]:
+        records, total = collection.page(0, 100, scope=scope)
+        assert [r.id for r in records] == [f"r{n}" for n in range(40) if f"s{n % 20}" == scope] and total == 2
+    assert len(collection._views) <= MAX_VIEWS
+    collection.add(Record("late", {}, START, START, scope="s0"))
+    assert [r.id for r in collection.page(0, 100, scope="s0")[0]] == ["r0", "r20", "late"]
