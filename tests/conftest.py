@@ -16,7 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from emulator import Settings, create_app
+from emulator import Emulator, Settings, create_app
+from emulator.client import EmulatorClient
 from emulator.engine.routing import Match, normalise_path
 from emulator.engine.state import STATE
 
@@ -140,3 +141,11 @@ def make_api(aiohttp_client: Any) -> MakeApi:
 async def api(make_api: MakeApi) -> Api:
     """A fresh emulator with default settings."""
     return await make_api()
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> EmulatorClient:
+    """The control client of the test module's `emulator` (a fixture each module defines with the
+    settings it needs), reset before the test."""
+    emulator.client.reset()
+    return emulator.client

@@ -78,12 +78,6 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-def client(emulator: Emulator) -> Any:
-    emulator.client.reset()
-    return emulator.client
-
-
 def verdicts(report: dict[str, Any], endpoint: int = 0) -> dict[str, str]:
     return {c["check"]: c["verdict"] for c in report["endpoints"][endpoint]["checks"]}
 

@@ -33,12 +33,6 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-def client(emulator: Emulator) -> Any:
-    emulator.client.reset()
-    return emulator.client
-
-
 def create_gigapay(emulator: Emulator, key: str = "GP", timeout: float = 10) -> requests.Response:
     return requests.post(f"{emulator.url}/v2/webhooks/", json=HOOK, timeout=timeout,
                          headers={**GIGAPAY, "Authorization": f"Token {key}"})

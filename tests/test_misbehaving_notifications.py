@@ -29,12 +29,6 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def client(emulator: Emulator) -> Any:
-    emulator.client.reset()
-    return emulator.client
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as receiver:
         yield receiver

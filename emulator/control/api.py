@@ -359,28 +359,42 @@ async def state_replace(request: web.Request) -> web.Response:
     return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})
 
 
-async def create_webhook(request: web.Request) -> web.Response:
-    """POST /_emulator/providers/{name}/webhooks: one webhook for a tenant, without the provider's
-    auth (as its dashboard would): `{"tenant", "scope"?, "webhook": {...its create shape...}}`."""
+async def _dashboard_request(request: web.Request, shape: str | None
+                             ) -> tuple[Provider, str, str | None, Any] | web.Response:
+    """The provider, tenant, scope and webhook of a dashboard call (`{"tenant", "scope"?,
+    "webhook"?}`; the webhook, in the provider's `shape`, is required unless `shape` is None),
+    or the error response that says what is wrong with it."""
     provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
     body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
-    tenant, scope, webhook = body.get("tenant", ""), body.get("scope"), body.get("webhook")
-    unknown = sorted(set(body) - {"tenant", "scope", "webhook"})
+    fields = ("tenant", "scope", "webhook") if shape else ("tenant", "scope")
+    tenant, scope, webhook = body.get("tenant") or request.query.get("tenant"), body.get("scope"), body.get("webhook")
+    unknown = sorted(set(body) - set(fields))
     problem = next((message for failed, message in [
-        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are tenant, scope, webhook"),
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(fields)}"),
         (not (isinstance(tenant, str) and tenant), "tenant is required: the credential that owns the webhook"),
         (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
-        (not isinstance(webhook, dict), f"webhook is required: an object in {provider.name}'s create shape"),
+        (shape is not None and not isinstance(webhook, dict),
+         f"webhook is required: an object in {provider.name}'s {shape} shape"),
     ] if failed), None)
     if problem:
         return fail(request, "validation", problem)
+    return provider, tenant, scope, webhook
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    """POST /_emulator/providers/{name}/webhooks: one webhook for a tenant, without the provider's
+    auth (as its dashboard would): `{"tenant", "scope"?, "webhook": {...its create shape...}}`."""
+    found = await _dashboard_request(request, "create")
+    if isinstance(found, web.Response):
+        return found
+    provider, tenant, scope, webhook = found
     state = request.app[STATE]
     try:
-        entry = {**webhook, "$scope": scope} if isinstance(webhook, dict) and scope is not None else webhook
+        entry = {**webhook, "$scope": scope} if scope is not None else webhook
         record = statedoc.add_webhook(state, provider, tenant, entry)
     except statedoc.StateError as exc:
         return fail(request, "validation", str(exc))
@@ -392,24 +406,10 @@ async def create_webhook(request: web.Request) -> web.Response:
 async def _dashboard_action(request: web.Request, action: str) -> web.Response:
     """Run the provider's own `action` (update or delete) on a tenant's webhook, without the
     provider's auth, as its dashboard would; the body is `{"tenant", "scope"?, "webhook"}`."""
-    provider = provider_named(request, request.match_info["name"])
-    if isinstance(provider, web.Response):
-        return provider
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    fields = ("tenant", "scope", "webhook") if action == "update" else ("tenant", "scope")
-    tenant, scope, webhook = body.get("tenant") or request.query.get("tenant"), body.get("scope"), body.get("webhook")
-    unknown = sorted(set(body) - set(fields))
-    problem = next((message for failed, message in [
-        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(fields)}"),
-        (not (isinstance(tenant, str) and tenant), "tenant is required: the credential that owns the webhook"),
-        (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
-        (action == "update" and not isinstance(webhook, dict),
-         f"webhook is required: an object in {provider.name}'s update shape"),
-    ] if failed), None)
-    if problem:
-        return fail(request, "validation", problem)
+    found = await _dashboard_request(request, "update" if action == "update" else None)
+    if isinstance(found, web.Response):
+        return found
+    provider, tenant, scope, webhook = found
     route = next((r for r in provider.routes if r.action == action), None)
     if route is None:
         return fail(request, "method_not_allowed", f"{provider.name}'s API has no {action} route")
