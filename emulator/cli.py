@@ -159,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
     receive.add_argument("--status", type=int, default=200, help="the status to answer with (default 200)")
+    receive.add_argument("--headers", action="store_true",
+                         help="also print each request's headers (signatures among them), one per line")
     fire.add_argument("--duplicate", type=int, nargs="?", const=1,
                       help="send each notification again (N more times) once it was delivered")
     fire.add_argument("--delay", type=float,
@@ -407,7 +409,10 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
     def show(received: Received) -> None:
         body = received.body.decode("utf-8", errors="replace")
-        print(f"{received.method} {received.path} {len(received.body)} B  {body[:200]}", flush=True)
+        lines = [f"{received.method} {received.path} {len(received.body)} B  {body[:200]}"]
+        if args.headers:
+            lines += [f"  {name}: {value}" for name, value in received.headers.items()]
+        print("\n".join(lines), flush=True)
 
     receiver = Receiver(args.host, args.port, on_receive=show, status=args.status)
     stopped = threading.Event()

@@ -241,6 +241,23 @@ def test_fire_exits_1_when_the_delivery_fails(run: Callable[..., Run]) -> None:
     assert line.endswith(" (6 attempts)")
 
 
+def test_receive_can_show_the_headers(run: Callable[..., Run]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "receive", "--port", "0", "--headers"],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        url = process.stdout.readline().split()[2]
+        requests.post(url + "/h", data=b"{}", headers={"X-Signature": "abc"}, timeout=10)
+        assert process.stdout.readline() == "POST /h 2 B  {}\n"
+        headers = []
+        while len(headers) < 10 and "  X-Signature: abc\n" not in headers:  # a line per header, in order
+            headers.append(process.stdout.readline())
+        assert "  X-Signature: abc\n" in headers and all(h.startswith("  ") for h in headers)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
 def test_fire_counts_duplicates_apart_from_retries(run: Callable[..., Run], receiver: Receiver) -> None:
     done = run("fire", "centry", "on_product_save", "--url", receiver.url_for("/ct"), "--duplicate", "2",
                "--time-scale", "0.001")
