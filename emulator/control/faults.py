@@ -239,13 +239,15 @@ async def faults_middleware(request: web.Request, handler: Callable[[web.Request
     rules = faults.candidates(provider.name, method, path)
     if not rules:
         return await handler(request)
-    tenant = await _tenant(provider, request) if any(r.tenant is not None for r in rules) else None
+    by_tenant = any(r.tenant is not None for r in rules)
+    tenant = await _tenant(provider, request) if by_tenant else None
     rule = faults.hit(rules, tenant)
     if rule is None:
         return await handler(request)
     request[FAULT_HIT] = rule
     request[PROVIDER_NAME] = provider.name
-    tenant = tenant or await _tenant(provider, request)
+    if not by_tenant:  # (read once: the rules did not need it, the journal does)
+        tenant = await _tenant(provider, request)
     if tenant is not None:  # for the journal, as if the provider had served the call
         request[TENANT] = tenant
     if rule.latency:
