@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,10 +19,10 @@ from emulator.engine.errors import ProviderError, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal
 from emulator.engine.provider import Provider, load_providers
-from emulator.engine.render import fill
+from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
-from emulator.engine.responses import EMPTY, json_response
-from emulator.engine.routing import Match, Miss, Redirect, Router, normalise_path
+from emulator.engine.responses import EMPTY, json_response, wants_pretty
+from emulator.engine.routing import Match, Redirect, Router, normalise_path
 from emulator.engine.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.engine.store import Replay
 from emulator.engine.validation import coerce_form, parse_json
@@ -41,8 +40,6 @@ MAX_LINE = 64 * 1024
 # The journal keeps this much of a path or query string, so that its memory stays bounded.
 JOURNAL_TEXT = 2048
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# The error kind of an aiohttp HTTPException that reaches json_errors_middleware.
-HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
@@ -71,38 +68,65 @@ async def _read_body(request: web.Request, route_schema: dict[str, Any] | None) 
 
 
 async def provider_handler(request: web.Request) -> web.StreamResponse:
-    """Serve any provider route: resolve, parse, authenticate, act, render in the provider's style."""
+    """The handler of every path no control route takes: a provider call, with the fault rules
+    applied, recorded in the journal, made durable, and answered in the provider's style whatever
+    goes wrong (JSON always, never a traceback)."""
     state = request.app[STATE]
+    started = state.clock.now()
+    began = time.perf_counter()
+    try:
+        if request.app[faults.FAULTS].rules:
+            response = await faults.with_faults(request, _provider_call)
+        else:
+            response = await _provider_call(request)
+    except web.HTTPException as exc:  # aiohttp's own, reading the body (413): in the provider's style
+        response = _http_error(request, exc)
+    except Exception as exc:  # a bug outside a provider's action still answers JSON
+        log.exception("error serving %s %s", request.method, _printable(request.path))
+        response = _http_error(request, exc)
+    finally:
+        state.store.commit()
+    if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
+        _journal(request, state, started, response.status, time.perf_counter() - began)
+    return response
+
+
+async def _provider_call(request: web.Request) -> web.StreamResponse:
+    """Resolve, then serve the route or answer the provider's (or a plain) 404, 405 or redirect."""
+    state = request.app[STATE]
+    resolved = state.router.find(request.method, request.raw_path, request.headers)
+    if isinstance(resolved, Match):
+        return await _provider_route(request, state, resolved)
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
         reply = control.plain_error(ProviderError("not_found", f"no control endpoint {request.method} {path}"))
         return json_response(request, reply.status, reply.body)
-    resolved = state.router.resolve(request.method, path, request.headers)  # type: ignore[arg-type]
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
         request[PROVIDER_NAME] = resolved.provider.name
         return json_response(request, 307, {"detail": "Moved to the canonical path."},
                              {"Location": location})
-    method = state.router.effective_method(request.method, request.headers,  # type: ignore[arg-type]
-                                           resolved.provider)
-    if isinstance(resolved, Miss):
-        if resolved.provider:
-            request[PROVIDER_NAME] = resolved.provider.name
-            return _error_response(request, resolved.provider, resolved.error, method)
-        reply = control.plain_error(ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
-                                                  "lists their routes, and /_emulator/ui is the inspector page"))
-        return json_response(request, reply.status, reply.body)
-    assert isinstance(resolved, Match)
-    provider, route = resolved.provider, resolved.route
+    if resolved.provider:
+        request[PROVIDER_NAME] = resolved.provider.name
+        method = state.router.effective_method(request.method, request.headers, resolved.provider)
+        return _error_response(request, resolved.provider, resolved.error, method)
+    reply = control.plain_error(ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
+                                              "lists their routes, and /_emulator/ui is the inspector page"))
+    return json_response(request, reply.status, reply.body)
+
+
+async def _provider_route(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
+    """One call of a provider's route, its errors (and any bug) in the provider's style."""
+    provider, method = match.provider, match.method
     request[PROVIDER_NAME] = provider.name
     try:
-        return await _serve(request, state, resolved, method)
+        return await _serve(request, state, match, method)
     except ProviderError as error:
         return _error_response(request, provider, error, method)
-    except web.HTTPException:  # aiohttp's own (a too-large body): json_errors_middleware renders it
+    except web.HTTPException:  # aiohttp's own (a too-large body): provider_handler renders it
         raise
     except Exception as exc:  # a bug must still answer in the provider's style
-        log.exception("error serving %s %s", method, route.path)
+        log.exception("error serving %s %s", method, match.route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
 
 
@@ -138,8 +162,11 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match, metho
 def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
     body = reply.body
     if provider.envelope is not None and body is not EMPTY:
-        rid = request.app[STATE].ids.uuid4()
-        body = fill(provider.envelope, {"status": reply.status, "body": body, "rid": rid})
+        values = {"status": reply.status, "body": body, "rid": request.app[STATE].ids.uuid4()}
+        if provider.envelope_parts is not None and not wants_pretty(request):
+            body = Encoded(encode_template(provider.envelope_parts, values))
+        else:
+            body = fill(provider.envelope, values)
     return json_response(request, reply.status, body, reply.headers)
 
 
@@ -152,25 +179,6 @@ def _idempotency_key(provider: Provider, request: web.Request, method: str, iden
     if not key:
         return None
     return (provider.name, identity.tenant, f"{method} {request.path} {key}")
-
-
-@web.middleware
-async def journal_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                             ) -> web.StreamResponse:
-    """Record every API call (not control calls) in the bounded request journal, and log it."""
-    state = request.app[STATE]
-    started = state.clock.now()
-    began = time.perf_counter()
-    try:
-        # json_errors_middleware, inside this one, turns every error into the response sent.
-        response = await handler(request)
-    except web.HTTPException as exc:  # a redirect aiohttp raised: sent as it is
-        if not request.path.startswith(CONTROL_PREFIX):
-            _journal(request, state, started, exc.status, time.perf_counter() - began)
-        raise
-    if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
-        _journal(request, state, started, response.status, time.perf_counter() - began)
-    return response
 
 
 def _printable(text: str) -> str:
@@ -195,21 +203,12 @@ def _journal(request: web.Request, state: EmulatorState, started: datetime, stat
     })
 
 
-@web.middleware
-async def json_errors_middleware(request: web.Request,
-                                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                                 ) -> web.StreamResponse:
-    """aiohttp's own errors (a too-large body, a bad request line) and any bug as JSON, never
-    HTML or a traceback."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
+def _http_error(request: web.Request, exc: Exception) -> web.Response:
+    """An error aiohttp raised (a too-large body) or a bug, as the provider's (or a plain) JSON error."""
+    if isinstance(exc, web.HTTPException):
+        kind = control.HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
         status, error = exc.status, ProviderError(kind, exc.reason)
-    except Exception as exc:  # a bug in a control endpoint must still answer JSON
-        log.exception("error serving %s %s", request.method, _printable(request.path))
+    else:
         status, error = 500, ProviderError("internal", type(exc).__name__)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
@@ -226,9 +225,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
     store = persistence.open_store(ids.objectid, settings.data_dir)
-    app = web.Application(middlewares=[journal_middleware, json_errors_middleware, faults.faults_middleware,
-                                       *persistence.middlewares(store)],
-                          client_max_size=MAX_BODY,
+    app = web.Application(client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
     app[STATE] = EmulatorState(
         settings=settings,

@@ -4,6 +4,7 @@ the delivery log and signing keys. JSON in and out."""
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from emulator.engine.validation import MAX_VALUES, parse_json
 from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS
 
+log = logging.getLogger("emulator")
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -36,6 +38,8 @@ MAX_DELAY = 30 * 24 * 3600
 # A state document may be larger than an API request body.
 STATE_MAX_BODY = 64 * 1024 * 1024
 STATE_MAX_VALUES = 5_000_000  # a state document holds many webhooks: more values than one API body
+# The error kind of an aiohttp HTTPException a handler raised.
+HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
@@ -542,6 +546,29 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
+def control_call(handler: Handler) -> Handler:
+    """`handler` answering JSON whatever happens: aiohttp's own errors (a too-large body) and any
+    bug as the emulator's error shape, never HTML or a traceback; what it changed made durable
+    before the answer is sent. (Redirects pass through as they are.)"""
+
+    async def answered(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
+            reply = plain_error(ProviderError(kind, exc.reason), exc.status)
+        except Exception as exc:
+            log.exception("error serving %s %s", request.method, request.path.encode("unicode_escape").decode())
+            reply = plain_error(ProviderError("internal", type(exc).__name__), 500)
+        finally:
+            request.app[STATE].store.commit()
+        return json_response(request, reply.status, reply.body)
+
+    return answered
+
+
 def all_routes() -> list[ControlRoute]:
     """Every control route: this module's and those of the modules that add endpoints to it."""
     from emulator.control import faults, inspector  # they build on this module
@@ -553,7 +580,8 @@ def all_routes() -> list[ControlRoute]:
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     for route in all_routes():
-        handler = route.handler if (route.method, route.path) in OPEN_ROUTES else admin_only(route.handler)
+        handler = control_call(route.handler if (route.method, route.path) in OPEN_ROUTES
+                               else admin_only(route.handler))
         if route.method == "GET":
             app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default
         else:

@@ -220,14 +220,12 @@ def fault_response(request: web.Request, provider: Provider, rule: Rule, method:
     return json_response(request, reply.status, reply.body, reply.headers)
 
 
-@web.middleware
-async def faults_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                            ) -> web.StreamResponse:
+async def with_faults(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
     """Apply the first fault rule that hits a provider call: wait, then answer an error or drop
-    the connection (or, with latency alone, go on to the provider late)."""
-    faults = request.app.get(FAULTS)
-    if faults is None or not faults.rules:  # the usual case, checked first: it costs nothing
-        return await handler(request)
+    the connection (or, with latency alone, go on to `handler` late). The caller looks first
+    whether there are rules at all: with none, this is not called."""
+    faults = request.app[FAULTS]
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX):
         return await handler(request)

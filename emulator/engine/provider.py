@@ -18,12 +18,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
+from emulator.engine.render import compile_template
 
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SCHEMA_BASE = "https://webhook-emulator.local/schemas/"
 FORMAT_CHECKER = FormatChecker()
+# What a provider's envelope wraps around each response body (see app._reply_response).
+ENVELOPE_VALUES = ("status", "body", "rid")
 
 
 @FORMAT_CHECKER.checks("http-url")
@@ -124,6 +127,8 @@ class Provider:
     views: dict[str, list[FieldSpec]]
     listing: dict[str, Any]
     envelope: Any
+    # The envelope as compact JSON around its {status}, {body} and {rid} (render.compile_template).
+    envelope_parts: list[str | bytes] | None
     idempotency: dict[str, Any] | None
     method_override: str | None
     oauth: dict[str, Any] | None
@@ -232,6 +237,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         views={},
         listing=raw.get("list", {}),
         envelope=raw.get("envelope"),
+        envelope_parts=compile_template(raw.get("envelope"), ENVELOPE_VALUES),
         idempotency=raw.get("idempotency"),
         method_override=raw.get("method_override"),
         oauth=raw.get("oauth"),

@@ -126,6 +126,40 @@ def dump_json(payload: Any, pretty: bool = False) -> bytes:
         return LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
+class Encoded(bytes):
+    """A body already serialised as compact JSON (a cached list page): sent as it is."""
+
+
+# A template value's stand-in while a template is serialised (see compile_template): NUL is written
+# as \u0000 in JSON, and no fixture value holds it.
+_MARK = "\x00"
+_MARKED = re.compile(r'"\\u0000(\w+)\\u0000"')
+
+
+def compile_template(template: Any, names: tuple[str, ...]) -> list[str | bytes] | None:
+    """A fixture template (an envelope) as compact JSON bytes split around the whole-value
+    placeholders of `names`, made once: the literal parts (bytes) and the names between them
+    (str). None when one of them sits inside a longer string, which only `fill` can render."""
+    if template is None:
+        return None
+    text = dump_json(fill(template, {n: f"{_MARK}{n}{_MARK}" for n in names})).decode()
+    pieces = _MARKED.split(text)
+    literal = pieces[0::2]
+    if any("\\u0000" in piece for piece in literal):
+        return None
+    return [piece.encode() if i % 2 == 0 else piece for i, piece in enumerate(pieces)]
+
+
+def encode_template(parts: list[str | bytes], values: Mapping[str, Any]) -> bytes:
+    """A compiled template (see compile_template) filled with `values`, as compact JSON bytes; an
+    Encoded value goes in as it is."""
+    return b"".join(part if isinstance(part, bytes) else _encoded(values[part]) for part in parts)
+
+
+def _encoded(value: Any) -> bytes:
+    return value if isinstance(value, Encoded) else dump_json(value)
+
+
 def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
     """The stored value behind one field: record metadata for `from:` fields, else its data."""
     match spec.source:

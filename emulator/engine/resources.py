@@ -19,8 +19,8 @@ from emulator.engine.auth import Identity
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.ids import IdSource
 from emulator.engine.provider import Provider, Route
-from emulator.engine.render import fill, render_record
-from emulator.engine.responses import EMPTY
+from emulator.engine.render import Encoded, dump_json, fill, render_record
+from emulator.engine.responses import EMPTY, wants_pretty
 from emulator.engine.state import EmulatorState
 from emulator.engine.store import EVERYONE, Collection, Record, Token
 from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
@@ -279,6 +279,23 @@ def _sort(call: Call) -> tuple[str, bool]:
 
 
 async def list_records(call: Call) -> Reply:
+    """A page of the caller's records: rendered once as compact JSON, then answered from the
+    collection's kept pages until the collection changes (curl's indented answers are not kept)."""
+    assert call.identity is not None
+    collection = call.state.store.existing(call.provider.name, call.identity.tenant)
+    if collection is None or wants_pretty(call.request):
+        return _list_page(call)
+    request = call.request
+    key = (id(call.route), request.raw_path, request.headers.get("Host"), call.identity.scope)
+    page = collection.pages.get(key)
+    if page is None:
+        reply = _list_page(call)
+        page = Reply(reply.status, Encoded(dump_json(reply.body)), reply.headers)
+        collection.keep_page(key, page)
+    return page  # type: ignore[no-any-return]
+
+
+def _list_page(call: Call) -> Reply:
     listing = call.provider.listing
     paging = listing.get("paging", {})
     keeps = _filters(call)

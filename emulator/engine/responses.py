@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.engine.render import dump_json
+from emulator.engine.render import Encoded, dump_json
 
 # A reply body meaning "no body" (a 204), as opposed to a JSON null.
 EMPTY = object()
@@ -19,8 +19,9 @@ def wants_pretty(request: web.Request) -> bool:
 
 def json_response(request: web.Request, status: int, body: Any, headers: dict[str, str] | None = None
                   ) -> web.Response:
-    """A JSON response (or an empty one for EMPTY), pretty for curl."""
+    """A JSON response (or an empty one for EMPTY), pretty for curl; an Encoded body as it is."""
     if body is EMPTY:
         return web.Response(status=status, headers=headers)
-    return web.Response(status=status, body=dump_json(body, wants_pretty(request)),
+    data = body if isinstance(body, Encoded) else dump_json(body, wants_pretty(request))
+    return web.Response(status=status, body=data,
                         content_type="application/json", headers=headers)

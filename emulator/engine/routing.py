@@ -4,11 +4,15 @@ policy, and the provider-styled 404 / 405 for paths and methods it does not serv
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from emulator.engine.errors import ProviderError
 from emulator.engine.provider import Provider, Route
+
+# Raw request paths whose match is remembered (see Router.find); past this the memory starts over.
+MAX_REMEMBERED = 4096
 
 
 @dataclass
@@ -16,6 +20,7 @@ class Match:
     provider: Provider
     route: Route
     params: dict[str, str]
+    method: str  # the method the client means (see Router.effective_method)
 
 
 @dataclass
@@ -60,6 +65,26 @@ class Router:
                 self.templated.append((provider, route))
             else:
                 self.literal.setdefault(route.path, []).append((provider, route))
+        # The headers that can override a POST's method, and matches by (method, raw path, override).
+        self.overrides = sorted({p.method_override for p in self.providers if p.method_override})
+        self.remembered: dict[tuple[str | None, ...], Match] = {}
+
+    def find(self, method: str, raw_path: str, headers: Mapping[str, str]) -> Match | Redirect | Miss:
+        """`resolve` for a request as it arrived (its raw path, query included): a path that
+        matched a route before is found by one lookup."""
+        raw = raw_path.partition("?")[0]
+        key: tuple[str | None, ...] = (method, raw)
+        if method == "POST" and self.overrides:
+            key = (method, raw, *(headers.get(h) for h in self.overrides))
+        found = self.remembered.get(key)
+        if found is not None:
+            return found
+        resolved = self.resolve(method, normalise_path(raw), headers)
+        if isinstance(resolved, Match):
+            if len(self.remembered) >= MAX_REMEMBERED:
+                self.remembered.clear()
+            self.remembered[key] = resolved
+        return resolved
 
     def owner(self, path: str) -> Provider | None:
         """The provider whose prefix is the longest one `path` starts with."""
@@ -70,7 +95,7 @@ class Router:
                     best = (len(prefix), provider)
         return best[1]
 
-    def effective_method(self, method: str, headers: dict[str, str] | None, provider: Provider | None) -> str:
+    def effective_method(self, method: str, headers: Mapping[str, str] | None, provider: Provider | None) -> str:
         """The method a client means: some SDKs POST with a method-override header."""
         if provider and provider.method_override and method == "POST" and headers:
             override = headers.get(provider.method_override, "").strip().upper()
@@ -86,7 +111,7 @@ class Router:
                 found.append((provider, route, m.groupdict()))
         return found
 
-    def resolve(self, method: str, path: str, headers: dict[str, str] | None = None) -> Match | Redirect | Miss:
+    def resolve(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> Match | Redirect | Miss:
         owner = self.owner(path)
         found = self._matching(path)
         if not found and owner is not None and owner.trailing_slash != "strict":
@@ -100,7 +125,7 @@ class Router:
         method = self.effective_method(method, headers, provider)
         for p, route, params in found:
             if route.method == method or (method == "HEAD" and route.method == "GET"):
-                return Match(p, route, params)
+                return Match(p, route, params, method)
         allow = sorted({r.method for p, r, _ in found if p is provider})
         return Miss(provider, ProviderError("method_not_allowed", headers={"Allow": ", ".join(allow)}),
                     allow)

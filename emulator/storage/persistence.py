@@ -4,7 +4,7 @@ library's sqlite3, WAL mode, synchronous FULL, locked to one emulator at a time)
 
 The in-memory `Store` stays the working copy that requests read; `SqliteStore` is a subclass
 that records what changed and writes it on `commit()`: after every request, before the answer is
-sent (`commit_middleware`), and whenever a delivery progresses. On start-up (`setup`) the file is
+sent (the request handlers call it), and whenever a delivery progresses. On start-up (`setup`) the file is
 read back, and every delivery without a final outcome resumes on its schedule.
 """
 
@@ -14,7 +14,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -231,21 +231,6 @@ class SqliteStore(Store):
         """Write what is left and close the file."""
         self.commit()
         self._db.close()
-
-
-@web.middleware
-async def commit_middleware(request: web.Request,
-                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """What a request changed is on disk before its answer is sent."""
-    try:
-        return await handler(request)
-    finally:
-        request.app[STATE].store.commit()
-
-
-def middlewares(store: Store) -> list[Any]:
-    """The middleware a durable store needs (none in memory)."""
-    return [commit_middleware] if isinstance(store, SqliteStore) else []
 
 
 def open_store(make_ref: Callable[[], str], data_dir: Path | None) -> Store:

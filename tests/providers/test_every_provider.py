@@ -87,3 +87,25 @@ async def test_configured_credentials_are_the_only_ones_accepted(make_api: MakeA
     api = await make_api(credentials={provider.name: ["GOOD"]})
     assert (await api.get(provider.collection, headers=provider.auth("GOOD"))).status == 200
     assert (await api.get(provider.collection, headers=provider.auth("OTHER"))).status == 401
+
+
+@EACH
+async def test_a_list_shows_every_change_made_since_it_was_last_read(api: Api, provider: Provider) -> None:
+    """Lists are answered from kept pages until the collection changes: each change shows at once,
+    and a person's indented answer (curl) holds the same webhooks as a program's compact one."""
+    headers = provider.auth("MY_KEY")
+
+    async def listed(**extra: str) -> list[Any]:
+        answer = await api.get(provider.collection, headers={**headers, **extra})
+        assert answer.status == 200
+        return provider.items(answer.json)
+
+    first = (await create(api, provider)).json
+    assert len(await listed()) == 1
+    await create(api, provider)
+    assert len(await listed()) == 2
+    assert (await api.delete(provider.member(first), headers=headers)).status in (200, 204)
+    compact = await listed()
+    assert len(compact) == 1
+    assert await listed(**{"User-Agent": "curl/8.5.0"}) == compact
+    assert (await api.get(provider.collection, headers={**headers, "User-Agent": "curl/8.5.0"})).raw.count(b"\n") > 3

@@ -167,3 +167,20 @@ async def test_trailing_slash_and_double_slashes_are_tolerated(api: Api) -> None
     await create(api)
     for path in ("/v1/webhooks/", "//v1//webhooks"):
         assert len((await api.get(path, headers=AUTH)).json["response"]) == 1
+
+
+async def test_a_path_served_before_still_honours_the_method_override(api: Api) -> None:
+    """A route found for a path is remembered; a POST to the same path with an override header is
+    still the overriding method, and the plain POST after it still a create."""
+    assert (await api.post("/v1/webhooks", json=SEED_BODY, headers=AUTH)).status == 200
+    listed = await api.post("/v1/webhooks", json={}, headers={**AUTH, "X-Http-Method-Override": "GET"})
+    assert listed.status == 200 and len(listed.json["response"]) == 1
+    assert (await api.post("/v1/webhooks", json=SEED_BODY, headers=AUTH)).json["response"]["url"] == SEED_BODY["url"]
+    webhook_id = listed.json["response"][0]["id_webhook"]
+    for method in ("GET", "PUT"):  # one path, remembered for one method, then asked with another
+        answer = await api.request(method, f"/v1/webhooks/{webhook_id}", headers=AUTH)
+        assert answer.status == 405, (method, answer.json)
+    gone = await api.post(f"/v1/webhooks/{webhook_id}", json={}, headers={**AUTH, "X-Http-Method-Override": "DELETE"})
+    assert gone.json["response"] is True
+    assert len((await api.post("/v1/webhooks", json={}, headers={**AUTH, "X-Http-Method-Override": "get"}))
+               .json["response"]) == 1
