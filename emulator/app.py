@@ -18,7 +18,7 @@ from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.errors import ProviderError, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal
-from emulator.engine.provider import Provider, load_providers
+from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
 from emulator.engine.responses import EMPTY, json_response, wants_pretty
@@ -40,6 +40,7 @@ MAX_LINE = 64 * 1024
 # The journal keeps this much of a path or query string, so that its memory stays bounded.
 JOURNAL_TEXT = 2048
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+NO_FAULT = {"fault": None}
 
 
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
@@ -49,7 +50,7 @@ def _error_response(request: web.Request, provider: Provider | None, error: Prov
     return json_response(request, reply.status, reply.body, reply.headers)
 
 
-async def _read_body(request: web.Request, route_schema: dict[str, Any] | None) -> Any:
+async def _read_body(request: web.Request, provider: Provider, route: Route) -> Any:
     """The request body as JSON-like data: {} when empty; JSON whatever the content type says
     (curl -d sends JSON as a form); a real form is coerced by the route's schema."""
     if not request.can_read_body:
@@ -63,7 +64,7 @@ async def _read_body(request: web.Request, route_schema: dict[str, Any] | None) 
             form = await request.post()
         except ValueError as exc:  # undecodable bytes in a form body
             raise ProviderError("malformed_body", f"the form body cannot be read: {exc}") from None
-        return coerce_form(form, route_schema)
+        return coerce_form(form, provider.schema(route.request_schema) if route.request_schema else None)
     return parse_json(raw)
 
 
@@ -74,8 +75,10 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     started = state.clock.now()
     began = time.perf_counter()
+    request[PROVIDER_NAME] = request[TENANT] = None
+    with_faults = bool(request.app[faults.FAULTS].rules)
     try:
-        if request.app[faults.FAULTS].rules:
+        if with_faults:
             response = await faults.with_faults(request, _provider_call)
         else:
             response = await _provider_call(request)
@@ -87,7 +90,8 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     finally:
         state.store.commit()
     if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
-        _journal(request, state, started, response.status, time.perf_counter() - began)
+        fault = faults.journal_fields(request) if with_faults else NO_FAULT
+        _journal(request, state, started, response.status, time.perf_counter() - began, fault)
     return response
 
 
@@ -132,14 +136,13 @@ async def _provider_route(request: web.Request, state: EmulatorState, match: Mat
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match, method: str) -> web.Response:
     provider, route = match.provider, match.route
-    schema = provider.schema(route.request_schema) if route.request_schema else None
-    body = await _read_body(request, schema) if method in BODY_METHODS or request.method in BODY_METHODS \
+    body = await _read_body(request, provider, route) if method in BODY_METHODS or request.method in BODY_METHODS \
         else {}
     identity = None
     if route.action not in PUBLIC_ACTIONS:
         identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
         request[TENANT] = identity.tenant
-        strip = [s["body"] for s in provider.auth["credentials"] if "body" in s]
+        strip = provider.body_credentials
         if strip and isinstance(body, dict):
             body = {k: v for k, v in body.items() if k not in strip}
     call = Call(state, provider, route, request, identity, match.params, body)
@@ -186,21 +189,22 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-def _journal(request: web.Request, state: EmulatorState, started: datetime, status: int, seconds: float) -> None:
+def _journal(request: web.Request, state: EmulatorState, started: datetime, status: int, seconds: float,
+             fault: dict[str, Any]) -> None:
     """One API call in the request journal, and (at info) one line in the log."""
+    provider, tenant = request[PROVIDER_NAME], request[TENANT]
     if access_log.isEnabledFor(logging.INFO):
         access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, _printable(request.path_qs), status,
-                        request.get(PROVIDER_NAME) or "-", _printable(request.get(TENANT) or "-"), seconds * 1000)
-    state.journal.add({
-        "time": started.isoformat(timespec="milliseconds"),
-        "method": request.method,
-        "path": request.path[:JOURNAL_TEXT],
-        "query": request.query_string[:JOURNAL_TEXT],
-        "provider": request.get(PROVIDER_NAME),
-        "tenant": request.get(TENANT),
-        "status": status,
-        **faults.journal_fields(request),
-    })
+                        provider or "-", _printable(tenant or "-"), seconds * 1000)
+    state.journal.add((started, request.method, request.path[:JOURNAL_TEXT], request.query_string[:JOURNAL_TEXT],
+                       provider, tenant, status, fault))
+
+
+def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
+    """A request journal entry as the control API shows it (made when read, not per request)."""
+    started, method, path, query, provider, tenant, status, fault = entry
+    return {"time": started.isoformat(timespec="milliseconds"), "method": method, "path": path, "query": query,
+            "provider": provider, "tenant": tenant, "status": status, **fault}
 
 
 def _http_error(request: web.Request, exc: Exception) -> web.Response:
@@ -232,7 +236,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         providers=providers,
         router=Router(providers),
         store=store,
-        journal=Journal(settings.journal_size),
+        journal=Journal(settings.journal_size, journal_entry),
         clock=clock,
         ids=ids,
     )

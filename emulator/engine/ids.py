@@ -45,6 +45,8 @@ class IdSource:
         self._clock = clock
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._bytes = RandomBytes() if seed is None else None
+        # Random bytes for secrets: the operating system's (buffered), or the seeded generator's.
+        self._take: Callable[[int], bytes] = self._rng.randbytes if self._bytes is None else self._bytes.take
         self._counter = self._rng.getrandbits(24)
         self._machine = self._rng.getrandbits(40)
 
@@ -64,14 +66,15 @@ class IdSource:
         """`length` characters drawn from a named alphabet (see ALPHABETS) or a literal one, each
         equally likely."""
         chars = ALPHABETS.get(alphabet, alphabet)
-        if self._bytes is None or len(chars) > 256:
+        if len(chars) > 256:
             return "".join(self._rng.choice(chars) for _ in range(length))
-        # Unbiased: a byte is used only below the largest multiple of the alphabet's size.
+        # One byte a character, unbiased: a byte is used only below the largest multiple of the
+        # alphabet's size.
         size = len(chars)
         limit = 256 - 256 % size
         picked: list[str] = []
         while len(picked) < length:
-            picked += [chars[b % size] for b in self._bytes.take(length - len(picked)) if b < limit]
+            picked += [chars[b % size] for b in self._take(length - len(picked)) if b < limit]
         return "".join(picked)
 
     def generate(self, spec: str | dict[str, Any]) -> str:

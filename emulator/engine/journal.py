@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 
-class Journal:
-    """A ring buffer of JSON-ready entries, newest last, with simple equality filters."""
+def _as_is(entry: Any) -> dict[str, Any]:
+    return entry  # type: ignore[no-any-return]
 
-    def __init__(self, size: int) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+
+class Journal:
+    """A ring buffer of entries, newest last, with simple equality filters. An entry is kept as it
+    was added and made JSON-ready by `as_json` only when read, so that adding one costs little."""
+
+    def __init__(self, size: int, as_json: Callable[[Any], dict[str, Any]] = _as_is) -> None:
+        self._entries: deque[Any] = deque(maxlen=size)
+        self._as_json = as_json
         self.dropped = 0
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: Any) -> None:
         if len(self._entries) == self._entries.maxlen:
             self.dropped += 1
         self._entries.append(entry)
 
     def entries(self, **filters: Any) -> list[dict[str, Any]]:
-        """Entries whose fields equal every given (non-None) filter."""
+        """Entries (as JSON) whose fields equal every given (non-None) filter."""
         wanted = {k: v for k, v in filters.items() if v is not None}
-        return [e for e in self._entries if all(str(e.get(k)) == str(v) for k, v in wanted.items())]
-
-    def find(self, keep: Callable[[dict[str, Any]], bool]) -> Iterable[dict[str, Any]]:
-        return (e for e in self._entries if keep(e))
+        shown = map(self._as_json, self._entries)
+        return [e for e in shown if all(str(e.get(k)) == str(v) for k, v in wanted.items())]
 
     def clear(self) -> None:
         self._entries.clear()

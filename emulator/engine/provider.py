@@ -121,6 +121,7 @@ class Provider:
     trailing_slash: str
     routes: list[Route]
     auth: dict[str, Any]
+    body_credentials: list[str]  # body fields that carry a credential: not stored with the webhook
     errors: dict[str, Any]
     resource: dict[str, Any]
     fields: dict[str, FieldSpec]
@@ -231,6 +232,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         trailing_slash=raw.get("trailing_slash", "strict"),
         routes=[],
         auth=raw["auth"],
+        body_credentials=[source["body"] for source in raw["auth"]["credentials"] if "body" in source],
         errors=raw["errors"],
         resource=raw["resource"],
         fields={n: FieldSpec.parse(n, s or {}) for n, s in raw["resource"]["fields"].items()},

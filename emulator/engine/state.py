@@ -44,6 +44,6 @@ class EmulatorState:
 
 
 STATE = web.AppKey("emulator_state", EmulatorState)
-# What the journal records about a request, set while it is handled.
-PROVIDER_NAME = web.RequestKey("emulator_provider", str)
-TENANT = web.RequestKey("emulator_tenant", str)
+# What the journal records about a request, set while it is handled (None until known).
+PROVIDER_NAME: web.RequestKey[str | None] = web.RequestKey("emulator_provider")
+TENANT: web.RequestKey[str | None] = web.RequestKey("emulator_tenant")
