@@ -11,8 +11,13 @@ import socket
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from emulator import Emulator
+from emulator.engine import validation
+from emulator.engine.errors import ProviderError
+from emulator.engine.validation import parse_json
 from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 
@@ -259,3 +264,39 @@ def test_what_the_http_parser_refuses_is_answered_in_json(request_bytes: bytes) 
     assert re.fullmatch(r"HTTP/1\.[01] 4\d\d .*", status_line), status_line
     assert headers["content-type"].startswith("application/json")
     assert strict_json(body)["error"] == "malformed_request"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(["\ud800", "\udfff", "\\", '"']), max_size=8),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=3), inner, max_size=6),
+    max_leaves=80,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@example(value=["\ud800"], max_values=validation.MAX_VALUES, depth=1)  # a lone surrogate, escaped
+@example(value=[], max_values=validation.MAX_VALUES, depth=63)  # 64 arrays deep: usable
+@example(value=[], max_values=validation.MAX_VALUES, depth=64)  # 65: too deep
+@example(value=[1, 2], max_values=3, depth=0)  # as many values as allowed
+@example(value=[1, 2, 3], max_values=3, depth=0)  # one more
+@given(value=JSON_VALUES, max_values=st.integers(1, 200) | st.just(validation.MAX_VALUES), depth=st.integers(0, 70))
+def test_the_short_way_through_parse_json_refuses_exactly_what_the_full_check_refuses(
+        value: Any, max_values: int, depth: int) -> None:
+    """Short plain bodies skip the walk that counts values and depth and looks for lone
+    surrogates; whatever the body, parse_json must refuse it exactly when that walk would."""
+    text = "[" * depth + json.dumps(value, ensure_ascii=bool(depth % 2)) + "]" * depth
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate written as itself: not UTF-8, refused before parsing
+        return
+
+    def outcome(check: Any) -> str | None:
+        try:
+            check()
+        except ProviderError as error:
+            return error.kind
+        return None
+
+    expected = outcome(lambda: validation._check_parsed(json.loads(text), max_values))
+    assert outcome(lambda: parse_json(raw, max_values)) == expected

@@ -25,8 +25,9 @@ class Identity:
 
 
 @cache
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text, re.IGNORECASE)
+def pattern(text: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """A fixture's regular expression, compiled once (case-insensitive unless `flags` says otherwise)."""
+    return re.compile(text, flags)
 
 
 def _credential(source: dict[str, Any], request: web.Request, body: Any) -> tuple[bool, str | None]:
@@ -43,7 +44,7 @@ def _credential(source: dict[str, Any], request: web.Request, body: Any) -> tupl
         return False, None
     if "pattern" not in source:
         return True, raw.strip()
-    match = _pattern(source["pattern"]).search(raw.strip())
+    match = pattern(source["pattern"]).search(raw.strip())
     return True, (match.group("key") if match else None)
 
 

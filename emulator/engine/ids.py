@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import string
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +38,16 @@ class RandomBytes:
         return taken
 
 
+@functools.cache
+def _byte_table(chars: str) -> tuple[bytes, bytes]:
+    """How random bytes become characters of an ASCII alphabet, one each and unbiased: byte b is
+    chars[b % len(chars)], and the bytes at or past the largest multiple of its size are unused."""
+    size = len(chars)
+    limit = 256 - 256 % size
+    table = bytes(ord(chars[b % size]) if b < limit else 0 for b in range(256))
+    return table, bytes(range(limit, 256))
+
+
 class IdSource:
     """Makes ids and secrets for one emulator; `seed` makes the sequence reproducible."""
 
@@ -57,25 +67,25 @@ class IdSource:
         return f"{seconds:08x}{self._machine:010x}{self._counter:06x}"
 
     def uuid4(self) -> str:
-        """A random (version 4) UUID in its canonical text form."""
-        if self._bytes is not None:
-            return str(uuid.UUID(bytes=self._bytes.take(16), version=4))
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        """A random (version 4) UUID in its canonical text form (as str(uuid.UUID(bytes=..., version=4)))."""
+        raw = bytearray(self._bytes.take(16) if self._bytes is not None
+                        else self._rng.getrandbits(128).to_bytes(16, "big"))
+        raw[6] = raw[6] & 0x0F | 0x40  # the version
+        raw[8] = raw[8] & 0x3F | 0x80  # the variant
+        text = raw.hex()
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def token(self, length: int, alphabet: str = "hex") -> str:
         """`length` characters drawn from a named alphabet (see ALPHABETS) or a literal one, each
         equally likely."""
         chars = ALPHABETS.get(alphabet, alphabet)
-        if len(chars) > 256:
+        if len(chars) > 256 or not chars.isascii():
             return "".join(self._rng.choice(chars) for _ in range(length))
-        # One byte a character, unbiased: a byte is used only below the largest multiple of the
-        # alphabet's size.
-        size = len(chars)
-        limit = 256 - 256 % size
-        picked: list[str] = []
+        table, unused = _byte_table(chars)
+        picked = b""
         while len(picked) < length:
-            picked += [chars[b % size] for b in self._take(length - len(picked)) if b < limit]
-        return "".join(picked)
+            picked += self._take(length - len(picked)).translate(table, unused)
+        return picked.decode("ascii")
 
     def generate(self, spec: str | dict[str, Any]) -> str:
         """Generate from a fixture's spec: `objectid`, `uuid4`, or `{token: N, alphabet: A}`."""

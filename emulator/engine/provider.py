@@ -125,6 +125,7 @@ class Provider:
     errors: dict[str, Any]
     resource: dict[str, Any]
     fields: dict[str, FieldSpec]
+    client_id_field: str | None  # the field a client may choose the id with, if any
     views: dict[str, list[FieldSpec]]
     listing: dict[str, Any]
     envelope: Any
@@ -223,6 +224,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         raise FixtureError("\n".join(f"{path}: at {e.json_path}: {e.message}" for e in errors))
     name = raw["name"]
     registry = _schema_registry(name, schema_dir)
+    fields = {n: FieldSpec.parse(n, s or {}) for n, s in raw["resource"]["fields"].items()}
     provider = Provider(
         name=name,
         title=raw.get("title", name),
@@ -235,7 +237,8 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         body_credentials=[source["body"] for source in raw["auth"]["credentials"] if "body" in source],
         errors=raw["errors"],
         resource=raw["resource"],
-        fields={n: FieldSpec.parse(n, s or {}) for n, s in raw["resource"]["fields"].items()},
+        fields=fields,
+        client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
         views={},
         listing=raw.get("list", {}),
         envelope=raw.get("envelope"),

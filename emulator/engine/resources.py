@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from aiohttp import web
 
 from emulator.delivery.dispatcher import wanted_events
 from emulator.delivery.events import catalogue
-from emulator.engine.auth import Identity
+from emulator.engine.auth import Identity, pattern
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.ids import IdSource
 from emulator.engine.provider import Provider, Route
@@ -92,7 +91,7 @@ def scope_for(provider: Provider, data: dict[str, Any], scope: str | None) -> st
     rule = provider.resource.get("scope")
     if not rule:
         return None
-    unscoped = re.compile(rule["unscoped"])
+    unscoped = pattern(rule["unscoped"], 0)
     values = data.get(rule["field"]) or []
     if all(isinstance(v, str) and unscoped.search(v) for v in values):
         return None
@@ -116,17 +115,20 @@ def field_values(provider: Provider, ids: IdSource, body: dict[str, Any], base: 
         elif spec.generate is not None:
             data[spec.name] = ids.generate(spec.generate)
         else:
-            data[spec.name] = copy.deepcopy(spec.default)
+            data[spec.name] = _fresh(spec.default)
     return data
 
 
-def _id_field(provider: Provider) -> str | None:
-    return next((f.name for f in provider.fields.values() if f.source == "id" and f.writable), None)
+def _fresh(default: Any) -> Any:
+    """A field's default for a new record: containers are new each time (no two records share one)."""
+    if isinstance(default, dict | list):
+        return copy.deepcopy(default) if default else type(default)()
+    return default
 
 
 def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     """The record's id: a client-chosen one where the fixture allows it, else kept or generated."""
-    field_name = _id_field(call.provider)
+    field_name = call.provider.client_id_field
     if field_name and field_name in body:
         return str(body[field_name])
     return current or call.state.ids.generate(call.provider.resource["id"])
@@ -136,7 +138,7 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
     """The body, if nothing is wrong with it; otherwise every problem at once: the schema's, and
     a client-chosen id another record of the tenant already has."""
     issues = body_issues(call.body, call.route.request, call.messages)
-    field_name = _id_field(call.provider)
+    field_name = call.provider.client_id_field
     if field_name and isinstance(call.body, dict):
         wanted = call.body.get(field_name)
         if isinstance(wanted, str) and wanted != current and call.collection.get(wanted) is not None:

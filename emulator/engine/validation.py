@@ -59,7 +59,7 @@ def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES) -> Any:
     """JSON text as data, refused as parse_json says; text that is not JSON at all gives
     `not_json` when one is given."""
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = DECODER.decode(text)
     except RecursionError:
         raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
@@ -68,8 +68,16 @@ def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES) -> Any:
         raise ProviderError("malformed_body", str(exc)) from None
     except ValueError as exc:  # a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
-    _check_parsed(value, max_values)
+    if not _plainly_usable(text, max_values):
+        _check_parsed(value, max_values)
     return value
+
+
+def _plainly_usable(text: str, max_values: int) -> bool:
+    """Whether JSON text is short and plain enough that its data needs no _check_parsed walk: no
+    more characters than values allowed (a value takes at least one), fewer brackets than
+    MAX_DEPTH, and no \\u escape (UTF-8 text holds no lone surrogate; only an escape can make one)."""
+    return len(text) <= max_values and text.count("{") + text.count("[") < MAX_DEPTH and "\\u" not in text
 
 
 def _no_constant(name: str) -> Any:
@@ -81,6 +89,10 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text} is out of range for a number")
     return value
+
+
+# JSON as the providers parse it: NaN, Infinity and out-of-range numbers are not JSON numbers.
+DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def _check_parsed(value: Any, max_values: int = MAX_VALUES) -> None:
