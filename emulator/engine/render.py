@@ -180,14 +180,16 @@ def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
     raise ValueError(f"unknown field source {spec.source!r}")
 
 
-def render_record(specs: list[FieldSpec], record: Record, ref: str) -> dict[str, Any]:
+def render_record(specs: list[FieldSpec], record: Record, ref: str, keep: bool = True) -> dict[str, Any]:
     """A stored record as the provider renders it, in one of its views. Rendered once until the
-    record changes (the store forgets its renderings then), so callers must not modify it."""
+    record changes (the store forgets its renderings then), so callers must not modify it; with
+    `keep` False (a record just created, which may never be read again) the rendering is not kept."""
     key = (id(specs), ref)
     cache = record.rendered if record.rendered is not None else {}
     rendered = cache.get(key)
     if rendered is None:
-        record.rendered = cache
-        rendered = cache[key] = {spec.name: render_field(spec, field_value(spec, record, ref))
-                                           for spec in specs}
+        rendered = {spec.name: render_field(spec, field_value(spec, record, ref)) for spec in specs}
+        if keep:
+            record.rendered = cache
+            cache[key] = rendered
     return rendered

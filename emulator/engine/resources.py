@@ -50,8 +50,8 @@ class Call:
     def messages(self) -> dict[str, str]:
         return self.provider.errors.get("messages", {})
 
-    def render(self, record: Record) -> dict[str, Any]:
-        return render_record(self.provider.views[self.route.view], record, self.collection.ref)
+    def render(self, record: Record, keep: bool = True) -> dict[str, Any]:
+        return render_record(self.provider.views[self.route.view], record, self.collection.ref, keep)
 
 
 @dataclass
@@ -157,7 +157,7 @@ async def create(call: Call) -> Reply:
     record = Record(record_id, data, created=now, updated=now, scope=scope)
     assert call.identity is not None
     call.state.store.collection(call.provider.name, call.identity.tenant).add(record)
-    return Reply(call.route.status, call.render(record))
+    return Reply(call.route.status, call.render(record, keep=False))  # (a list keeps what it shows)
 
 
 async def retrieve(call: Call) -> Reply:

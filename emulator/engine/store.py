@@ -168,13 +168,13 @@ class Collection:
     ) -> tuple[list[Record], int]:
         """One page of the live records a caller with `scope` sees (EVERYONE: all) that match
         `keep`, and their total (any offset and limit a client sends, however large, is simply
-        past the end). In creation order with no `keep`, a page costs O(offset + page)."""
+        past the end). In creation order with no `keep`, a page costs O(page) plus O(its distance
+        from the nearer end)."""
         offset = min(offset, sys.maxsize)
         end = None if limit is None else min(offset + limit, sys.maxsize)
         if key == "created" and keep is None:
             ids = self.records if isinstance(scope, Everyone) else self.visible(scope)
-            page = itertools.islice(reversed(ids) if descending else iter(ids), offset, end)
-            return [self.records[i] for i in page], len(ids)
+            return [self.records[i] for i in _slice(ids, offset, end, descending)], len(ids)
         stream = self.ordered(key, descending)
         if not isinstance(scope, Everyone):
             also, seer = keep, scope
@@ -183,6 +183,19 @@ class Collection:
             return list(itertools.islice(stream, offset, end)), len(self.records)
         matching = [r for r in stream if keep(r)]
         return matching[offset:end], len(matching)
+
+
+def _slice(ids: dict[str, None], start: int, end: int | None, descending: bool) -> list[str]:
+    """ids[start:end] in creation order (or newest first), walked from whichever end is nearer:
+    the last page costs what the first does."""
+    total = len(ids)
+    stop = total if end is None else min(end, total)
+    if start >= stop:
+        return []
+    if start <= total - stop:
+        return list(itertools.islice(reversed(ids) if descending else iter(ids), start, stop))
+    backwards = itertools.islice(iter(ids) if descending else reversed(ids), total - stop, total - start)
+    return list(backwards)[::-1]
 
 
 def _sort_key(value: Any) -> tuple[int, str]:
