@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import json
 import logging
 import os
@@ -227,10 +228,26 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runner, port = await start_site(create_app(settings), settings.host, settings.port)
+    tune_garbage_collector()
     log.info("listening on http://%s:%s", settings.host, port)
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
+
+
+# Allocations between young collections (CPython's default is 700), and how many collections of each
+# generation make one of the next: fewer, larger collections for a server whose heap only grows.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_garbage_collector() -> None:
+    """For `serve`, which owns its process (an in-process Emulator leaves its host's collector
+    alone): what exists once the app is up (modules, fixtures, schemas) lives as long as the process,
+    so it is frozen out of every later collection, and collections come less often. A webhook's
+    objects are freed by reference counting; the cycle collector's full passes over a growing store
+    were the long pauses behind the p99 latency of creates."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _listen_problem(exc: OSError, host: str, port: int) -> str:

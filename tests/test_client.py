@@ -5,6 +5,7 @@ blocking call could never be answered."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 
 import pytest
@@ -94,3 +95,12 @@ async def test_the_async_waits_do_not_block_the_loop() -> None:
         with pytest.raises(TimeoutError):
             waiting.result()
         assert ticks > 5  # the loop kept running while the client waited
+
+
+def test_an_in_process_emulator_leaves_the_host_process_garbage_collector_alone() -> None:
+    """Only `serve`, which owns its process, tunes the garbage collector; a test suite's does not change."""
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with Emulator() as emu:
+        emu.client.reset()
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
