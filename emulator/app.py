@@ -72,11 +72,12 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     """The handler of every path no control route takes: a provider call, with the fault rules
     applied, recorded in the journal, made durable, and answered in the provider's style whatever
     goes wrong (JSON always, never a traceback)."""
-    state = request.app[STATE]
+    app = request.app
+    state = app[STATE]
     started = state.clock.now()
     began = time.perf_counter()
     request[PROVIDER_NAME] = request[TENANT] = None
-    with_faults = bool(request.app[faults.FAULTS].rules)
+    with_faults = bool(app[faults.FAULTS].rules)
     try:
         if with_faults:
             response = await faults.with_faults(request, _provider_call)
@@ -100,7 +101,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     resolved = state.router.find(request.method, request.raw_path, request.headers)
     if isinstance(resolved, Match):
-        return await _provider_route(request, state, resolved)
+        return await _serve(request, state, resolved)
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
         reply = control.plain_error(ProviderError("not_found", f"no control endpoint {request.method} {path}"))
@@ -119,47 +120,41 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
     return json_response(request, reply.status, reply.body)
 
 
-async def _provider_route(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
+async def _serve(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
     """One call of a provider's route, its errors (and any bug) in the provider's style."""
-    provider, method = match.provider, match.method
+    provider, route, method = match.provider, match.route, match.method
     request[PROVIDER_NAME] = provider.name
     try:
-        return await _serve(request, state, match, method)
+        body = await _read_body(request, provider, route) if method in BODY_METHODS or \
+            request.method in BODY_METHODS else {}
+        identity = None
+        if route.action not in PUBLIC_ACTIONS:
+            identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
+            request[TENANT] = identity.tenant
+            strip = provider.body_credentials
+            if strip and isinstance(body, dict):
+                body = {k: v for k, v in body.items() if k not in strip}
+        replay_key = _idempotency_key(provider, request, method, identity)
+        if replay_key is not None:
+            replay = state.store.replays.get(replay_key)
+            if replay is not None and replay.expires > state.clock.now():
+                return web.Response(status=replay.status, body=replay.body, headers=replay.headers)
+        reply = await ACTIONS[route.action](Call(state, provider, route, request, identity, match.params, body))
+        response = _reply_response(request, provider, reply)
+        if replay_key is not None and reply.status < 500:
+            ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            now = state.clock.now()
+            state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
+                                                    headers, now + ttl), now)
+        return response
     except ProviderError as error:
         return _error_response(request, provider, error, method)
     except web.HTTPException:  # aiohttp's own (a too-large body): provider_handler renders it
         raise
     except Exception as exc:  # a bug must still answer in the provider's style
-        log.exception("error serving %s %s", method, match.route.path)
+        log.exception("error serving %s %s", method, route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
-
-
-async def _serve(request: web.Request, state: EmulatorState, match: Match, method: str) -> web.Response:
-    provider, route = match.provider, match.route
-    body = await _read_body(request, provider, route) if method in BODY_METHODS or request.method in BODY_METHODS \
-        else {}
-    identity = None
-    if route.action not in PUBLIC_ACTIONS:
-        identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
-        request[TENANT] = identity.tenant
-        strip = provider.body_credentials
-        if strip and isinstance(body, dict):
-            body = {k: v for k, v in body.items() if k not in strip}
-    call = Call(state, provider, route, request, identity, match.params, body)
-    replay_key = _idempotency_key(provider, request, method, identity)
-    if replay_key is not None:
-        replay = state.store.replays.get(replay_key)
-        if replay is not None and replay.expires > state.clock.now():
-            return web.Response(status=replay.status, body=replay.body, headers=replay.headers)
-    reply = await ACTIONS[route.action](call)
-    response = _reply_response(request, provider, reply)
-    if replay_key is not None and reply.status < 500:
-        ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        now = state.clock.now()
-        state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
-                                                headers, now + ttl), now)
-    return response
 
 
 def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
