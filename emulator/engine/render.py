@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -157,7 +158,13 @@ def encode_template(parts: list[str | bytes], values: Mapping[str, Any]) -> byte
 
 
 def _encoded(value: Any) -> bytes:
-    return value if isinstance(value, Encoded) else dump_json(value)
+    if isinstance(value, Encoded):
+        return value
+    if type(value) is int:  # a status code
+        return str(value).encode()
+    if type(value) is str and value.isascii():  # a request id
+        return encode_basestring(value).encode()
+    return dump_json(value)
 
 
 def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
