@@ -3,8 +3,10 @@ the control API. Every response is JSON, in the provider's style where a provide
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,8 +90,11 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     except Exception as exc:  # a bug outside a provider's action still answers JSON
         log.exception("error serving %s %s", request.method, _printable(request.path))
         response = _http_error(request, exc)
-    finally:
+    try:
         state.store.commit()
+    except Exception as exc:  # what changed cannot be made durable: the call has failed
+        log.exception("error saving %s %s", request.method, _printable(request.path))
+        response = _http_error(request, exc)
     if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
         fault = faults.journal_fields(request) if with_faults else NO_FAULT
         _journal(request, state, started, response.status, time.perf_counter() - began, fault)
@@ -163,7 +168,8 @@ def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> w
         values = {"status": reply.status, "body": body, "rid": request.app[STATE].ids.uuid4()}
         if provider.envelope_parts is not None and not wants_pretty(request):
             body = Encoded(encode_template(provider.envelope_parts, values))
-        else:
+        else:  # (a kept list page is data again for `fill`)
+            values["body"] = json.loads(body) if isinstance(body, Encoded) else body
             body = fill(provider.envelope, values)
     return json_response(request, reply.status, body, reply.headers)
 
@@ -240,5 +246,34 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     persistence.setup(app)
     statedoc.setup(app)
     faults.setup(app)
-    app.router.add_route("*", r"/{tail:[\s\S]*}", provider_handler)  # any path, even one holding a newline
+    target = AnyTarget()
+    app.router.register_resource(target)
+    target.add_route("*", provider_handler)
     return app
+
+
+def answer_any_target(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+    """The app's handler for aiohttp's server (see server.start_site), answering also the one kind
+    of request target aiohttp's router cannot even look up, a target with no path at all
+    (`CONNECT host:443`), as every other unknown target: a JSON 404, in the journal."""
+    handle = app._handle  # what aiohttp's AppRunner serves
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await handle(request)  # type: ignore[arg-type]
+        except web.HTTPNotFound:  # (AnyTarget takes every path: only a target without one gets here)
+            return await provider_handler(request)  # type: ignore[arg-type]
+
+    return handler
+
+
+class AnyTarget(web.PlainResource):
+    """The resource of every request no control route takes, whatever its target: any path (one
+    holding a newline too) and targets that are no path at all (`OPTIONS *`, `CONNECT host:443`).
+    aiohttp looks at it last, as at a resource of "/"; it matches without a regular expression."""
+
+    def __init__(self) -> None:
+        super().__init__("/")
+
+    def _match(self, path: str) -> dict[str, str]:
+        return {}

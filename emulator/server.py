@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from emulator.app import create_app
+from emulator.app import answer_any_target, create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.engine.render import dump_json
 from emulator.engine.state import STATE, EmulatorState
@@ -76,6 +76,8 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
     # The runner's server, with JSON for the errors aiohttp answers itself (it has no option for that).
     assert runner.server is not None
     runner.server.__class__ = JsonErrorServer
+    if STATE in app:  # an emulator (start_site serves test receivers too)
+        runner.server.request_handler = answer_any_target(app)
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()

@@ -111,3 +111,30 @@ def test_a_broken_schema_is_named(tmp_path: Path) -> None:
 def test_a_missing_fixtures_dir_is_reported(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="fixtures directory not found"):
         load_providers([tmp_path / "nowhere"])
+
+
+@pytest.mark.parametrize("envelope", [
+    '{request_id: "req-{rid}", code: "{status}", data: "{body}"}',  # a placeholder inside a longer string
+    '{total: "{body.total}", data: "{body}"}',  # a dotted one
+    '{rid: "{rid}", data: "{body}"}',  # whole values only (written from parts made once)
+])
+async def test_an_envelope_wraps_every_answer_the_same_for_programs_and_people(
+        tmp_path: Path, make_api: MakeApi, envelope: str) -> None:
+    wrapped = tmp_path / "acme"
+    shutil.copytree(ACME, wrapped)
+    fixture = wrapped / "acme.yaml"
+    fixture.write_text(fixture.read_text().replace("\nerrors:", f"\nenvelope: {envelope}\nerrors:", 1))
+    api = await make_api(fixtures=[wrapped])
+    created = await api.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]},
+                             headers=AUTH, validate=False)
+    assert created.status == 201, created.json
+    answers = [await api.get("/acme/hooks", headers={**AUTH, **extra}, validate=False)
+               for extra in ({}, {}, {"User-Agent": "curl/8.5.0"})]
+    assert [a.status for a in answers] == [200, 200, 200]
+    shown = [{k: v for k, v in a.json.items() if k not in ("rid", "request_id")} for a in answers]
+    assert shown[0] == shown[1] == shown[2]
+    assert shown[0]["data"]["total"] == 1
+    if "total" in shown[0]:
+        assert shown[0]["total"] == 1
+    if "request_id" in answers[0].json:
+        assert answers[0].json["request_id"].startswith("req-") and answers[0].json["code"] == 200

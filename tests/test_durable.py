@@ -235,3 +235,16 @@ def test_deliveries_pushed_out_of_the_log_are_not_sent_again_after_a_restart(tmp
     with Emulator(settings) as emulator:
         assert [d["id"] for d in emulator.client.deliveries()] == fired[-2:]
         assert emulator.state.dispatcher is not None and emulator.state.dispatcher.pending == 2
+
+
+def test_a_call_whose_changes_cannot_be_saved_answers_a_json_500_in_the_journal(tmp_path: Path) -> None:
+    """A tenant from a header that is not UTF-8 cannot be written to the store's file: the call
+    fails as the provider fails (its own 500 body), and the journal records it."""
+    with Emulator(data_dir=tmp_path) as emulator:
+        body = {"url": "https://x.se/", "events": ["Payout.created"]}
+        answer = requests.post(emulator.url + "/v2/webhooks/", json=body,
+                               headers={"Authorization": "Token T\xff1", "Integration-ID": "i"}, timeout=10)
+        [entry] = emulator.client.requests()
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "A server error occurred."}
+    assert (entry["method"], entry["status"]) == ("POST", 500)

@@ -300,3 +300,31 @@ def test_the_short_way_through_parse_json_refuses_exactly_what_the_full_check_re
 
     expected = outcome(lambda: validation._check_parsed(json.loads(text), max_values))
     assert outcome(lambda: parse_json(raw, max_values)) == expected
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # asterisk form: no path at all
+    b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",  # authority
+])
+def test_a_request_target_that_is_no_path_gets_a_json_404_and_a_journal_entry(request_bytes: bytes) -> None:
+    with Emulator() as emulator:
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as sock:
+            sock.sendall(request_bytes)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        [entry] = emulator.client.requests()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 ")
+    assert strict_json(body)["error"] == "not_found"
+    assert (entry["method"], entry["status"]) == (request_bytes.split()[0].decode(), 404)
+
+
+async def test_json_in_a_form_field_decoded_by_an_odd_charset_is_still_checked_for_lone_surrogates(api: Api) -> None:
+    """A form's text is decoded with the charset the client names, so it can hold a lone surrogate
+    that no \\u escape made; it must be refused as in a JSON body."""
+    body = b'url=https://x.se/&events=Payout.created&metadata={"k":"\\ud800"}'
+    headers = {**AUTH["gigapay"], "Content-Type": "application/x-www-form-urlencoded; charset=unicode_escape"}
+    answer = await api.post(CREATE["gigapay"], data=body, headers=headers)
+    assert answer.status == 400, answer.json
+    assert (await api.get("/_emulator/state")).json["gigapay"]["tenants"] == {}

@@ -552,21 +552,39 @@ def control_call(handler: Handler) -> Handler:
     before the answer is sent. (Redirects pass through as they are.)"""
 
     async def answered(request: web.Request) -> web.StreamResponse:
+        redirect: web.HTTPException | None = None
+        response: web.StreamResponse | None = None
         try:
-            return await handler(request)
+            response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
-                raise
-            kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
-            reply = plain_error(ProviderError(kind, exc.reason), exc.status)
+                redirect = exc
+            else:
+                kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
+                response = _error(request, ProviderError(kind, exc.reason), exc.status)
         except Exception as exc:
-            log.exception("error serving %s %s", request.method, request.path.encode("unicode_escape").decode())
-            reply = plain_error(ProviderError("internal", type(exc).__name__), 500)
-        finally:
+            response = _bug(request, exc, "serving")
+        try:
             request.app[STATE].store.commit()
-        return json_response(request, reply.status, reply.body)
+        except Exception as exc:  # what changed cannot be made durable: the call has failed
+            return _bug(request, exc, "saving")
+        if redirect is not None:
+            raise redirect
+        assert response is not None
+        return response
 
     return answered
+
+
+def _error(request: web.Request, error: ProviderError, status: int) -> web.Response:
+    reply = plain_error(error, status)
+    return json_response(request, reply.status, reply.body)
+
+
+def _bug(request: web.Request, exc: Exception, doing: str) -> web.Response:
+    """A 500 for a bug (logged with its traceback), as JSON."""
+    log.exception("error %s %s %s", doing, request.method, request.path.encode("unicode_escape").decode())
+    return _error(request, ProviderError("internal", type(exc).__name__), 500)
 
 
 def all_routes() -> list[ControlRoute]:

@@ -140,13 +140,15 @@ _MARKED = re.compile(r'"\\u0000(\w+)\\u0000"')
 def compile_template(template: Any, names: tuple[str, ...]) -> list[str | bytes] | None:
     """A fixture template (an envelope) as compact JSON bytes split around the whole-value
     placeholders of `names`, made once: the literal parts (bytes) and the names between them
-    (str). None when one of them sits inside a longer string, which only `fill` can render."""
+    (str). None when one of them sits inside a longer string or is dotted, which only `fill` can
+    render."""
     if template is None:
         return None
     text = dump_json(fill(template, {n: f"{_MARK}{n}{_MARK}" for n in names})).decode()
     pieces = _MARKED.split(text)
     literal = pieces[0::2]
-    if any("\\u0000" in piece for piece in literal):
+    if any("\\u0000" in piece or any(m.group(1).split(".")[0] in names for m in _PLACEHOLDER.finditer(piece))
+           for piece in literal):  # inside a longer string, or a dotted name (`{body.total}`)
         return None
     return [piece.encode() if i % 2 == 0 else piece for i, piece in enumerate(pieces)]
 

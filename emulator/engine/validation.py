@@ -52,12 +52,13 @@ def parse_json(raw: bytes, max_values: int = MAX_VALUES) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ProviderError("malformed_body", "the body is not valid UTF-8") from None
-    return _load(text, max_values=max_values)
+    return _load(text, max_values=max_values, from_utf8=True)
 
 
-def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES) -> Any:
+def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES, from_utf8: bool = False) -> Any:
     """JSON text as data, refused as parse_json says; text that is not JSON at all gives
-    `not_json` when one is given."""
+    `not_json` when one is given. `from_utf8`: the text was decoded from UTF-8, so it holds no
+    lone surrogate of its own (a form field's text, decoded by the charset the client named, may)."""
     try:
         value = DECODER.decode(text)
     except RecursionError:
@@ -68,15 +69,16 @@ def _load(text: str, not_json: Any = None, max_values: int = MAX_VALUES) -> Any:
         raise ProviderError("malformed_body", str(exc)) from None
     except ValueError as exc:  # a non-finite number, an integer of thousands of digits
         raise ProviderError("malformed_body", str(exc)) from None
-    if not _plainly_usable(text, max_values):
+    if not (from_utf8 and _plainly_usable(text, max_values)):
         _check_parsed(value, max_values)
     return value
 
 
 def _plainly_usable(text: str, max_values: int) -> bool:
-    """Whether JSON text is short and plain enough that its data needs no _check_parsed walk: no
-    more characters than values allowed (a value takes at least one), fewer brackets than
-    MAX_DEPTH, and no \\u escape (UTF-8 text holds no lone surrogate; only an escape can make one)."""
+    """Whether JSON text decoded from UTF-8 is short and plain enough that its data needs no
+    _check_parsed walk: no more characters than values allowed (a value takes at least one), fewer
+    brackets than MAX_DEPTH, and no \\u escape (UTF-8 holds no lone surrogate; only an escape can
+    make one)."""
     return len(text) <= max_values and text.count("{") + text.count("[") < MAX_DEPTH and "\\u" not in text
 
 
