@@ -60,8 +60,8 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
     raw = await request.read()
     if not raw.strip():
         return {}
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") and \
-            not raw.lstrip().startswith((b"{", b"[")):
+    if not raw.lstrip().startswith((b"{", b"[")) and \
+            request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.post()
         except ValueError as exc:  # undecodable bytes in a form body

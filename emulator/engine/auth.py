@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -16,8 +15,7 @@ from emulator.engine.store import Store
 from emulator.settings import Settings
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """Who is calling: the tenant whose state they see, and an optional sub-scope inside it."""
 
     tenant: str

@@ -27,7 +27,7 @@ class Clock:
     def now(self) -> datetime:
         """The current instant, timezone-aware in UTC."""
         if self._start is None:
-            return datetime.now(UTC) + self._offset
+            return datetime.now(UTC) + self._offset if self._offset else datetime.now(UTC)
         self._readings += 1
         return self._start + self._offset + SEEDED_TICK * (self._readings - 1)
 

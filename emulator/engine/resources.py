@@ -144,7 +144,8 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
         if isinstance(wanted, str) and wanted != current and call.collection.get(wanted) is not None:
             issues.append(unique_issue(field_name, wanted, call.messages))
     route = call.route
-    raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
+    if issues:
+        raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
     return call.body
 
 
