@@ -113,14 +113,16 @@ def _text(values: Mapping[str, Any], match: re.Match[str]) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# The two encoders of response bodies, made once (json.dumps makes one per call when given options).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_PRETTY = json.JSONEncoder(indent=2, ensure_ascii=False)
+
+
 def dump_json(payload: Any, pretty: bool = False) -> bytes:
     """Serialise a response body: compact, or indented for people (curl). Text that is not
     Unicode (header or path bytes that are not UTF-8 arrive as lone surrogates) is written as
     U+FFFD, so the result is always valid JSON in UTF-8."""
-    if pretty:
-        text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = _PRETTY.encode(payload) + "\n" if pretty else _COMPACT.encode(payload)
     try:
         return text.encode()
     except UnicodeEncodeError:
