@@ -237,14 +237,37 @@ def test_deliveries_pushed_out_of_the_log_are_not_sent_again_after_a_restart(tmp
         assert emulator.state.dispatcher is not None and emulator.state.dispatcher.pending == 2
 
 
-def test_a_call_whose_changes_cannot_be_saved_answers_a_json_500_in_the_journal(tmp_path: Path) -> None:
-    """A tenant from a header that is not UTF-8 cannot be written to the store's file: the call
+def test_a_call_whose_changes_cannot_be_saved_answers_a_json_500_in_the_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When what a call changed cannot be written (the disk is full, the file is gone), the call
     fails as the provider fails (its own 500 body), and the journal records it."""
+    body = {"url": "https://x.se/", "events": ["Payout.created"]}
+    headers = {"Authorization": "Token T1", "Integration-ID": "i"}
     with Emulator(data_dir=tmp_path) as emulator:
-        body = {"url": "https://x.se/", "events": ["Payout.created"]}
-        answer = requests.post(emulator.url + "/v2/webhooks/", json=body,
-                               headers={"Authorization": "Token T\xff1", "Integration-ID": "i"}, timeout=10)
+        def full(*args: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(emulator.state.store, "commit", full)
+        answer = requests.post(emulator.url + "/v2/webhooks/", json=body, headers=headers, timeout=10)
+        control = requests.get(emulator.url + "/_emulator/health", timeout=10)
+        monkeypatch.undo()
         [entry] = emulator.client.requests()
     assert answer.status_code == 500
     assert answer.json() == {"detail": "A server error occurred."}
     assert (entry["method"], entry["status"]) == ("POST", 500)
+    assert control.status_code == 500 and control.json()["error"] == "internal"
+
+
+def test_credentials_that_are_not_utf8_are_refused_and_the_store_keeps_working(tmp_path: Path) -> None:
+    """Header bytes that are not UTF-8 are no provider's key: a 401 in the provider's style; the
+    webhooks of real keys are still written and survive a restart."""
+    body = {"url": "https://x.se/", "events": ["Payout.created"]}
+    with Emulator(data_dir=tmp_path) as emulator:
+        refused = requests.post(emulator.url + "/v2/webhooks/", json=body,
+                                headers={"Authorization": "Token T\xff1", "Integration-ID": "i"}, timeout=10)
+        kept = requests.post(emulator.url + "/v2/webhooks/", json=body,
+                             headers={"Authorization": "Token T1", "Integration-ID": "i"}, timeout=10)
+    assert (refused.status_code, refused.json()) == (401, {"detail": "Invalid token."})
+    assert kept.status_code == 201
+    with Emulator(data_dir=tmp_path) as emulator:
+        assert list(emulator.client.state()["gigapay"]["tenants"]) == ["T1"]
