@@ -11,7 +11,6 @@ from aiohttp import web
 
 from emulator.engine.errors import ProviderError
 from emulator.engine.provider import Provider
-from emulator.engine.render import LONE_SURROGATE
 from emulator.engine.store import Store
 from emulator.settings import Settings
 
@@ -61,8 +60,6 @@ def authenticate(
             break
     if not key:
         raise ProviderError("invalid_credentials" if seen else "unauthorized")
-    if not key.isascii() and LONE_SURROGATE.search(key):  # header bytes that are not UTF-8: no real key
-        raise ProviderError("invalid_credentials", "the credentials are not UTF-8 text")
     tenant = key
     strict = settings.strict_for(provider.name)
     token = store.provider_tokens(provider.name).get(key)
