@@ -256,3 +256,16 @@ def test_a_call_whose_changes_cannot_be_saved_answers_a_json_500_in_the_journal(
     assert answer.json() == {"detail": "A server error occurred."}
     assert (entry["method"], entry["status"]) == ("POST", 500)
     assert control.status_code == 500 and control.json()["error"] == "internal"
+
+
+def test_a_key_that_is_not_utf8_keeps_its_webhooks_across_a_restart(tmp_path: Path) -> None:
+    """Header bytes that are not UTF-8 name a tenant like any other key; the store writes it (and
+    what else the call changed) and reads it back the same."""
+    headers = {"Authorization": "Token T\xff1", "Integration-ID": "i"}
+    body = {"url": "https://x.se/", "events": ["Payout.created"]}
+    with Emulator(data_dir=tmp_path) as emulator:
+        created = requests.post(emulator.url + "/v2/webhooks/", json=body, headers=headers, timeout=10)
+        assert created.status_code == 201
+    with Emulator(data_dir=tmp_path) as emulator:
+        listed = requests.get(emulator.url + "/v2/webhooks/", headers=headers, timeout=10)
+    assert [w["id"] for w in listed.json()["results"]] == [created.json()["id"]]

@@ -51,6 +51,23 @@ def _maybe_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _stored(text: str) -> str | bytes:
+    """Text as SQLite can hold it: as it is, or, when it holds lone surrogates (header bytes that
+    were not UTF-8, say in a key that names a tenant), as bytes that read back to the same text."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _loaded(value: str | bytes) -> str:
+    """Text as _stored wrote it."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
 def record_json(record: Record) -> str:
     return json.dumps({"id": record.id, "data": record.data, "created": _time(record.created),
                        "updated": _time(record.updated), "modified": _time(record.modified),
@@ -114,9 +131,9 @@ class SqliteStore(Store):
         """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
         db = self._db
         for provider, tenant, ref in db.execute("SELECT provider, tenant, ref FROM tenants"):
-            self.collections[(provider, tenant)] = Collection(ref=ref)
+            self.collections[(provider, _loaded(tenant))] = Collection(ref=ref)
         rows = db.execute("SELECT provider, tenant, record FROM records ORDER BY rowid")
-        records = sorted(((p, t, record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
+        records = sorted(((p, _loaded(t), record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
         for provider, tenant, record in records:
             collection = self.collections.get((provider, tenant)) or self.collection(provider, tenant)
             if record.deleted:
@@ -132,8 +149,8 @@ class SqliteStore(Store):
                                                            raw["refresh"], raw["scope"])
         for provider, tenant, key, replay in db.execute("SELECT provider, tenant, key, replay FROM replays"):
             raw = json.loads(replay)
-            self.replays[(provider, tenant, key)] = Replay(raw["status"], _text_bytes(raw["body"]), raw["headers"],
-                                                           datetime.fromisoformat(raw["expires"]))
+            self.replays[(provider, _loaded(tenant), _loaded(key))] = Replay(
+                raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
         self._saved_jwks = {p: json.loads(k) for p, k in db.execute("SELECT provider, jwk FROM jwks")}
         deliveries = [(delivery_from_json(d), due) for d, due in
                       db.execute("SELECT delivery, due FROM deliveries ORDER BY seq")]
@@ -192,16 +209,17 @@ class SqliteStore(Store):
         for provider, tenant in changes.tenants:
             collection = self.collections.get((provider, tenant))
             if collection is not None:
-                db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)", (provider, tenant, collection.ref))
+                db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)",
+                           (provider, _stored(tenant), collection.ref))
         for provider, tenant, record_id in changes.records:
             collection = self.collections.get((provider, tenant))
             record = collection and (collection.get(record_id) or collection.removed.get(record_id))
             if record:
                 db.execute("INSERT INTO records VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET record = excluded.record",
-                           (provider, tenant, record_id, record_json(record)))
+                           (provider, _stored(tenant), record_id, record_json(record)))
             else:
                 db.execute("DELETE FROM records WHERE provider = ? AND tenant = ? AND id = ?",
-                           (provider, tenant, record_id))
+                           (provider, _stored(tenant), record_id))
         for provider in changes.tokens:
             db.execute("DELETE FROM tokens WHERE provider = ?", (provider,))
             db.executemany("INSERT INTO tokens VALUES (?, ?, ?)", [
@@ -210,12 +228,13 @@ class SqliteStore(Store):
                 for access, t in self.tokens.get(provider, {}).items()])
         for key in changes.replays:
             replay = self.replays.get(key)
+            stored = (key[0], _stored(key[1]), _stored(key[2]))
             if replay is not None:
-                db.execute("INSERT OR REPLACE INTO replays VALUES (?, ?, ?, ?)", (*key, json.dumps({
+                db.execute("INSERT OR REPLACE INTO replays VALUES (?, ?, ?, ?)", (*stored, json.dumps({
                     "status": replay.status, "body": _bytes_text(replay.body), "headers": replay.headers,
                     "expires": replay.expires.isoformat()})))
             else:  # dropped to stay within the bound
-                db.execute("DELETE FROM replays WHERE provider = ? AND tenant = ? AND key = ?", key)
+                db.execute("DELETE FROM replays WHERE provider = ? AND tenant = ? AND key = ?", stored)
         db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in changes.forgotten])
         for delivery_id, (delivery, due) in changes.deliveries.items():
             db.execute("INSERT INTO deliveries (id, provider, status, due, delivery) VALUES (?, ?, ?, ?, ?) "
