@@ -996,3 +996,25 @@ async def test_stopping_cancels_deliveries_waiting_for_a_retry(receiver: Receive
     # What the log says afterwards: not delivered, no further attempt promised, and why.
     assert sent.status != "delivered" and sent.done.is_set()
     assert sent.next_attempt_at is None and sent.error
+
+
+async def test_each_firing_finds_the_subscribers_as_they_are_after_every_change(receiver: Receiver,
+                                                                             make_api: MakeApi) -> None:
+    """Subscribers are looked up in an index the collection keeps until it changes: a webhook that
+    changes its events, is added or deleted between two firings is found (or not) accordingly."""
+    api = await make_api(**FAST)
+
+    async def receiving() -> list[str]:
+        deliveries = await fired(api, provider="gigapay", event="Employee.created")
+        return [d["url"].removeprefix(receiver.url) for d in deliveries]
+
+    first = await register(api, "gigapay", receiver.url + "/first", ["Payout.created"])
+    assert await receiving() == []
+    patched = await api.patch(f"/v2/webhooks/{first['id']}/", json={"events": ["Employee.created"]},
+                              headers=AUTH["gigapay"])
+    assert patched.status == 200
+    assert await receiving() == ["/first"]
+    await register(api, "gigapay", receiver.url + "/second", ["Employee.created", "Payout.created"])
+    assert await receiving() == ["/first", "/second"]
+    assert (await api.delete(f"/v2/webhooks/{first['id']}/", headers=AUTH["gigapay"])).status == 204
+    assert await receiving() == ["/second"]

@@ -88,6 +88,26 @@ def is_disabled(provider: Provider, record: Record) -> bool:
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
 
 
+# A subscriber index: event name -> (position in creation order, webhook, the events it wants).
+SubscriberIndex = dict[str, list[tuple[int, Record, frozenset[str]]]]
+
+
+def subscriber_index(provider: Provider, collection: Collection) -> SubscriberIndex:
+    """The webhooks of a collection that receive notifications, by the events they want; made once
+    and kept by the collection until it changes, so a firing looks only at its subscribers."""
+    index: SubscriberIndex | None = collection.derived.get("subscribers")
+    if index is None:
+        index = {}
+        for position, record in enumerate(collection.records.values()):
+            if is_disabled(provider, record):
+                continue
+            wanted = frozenset(wanted_events(provider, record))
+            for name in wanted:
+                index.setdefault(name, []).append((position, record, wanted))
+        collection.keep("subscribers", index)
+    return index
+
+
 class PolicyResolver(AbstractResolver):
     """Resolves names as `inner` does and keeps only the addresses `policy` allows."""
 
@@ -352,15 +372,13 @@ class Dispatcher:
         for owner, collection in self.state.store.provider_collections(provider.name):
             if tenant is not None and owner != tenant:
                 continue
-            for record in collection.records.values():
+            index = subscriber_index(provider, collection)
+            # Each webhook that wants any of the names, once, in creation order.
+            wanting = {entry[0]: entry for name in names for entry in index.get(name, ())}
+            for _, record, wanted in (wanting[position] for position in sorted(wanting)):
                 if scope is not None and not record.seen_from(scope):
                     continue
-                if is_disabled(provider, record):
-                    continue
-                wanted = set(wanted_events(provider, record))
-                matching = [n for n in names if n in wanted]
-                if matching:
-                    found.append((self.target_for(provider, owner, record), matching))
+                found.append((self.target_for(provider, owner, record), [n for n in names if n in wanted]))
         return found
 
     # -- firing -------------------------------------------------------------------------------

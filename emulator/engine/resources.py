@@ -289,12 +289,12 @@ async def list_records(call: Call) -> Reply:
     if collection is None or wants_pretty(call.request):
         return _list_page(call)
     request = call.request
-    key = (id(call.route), request.raw_path, request.headers.get("Host"), call.identity.scope)
-    page = collection.pages.get(key)
+    key = ("page", id(call.route), request.raw_path, request.headers.get("Host"), call.identity.scope)
+    page = collection.derived.get(key)
     if page is None:
         reply = _list_page(call)
         page = Reply(reply.status, Encoded(dump_json(reply.body)), reply.headers)
-        collection.keep_page(key, page)
+        collection.keep(key, page)
     return page  # type: ignore[no-any-return]
 
 

@@ -20,8 +20,9 @@ from typing import Any, Protocol, TypeVar
 MAX_KEPT = 1000
 # Scopes whose view of a collection is kept ready (see Collection.visible).
 MAX_VIEWS = 16
-# Rendered list pages a collection keeps until it next changes (see Collection.pages).
-MAX_PAGES = 32
+# Values derived from a collection (rendered list pages, its subscriber index) that it keeps until it
+# next changes (see Collection.derived).
+MAX_DERIVED = 32
 
 
 @dataclass(slots=True)
@@ -64,18 +65,19 @@ class Collection:
     # Per caller scope, the ids of the records it sees (Record.seen_from), in creation order: built on
     # first use and kept up to date, so a page of one scope's view costs O(page), not O(records).
     _views: dict[str | None, dict[str, None]] = field(default_factory=dict, repr=False, compare=False)
-    # Rendered list pages (by route, request path and query, host and scope) as they are now: every
-    # change of the collection or of one of its records forgets them all.
-    pages: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Values derived from the records as they are now (rendered list pages, the subscriber index),
+    # by a key their makers choose: every change of the collection or of one of its records forgets
+    # them all.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def keep_page(self, key: Any, page: Any) -> None:
-        """Keep a rendered list page until the collection changes (the MAX_PAGES last ones)."""
-        if len(self.pages) >= MAX_PAGES:
-            self.pages.clear()
-        self.pages[key] = page
+    def keep(self, key: Any, value: Any) -> None:
+        """Keep a value derived from the records until the collection changes (MAX_DERIVED at most)."""
+        if len(self.derived) >= MAX_DERIVED:
+            self.derived.clear()
+        self.derived[key] = value
 
     def add(self, record: Record) -> None:
-        self.pages.clear()
+        self.derived.clear()
         self.records[record.id] = record
         self.by_update[record.id] = None
         for scope, view in self._views.items():
@@ -101,14 +103,14 @@ class Collection:
     def changed(self, record: Record) -> None:
         """A record's data changed in place (a counter): its renderings are stale; tell the watcher."""
         record.rendered = None
-        self.pages.clear()
+        self.derived.clear()
         if self.watch:
             self.watch(record.id)
 
     def touch(self, record: Record, old_id: str | None = None) -> None:
         """Record an update (and a change of id or scope): it moves to the end of the update order."""
         record.rendered = None
-        self.pages.clear()
+        self.derived.clear()
         self._views.clear()  # an id or a scope may have changed: views are rebuilt when next listed
         if old_id is not None and old_id != record.id:
             self.records = {(record.id if k == old_id else k): v for k, v in self.records.items()}
@@ -126,12 +128,12 @@ class Collection:
         ordered = sorted(self.records.values(), key=lambda r: r.updated)
         self.by_update = {r.id: None for r in ordered}
         self._views.clear()
-        self.pages.clear()
+        self.derived.clear()
 
     def remove(self, record: Record, soft: bool) -> None:
         """Delete a record; a soft-deleted one is kept aside (the MAX_KEPT most recent)."""
         record.rendered = None  # its deleted flag may have changed
-        self.pages.clear()
+        self.derived.clear()
         del self.records[record.id]
         del self.by_update[record.id]
         for view in self._views.values():
