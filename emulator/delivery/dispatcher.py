@@ -88,8 +88,8 @@ def is_disabled(provider: Provider, record: Record) -> bool:
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
 
 
-# A subscriber index: event name -> (position in creation order, webhook, the events it wants).
-SubscriberIndex = dict[str, list[tuple[int, Record, frozenset[str]]]]
+# A subscriber index: event name -> the webhooks that want it, with their places in creation order.
+SubscriberIndex = dict[str, list[tuple[int, Record]]]
 
 
 def subscriber_index(provider: Provider, collection: Collection) -> SubscriberIndex:
@@ -101,9 +101,9 @@ def subscriber_index(provider: Provider, collection: Collection) -> SubscriberIn
         for position, record in enumerate(collection.records.values()):
             if is_disabled(provider, record):
                 continue
-            wanted = frozenset(wanted_events(provider, record))
-            for name in wanted:
-                index.setdefault(name, []).append((position, record, wanted))
+            entry = (position, record)
+            for name in set(wanted_events(provider, record)):
+                index.setdefault(name, []).append(entry)
         collection.keep("subscribers", index)
     return index
 
@@ -374,10 +374,12 @@ class Dispatcher:
                 continue
             index = subscriber_index(provider, collection)
             # Each webhook that wants any of the names, once, in creation order.
-            wanting = {entry[0]: entry for name in names for entry in index.get(name, ())}
-            for _, record, wanted in (wanting[position] for position in sorted(wanting)):
+            wanting = {position: record for name in names for position, record in index.get(name, ())}
+            for position in sorted(wanting):
+                record = wanting[position]
                 if scope is not None and not record.seen_from(scope):
                     continue
+                wanted = set(wanted_events(provider, record))
                 found.append((self.target_for(provider, owner, record), [n for n in names if n in wanted]))
         return found
 
