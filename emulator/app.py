@@ -19,7 +19,7 @@ from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.errors import ProviderError, render_error
 from emulator.engine.ids import IdSource
-from emulator.engine.journal import Journal
+from emulator.engine.journal import Journal, printable
 from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
@@ -88,12 +88,12 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     except web.HTTPException as exc:  # aiohttp's own, reading the body (413): in the provider's style
         response = _http_error(request, exc)
     except Exception as exc:  # a bug outside a provider's action still answers JSON
-        log.exception("error serving %s %s", request.method, _printable(request.path))
+        log.exception("error serving %s %s", request.method, printable(request.path))
         response = _http_error(request, exc)
     try:
         state.store.commit()
     except Exception as exc:  # what changed cannot be made durable: the call has failed
-        log.exception("error saving %s %s", request.method, _printable(request.path))
+        log.exception("error saving %s %s", request.method, printable(request.path))
         response = _http_error(request, exc)
     if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
         fault = faults.journal_fields(request) if with_faults else NO_FAULT
@@ -109,8 +109,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         return await _serve(request, state, resolved)
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
-        reply = control.plain_error(ProviderError("not_found", f"no control endpoint {request.method} {path}"))
-        return json_response(request, reply.status, reply.body)
+        return control.fail(request, "not_found", f"no control endpoint {request.method} {path}")
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
         request[PROVIDER_NAME] = resolved.provider.name
@@ -120,9 +119,8 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         request[PROVIDER_NAME] = resolved.provider.name
         method = state.router.effective_method(request.method, request.headers, resolved.provider)
         return _error_response(request, resolved.provider, resolved.error, method)
-    reply = control.plain_error(ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
-                                              "lists their routes, and /_emulator/ui is the inspector page"))
-    return json_response(request, reply.status, reply.body)
+    return control.fail(request, "not_found", f"no provider serves {path}; GET /_emulator/providers lists "
+                        "their routes, and /_emulator/ui is the inspector page")
 
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
@@ -185,18 +183,13 @@ def _idempotency_key(provider: Provider, request: web.Request, method: str, iden
     return (provider.name, identity.tenant, f"{method} {request.path} {key}")
 
 
-def _printable(text: str) -> str:
-    """`text` for a log line: control characters escaped, so no request can forge a line."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
 def _journal(request: web.Request, state: EmulatorState, started: datetime, status: int, seconds: float,
              fault: dict[str, Any]) -> None:
     """One API call in the request journal, and (at info) one line in the log."""
     provider, tenant = request[PROVIDER_NAME], request[TENANT]
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, _printable(request.path_qs), status,
-                        provider or "-", _printable(tenant or "-"), seconds * 1000)
+        access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, printable(request.path_qs), status,
+                        provider or "-", printable(tenant or "-"), seconds * 1000)
     state.journal.add((started, request.method, request.path[:JOURNAL_TEXT], request.query_string[:JOURNAL_TEXT],
                        provider, tenant, status, fault))
 
@@ -210,15 +203,10 @@ def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
 
 def _http_error(request: web.Request, exc: Exception) -> web.Response:
     """An error aiohttp raised (a too-large body) or a bug, as the provider's (or a plain) JSON error."""
-    if isinstance(exc, web.HTTPException):
-        kind = control.HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
-        status, error = exc.status, ProviderError(kind, exc.reason)
-    else:
-        status, error = 500, ProviderError("internal", type(exc).__name__)
+    status, error = control.error_of(exc)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
-        reply = control.plain_error(error, status)
-        return json_response(request, reply.status, reply.body)
+        return control.plain_response(request, error, status)
     return _error_response(request, provider, error, request.method)
 
 

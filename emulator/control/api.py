@@ -18,6 +18,7 @@ from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec, si
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.engine.auth import Identity
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
+from emulator.engine.journal import printable
 from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
 from emulator.engine.render import fill, render_record
 from emulator.engine.resources import ACTIONS, Call
@@ -50,10 +51,24 @@ def plain_error(error: ProviderError, status: int | None = None) -> ErrorReply:
     return ErrorReply(status, {"error": error.kind, "message": message})
 
 
+def plain_response(request: web.Request, error: ProviderError, status: int | None = None) -> web.Response:
+    """`error` in the emulator's own shape (see plain_error), as a response."""
+    reply = plain_error(error, status)
+    return json_response(request, reply.status, reply.body)
+
+
 def fail(request: web.Request, kind: str, detail: str) -> web.Response:
     """A control-API error response: `{"error": kind, "message": detail}` with the kind's status."""
-    reply = plain_error(ProviderError(kind, detail))
-    return json_response(request, reply.status, reply.body)
+    return plain_response(request, ProviderError(kind, detail))
+
+
+def error_of(exc: Exception) -> tuple[int, ProviderError]:
+    """The status and error of an exception that reached a handler: one aiohttp raised (a
+    too-large body: its own status and reason), or a bug (500, named by its type)."""
+    if isinstance(exc, web.HTTPException):
+        kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
+        return exc.status, ProviderError(kind, exc.reason)
+    return 500, ProviderError("internal", type(exc).__name__)
 
 
 async def read_json_object(request: web.Request, max_bytes: int | None = None,
@@ -426,8 +441,7 @@ async def _dashboard_action(request: web.Request, action: str) -> web.Response:
     try:
         await ACTIONS[action](call)
     except ProviderError as error:
-        reply = plain_error(error)
-        return json_response(request, reply.status, reply.body)
+        return plain_response(request, error)
     if action == "delete":
         return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "deleted": record.id})
     webhook = render_record(provider.views["default"], record, call.collection.ref)
@@ -560,8 +574,8 @@ def control_call(handler: Handler) -> Handler:
             if exc.status < 400:
                 redirect = exc
             else:
-                kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
-                response = _error(request, ProviderError(kind, exc.reason), exc.status)
+                status, error = error_of(exc)
+                response = plain_response(request, error, status)
         except Exception as exc:
             response = _bug(request, exc, "serving")
         try:
@@ -576,15 +590,11 @@ def control_call(handler: Handler) -> Handler:
     return answered
 
 
-def _error(request: web.Request, error: ProviderError, status: int) -> web.Response:
-    reply = plain_error(error, status)
-    return json_response(request, reply.status, reply.body)
-
-
 def _bug(request: web.Request, exc: Exception, doing: str) -> web.Response:
     """A 500 for a bug (logged with its traceback), as JSON."""
-    log.exception("error %s %s %s", doing, request.method, request.path.encode("unicode_escape").decode())
-    return _error(request, ProviderError("internal", type(exc).__name__), 500)
+    log.exception("error %s %s %s", doing, request.method, printable(request.path))
+    status, error = error_of(exc)
+    return plain_response(request, error, status)
 
 
 def all_routes() -> list[ControlRoute]:

@@ -1,10 +1,16 @@
-"""Bounded logs: the most recent entries are kept, the oldest dropped (a ring buffer)."""
+"""Bounded logs: the most recent entries are kept, the oldest dropped (a ring buffer); and log
+lines that no request can forge."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+
+def printable(text: str) -> str:
+    """`text` for a log line: control characters escaped, so no request can forge a line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _as_is(entry: Any) -> dict[str, Any]:
