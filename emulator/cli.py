@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import gc
 import json
@@ -11,12 +10,13 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from emulator import __version__
+from emulator.cli_consumer import add_parsers as add_consumer_parsers
+from emulator.cli_consumer import cmd_notification, cmd_receive
 from emulator.client import ControlError, EmulatorClient
 from emulator.settings import LOG_LEVELS, Settings, SettingsError, local_url, parse_credentials, parse_list
 from emulator.vocabulary import MODES, ORDERS
@@ -153,21 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="in-process only: multiply retry intervals, e.g. 0.001 (EMULATOR_TIME_SCALE)")
     fire.add_argument("--fixtures", type=Path, action="append", help="in-process only: extra fixture folders")
     fire.add_argument("--json", action="store_true", help="print the deliveries as JSON instead of a line each")
-    receive = sub.add_parser(
-        "receive", help="run a webhook receiver that prints every notification it gets",
-        description="Listen on HOST:PORT (default 127.0.0.1:9000, where the README's examples deliver) and print "
-                    "one line per request received, answering each with --status, until Ctrl-C or SIGTERM.")
-    receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
-    receive.add_argument("--status", type=int, default=200, help="the status to answer with (default 200)")
-    receive.add_argument("--headers", action="store_true",
-                         help="also print each request's headers (signatures among them), one per line")
     fire.add_argument("--duplicate", type=int, nargs="?", const=1,
                       help="send each notification again (N more times) once it was delivered")
     fire.add_argument("--delay", type=float,
                       help="hold each notification back this many seconds (times the time scale)")
     fire.add_argument("--order", choices=ORDERS,
                       help="send one after the other, in the order given or reversed")
+    add_consumer_parsers(sub)
     _state_parser(sub)
     _fault_parser(sub)
     _audit_parser(sub)
@@ -421,33 +413,6 @@ def ask(url: str, call: Callable[[], T]) -> T | int:
     return 2
 
 
-def cmd_receive(args: argparse.Namespace) -> int:
-    from emulator.receiver import Received, Receiver
-
-    def show(received: Received) -> None:
-        body = received.body.decode("utf-8", errors="replace")
-        lines = [f"{received.method} {received.path} {len(received.body)} B  {body[:200]}"]
-        if args.headers:
-            lines += [f"  {name}: {value}" for name, value in received.headers.items()]
-        print("\n".join(lines), flush=True)
-
-    receiver = Receiver(args.host, args.port, on_receive=show, status=args.status)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        receiver.start()
-    except OSError as exc:
-        print(f"webhook-emulator: {_listen_problem(exc, args.host, args.port)}", file=sys.stderr)
-        return 2
-    print(f"receiving on {receiver.url} (answering {args.status}); Ctrl-C stops", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
-    receiver.stop()
-    return 0
-
-
-
-
 def _fault_parser(sub: Any) -> None:
     fault = sub.add_parser("fault", help="add, list or clear fault rules of a running emulator",
                            description="Make a running emulator's provider API misbehave: answer an error in the "
@@ -567,7 +532,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
             "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state,
-            "fault": cmd_fault, "audit": cmd_audit}
+            "fault": cmd_fault, "audit": cmd_audit, "notification": cmd_notification}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -157,16 +157,44 @@ class EmulatorClient:
     def wait_for_delivery(self, timeout: float = 5.0, status: str | None = "delivered",
                           **filters: Any) -> dict[str, Any]:
         """Block until a delivery matching `filters` (event, provider, url, ...) reaches `status`
-        (None: any final outcome); TimeoutError if none does in time."""
+        (None: any final outcome). TimeoutError if none does in time, saying why: no delivery was
+        created (and which webhooks exist), or how the matching ones failed or are still pending."""
         deadline = time.monotonic() + timeout
         while True:
-            for found in self.deliveries(**filters):
+            matching = self.deliveries(**filters)
+            for found in matching:
                 if found["status"] == status or (status is None and found["status"] != "pending"):
                     return found
             if time.monotonic() >= deadline:
+                try:
+                    why = _outcomes(matching) if matching else self._why_none(filters)
+                except (ControlError, OSError) as exc:
+                    why = f"none was ever created (and the webhooks could not be listed: {exc})"
                 raise TimeoutError(f"no delivery matching {filters} reached {status or 'a final outcome'} "
-                                   f"within {timeout} s")
+                                   f"within {timeout} s: {why}")
             time.sleep(0.01)
+
+    def _why_none(self, filters: dict[str, Any]) -> str:
+        """Why no delivery matches `filters`: the webhooks of the providers (and tenant) concerned."""
+        providers = [filters["provider"]] if "provider" in filters else [
+            info["name"] for info in self.request("GET", "/_emulator/providers")["providers"]
+            if "event" not in filters or filters["event"] in info["events"]]
+        tenant = filters.get("tenant")
+        lines = []
+        for name in providers:
+            tenants = self.state(name).get(name, {}).get("tenants", {})
+            webhooks = [(owner, record) for owner, found in tenants.items() if tenant in (None, owner)
+                        for record in found["records"]]
+            owner_text = f" of tenant {tenant!r}" if tenant is not None else ""
+            if not webhooks:
+                lines.append(f"{name} has no webhooks{owner_text}")
+                continue
+            shown = "; ".join(f"tenant {owner!r}: {_compact(record)}" for owner, record in webhooks[:5])
+            more = f" and {len(webhooks) - 5} more" if len(webhooks) > 5 else ""
+            lines.append(f"{name} has {len(webhooks)} webhook(s){owner_text}: {shown}{more}")
+        where = "; ".join(lines) or "no provider has that event"
+        return (f"none was ever created: was the event fired, and does a webhook (enabled, of that tenant) "
+                f"want it? {where}")
 
     async def wait_for_delivery_async(self, timeout: float = 5.0, status: str | None = "delivered",
                                       **filters: Any) -> dict[str, Any]:
@@ -207,6 +235,35 @@ class EmulatorClient:
         is False when any check failed."""
         body = {"provider": provider, **({"url": url} if url else {}), **options}
         return self.request("POST", "/_emulator/audit", body)
+
+
+def _outcomes(deliveries: list[dict[str, Any]]) -> str:
+    """How the matching deliveries stand: each failed one's attempts and last answer, each pending
+    one's next attempt (the five latest)."""
+    said = []
+    for delivery in deliveries[-5:]:
+        attempts = delivery["attempts"]
+        last = attempts[-1] if attempts else None
+        answer = "" if last is None else (f", last HTTP {last['status']}" if last["status"] is not None
+                                          else f", last {last['error']}")
+        events = ",".join(delivery["events"])
+        if delivery["status"] == "pending":
+            next_at = f", next attempt at {delivery['next_attempt_at']}" if delivery["next_attempt_at"] else ""
+            said.append(f"{events} to {delivery['url']} is still pending after {len(attempts)} attempt(s)"
+                        f"{answer}{next_at}")
+        elif delivery["status"] == "failed":
+            error = delivery["error"] or ""
+            error = f" ({error})" if error and not error.startswith("gave up") else ""
+            said.append(f"{events} to {delivery['url']} failed after {len(attempts)} attempt(s){answer}{error}")
+        else:
+            said.append(f"{events} to {delivery['url']} was {delivery['status']}")
+    return "; ".join(said)
+
+
+def _compact(record: dict[str, Any], limit: int = 160) -> str:
+    """A webhook as one short line of JSON."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

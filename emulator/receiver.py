@@ -1,5 +1,9 @@
 """A webhook consumer for tests: a local HTTP endpoint (in its own thread) that records every
-notification it receives, answers with scripted statuses and delays, and checks signatures."""
+notification it receives, answers with scripted statuses and delays, and checks signatures.
+`url` is where the emulator should send; give `advertised_host` when that is not the bound
+address (a receiver bound to 0.0.0.0 that an emulator in a container reaches as
+`host.docker.internal`). With `forward_to` it passes each request on, unchanged, to a local app
+and answers with the app's answer (as `stripe listen --forward-to` does)."""
 
 from __future__ import annotations
 
@@ -7,40 +11,72 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.signing import verify
 from emulator.engine.provider import load_providers
 from emulator.server import LoopThread, start_site
+from emulator.settings import local_url
+
+# Headers that belong to one connection, not to the request: never forwarded.
+HOP_BY_HOP = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                        "te", "trailer", "proxy-authorization", "proxy-connection"})
+FORWARD_TIMEOUT = 30.0
+
+
+@dataclass
+class Forwarded:
+    """What the app a request was forwarded to answered: its `status` and `body`, or the `error`
+    that kept it from answering."""
+
+    url: str
+    status: int | None = None
+    body: bytes = b""
+    content_type: str | None = None
+    error: str | None = None
 
 
 @dataclass
 class Received:
-    """One request the receiver got."""
+    """One request the receiver got: `method`, `path` (with the query string), `headers` (looked
+    up case-insensitively, as every HTTP library does; `headers.getall(name)` for a repeated one)
+    and the exact `body` bytes; `json` parses the body."""
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
+    forwarded: Forwarded | None = None  # with `forward_to`: the app's answer
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, CIMultiDictProxy):
+            self.headers = CIMultiDictProxy(CIMultiDict(self.headers))
 
     @property
     def json(self) -> Any:
+        """The body parsed as JSON."""
         return json.loads(self.body)
 
 
 class Receiver:
     """`Receiver().start()` (on a free port unless given); point webhooks at `url_for("/hook")`;
     read `received`. `on_receive` is called (on the receiver's thread) with each request; `status`
-    is the answer when none is scripted."""
+    is the answer when none is scripted; `advertised_host` is the host name in `url` (default: the
+    bound address, or 127.0.0.1 for an any-address bind)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 on_receive: Callable[[Received], None] | None = None, status: int = 200) -> None:
+                 on_receive: Callable[[Received], None] | None = None, status: int = 200,
+                 advertised_host: str | None = None, forward_to: str | None = None) -> None:
         self.host = host
+        self.advertised_host = advertised_host
+        self.forward_to = forward_to
         self.status = status
         self._wanted_port = port
         self._on_receive = on_receive
@@ -50,15 +86,26 @@ class Receiver:
         self._thread: LoopThread | None = None
         self._runner: web.AppRunner | None = None
         self._providers: dict[str, Any] | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     @property
     def url(self) -> str:
+        """The base URL the emulator should send to: http://ADVERTISED_HOST:PORT."""
+        return local_url(self.advertised_host or self.host, self._running_port())
+
+    @property
+    def local_url(self) -> str:
+        """The base URL this machine reaches the receiver at (the bound address; the loopback for
+        an any-address bind), whatever host is advertised."""
+        return local_url(self.host, self._running_port())
+
+    def _running_port(self) -> int:
         if self.port is None:
             raise RuntimeError("the receiver is not running")
-        return f"http://{self.host}:{self.port}"
+        return self.port
 
     def url_for(self, path: str = "/") -> str:
-        """An absolute URL on the receiver, e.g. url_for("/hooks/payments")."""
+        """An absolute URL on the receiver for the emulator to send to, e.g. url_for("/hooks/payments")."""
         return self.url + "/" + path.lstrip("/")
 
     def respond_with(self, *answers: int | tuple[int, float]) -> None:
@@ -67,18 +114,50 @@ class Receiver:
         self._script.extend(a if isinstance(a, tuple) else (a, 0.0) for a in answers)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        received = Received(request.method, request.path_qs, dict(request.headers), await request.read())
+        received = Received(request.method, request.path_qs, request.headers, await request.read())
+        if self.forward_to is not None:
+            received.forwarded = await self._forward(received, self.forward_to)
         self.received.append(received)
         if self._on_receive is not None:
             self._on_receive(received)
+        if received.forwarded is not None:
+            answer = received.forwarded
+            if answer.status is None:
+                return web.Response(status=502, text=f"forwarding to {answer.url} failed: {answer.error}")
+            return web.Response(status=answer.status, body=answer.body,
+                                headers={"Content-Type": answer.content_type} if answer.content_type else None)
         status, delay = self._script.popleft() if self._script else (self.status, 0.0)
         if delay:
             await asyncio.sleep(delay)
         return web.Response(status=status)
 
+    async def _forward(self, received: Received, url: str) -> Forwarded:
+        """Send `received` on to `url`: the same method, headers and body bytes."""
+        assert self._session is not None
+        headers = [(k, v) for k, v in received.headers.items() if k.lower() not in HOP_BY_HOP]
+        try:
+            async with self._session.request(received.method, url, data=received.body, headers=headers,
+                                             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent",
+                                                                "Content-Type"),
+                                             allow_redirects=False,
+                                             timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT)) as answer:
+                return Forwarded(url, answer.status, await answer.read(), answer.headers.get("Content-Type"))
+        except TimeoutError:
+            return Forwarded(url, error=f"no answer within {FORWARD_TIMEOUT:g} s")
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return Forwarded(url, error=f"{type(exc).__name__}: {exc}")
+
+    async def _client_session(self, app: web.Application) -> AsyncIterator[None]:
+        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        yield
+        await self._session.close()
+        self._session = None
+
     def start(self) -> Receiver:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        if self.forward_to is not None:
+            app.cleanup_ctx.append(self._client_session)
         self._thread = LoopThread("webhook-receiver")
         # A test receiver stops at once, even while a scripted slow answer is still pending.
         self._runner, self.port = self._thread.run(start_site(app, self.host, self._wanted_port, 0.5))

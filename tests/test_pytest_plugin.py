@@ -3,7 +3,10 @@ where installing the package is all it takes for the fixtures to exist."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -80,7 +83,7 @@ def test_fixtures_work_in_sync_and_async_tests_and_failures_read_well(user_proje
     result = user_project.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["*TimeoutError: no delivery matching {'event': 'Payout.created'} reached "
-                                 "delivered within 0.2 s*"])
+                                 "delivered within 0.2 s: none was ever created: *gigapay has no webhooks*"])
 
 
 def test_settings_fixtures_can_be_overridden_in_a_conftest(user_project: pytest.Pytester) -> None:
@@ -106,3 +109,36 @@ def test_prints_a_seeded_id(webhook_emulator):
         result.assert_outcomes(passed=1)
         ids += re.findall(r"ID=([0-9a-f]{24})", result.stdout.str())
     assert len(ids) == 2 and ids[0] == ids[1]
+
+
+def test_the_fixture_builds_a_notification_signed_with_the_emulators_jwk(user_project: pytest.Pytester) -> None:
+    user_project.makepyfile(test_notification='''
+def test_notifications(webhook_emulator, webhook_receiver):
+    signed = webhook_emulator.notification("gigapay", "Payout.created", {"amount": "1.00"}, secret="s")
+    assert signed.json["amount"] == "1.00" and signed.headers["Content-Type"] == "application/json"
+    syncfy = webhook_emulator.notification("syncfy", "credentials.created")
+    assert syncfy.secret == webhook_emulator.jwk("syncfy")  # what the emulator's own deliveries are signed with
+    forged = webhook_emulator.notification("syncfy", "credentials.created", signature="wrong_secret")
+    from emulator import Received
+    as_received = [Received("POST", "/s", n.headers, n.body) for n in (syncfy, forged)]
+    assert [webhook_receiver.verify("syncfy", r, syncfy.secret) for r in as_received] == [True, False]
+''')
+    user_project.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_project_module_named_emulator_shadows_the_plugin_under_python_m_pytest(
+        pytester: pytest.Pytester) -> None:
+    """What docs/pytest.md's troubleshooting says: `python -m pytest` puts the project's folder
+    first on sys.path, where its own emulator.py hides this package; `python -P` does not."""
+    pytester.makepyfile(emulator="X = 1", test_one="def test_one(webhook_emulator):\n    assert webhook_emulator.url\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(*python_options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *python_options, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                              cwd=pytester.path, env=env, capture_output=True, text=True, timeout=120)
+
+    shadowed = run()
+    assert shadowed.returncode != 0
+    assert "No module named 'emulator.pytest_plugin'; 'emulator' is not a package" in shadowed.stdout + shadowed.stderr
+    safe = run("-P")
+    assert safe.returncode == 0, safe.stdout + safe.stderr

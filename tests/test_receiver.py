@@ -4,6 +4,7 @@ consumer of each provider accepts, and the receiver answers as scripted."""
 from __future__ import annotations
 
 import base64
+import http.client
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,3 +90,35 @@ def test_a_jwt_without_the_body_digest_claim_is_rejected(emulator: Emulator, rec
     assert not receiver.verify("syncfy", Received(got.method, got.path, {**got.headers, "request-signature": forged},
                                                   got.body), jwk)
     assert receiver.verify("syncfy", got, jwk)
+
+
+def test_headers_are_looked_up_whatever_their_case(emulator: Emulator, receiver: Receiver) -> None:
+    got, secret = received(emulator, receiver, "gigapay")
+    assert got.headers["gigapay-signature"] == got.headers["GIGAPAY-SIGNATURE"] == got.headers["Gigapay-Signature"]
+    assert got.headers["content-type"] == "application/json"
+    made = Received("POST", "/h", {"X-Custom": "1"}, b"{}")  # built by hand from a plain dict
+    assert made.headers["x-custom"] == "1" and "X-CUSTOM" in made.headers
+    assert receiver.verify("gigapay", Received(got.method, got.path, {k.lower(): v for k, v in got.headers.items()},
+                                               got.body), secret)
+
+
+def test_a_repeated_header_keeps_every_value(receiver: Receiver) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
+    connection.putrequest("POST", "/r")
+    for value in ("a", "b"):
+        connection.putheader("X-Tag", value)
+    connection.putheader("Content-Length", "2")
+    connection.endheaders(b"{}")
+    assert connection.getresponse().status == 200
+    connection.close()
+    [got] = receiver.wait_for(1)
+    assert got.headers.getall("X-TAG") == ["a", "b"]  # type: ignore[attr-defined]
+
+
+def test_an_advertised_host_goes_in_the_urls_and_local_url_stays_reachable() -> None:
+    with Receiver("0.0.0.0", advertised_host="host.docker.internal") as receiver:
+        assert receiver.url == f"http://host.docker.internal:{receiver.port}"
+        assert receiver.url_for("/h") == f"http://host.docker.internal:{receiver.port}/h"
+        assert receiver.local_url == f"http://127.0.0.1:{receiver.port}"
+        assert requests.post(receiver.local_url + "/h", data=b"{}", timeout=10).status_code == 200
+        assert [r.path for r in receiver.received] == ["/h"]

@@ -27,7 +27,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
-from emulator.delivery.signing import new_jwk, sign
+from emulator.delivery.signing import Signed, new_jwk, sign
 from emulator.delivery.targets import TargetPolicy
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
@@ -65,6 +65,16 @@ def is_success(spec: dict[str, Any], status: int) -> bool:
     """Whether a receiver's status counts as delivered: the fixture's `success` list, else 2xx."""
     accepted = spec.get("success")
     return status in accepted if accepted else 200 <= status < 300
+
+
+def wire(spec: dict[str, Any], delivery: Delivery, timestamp: int) -> Signed:
+    """What one attempt of `delivery` puts on the wire, signed at `timestamp` (epoch seconds) in
+    the delivery's signing mode: the body bytes and every header (the provider's, the webhook's
+    custom ones, the signature)."""
+    signed = sign(spec.get("signature"), delivery.body, delivery.target.secret, timestamp, delivery.id,
+                  delivery.signature)
+    return Signed(signed.body, {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                                **spec.get("headers", {}), **delivery.target.headers, **signed.headers})
 
 
 def wanted_events(provider: Provider, record: Record) -> list[str]:
@@ -616,10 +626,8 @@ class Dispatcher:
         now = self.state.clock.now()
         # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
         # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
-        signed = sign(spec.get("signature"), delivery.body, delivery.target.secret, int(time.time()),
-                      delivery.id, delivery.signature)
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **spec.get("headers", {}),
-                   **delivery.target.headers, **signed.headers}
+        signed = wire(spec, delivery, int(time.time()))
+        headers = signed.headers
         attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
                           _text(signed.body))
         delivery.attempts.append(attempt)
