@@ -338,10 +338,18 @@ def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, name):
             body[name] = getattr(args, name)
     if args.secret:
-        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+        body["secret"] = json_option("--secret", args.secret) if args.secret.lstrip().startswith("{") else args.secret
     if args.data:
-        body["data"] = json.loads(args.data)
+        body["data"] = json_option("--data", args.data)
     return body
+
+
+def json_option(flag: str, text: str) -> Any:
+    """The JSON value of an option, or SettingsError naming the option and where the JSON breaks."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(f"{flag} must be valid JSON: {exc}") from None
 
 
 def delivery_line(delivery: dict[str, Any]) -> str:
@@ -366,11 +374,18 @@ def delivery_line(delivery: dict[str, Any]) -> str:
     return f"{delivery['status']:<9} {','.join(delivery['events'])} -> {delivery['url']}  {ending}"
 
 
+def webhook_line(webhook: dict[str, Any]) -> str:
+    """A webhook of a firing's explanation as one line: id, tenant, URL, the events it wants."""
+    wants = ", ".join(webhook["events"]) or "no event"
+    return f"webhook {webhook['id']} of tenant {webhook['tenant']!r} -> {webhook['url']} wants {wants}" + \
+        (" (disabled)" if webhook["disabled"] else "")
+
+
 def cmd_fire(args: argparse.Namespace) -> int:
     try:
         body = _fire_body(args)
-    except ValueError as exc:
-        print(f"webhook-emulator: --data and --secret must be valid JSON: {exc}", file=sys.stderr)
+    except SettingsError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
     if not args.server and not args.url:
         print("webhook-emulator: fire needs --url (or --server to use a running emulator's webhooks)",
@@ -395,8 +410,12 @@ def cmd_fire(args: argparse.Namespace) -> int:
         if args.url and not args.secret and deliveries and deliveries[0]["secret"] is not None:
             print(f"secret: {json.dumps(deliveries[0]['secret'])}")
     if not deliveries:
-        print(f"webhook-emulator: nothing sent: no webhook of {args.provider} wants {' '.join(args.event)}",
+        print(f"webhook-emulator: nothing sent: {answer.get('reason', 'no webhook wanted the event')}",
               file=sys.stderr)
+        for webhook in answer.get("webhooks", []):
+            print(f"  {webhook_line(webhook)}", file=sys.stderr)
+        if answer.get("webhooks_total", 0) > len(answer.get("webhooks", [])):
+            print(f"  ... {answer['webhooks_total'] - len(answer['webhooks'])} more", file=sys.stderr)
         return 1
     return 0 if all(d["status"] == "delivered" for d in deliveries) else 1
 
@@ -527,7 +546,7 @@ def _audit_body(args: argparse.Namespace) -> dict[str, Any]:
     if args.tenant:
         body["tenant"] = args.tenant
     if args.secret:
-        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+        body["secret"] = json_option("--secret", args.secret) if args.secret.lstrip().startswith("{") else args.secret
     if args.header:
         pairs = [h.partition(":") for h in args.header]
         if not all(sep and name.strip() for name, sep, _ in pairs):

@@ -193,9 +193,9 @@ def test_serve_reports_a_port_in_use_once_with_the_way_out(run: Callable[..., Ru
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
-    ("EMULATOR_PORT", "eighty", "EMULATOR_PORT='eighty': invalid literal for int() with base 10: 'eighty'"),
+    ("EMULATOR_PORT", "eighty", "EMULATOR_PORT must be a whole number, not 'eighty'"),
     ("EMULATOR_LOG_LEVEL", "verbose", "log level must be one of debug, info, warning, error, not 'verbose'"),
-    ("EMULATOR_TIME_SCALE", "fast", "EMULATOR_TIME_SCALE='fast': could not convert string to float: 'fast'"),
+    ("EMULATOR_TIME_SCALE", "fast", "EMULATOR_TIME_SCALE must be a number, not 'fast'"),
 ])
 @pytest.mark.parametrize("command", [["serve"], ["fire", "gigapay", "Payout.created", "--url", "http://127.0.0.1:9/"]])
 def test_bad_settings_are_one_clear_line(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, variable: str,
