@@ -519,13 +519,15 @@ def _audit_parser(sub: Any) -> None:
         "audit", help="check that a webhook consumer is safe: accepts real notifications, rejects forgeries",
         description="Send a battery of notifications to a webhook consumer (every event of the provider, "
         "validly signed; the same one twice; forgeries) and print a table: check, what a safe consumer "
-        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed.",
+        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed, 2 when the "
+        "consumer cannot be reached or on a usage error.",
         epilog="example: webhook-emulator audit --provider PROVIDER --url http://127.0.0.1:8000/hooks "
         "--secret S")
     audit.add_argument("--provider", required=True, help="provider name (see `webhook-emulator providers`)")
     audit.add_argument("--url", help="the consumer's endpoint")
     audit.add_argument("--secret", help="the secret the consumer verifies with (a JWK as JSON for JWT-signing "
-                       "providers; with --server, default: the emulator's own key)")
+                       "providers); required for a provider that signs, unless --server has a webhook registered "
+                       "at --url (its secret is used) or signs with its own JWK")
     audit.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
                        help="a header sent with every notification (a webhook's custom headers); repeatable")
     audit.add_argument("--webhooks", action="store_true",
@@ -564,8 +566,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
-    from emulator.delivery.audit import junit_xml, render_table
-
     if args.server:
         report = ask(args.server, lambda: control_client(args.server, args, 3600).request(
             "POST", "/_emulator/audit", body))
@@ -574,14 +574,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
         with Emulator(settings) as emulator:
-            report = ask(emulator.url, lambda: EmulatorClient(emulator.url, 3600, token=settings.admin_token).request(
-                "POST", "/_emulator/audit", body))
+            client = EmulatorClient(emulator.url, 3600, token=settings.admin_token)
+            if args.secret is None and _signs(client, args.provider):
+                print(f"webhook-emulator: {args.provider} signs its notifications: give --secret, the secret your "
+                      "consumer verifies with (a JWK as JSON for a JWT-signing provider), or audit through "
+                      "--server with its registered webhooks", file=sys.stderr)
+                return 2
+            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body))
     if isinstance(report, int):
         return report
+    return _print_audit(args, report)
+
+
+def _signs(client: EmulatorClient, provider: str) -> bool:
+    """Whether the (in-process) emulator's `provider` signs its notifications."""
+    listing = client.request("GET", "/_emulator/providers")["providers"]
+    return any(p["name"] == provider and p["signature_header"] for p in listing)
+
+
+def _print_audit(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """Print (and write) the audit report; the exit status: 0 safe, 1 unsafe, 2 a consumer unreachable."""
+    from emulator.delivery.audit import junit_xml, render_table, unreachable_line
+
     if args.junit:
         args.junit.write_text(junit_xml(report), encoding="utf-8")
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_table(report))
-    return 0 if report["passed"] else 1
+    unreached = [e for e in report["endpoints"] if "unreachable" in e]
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif len(unreached) < len(report["endpoints"]):
+        print(render_table(report))
+    for endpoint in unreached:
+        print(f"webhook-emulator: {unreachable_line(endpoint)}", file=sys.stderr)
+    return 2 if unreached else 0 if report["passed"] else 1
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
