@@ -183,7 +183,8 @@ def _state_parser(sub: Any) -> None:
     export.add_argument("--server", default=None, help=SERVER_HELP)
     export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
     _admin_token_option(export)
-    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON)")
+    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON); like a reset, "
+                              "it also empties the delivery log, the request journal and the fault rules")
     load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
     load.add_argument("--server", default=None, help=SERVER_HELP)
     _admin_token_option(load)
@@ -196,7 +197,8 @@ def cmd_state(args: argparse.Namespace) -> int:
         answer = ask(server, lambda: client.load_state(args.file))
         if isinstance(answer, int):
             return answer
-        print(f"imported {answer['webhooks']} webhook(s) into {server}")
+        print(f"imported {answer['webhooks']} webhook(s) into {server}, replacing its state; like a reset, this "
+              "also emptied its delivery log, request journal and fault rules")
         return 0
     document = ask(server, client.snapshot)
     if isinstance(document, int):
@@ -491,6 +493,8 @@ def _fault_parser(sub: Any) -> None:
     clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
     for each in actions.choices.values():
         each.add_argument("--server", default=None, help=SERVER_HELP)
+        each.add_argument("--json", action="store_true", help="print JSON (the rule, the rules, or the removed "
+                          "ids) instead of text")
         _admin_token_option(each)
 
 
@@ -504,14 +508,64 @@ def cmd_fault(args: argparse.Namespace) -> int:
         if args.fault_action == "add":
             return client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
         if args.fault_action == "clear":
+            removed = [args.id] if args.id else [rule["id"] for rule in client.faults()]
             client.clear_faults(args.id)
+            return {"removed": removed}
         return client.faults()
 
     answer = ask(server, act)
     if isinstance(answer, int):
         return answer
-    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    elif args.fault_action == "add":
+        print(f"added fault {answer['id']}: {fault_text(answer)}")
+    elif args.fault_action == "clear":
+        removed = answer["removed"]
+        print(f"removed fault {args.id}" if args.id else
+              f"removed {len(removed)} fault rule(s){': ' + ', '.join(removed) if removed else ''}")
+    else:
+        print(fault_table(answer))
     return 0
+
+
+def fault_text(rule: dict[str, Any]) -> str:
+    """A fault rule in words: which calls, what it does to them, and how often."""
+    return f"{_fault_matches(rule)} -> {_fault_does(rule)}, {_fault_limit(rule)}"
+
+
+def _fault_matches(rule: dict[str, Any]) -> str:
+    found = [f"{key}={rule[key]}" for key in ("provider", "method", "path", "tenant") if rule.get(key)]
+    return " ".join(found) or "every call"
+
+
+def _fault_does(rule: dict[str, Any]) -> str:
+    does = []
+    if rule.get("latency"):
+        does.append(f"wait {rule['latency']:g} s")
+    if rule.get("drop"):
+        does.append("drop the connection")
+    elif rule.get("status") is not None:
+        retry = f" (Retry-After {rule['retry_after']:g} s)" if rule.get("retry_after") is not None else ""
+        does.append(f"answer {rule['status']}{retry}")
+    return ", then ".join(does) or "nothing"
+
+
+def _fault_limit(rule: dict[str, Any]) -> str:
+    limit = f"the next {rule['times']} call(s)" if rule.get("times") is not None else "every matching call"
+    return limit + (f" with probability {rule['probability']:g}" if rule.get("probability") is not None else "")
+
+
+def fault_table(rules: list[dict[str, Any]]) -> str:
+    """The fault rules as a table (ID, MATCHES, DOES, HOW OFTEN, HITS, REMAINING), or a line saying there are none."""
+    if not rules:
+        return "no fault rules"
+    rows = [("ID", "MATCHES", "DOES", "HOW OFTEN", "HITS", "REMAINING")] + [
+        (r["id"], _fault_matches(r), _fault_does(r), _fault_limit(r), str(r["hits"]),
+         "-" if r.get("remaining") is None else str(r["remaining"])) for r in rules]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+                     for row in rows)
 
 
 def _audit_parser(sub: Any) -> None:

@@ -272,8 +272,31 @@ def test_server_commands_find_the_emulator_from_the_environment(run: Callable[..
         monkeypatch.setenv("EMULATOR_PORT", str(emulator.port))
         added = run("fault", "add", "--provider", "gigapay", "--status", "503")
         assert added.returncode == 0, added.stderr
-        assert [rule["status"] for rule in json.loads(run("fault", "list").stdout)] == [503]
+        assert [rule["status"] for rule in json.loads(run("fault", "list", "--json").stdout)] == [503]
         assert json.loads(run("state", "export").stdout) == emulator.client.snapshot()
+
+
+def test_fault_commands_say_what_happened_and_list_a_table(run: Callable[..., Run]) -> None:
+    with Emulator() as emulator:
+        server = ["--server", emulator.url]
+        first = run("fault", "add", *server, "--provider", "gigapay", "--method", "POST", "--status", "429",
+                    "--times", "2")
+        second = run("fault", "add", *server, "--path", "/v2/webhooks/*", "--drop")
+        listed = run("fault", "list", *server)
+        one = run("fault", "clear", "f1", *server)
+        rest = run("fault", "clear", *server)
+        empty = run("fault", "list", *server)
+        missing = run("fault", "clear", "f9", *server)
+    assert first.stdout == "added fault f1: provider=gigapay method=POST -> answer 429 (Retry-After 1 s), " \
+                           "the next 2 call(s)\n"
+    assert second.stdout == "added fault f2: path=/v2/webhooks/* -> drop the connection, every matching call\n"
+    assert [line.split("  ")[0] for line in listed.stdout.splitlines()] == ["ID", "f1", "f2"]
+    assert listed.stdout.splitlines()[1].split() == ["f1", "provider=gigapay", "method=POST", "answer", "429",
+                                                     "(Retry-After", "1", "s)", "the", "next", "2", "call(s)", "0",
+                                                     "2"]
+    assert (one.stdout, rest.stdout, empty.stdout) == ("removed fault f1\n", "removed 1 fault rule(s): f2\n",
+                                                       "no fault rules\n")
+    assert (missing.returncode, missing.stderr) == (2, "webhook-emulator: no fault rule 'f9'\n")
 
 
 def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> None:
