@@ -131,6 +131,8 @@ def test_serve_logs_a_line_per_api_call_and_per_delivery_attempt(receiver: Recei
     process = subprocess.Popen([sys.executable, "-m", "emulator", "serve"], env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     try:
+        first = process.stderr.readline()
+        assert first.endswith(" INFO emulator: providers: centry, gigapay, paybook, shareactor, syncfy\n"), first
         url = process.stderr.readline().rsplit(" ", 1)[1].strip()
         webhook = {"url": receiver.url_for("/gp"), "events": ["Payout.created"]}
         created = requests.post(url + "/v2/webhooks/", json=webhook,
@@ -146,6 +148,48 @@ def test_serve_logs_a_line_per_api_call_and_per_delivery_attempt(receiver: Recei
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def serve_start_up(*args: str) -> list[str]:
+    """The log lines `serve ARGS` writes up to and with 'listening on', without their timestamps."""
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines = []
+    try:
+        while not lines or "listening on" not in lines[-1]:
+            line = process.stderr.readline()
+            assert line, f"serve ended before listening: {lines}"
+            lines.append(line.split(" INFO emulator: ", 1)[-1].rstrip("\n"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+    return lines[:-1]
+
+
+def test_serve_says_what_it_loaded_at_start_up(tmp_path: Path) -> None:
+    state, faults, data = tmp_path / "state.yaml", tmp_path / "faults.yaml", tmp_path / "data"
+    state.write_text('syncfy:\n  K: [{url: "http://127.0.0.1:9/s", events: [credentials.created]}]\n')
+    faults.write_text("- {provider: centry, status: 500, probability: 0.1}\n- {provider: gigapay, drop: true}\n")
+    acme = Path(__file__).parent / "data" / "acme"
+    builtin = "providers: centry, gigapay, paybook, shareactor, syncfy"
+    assert serve_start_up("--state", str(state), "--faults", str(faults), "--fixtures", str(acme)) == [
+        f"{builtin}, acme (acme from {acme / 'acme.yaml'})",
+        f"loaded 1 webhook(s) from the state file {state}",
+        f"loaded 2 fault rule(s) from {faults}"]
+    assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
+        builtin, f"loaded 1 webhook(s) from the state file {state}",
+        "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
+    assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
+        builtin, f"restored 1 webhook(s) from the data dir {data} (the state file {state} seeds only an empty "
+                 "data dir)",
+        "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
+    with Emulator(data_dir=data) as emulator:  # a delivery to nobody, its retries still to come
+        emulator.client.fire("syncfy", "credentials.created")
+    assert serve_start_up("--data-dir", str(data))[1:] == [
+        f"restored 1 webhook(s) from the data dir {data}",
+        "restored 1 delivery(ies) from the data dir, 1 of them pending (their retries carry on)"]
 
 
 def test_log_level_warning_keeps_the_terminal_quiet() -> None:
