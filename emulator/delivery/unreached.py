@@ -9,6 +9,7 @@ from emulator.delivery.dispatcher import delivery_spec, is_disabled, wanted_even
 from emulator.delivery.events import canonical
 from emulator.engine.provider import Provider
 from emulator.engine.state import EmulatorState
+from emulator.engine.store import Record
 
 # The webhooks an explanation lists at most (the count says how many there are).
 LISTED = 20
@@ -35,7 +36,7 @@ def why_nobody(state: EmulatorState, provider: Provider, names: list[str], tenan
         reason = f"the {len(wanting)} {provider.name} webhook(s){_of(tenant, scope)} that want {events} are " \
                  "disabled" if wanting else \
                  f"none of the {len(mine)} {provider.name} webhook(s){_of(tenant, scope)} wants {events}"
-    listed = [_described(provider, owner, record) for owner, record in (mine or everyone)[:LISTED]]
+    listed = [describe_webhook(provider, owner, record) for owner, record in (mine or everyone)[:LISTED]]
     return {"reason": reason, "webhooks": listed, "webhooks_total": len(mine or everyone)}
 
 
@@ -43,7 +44,8 @@ def _of(tenant: str | None, scope: str | None) -> str:
     return (f" of tenant {tenant!r}" if tenant is not None else "") + (f" seen from {scope!r}" if scope else "")
 
 
-def _described(provider: Provider, owner: str, record: Any) -> dict[str, Any]:
+def describe_webhook(provider: Provider, owner: str, record: Record) -> dict[str, Any]:
+    """A stored webhook in a few words: id, tenant, url, the events it wants, whether it is disabled."""
     spec = delivery_spec(provider)
     return {"id": record.id, "tenant": owner, "url": record.data.get(spec["url_field"]),
             "events": wanted_events(provider, record), "disabled": is_disabled(provider, record)}
