@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -341,6 +343,19 @@ def test_fault_commands_say_what_happened_and_list_a_table(run: Callable[..., Ru
     assert (one.stdout, rest.stdout, empty.stdout) == ("removed fault f1\n", "removed 1 fault rule(s): f2\n",
                                                        "no fault rules\n")
     assert (missing.returncode, missing.stderr) == (2, "webhook-emulator: no fault rule 'f9'\n")
+
+
+def test_the_fault_transcript_in_docs_cli_is_what_the_commands_print(run: Callable[..., Run]) -> None:
+    """docs/cli.md's fault session, command by command against a live emulator."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("\n## fault\n", 1)[1].split("\n## ", 1)[0]
+    [session] = [block for block in re.findall(r"^```text\n(.*?)^```", section, flags=re.M | re.S) if "$ " in block]
+    steps = re.findall(r"^\$ webhook-emulator (.*)\n((?:(?!\$ ).*\n)*)", session, flags=re.M)
+    assert len(steps) == 6
+    with Emulator() as emulator:
+        for command, shown in steps:
+            done = run(*shlex.split(command), "--server", emulator.url)
+            assert (done.returncode, done.stdout) == (0, shown), command
 
 
 def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> None:
