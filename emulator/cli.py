@@ -175,7 +175,8 @@ def _state_parser(sub: Any) -> None:
     export.add_argument("--server", default=None, help=SERVER_HELP)
     export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
     _admin_token_option(export)
-    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON)")
+    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON); like a reset, "
+                              "it also empties the delivery log, the request journal and the fault rules")
     load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
     load.add_argument("--server", default=None, help=SERVER_HELP)
     _admin_token_option(load)
@@ -188,7 +189,8 @@ def cmd_state(args: argparse.Namespace) -> int:
         answer = ask(server, lambda: client.load_state(args.file))
         if isinstance(answer, int):
             return answer
-        print(f"imported {answer['webhooks']} webhook(s) into {server}")
+        print(f"imported {answer['webhooks']} webhook(s) into {server}, replacing its state; like a reset, this "
+              "also emptied its delivery log, request journal and fault rules")
         return 0
     document = ask(server, client.snapshot)
     if isinstance(document, int):
@@ -219,12 +221,43 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner, port = await start_site(create_app(settings), settings.host, settings.port)
+    app = create_app(settings)
+    runner, port = await start_site(app, settings.host, settings.port)
     tune_garbage_collector()
+    for line in loaded_summary(app):
+        log.info("%s", line)
     log.info("listening on http://%s:%s", settings.host, port)
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
+
+
+def loaded_summary(app: Any) -> list[str]:
+    """What a started emulator loaded, a line each: its providers (and which folders added some),
+    the webhooks of a state file or a data dir, the deliveries a data dir restored, the fault rules."""
+    from emulator.control.faults import FAULTS
+    from emulator.engine.state import STATE
+
+    state = app[STATE]
+    settings = state.settings
+    extra = [p for p in state.providers.values()
+             if any(p.source.resolve().is_relative_to(f.resolve()) for f in settings.fixtures)]
+    lines = [f"providers: {', '.join(state.providers)}" +
+             (f" ({', '.join(f'{p.name} from {p.source}' for p in extra)})" if extra else "")]
+    webhooks = sum(len(c.records) for c in state.store.collections.values())
+    if state.extras.get("state_file_loaded"):
+        lines.append(f"loaded {webhooks} webhook(s) from the state file {settings.state}")
+    elif settings.data_dir is not None:
+        lines.append(f"restored {webhooks} webhook(s) from the data dir {settings.data_dir}" +
+                     (f" (the state file {settings.state} seeds only an empty data dir)" if settings.state else ""))
+    if settings.data_dir is not None:
+        deliveries = state.dispatcher.log.find() if state.dispatcher is not None else []
+        pending = sum(d.status == "pending" for d in deliveries)
+        lines.append(f"restored {len(deliveries)} delivery(ies) from the data dir, {pending} of them pending "
+                     "(their retries carry on)")
+    if settings.faults is not None:
+        lines.append(f"loaded {len(app[FAULTS].rules)} fault rule(s) from {settings.faults}")
+    return lines
 
 
 # Allocations between young collections (CPython's default is 700), and how many collections of each
@@ -330,10 +363,18 @@ def _fire_body(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, name):
             body[name] = getattr(args, name)
     if args.secret:
-        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+        body["secret"] = json_option("--secret", args.secret) if args.secret.lstrip().startswith("{") else args.secret
     if args.data:
-        body["data"] = json.loads(args.data)
+        body["data"] = json_option("--data", args.data)
     return body
+
+
+def json_option(flag: str, text: str) -> Any:
+    """The JSON value of an option, or SettingsError naming the option and where the JSON breaks."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(f"{flag} must be valid JSON: {exc}") from None
 
 
 def delivery_line(delivery: dict[str, Any]) -> str:
@@ -358,11 +399,18 @@ def delivery_line(delivery: dict[str, Any]) -> str:
     return f"{delivery['status']:<9} {','.join(delivery['events'])} -> {delivery['url']}  {ending}"
 
 
+def webhook_line(webhook: dict[str, Any]) -> str:
+    """A webhook of a firing's explanation as one line: id, tenant, URL, the events it wants."""
+    wants = ", ".join(webhook["events"]) or "no event"
+    return f"webhook {webhook['id']} of tenant {webhook['tenant']!r} -> {webhook['url']} wants {wants}" + \
+        (" (disabled)" if webhook["disabled"] else "")
+
+
 def cmd_fire(args: argparse.Namespace) -> int:
     try:
         body = _fire_body(args)
-    except ValueError as exc:
-        print(f"webhook-emulator: --data and --secret must be valid JSON: {exc}", file=sys.stderr)
+    except SettingsError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
     if not args.server and not args.url:
         print("webhook-emulator: fire needs --url (or --server to use a running emulator's webhooks)",
@@ -387,8 +435,12 @@ def cmd_fire(args: argparse.Namespace) -> int:
         if args.url and not args.secret and deliveries and deliveries[0]["secret"] is not None:
             print(f"secret: {json.dumps(deliveries[0]['secret'])}")
     if not deliveries:
-        print(f"webhook-emulator: nothing sent: no webhook of {args.provider} wants {' '.join(args.event)}",
+        print(f"webhook-emulator: nothing sent: {answer.get('reason', 'no webhook wanted the event')}",
               file=sys.stderr)
+        for webhook in answer.get("webhooks", []):
+            print(f"  {webhook_line(webhook)}", file=sys.stderr)
+        if answer.get("webhooks_total", 0) > len(answer.get("webhooks", [])):
+            print(f"  ... {answer['webhooks_total'] - len(answer['webhooks'])} more", file=sys.stderr)
         return 1
     return 0 if all(d["status"] == "delivered" for d in deliveries) else 1
 
@@ -437,6 +489,8 @@ def _fault_parser(sub: Any) -> None:
     clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
     for each in actions.choices.values():
         each.add_argument("--server", default=None, help=SERVER_HELP)
+        each.add_argument("--json", action="store_true", help="print JSON (the rule, the rules, or the removed "
+                          "ids) instead of text")
         _admin_token_option(each)
 
 
@@ -450,14 +504,64 @@ def cmd_fault(args: argparse.Namespace) -> int:
         if args.fault_action == "add":
             return client.add_fault(**{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
         if args.fault_action == "clear":
+            removed = [args.id] if args.id else [rule["id"] for rule in client.faults()]
             client.clear_faults(args.id)
+            return {"removed": removed}
         return client.faults()
 
     answer = ask(server, act)
     if isinstance(answer, int):
         return answer
-    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    elif args.fault_action == "add":
+        print(f"added fault {answer['id']}: {fault_text(answer)}")
+    elif args.fault_action == "clear":
+        removed = answer["removed"]
+        print(f"removed fault {args.id}" if args.id else
+              f"removed {len(removed)} fault rule(s){': ' + ', '.join(removed) if removed else ''}")
+    else:
+        print(fault_table(answer))
     return 0
+
+
+def fault_text(rule: dict[str, Any]) -> str:
+    """A fault rule in words: which calls, what it does to them, and how often."""
+    return f"{_fault_matches(rule)} -> {_fault_does(rule)}, {_fault_limit(rule)}"
+
+
+def _fault_matches(rule: dict[str, Any]) -> str:
+    found = [f"{key}={rule[key]}" for key in ("provider", "method", "path", "tenant") if rule.get(key)]
+    return " ".join(found) or "every call"
+
+
+def _fault_does(rule: dict[str, Any]) -> str:
+    does = []
+    if rule.get("latency"):
+        does.append(f"wait {rule['latency']:g} s")
+    if rule.get("drop"):
+        does.append("drop the connection")
+    elif rule.get("status") is not None:
+        retry = f" (Retry-After {rule['retry_after']:g} s)" if rule.get("retry_after") is not None else ""
+        does.append(f"answer {rule['status']}{retry}")
+    return ", then ".join(does) or "nothing"
+
+
+def _fault_limit(rule: dict[str, Any]) -> str:
+    limit = f"the next {rule['times']} call(s)" if rule.get("times") is not None else "every matching call"
+    return limit + (f" with probability {rule['probability']:g}" if rule.get("probability") is not None else "")
+
+
+def fault_table(rules: list[dict[str, Any]]) -> str:
+    """The fault rules as a table (ID, MATCHES, DOES, HOW OFTEN, HITS, REMAINING), or a line saying there are none."""
+    if not rules:
+        return "no fault rules"
+    rows = [("ID", "MATCHES", "DOES", "HOW OFTEN", "HITS", "REMAINING")] + [
+        (r["id"], _fault_matches(r), _fault_does(r), _fault_limit(r), str(r["hits"]),
+         "-" if r.get("remaining") is None else str(r["remaining"])) for r in rules]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+                     for row in rows)
 
 
 def _audit_parser(sub: Any) -> None:
@@ -465,13 +569,15 @@ def _audit_parser(sub: Any) -> None:
         "audit", help="check that a webhook consumer is safe: accepts real notifications, rejects forgeries",
         description="Send a battery of notifications to a webhook consumer (every event of the provider, "
         "validly signed; the same one twice; forgeries) and print a table: check, what a safe consumer "
-        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed.",
+        "does, what this one did, verdict. Exits 0 when every check passed, 1 when one failed, 2 when the "
+        "consumer cannot be reached or on a usage error.",
         epilog="example: webhook-emulator audit --provider PROVIDER --url http://127.0.0.1:8000/hooks "
         "--secret S")
     audit.add_argument("--provider", required=True, help="provider name (see `webhook-emulator providers`)")
     audit.add_argument("--url", help="the consumer's endpoint")
     audit.add_argument("--secret", help="the secret the consumer verifies with (a JWK as JSON for JWT-signing "
-                       "providers; with --server, default: the emulator's own key)")
+                       "providers); required for a provider that signs, unless --server has a webhook registered "
+                       "at --url (its secret is used) or signs with its own JWK")
     audit.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
                        help="a header sent with every notification (a webhook's custom headers); repeatable")
     audit.add_argument("--webhooks", action="store_true",
@@ -492,7 +598,7 @@ def _audit_body(args: argparse.Namespace) -> dict[str, Any]:
     if args.tenant:
         body["tenant"] = args.tenant
     if args.secret:
-        body["secret"] = json.loads(args.secret) if args.secret.lstrip().startswith("{") else args.secret
+        body["secret"] = json_option("--secret", args.secret) if args.secret.lstrip().startswith("{") else args.secret
     if args.header:
         pairs = [h.partition(":") for h in args.header]
         if not all(sep and name.strip() for name, sep, _ in pairs):
@@ -510,8 +616,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"webhook-emulator: {exc}", file=sys.stderr)
         return 2
-    from emulator.delivery.audit import junit_xml, render_table
-
     if args.server:
         report = ask(args.server, lambda: control_client(args.server, args, 3600).request(
             "POST", "/_emulator/audit", body))
@@ -520,14 +624,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         settings = Settings.from_env(host="127.0.0.1", port=0, fixtures=args.fixtures)
         with Emulator(settings) as emulator:
-            report = ask(emulator.url, lambda: EmulatorClient(emulator.url, 3600, token=settings.admin_token).request(
-                "POST", "/_emulator/audit", body))
+            client = EmulatorClient(emulator.url, 3600, token=settings.admin_token)
+            if args.secret is None and _signs(client, args.provider):
+                print(f"webhook-emulator: {args.provider} signs its notifications: give --secret, the secret your "
+                      "consumer verifies with (a JWK as JSON for a JWT-signing provider), or audit through "
+                      "--server with its registered webhooks", file=sys.stderr)
+                return 2
+            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body))
     if isinstance(report, int):
         return report
+    return _print_audit(args, report)
+
+
+def _signs(client: EmulatorClient, provider: str) -> bool:
+    """Whether the (in-process) emulator's `provider` signs its notifications."""
+    listing = client.request("GET", "/_emulator/providers")["providers"]
+    return any(p["name"] == provider and p["signature_header"] for p in listing)
+
+
+def _print_audit(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """Print (and write) the audit report; the exit status: 0 safe, 1 unsafe, 2 a consumer unreachable."""
+    from emulator.delivery.audit import junit_xml, render_table, unreachable_line
+
     if args.junit:
         args.junit.write_text(junit_xml(report), encoding="utf-8")
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_table(report))
-    return 0 if report["passed"] else 1
+    unreached = [e for e in report["endpoints"] if "unreachable" in e]
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif len(unreached) < len(report["endpoints"]):
+        print(render_table(report))
+    for endpoint in unreached:
+        print(f"webhook-emulator: {unreachable_line(endpoint)}", file=sys.stderr)
+    return 2 if unreached else 0 if report["passed"] else 1
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,

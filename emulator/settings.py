@@ -130,5 +130,8 @@ def _convert(name: str, raw: str) -> Any:
                 return Path(raw)
             case _:
                 return raw
-    except ValueError as exc:
+    except SettingsError as exc:
         raise SettingsError(f"EMULATOR_{name.upper()}={raw!r}: {exc}") from None
+    except ValueError:  # int() or float() refused it; say so in our words, not Python's
+        kind = "a number" if name in ("time_scale", "delivery_timeout") else "a whole number"
+        raise SettingsError(f"EMULATOR_{name.upper()} must be {kind}, not {raw!r}") from None

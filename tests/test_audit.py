@@ -155,12 +155,31 @@ def test_a_consumer_slower_than_the_timeout_fails_the_answer_time_check() -> Non
     assert checks["event on_order_save"]["observed"].startswith("no answer: no response within 0.2 s")
 
 
-def test_a_consumer_that_is_not_there_fails_every_check(client: Any) -> None:
-    report = client.audit("gigapay", f"http://127.0.0.1:{free_port()}/hooks", secret="s")
-    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
-    assert report["passed"] is False
-    assert (checks["answer time"]["observed"], checks["answer time"]["verdict"]) == ("no answer at all", "fail")
-    assert {c["verdict"] for c in checks.values()} == {"fail"}  # a forgery not answered is not rejected either
+def test_a_consumer_that_is_not_there_is_reported_unreachable_not_audited(client: Any) -> None:
+    url = f"http://127.0.0.1:{free_port()}/hooks"
+    report = client.audit("gigapay", url, secret="s")
+    [endpoint] = report["endpoints"]
+    assert report["passed"] is False and endpoint["checks"] == []
+    assert endpoint["url"] == url and endpoint["unreachable"].startswith("ClientConnectorError: Cannot connect")
+
+
+def test_an_audit_of_a_url_takes_the_secret_of_the_webhook_registered_there(client: Any, emulator: Emulator) -> None:
+    with Consumer(lambda path, hit: 401) as consumer:  # a placeholder: the secret is known once it is registered
+        created = requests.post(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY, timeout=10,
+                                json={"url": consumer.url + "/gp", "events": ["Payout.created"]}).json()
+        consumer.decide = safe("gigapay", created["secret_key"])
+        report = client.audit("gigapay", consumer.url + "/gp")
+    assert report["passed"] is True, report
+
+
+def test_an_audit_of_a_url_without_a_secret_is_refused_for_a_provider_that_signs(client: Any) -> None:
+    with pytest.raises(ControlError) as refused:
+        client.request("POST", "/_emulator/audit", {"provider": "shareactor", "url": "http://127.0.0.1:9/share"})
+    assert refused.value.status == 400
+    assert refused.value.body["message"] == (
+        "secret is required: shareactor signs its notifications, and the audit must sign with the secret the "
+        "consumer verifies with (no registered shareactor webhook has the url http://127.0.0.1:9/share to take it "
+        "from)")
 
 
 def test_the_audit_leaves_the_delivery_log_alone(client: Any) -> None:
@@ -196,6 +215,7 @@ def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, em
 
 @pytest.mark.parametrize(("body", "status", "message"), [
     ({"provider": "nope"}, 404, "no provider named 'nope'; the providers are centry, gigapay"),
+    ({"provider": "gigapy"}, 404, "no provider named 'gigapy' (did you mean 'gigapay'?)"),
     ({"provider": ["gigapay"]}, 400, "provider must name one of"),
     ({"provider": "gigapay", "url": "ftp://x"}, 400, "url must be an absolute http(s) URL"),
     ({"provider": "gigapay", "url": "http://127.0.0.1:9/", "tenant": "GP"}, 400, "tenant applies only without url"),
@@ -256,6 +276,26 @@ def test_the_cli_audits_registered_webhooks_of_a_server(emulator: Emulator, clie
 def test_the_cli_refuses_an_incomplete_audit(args: list[str]) -> None:
     done = audit_cli(*args)
     assert done.returncode == 2 and done.stderr.startswith("webhook-emulator: ")
+
+
+@pytest.mark.parametrize("provider", ["gigapay", "syncfy"])
+def test_the_cli_needs_the_secret_of_a_provider_that_signs(provider: str) -> None:
+    done = audit_cli("--provider", provider, "--url", "http://127.0.0.1:9/hooks")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"webhook-emulator: {provider} signs its notifications: give --secret, the secret your consumer verifies "
+        "with (a JWK as JSON for a JWT-signing provider), or audit through --server with its registered webhooks"]
+
+
+def test_the_cli_says_in_one_line_that_the_consumer_cannot_be_reached(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/hooks"
+    junit = tmp_path / "audit.xml"
+    done = audit_cli("--provider", "centry", "--url", url, "--junit", str(junit))
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"webhook-emulator: cannot reach {url}, nothing audited: ClientConnectorError: ")
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("errors") == "1" and len(suite.findall("testcase/error")) == 1
 
 
 def test_the_readmes_audit_example_is_what_the_audit_prints() -> None:

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -131,6 +133,8 @@ def test_serve_logs_a_line_per_api_call_and_per_delivery_attempt(receiver: Recei
     process = subprocess.Popen([sys.executable, "-m", "emulator", "serve"], env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     try:
+        first = process.stderr.readline()
+        assert first.endswith(" INFO emulator: providers: centry, gigapay, paybook, shareactor, syncfy\n"), first
         url = process.stderr.readline().rsplit(" ", 1)[1].strip()
         webhook = {"url": receiver.url_for("/gp"), "events": ["Payout.created"]}
         created = requests.post(url + "/v2/webhooks/", json=webhook,
@@ -146,6 +150,48 @@ def test_serve_logs_a_line_per_api_call_and_per_delivery_attempt(receiver: Recei
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def serve_start_up(*args: str) -> list[str]:
+    """The log lines `serve ARGS` writes up to and with 'listening on', without their timestamps."""
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines = []
+    try:
+        while not lines or "listening on" not in lines[-1]:
+            line = process.stderr.readline()
+            assert line, f"serve ended before listening: {lines}"
+            lines.append(line.split(" INFO emulator: ", 1)[-1].rstrip("\n"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+    return lines[:-1]
+
+
+def test_serve_says_what_it_loaded_at_start_up(tmp_path: Path) -> None:
+    state, faults, data = tmp_path / "state.yaml", tmp_path / "faults.yaml", tmp_path / "data"
+    state.write_text('syncfy:\n  K: [{url: "http://127.0.0.1:9/s", events: [credentials.created]}]\n')
+    faults.write_text("- {provider: centry, status: 500, probability: 0.1}\n- {provider: gigapay, drop: true}\n")
+    acme = Path(__file__).parent / "data" / "acme"
+    builtin = "providers: centry, gigapay, paybook, shareactor, syncfy"
+    assert serve_start_up("--state", str(state), "--faults", str(faults), "--fixtures", str(acme)) == [
+        f"{builtin}, acme (acme from {acme / 'acme.yaml'})",
+        f"loaded 1 webhook(s) from the state file {state}",
+        f"loaded 2 fault rule(s) from {faults}"]
+    assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
+        builtin, f"loaded 1 webhook(s) from the state file {state}",
+        "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
+    assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
+        builtin, f"restored 1 webhook(s) from the data dir {data} (the state file {state} seeds only an empty "
+                 "data dir)",
+        "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
+    with Emulator(data_dir=data) as emulator:  # a delivery to nobody, its retries still to come
+        emulator.client.fire("syncfy", "credentials.created")
+    assert serve_start_up("--data-dir", str(data))[1:] == [
+        f"restored 1 webhook(s) from the data dir {data}",
+        "restored 1 delivery(ies) from the data dir, 1 of them pending (their retries carry on)"]
 
 
 def test_log_level_warning_keeps_the_terminal_quiet() -> None:
@@ -193,9 +239,9 @@ def test_serve_reports_a_port_in_use_once_with_the_way_out(run: Callable[..., Ru
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
-    ("EMULATOR_PORT", "eighty", "EMULATOR_PORT='eighty': invalid literal for int() with base 10: 'eighty'"),
+    ("EMULATOR_PORT", "eighty", "EMULATOR_PORT must be a whole number, not 'eighty'"),
     ("EMULATOR_LOG_LEVEL", "verbose", "log level must be one of debug, info, warning, error, not 'verbose'"),
-    ("EMULATOR_TIME_SCALE", "fast", "EMULATOR_TIME_SCALE='fast': could not convert string to float: 'fast'"),
+    ("EMULATOR_TIME_SCALE", "fast", "EMULATOR_TIME_SCALE must be a number, not 'fast'"),
 ])
 @pytest.mark.parametrize("command", [["serve"], ["fire", "gigapay", "Payout.created", "--url", "http://127.0.0.1:9/"]])
 def test_bad_settings_are_one_clear_line(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, variable: str,
@@ -272,8 +318,44 @@ def test_server_commands_find_the_emulator_from_the_environment(run: Callable[..
         monkeypatch.setenv("EMULATOR_PORT", str(emulator.port))
         added = run("fault", "add", "--provider", "gigapay", "--status", "503")
         assert added.returncode == 0, added.stderr
-        assert [rule["status"] for rule in json.loads(run("fault", "list").stdout)] == [503]
+        assert [rule["status"] for rule in json.loads(run("fault", "list", "--json").stdout)] == [503]
         assert json.loads(run("state", "export").stdout) == emulator.client.snapshot()
+
+
+def test_fault_commands_say_what_happened_and_list_a_table(run: Callable[..., Run]) -> None:
+    with Emulator() as emulator:
+        server = ["--server", emulator.url]
+        first = run("fault", "add", *server, "--provider", "gigapay", "--method", "POST", "--status", "429",
+                    "--times", "2")
+        second = run("fault", "add", *server, "--path", "/v2/webhooks/*", "--drop")
+        listed = run("fault", "list", *server)
+        one = run("fault", "clear", "f1", *server)
+        rest = run("fault", "clear", *server)
+        empty = run("fault", "list", *server)
+        missing = run("fault", "clear", "f9", *server)
+    assert first.stdout == "added fault f1: provider=gigapay method=POST -> answer 429 (Retry-After 1 s), " \
+                           "the next 2 call(s)\n"
+    assert second.stdout == "added fault f2: path=/v2/webhooks/* -> drop the connection, every matching call\n"
+    assert [line.split("  ")[0] for line in listed.stdout.splitlines()] == ["ID", "f1", "f2"]
+    assert listed.stdout.splitlines()[1].split() == ["f1", "provider=gigapay", "method=POST", "answer", "429",
+                                                     "(Retry-After", "1", "s)", "the", "next", "2", "call(s)", "0",
+                                                     "2"]
+    assert (one.stdout, rest.stdout, empty.stdout) == ("removed fault f1\n", "removed 1 fault rule(s): f2\n",
+                                                       "no fault rules\n")
+    assert (missing.returncode, missing.stderr) == (2, "webhook-emulator: no fault rule 'f9'\n")
+
+
+def test_the_fault_transcript_in_docs_cli_is_what_the_commands_print(run: Callable[..., Run]) -> None:
+    """docs/cli.md's fault session, command by command against a live emulator."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("\n## fault\n", 1)[1].split("\n## ", 1)[0]
+    [session] = [block for block in re.findall(r"^```text\n(.*?)^```", section, flags=re.M | re.S) if "$ " in block]
+    steps = re.findall(r"^\$ webhook-emulator (.*)\n((?:(?!\$ ).*\n)*)", session, flags=re.M)
+    assert len(steps) == 6
+    with Emulator() as emulator:
+        for command, shown in steps:
+            done = run(*shlex.split(command), "--server", emulator.url)
+            assert (done.returncode, done.stdout) == (0, shown), command
 
 
 def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> None:

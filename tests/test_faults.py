@@ -289,14 +289,14 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_cli_adds_lists_and_clears_rules(client: Any, emulator: Emulator) -> None:
-    added = cli("add", "--server", emulator.url, "--provider", "gigapay", "--status", "503", "--times", "1")
+    added = cli("add", "--server", emulator.url, "--provider", "gigapay", "--status", "503", "--times", "1", "--json")
     assert added.returncode == 0, added.stderr
     rule = json.loads(added.stdout)
     assert (rule["status"], rule["times"], rule["retry_after"]) == (503, 1, 1)
     assert create_gigapay(emulator).status_code == 503
-    listed = json.loads(cli("list", "--server", emulator.url).stdout)
+    listed = json.loads(cli("list", "--server", emulator.url, "--json").stdout)
     assert [(r["id"], r["hits"]) for r in listed] == [(rule["id"], 1)]
-    assert json.loads(cli("clear", "--server", emulator.url).stdout) == []
+    assert json.loads(cli("clear", "--server", emulator.url, "--json").stdout) == {"removed": [rule["id"]]}
     refused = cli("add", "--server", emulator.url, "--status", "200")
     assert refused.returncode == 2 and "400..599" in refused.stderr
 

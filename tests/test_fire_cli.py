@@ -145,7 +145,42 @@ async def test_fire_through_a_running_emulator_with_no_webhook_says_so() -> None
         run = await fire_cli("centry", "on_order_save", "--server", emulator.url)
     assert run.code == 1
     assert run.deliveries == []
-    assert run.err.strip() == "webhook-emulator: nothing sent: no webhook of centry wants on_order_save"
+    assert run.err.strip() == "webhook-emulator: nothing sent: no centry webhook is registered"
+
+
+async def test_fire_that_reaches_nobody_says_why_and_lists_the_webhooks() -> None:
+    """Another tenant's webhook, or one that wants other events: the reason names it, and the
+    webhooks that exist are listed (id, tenant, URL, events) on stderr and in the JSON answer."""
+    with Emulator(time_scale=1e-6) as emulator:
+        async with ClientSession() as session, session.post(
+                emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
+                json={"url": "http://127.0.0.1:9/gp", "events": ["Payout.created"]}) as answer:
+            webhook = await answer.json()
+        tenant = AUTH["gigapay"]["Authorization"].removeprefix("Token ")
+        unwanted = await fire_cli("gigapay", "Payrun.paid", "--server", emulator.url)
+        elsewhere = await fire_cli("gigapay", "Payout.created", "--server", emulator.url, "--tenant", "someone-else")
+    listed = f"  webhook {webhook['id']} of tenant {tenant!r} -> http://127.0.0.1:9/gp wants Payout.created"
+    assert unwanted.code == 1 and unwanted.err.splitlines() == [
+        "webhook-emulator: nothing sent: none of the 1 gigapay webhook(s) wants Payrun.paid", listed]
+    assert json.loads(unwanted.out)["webhooks"] == [{"id": webhook["id"], "tenant": tenant, "url": webhook["url"],
+                                                     "events": ["Payout.created"], "disabled": False}]
+    assert elsewhere.code == 1 and elsewhere.err.splitlines() == [
+        "webhook-emulator: nothing sent: no gigapay webhook belongs to tenant 'someone-else' (1 belong to others)",
+        listed]
+
+
+async def test_a_mistyped_event_or_provider_gets_a_suggestion() -> None:
+    event = await fire_cli("gigapay", "Payout.craeted", "--url", "http://127.0.0.1:9/")
+    provider = await fire_cli("gigapy", "Payout.created", "--url", "http://127.0.0.1:9/")
+    assert event.code == 2 and "no event 'Payout.craeted' (did you mean 'Payout.created'?)" in event.err
+    assert provider.code == 2 and "no provider named 'gigapy' (did you mean 'gigapay'?)" in provider.err
+
+
+async def test_bad_data_json_blames_only_data() -> None:
+    run = await fire_cli("gigapay", "Payout.created", "--url", "http://127.0.0.1:9/", "--secret", "s",
+                         "--data", "{bad")
+    assert run.code == 2
+    assert run.err.startswith("webhook-emulator: --data must be valid JSON: ") and "--secret" not in run.err
 
 
 async def test_fire_at_a_server_that_is_not_there_exits_2() -> None:

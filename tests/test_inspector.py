@@ -1,8 +1,9 @@
 """The inspector page at /_emulator/ui, driven end to end in headless Chromium (Debian's, through
 Playwright for Python; nothing is downloaded): create a Syncfy subscription through its form, fire
 at a receiver, see and redeliver the delivery, reset; user data shown as text, never run; the
-admin token prompt; a narrow window. Screenshots of the main views go to $INSPECTOR_SCREENSHOTS
-(a folder; `docs/screenshots` to refresh the README's), or a temporary folder."""
+admin token prompt; a narrow window; the Webhooks tab's tables. Screenshots of the main views go to
+$INSPECTOR_SCREENSHOTS (a folder), or a temporary folder; its inspector.png and inspector-narrow.png
+are the ones in docs/ (see docs/inspector.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import requests
 
 from emulator import Emulator
 from emulator.receiver import Receiver
+from tests.conftest import free_port
 
 try:
     from playwright.sync_api import Browser, Error, Locator, Page, expect, sync_playwright
@@ -322,3 +324,81 @@ def test_a_narrow_window_gets_one_column_and_no_sideways_scrolling(browser: Brow
         snap(page, shots / f"{view}-narrow.png")
     page.context.close()
     assert problems == []
+
+
+WIDE = {"width": 1400, "height": 1000}
+
+
+def one_line(locator: Locator) -> bool:
+    """Whether an element's text sits on one line (no wrapping)."""
+    return locator.evaluate("el => el.getBoundingClientRect().height < "
+                            "1.5 * parseFloat(getComputedStyle(el).lineHeight)")
+
+
+def some_webhooks(emulator: Emulator, receiver: Receiver) -> None:
+    """Webhooks of every provider (two of one tenant), as the README's examples create them."""
+    client = emulator.client
+    client.create_webhook("gigapay", "MY_TOKEN", {"url": receiver.url_for("/gigapay"), "events": [
+        "Payout.created", "Payout.accepted"]}, scope="my-integration")
+    client.create_webhook("gigapay", "MY_TOKEN", {"url": receiver.url_for("/gigapay/employees"),
+                                                  "events": ["Employee.created"]}, scope="my-integration")
+    client.create_webhook("syncfy", KEY, {"url": receiver.url_for("/syncfy"), "events": ["credentials.created"],
+                                          "headers": {"X-Team": "payments"}, "description": "main"})
+    client.create_webhook("paybook", "MY_KEY", {"url": receiver.url_for("/hook"),
+                                                "events": ["credential_create", "refresh"]})
+    client.create_webhook("centry", "MY_CENTRY_TOKEN", {"callback_url": receiver.url_for("/centry"),
+                                                        "on_product_save": True})
+    client.create_webhook("shareactor", "MY_SHARE_KEY", {"endpoint": receiver.url_for("/share"),
+                                                         "event_type": "order.created"})
+
+
+def test_the_webhooks_tab_is_a_table_per_provider_and_tenant_that_uses_the_width(
+        browser: Browser, emulator: Emulator, receiver: Receiver, shots: Path) -> None:
+    emulator.client.reset()
+    some_webhooks(emulator, receiver)
+    page, problems = new_page(browser, WIDE)
+    open_view(page, emulator.url, "webhooks")
+    groups = page.get_by_test_id("webhook-group")
+    expect(groups).to_have_count(5)
+    gigapay = page.locator("[data-testid=webhook-group][data-provider=gigapay]")
+    expect(gigapay.locator("h3")).to_contain_text("MY_TOKEN2 webhooks")
+    expect(gigapay.locator("th")).to_have_text(["id", "url", "events", "scope", "created"])
+    rows = gigapay.locator("tbody tr:not(.other)")
+    expect(rows).to_have_count(2)
+    expect(gigapay.locator("tbody tr.other").first).to_contain_text("secret_key")  # the other fields, below
+    expect(rows.first).to_contain_text("Payout.createdPayout.accepted")
+    expect(rows.first).to_contain_text("my-integration")
+    centry = page.locator("[data-testid=webhook-group][data-provider=centry] tbody tr").first
+    expect(centry).to_contain_text("on_product_save")  # the events a flag-style webhook wants, by name
+    # Ids, scopes, times and URLs of this length do not wrap: 6 webhooks, 2 with a scope.
+    for cell, count in (("span.nowrap", 6 + 2 + 6), ("span.url", 6)):
+        spans = page.locator(f"table.webhook-table {cell}")
+        expect(spans).to_have_count(count)
+        assert [spans.nth(i).inner_text() for i in range(count) if not one_line(spans.nth(i))] == [], cell
+    page.locator("#webhook-filters input[name=tenant]").fill("MY_T")
+    expect(groups).to_have_count(1)
+    page.locator("#webhook-filters input[name=tenant]").fill("")
+    page.locator("#webhook-filters input[name=tenant]").blur()
+    expect(groups).to_have_count(5)
+    snap(page, shots / "inspector.png")
+    page.context.close()
+
+    narrow, narrow_problems = new_page(browser, NARROW)
+    open_view(narrow, emulator.url, "webhooks")
+    expect(narrow.get_by_test_id("webhook-group")).to_have_count(5)
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    first = narrow.locator("table.webhook-table tbody td").first.bounding_box()
+    second = narrow.locator("table.webhook-table tbody td").nth(1).bounding_box()
+    assert first and second and second["y"] >= first["y"] + first["height"]  # cells stacked, labelled
+    snap(narrow, shots / "inspector-narrow.png")
+    narrow.context.close()
+    assert problems == [] and narrow_problems == []
+
+
+def test_a_delivery_nobody_answers_shows_why_without_opening_it(page: Page, emulator: Emulator) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/refused"
+    emulator.client.fire("gigapay", "Payout.created", url=closed, secret="s")
+    open_view(page, emulator.url, "deliveries")
+    error = delivery(page).get_by_test_id("delivery-error")
+    expect(error).to_contain_text(f"Cannot connect to host 127.0.0.1:{closed.split(':')[2].split('/')[0]}")
+    expect(delivery(page).locator("summary").first).to_contain_text("no answer")

@@ -139,3 +139,28 @@ async def test_the_page_and_its_assets_answer_without_the_token(make_api: MakeAp
 async def test_the_page_with_a_trailing_slash_redirects_to_the_page(api: Api) -> None:
     answer = await api.get("/_emulator/ui/")
     assert answer.status == 308 and answer.headers["Location"] == "/_emulator/ui"
+
+
+async def test_the_webhooks_listing_has_a_row_per_webhook_with_the_events_it_wants(api: Api) -> None:
+    """GET /_emulator/webhooks, behind the Webhooks tab: a group per provider and tenant; each row
+    its id, url, wanted events (a flag-style provider's too), scope, deleted, times and other fields."""
+    centry = await create(api, "centry", "CT", {"callback_url": "http://127.0.0.1:9/c", "on_order_save": True})
+    share = await create(api, "shareactor", "SK", {"endpoint": "http://127.0.0.1:9/s", "event_type": "order.created"})
+    gone = await api.delete(f"/_emulator/providers/shareactor/webhooks/{share['_id']['$oid']}", json={"tenant": "SK"})
+    assert gone.status == 200
+    await create(api, "gigapay", "T", {"url": "http://127.0.0.1:9/g", "events": ["Payout.created"]},
+                 scope="my-integration")
+    listing = (await api.get("/_emulator/webhooks")).json["groups"]
+    assert [(g["provider"], g["tenant"]) for g in listing] == [("centry", "CT"), ("gigapay", "T"), ("shareactor", "SK")]
+    [row] = listing[0]["webhooks"]
+    assert (row["id"], row["url"], row["events"], row["deleted"]) == (centry["_id"], "http://127.0.0.1:9/c",
+                                                                      ["on_order_save"], False)
+    assert row["fields"] == {"company_id": centry["company_id"]} and row["created"].endswith("+00:00")
+    assert listing[1]["webhooks"][0]["scope"] == "my-integration"
+    assert "secret_key" in listing[1]["webhooks"][0]["fields"]
+    [deleted] = listing[2]["webhooks"]
+    assert deleted["deleted"] is True and deleted["events"] == ["order.created"]
+    only = (await api.get("/_emulator/webhooks?provider=centry")).json["groups"]
+    assert [g["provider"] for g in only] == ["centry"]
+    mistyped = await api.get("/_emulator/webhooks?provider=centri")
+    assert mistyped.status == 404 and "did you mean 'centry'?" in mistyped.json["message"]

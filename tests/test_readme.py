@@ -4,6 +4,7 @@ set-up commands checked against .ci/run. A README change that breaks an example 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -92,6 +93,9 @@ def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
             if isinstance(answer, dict) and "deliveries" in answer and "complete" in answer:
                 assert answer["deliveries"], f"{shlex.join(words)} delivered nothing"
                 assert all(d["status"] == "delivered" for d in answer["deliveries"]), answer
+                if '"order":"reversed"' in shlex.join(words):  # the reordering is there to see
+                    asked = json.loads(words[words.index("-d") + 1])["event"]
+                    assert [d["events"] for d in answer["deliveries"]] == [[e] for e in reversed(asked)], answer
         elif words[:2] == ["webhook-emulator", "receive"]:
             # The live receiver stands in for it: the command must listen where the examples deliver.
             defaults = build_parser().parse_args(words[1:])

@@ -36,7 +36,7 @@ def test_flags_win_over_variables_and_empty_variables_are_unset() -> None:
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"EMULATOR_PORT": "eighty"}, "EMULATOR_PORT='eighty'"),
+    ({"EMULATOR_PORT": "eighty"}, "EMULATOR_PORT must be a whole number, not 'eighty'"),
     ({"EMULATOR_PORT": "70000"}, "port must be 0..65535, not 70000"),
     ({"EMULATOR_TIME_SCALE": "0"}, "time scale must be > 0, not 0.0"),
     ({"EMULATOR_DELIVERY_TIMEOUT": "-1"}, "delivery timeout must be > 0"),

@@ -95,7 +95,8 @@ def test_state_export_and_import_move_state_between_emulators(tmp_path: Path) ->
             assert yaml.safe_load(path.read_text()) == source.client.snapshot()
             imported = run_cli("state", "import", str(path), "--server", target.url)
             assert imported.returncode == 0, imported.stderr
-            assert imported.stdout.strip() == f"imported 2 webhook(s) into {target.url}"
+            assert imported.stdout.strip() == f"imported 2 webhook(s) into {target.url}, replacing its state; " \
+                "like a reset, this also emptied its delivery log, request journal and fault rules"
             assert target.client.snapshot() == source.client.snapshot()
         listed = requests.get(f"{target.url}/v1/webhooks/subscriptions", headers=SYNCFY, timeout=10).json()
         assert [s["url"] for s in listed["response"]] == ["http://app:8000/syncfy"]

@@ -16,6 +16,7 @@ from emulator import __version__
 from emulator.control.openapi import build_openapi
 from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
+from emulator.delivery.unreached import why_nobody
 from emulator.engine.auth import Identity
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
 from emulator.engine.journal import printable
@@ -26,7 +27,7 @@ from emulator.engine.responses import json_response
 from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.validation import MAX_VALUES, parse_json
 from emulator.storage import statedoc
-from emulator.vocabulary import MODES, ORDERS
+from emulator.vocabulary import MODES, ORDERS, did_you_mean
 
 log = logging.getLogger("emulator")
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
@@ -173,7 +174,8 @@ def provider_named(request: web.Request, name: Any) -> Provider | web.Response:
     provider = request.app[STATE].providers.get(name)
     if provider is None:
         known = ", ".join(sorted(request.app[STATE].providers))
-        return fail(request, "not_found", f"no provider named {name!r}; the providers are {known}")
+        hint = did_you_mean(name, request.app[STATE].providers)
+        return fail(request, "not_found", f"no provider named {name!r}{hint}; the providers are {known}")
     return provider
 
 
@@ -258,6 +260,8 @@ async def fire_events(request: web.Request) -> web.Response:
     if body.get("wait"):
         complete = await dispatcher.wait(deliveries, float(body.get("timeout", DEFAULT_WAIT_TIMEOUT)))
     answer = {"provider": provider.name, "events": names, "deliveries": [d.as_json() for d in deliveries]}
+    if not deliveries and "url" not in body:
+        answer.update(why_nobody(request.app[STATE], provider, names, body.get("tenant"), body.get("scope")))
     if complete is not None:
         answer["complete"] = complete
     return json_response(request, 200 if body.get("wait") else 202, answer)

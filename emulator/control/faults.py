@@ -316,13 +316,18 @@ async def delete_faults(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """Give the app its fault rules (from `--faults FILE`, if given); a reset removes them."""
+    """Give the app its fault rules (from `--faults FILE`, read now and added at start-up, after
+    a `--state` file's load, whose reset would remove them); a reset removes them."""
     state = app[STATE]
     faults = Faults(state.settings.seed)
-    if state.settings.faults is not None:
-        for spec in load_file(state.settings.faults, state.providers):
-            faults.add(spec)
+    specs = load_file(state.settings.faults, state.providers) if state.settings.faults is not None else []
     app[FAULTS] = faults
+
+    async def add_rules(app: web.Application) -> None:
+        for spec in specs:
+            faults.add(spec)
+
+    app.on_startup.append(add_rules)
 
     def forget(provider: str | None) -> None:
         faults.remove(provider=provider)

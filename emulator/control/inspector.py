@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, fail
+from emulator.control.api import ControlRoute, fail, provider_named
+from emulator.delivery.dispatcher import delivery_spec
+from emulator.delivery.events import EventError, catalogue
+from emulator.delivery.unreached import describe_webhook
+from emulator.engine.provider import Provider
+from emulator.engine.render import render_record
+from emulator.engine.responses import json_response
+from emulator.engine.state import STATE
+from emulator.engine.store import Collection, Record
 
 UI_DIR = Path(__file__).parent / "ui"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -59,7 +68,60 @@ async def to_page(request: web.Request) -> web.Response:
     return web.Response(status=308, headers={"Location": "/_emulator/ui"})
 
 
+async def list_webhooks(request: web.Request) -> web.Response:
+    """GET /_emulator/webhooks: every tenant's webhooks (of one `provider`, if given), a row each
+    as the inspector's tables show them: id, url, the events it wants, disabled, deleted, created,
+    updated, and the provider's other fields as its API renders them."""
+    state = request.app[STATE]
+    names = list(state.providers)
+    if "provider" in request.query:
+        found = provider_named(request, request.query["provider"])
+        if isinstance(found, web.Response):
+            return found
+        names = [found.name]
+    groups = []
+    for name in names:
+        provider = state.providers[name]
+        for tenant, collection in state.store.provider_collections(name):
+            groups.append({"provider": name, "tenant": tenant, "webhooks": [
+                webhook_row(provider, tenant, collection, record, deleted)
+                for records, deleted in ((collection.records, False), (collection.removed, True))
+                for record in records.values()]})
+    return json_response(request, 200, {"groups": groups})
+
+
+def webhook_row(provider: Provider, tenant: str, collection: Collection, record: Record, deleted: bool
+                ) -> dict[str, Any]:
+    """One webhook as a row: what describe_webhook says, its times, and its other rendered fields."""
+    view = provider.views["default"]
+    rendered = render_record(view, record, collection.ref)
+    shown = _shown_fields(provider)
+    try:
+        described = describe_webhook(provider, tenant, record)
+    except EventError:  # a provider that sends nothing: no url, no events
+        described = {"id": record.id, "tenant": tenant, "url": None, "events": [], "disabled": False}
+    fields = {spec.name: rendered[spec.name] for spec in view
+              if spec.name not in shown and spec.source not in ("id", "created", "updated", "modified", "deleted")}
+    return {**described, "scope": record.scope, "deleted": deleted,
+            "created": record.created.isoformat(timespec="seconds"),
+            "updated": record.updated.isoformat(timespec="seconds"), "fields": fields}
+
+
+def _shown_fields(provider: Provider) -> set[str]:
+    """The fields a row shows in its own columns: the url and what says which events it wants."""
+    try:
+        spec = delivery_spec(provider)
+    except EventError:
+        return set()
+    rule = spec["subscribers"]
+    wanted = set(catalogue(provider)) if rule["match"] == "flag" else {rule["field"]}
+    return {spec["url_field"], *wanted}
+
+
 ROUTES = [
+    ControlRoute("GET", "/_emulator/webhooks", list_webhooks, "Every tenant's webhooks, a row each (id, url, the "
+                 "events it wants, disabled, deleted, created, updated, other fields), as the inspector shows them",
+                 query=("provider",)),
     ControlRoute("GET", "/_emulator/ui", page, "The inspector page (open without the admin token)",
                  content_type="text/html"),
     ControlRoute("GET", "/_emulator/ui/", to_page, "A redirect to the inspector page", 308),

@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 from aiohttp import web
 
 from emulator.control.api import ControlRoute, fail, fire_problem, provider_named, read_json_object
-from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec
+from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec, signature_spec
 from emulator.delivery.events import EventError, catalogue
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
@@ -41,6 +41,16 @@ class Check:
 
     def as_json(self) -> dict[str, str]:
         return vars(self)
+
+
+class Unreachable(Exception):
+    """The consumer could not be reached at all (nothing accepted the connection, or the target is
+    not allowed): auditing it further would only repeat the same error."""
+
+
+def unreachable(attempt: Attempt) -> bool:
+    """Whether an attempt got no answer for want of a connection (not for want of time)."""
+    return attempt.status is None and not (attempt.error or "").startswith("no response")
 
 
 def _observed(attempt: Attempt) -> str:
@@ -89,6 +99,8 @@ class Auditor:
         rule = self._success_rule()
         for event in events:
             [attempt] = await self._send(target, event)
+            if not valid and unreachable(attempt):
+                raise Unreachable(attempt.error)
             valid.append(attempt)
             checks.append(Check(f"event {event}", f"accepts it: {rule}", _observed(attempt),
                                 "pass" if attempt.outcome == "delivered" else "fail"))
@@ -130,12 +142,15 @@ async def audit(dispatcher: Dispatcher, provider: Provider, targets: list[tuple[
     auditor = Auditor(dispatcher, provider)
     endpoints, passed = [], True
     for target, events in targets:
-        # The audit's own notifications leave a stored webhook's failure counter alone.
-        checks = await auditor.run(replace(target, webhook_id=None), events)
+        endpoint: dict[str, Any] = {"url": target.url, "tenant": target.tenant, "webhook_id": target.webhook_id}
+        try:
+            # The audit's own notifications leave a stored webhook's failure counter alone.
+            checks = await auditor.run(replace(target, webhook_id=None), events)
+        except Unreachable as exc:
+            endpoint["unreachable"], checks = str(exc), []
         counts = summary(checks)
-        passed = passed and counts["fail"] == 0
-        endpoints.append({"url": target.url, "tenant": target.tenant, "webhook_id": target.webhook_id,
-                          "checks": [c.as_json() for c in checks], "summary": counts})
+        passed = passed and counts["fail"] == 0 and "unreachable" not in endpoint
+        endpoints.append({**endpoint, "checks": [c.as_json() for c in checks], "summary": counts})
     return {"provider": provider.name, "passed": passed, "endpoints": endpoints}
 
 
@@ -149,6 +164,9 @@ def render_table(report: dict[str, Any]) -> str:
     lines = []
     for endpoint in report["endpoints"]:
         where = endpoint["url"] + (f" (webhook {endpoint['webhook_id']})" if endpoint["webhook_id"] else "")
+        if "unreachable" in endpoint:
+            lines += [f"{report['provider']} consumer audit of {where}: {unreachable_line(endpoint)}", ""]
+            continue
         lines.append(f"{report['provider']} consumer audit of {where}")
         notes = [c for c in endpoint["checks"] if c["verdict"] == "note"]
         rows = [tuple(head for _, head in COLUMNS)] + [
@@ -167,6 +185,11 @@ def render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def unreachable_line(endpoint: dict[str, Any]) -> str:
+    """Why an endpoint was not audited, in one line."""
+    return f"cannot reach {endpoint['url']}, nothing audited: {endpoint['unreachable']}"
+
+
 def junit_xml(report: dict[str, Any]) -> str:
     """The report as JUnit XML: a test suite per endpoint, a test case per check."""
     suites = ElementTree.Element("testsuites", name=f"webhook-emulator audit {report['provider']}")
@@ -175,6 +198,10 @@ def junit_xml(report: dict[str, Any]) -> str:
         suite = ElementTree.SubElement(suites, "testsuite", name=f"{report['provider']} {endpoint['url']}",
                                        tests=str(sum(counts.values())), failures=str(counts["fail"]), errors="0",
                                        skipped="0")
+        if "unreachable" in endpoint:
+            suite.set("errors", "1")
+            case = ElementTree.SubElement(suite, "testcase", classname=f"audit.{report['provider']}", name="reach")
+            ElementTree.SubElement(case, "error", message=unreachable_line(endpoint))
         for check in endpoint["checks"]:
             case = ElementTree.SubElement(suite, "testcase", classname=f"audit.{report['provider']}",
                                           name=check["check"])
@@ -193,9 +220,31 @@ def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -
     names = sorted(catalogue(provider))
     if not names:
         raise EventError(f"{provider.name} has no events to audit with")
-    if "url" in body:
-        return [(dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers")), names)]
-    return dispatcher.subscribers(provider, names, body.get("tenant"))
+    if "url" not in body:
+        return dispatcher.subscribers(provider, names, body.get("tenant"))
+    secret = body.get("secret")
+    if secret is None and signature_spec(provider).get("scheme", "none") not in ("none", "jwt"):
+        registered = _registered_secret(dispatcher, provider, body["url"])
+        if registered is None:
+            raise MissingSecret(f"secret is required: {provider.name} signs its notifications, and the audit must "
+                                "sign with the secret the consumer verifies with (no registered "
+                                f"{provider.name} webhook has the url {body['url']} to take it from)")
+        secret = registered
+    return [(dispatcher.explicit_target(provider, body["url"], secret, body.get("headers")), names)]
+
+
+class MissingSecret(EventError):
+    """An audit of a URL for a provider that signs, with no secret given and none registered."""
+
+
+def _registered_secret(dispatcher: Dispatcher, provider: Provider, url: str) -> Any:
+    """The secret of the first registered webhook of the provider at `url`, or None."""
+    field = delivery_spec(provider)["url_field"]
+    for owner, collection in dispatcher.state.store.provider_collections(provider.name):
+        for record in collection.records.values():
+            if record.data.get(field) == url:
+                return dispatcher.target_for(provider, owner, record).secret
+    return None
 
 
 async def run_audit(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from emulator.engine.clock import Clock
 from emulator.engine.ids import IdSource
 from emulator.engine.provider import Provider
 from emulator.engine.render import Values, fill, format_time
+from emulator.vocabulary import did_you_mean
 
 
 class EventError(ValueError):
@@ -52,7 +53,8 @@ def canonical(provider: Provider, name: str) -> str:
     name = aliases(provider).get(name, name)
     if name not in events:
         known = ", ".join(sorted(events)) or "none"
-        raise EventError(f"{provider.name} has no event {name!r} (its events: {known})")
+        hint = did_you_mean(name, [*events, *aliases(provider)])
+        raise EventError(f"{provider.name} has no event {name!r}{hint} (its events: {known})")
     return name
 
 

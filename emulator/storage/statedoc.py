@@ -334,5 +334,6 @@ def setup(app: web.Application) -> None:
         if is_empty(state.store):
             replace_state(state, loaded)
             state.store.commit()
+            state.extras["state_file_loaded"] = True  # (what `serve` reports it loaded)
 
     app.on_startup.append(load)

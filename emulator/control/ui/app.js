@@ -276,13 +276,50 @@ function tenantGroups(state, filterProvider, filterTenant, extra) {
   return groups;
 }
 
+// The Webhooks tab: a table per provider and tenant, a webhook a row (GET /_emulator/webhooks).
+function eventList(events) {
+  return events.length ? h("span", { class: "events" }, events.map((e) => h("code", {}, e))) : h("span", { class: "muted" }, "no event");
+}
+
+function fieldList(fields) {
+  return h("dl", { class: "fields" }, Object.entries(fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, show(v)))));
+}
+
+// A webhook is a row of its main columns, and under it a row of its provider's other fields
+// across the table's width (so that long secrets take no column's width from ids and URLs).
+function webhookTable(group) {
+  const rows = group.webhooks;
+  const columns = [
+    ["id", (w) => h("span", { class: "mono nowrap" }, w.id, w.deleted ? [" ", pill("deleted", "bad")] : null, w.disabled ? [" ", pill("disabled", "bad")] : null)],
+    ["url", (w) => h("span", { class: "mono url" }, show(w.url))],
+    ["events", (w) => eventList(w.events)],
+    rows.some((w) => w.scope !== null) ? ["scope", (w) => h("span", { class: "mono nowrap" }, show(w.scope))] : null,
+    ["created", (w) => h("span", { class: "nowrap" }, when(w.created))],
+    rows.some((w) => w.updated !== w.created) ? ["updated", (w) => h("span", { class: "nowrap" }, when(w.updated))] : null,
+  ].filter(Boolean);
+  const body = rows.map((w) => {
+    const main = h("tr", { class: w.deleted ? "deleted" : null, "data-id": w.id },
+      columns.map(([label, cell]) => h("td", { "data-label": label }, cell(w))));
+    const other = Object.keys(w.fields).length
+      ? h("tr", { class: w.deleted ? "other deleted" : "other" }, h("td", { colspan: columns.length, "data-label": "other fields" }, fieldList(w.fields)))
+      : null;
+    return [main, other];
+  });
+  const live = rows.filter((w) => !w.deleted).length;
+  return h("section", { class: "card group", "data-provider": group.provider, "data-tenant": group.tenant, "data-testid": "webhook-group" },
+    h("h3", { class: "group-title" }, pill(group.provider, "provider"), h("span", { class: "mono" }, group.tenant),
+      h("span", { class: "muted" }, plural(live, "webhook"))),
+    rows.length ? h("div", { class: "scroll" }, h("table", { class: "stacked webhook-table" },
+      h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", {}, label)))), h("tbody", {}, body))) : empty("No webhooks."));
+}
+
 async function refreshWebhooks() {
   const form = $("#webhook-filters");
   const providerName = form.elements.provider.value;
-  const state = await api("GET", `/_emulator/state${providerName ? `?provider=${encodeURIComponent(providerName)}` : ""}`);
+  const answer = await api("GET", `/_emulator/webhooks${providerName ? `?provider=${encodeURIComponent(providerName)}` : ""}`);
   const tenant = form.elements.tenant.value.trim();
-  drawIfChanged("webhooks", { state, tenant }, () => {
-    const groups = tenantGroups(state, providerName, tenant);
+  drawIfChanged("webhooks", { answer, tenant }, () => {
+    const groups = answer.groups.filter((g) => !tenant || g.tenant.includes(tenant)).map(webhookTable);
     replace($("#webhooks"), groups.length ? groups : empty("No webhooks registered yet. Create one through a provider's API, the Syncfy dashboard, or a state file."));
   });
 }
@@ -337,7 +374,8 @@ function deliveryView(d) {
   h("summary", {}, pill(d.status), pill(d.provider, "provider"), h("strong", {}, d.events.join(", ")),
     h("span", { class: "summary-url" }, d.url),
     h("span", { class: "muted", "data-testid": "attempt-count" }, plural(d.attempts.length, "attempt")),
-    last && last.status !== null ? pill(`HTTP ${last.status}`, statusKind(last.status)) : null),
+    last && last.status !== null ? pill(`HTTP ${last.status}`, statusKind(last.status)) : null,
+    last && last.status === null ? [pill("no answer", "bad"), h("span", { class: "summary-error", "data-testid": "delivery-error", title: last.error }, last.error)] : null),
   h("div", { class: "delivery-body" },
     kv([["id", d.id], ["created", when(d.created)], ["tenant", d.tenant], ["webhook", d.webhook_id],
       ["signature mode", d.signature], [signatureHeader || "signature", signatureHeader ? signature ?? "—" : "unsigned"],
