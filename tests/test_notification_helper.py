@@ -125,7 +125,7 @@ def test_custom_headers_and_an_unsigned_provider() -> None:
 
 @pytest.mark.parametrize(("call", "message"), [
     ({"provider": "nope", "event": "x"}, "no provider named 'nope'; the providers are centry, gigapay"),
-    ({"provider": "gigapay", "event": "Nope.created"}, "gigapay has no event 'Nope.created' (its events: "),
+    ({"provider": "gigapay", "event": "Xyzzy"}, "gigapay has no event 'Xyzzy' (its events: "),
     ({"provider": "gigapay", "event": "Payout.created", "signature": "odd"}, "signature must be one of valid, "),
     ({"provider": "syncfy", "event": "credentials.created", "secret": "text"}, "secret must be a JWK object"),
     ({"provider": "gigapay", "event": "Payout.created", "data": [1]}, "data must be an object"),
