@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate fixture folders and exit non-zero on problems",
                            description="Load the built-in fixtures and each FOLDER's (*.yaml and *.yml, with "
                            "schemas/ beside them), print every problem found as one line naming the file and "
-                           "the place in it, and exit 1 if there is any (a FOLDER with no fixture is one).")
+                           "the place in it, and exit 2 if there is any (a FOLDER with no fixture is one). Besides "
+                           "each fixture's shape, it checks every template's {placeholders} against those its place "
+                           "offers, the errors.messages keys, and that the event catalogue and "
+                           "schemas/NAME/events.json agree.")
     check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
@@ -285,7 +288,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except FixtureError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return 1
+        return 2
     for provider in providers.values():
         print(f"ok  {provider.name:<12} {provider.source}")
     return 0
