@@ -308,11 +308,11 @@ def events_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[s
     if listed is None:
         return [f"{file}: lists no event names (give it an \"enum\" of the catalogue's events and aliases)"]
     events = _section(raw, "events")
-    names = [*_section(events, "catalogue"), *_section(events, "aliases")]
-    problems = [f"{path}: at {at('$.events.catalogue', n)}: event {n!r} is not in {file}"
-                for n in names if n not in listed]
+    places = {**{n: at("$.events.catalogue", n) for n in _section(events, "catalogue")},
+              **{n: at("$.events.aliases", n) for n in _section(events, "aliases")}}
+    problems = [f"{path}: at {where}: event {n!r} is not in {file}" for n, where in places.items() if n not in listed]
     problems += [f"{file}: event {n!r} is not in the catalogue (or aliases) of {path}" for n in listed
-                 if n not in names]
+                 if n not in places]
     return problems
 
 
