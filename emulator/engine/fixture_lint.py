@@ -104,8 +104,9 @@ SIGNATURE_CLAIMS = Context(
 ROUTE_PATH = Context(
     "Route path", ("$.routes[<n>].path",),
     {"id": "the webhook's id (retrieve, update, replace, delete and simulate find the webhook by it)"})
-ROUTE_BODY = Context(
-    "Route body", ("$.routes[<n>].body",), {}, note="Answered as written: it has no placeholders.")
+AS_WRITTEN = Context(
+    "Values sent as written", ("$.routes[<n>].body", "$.delivery.headers"), {},
+    note="Not templates: a `{name}` in them would be sent as literal text, so none is allowed.")
 VALIDATION_MESSAGE = Context(
     "Validation message", ("$.errors.messages.<key>",),
     {"field": "the field's path (`events.0`; `body` for the whole body)", "value": "the value given, as JSON",
@@ -115,7 +116,7 @@ VALIDATION_MESSAGE = Context(
      "choices": "the sort keys allowed, comma-separated"},
     note="Which names a message offers depends on its key; see the table below.")
 
-CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, ROUTE_BODY,
+CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, AS_WRITTEN,
             EVENT_SAMPLE, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE, SIGNATURE_CLAIMS)
 
 # `errors.messages` keys. A JSON Schema keyword words the errors jsonschema reports under it; those
@@ -256,7 +257,7 @@ class _Lint:
         for index, route in enumerate(routes if isinstance(routes, list) else []):
             if isinstance(route, dict):
                 self.template(route.get("path"), at(at("$.routes", index), "path"), ROUTE_PATH)
-                self.template(route.get("body"), at(at("$.routes", index), "body"), ROUTE_BODY)
+                self.template(route.get("body"), at(at("$.routes", index), "body"), AS_WRITTEN)
 
     def events(self) -> None:
         for name, spec in _section(self.raw, "events", "catalogue").items():
@@ -267,6 +268,7 @@ class _Lint:
             if target not in catalogue:
                 self.problem(at("$.events.aliases", alias), f"an alias of {target!r}, which is not in the catalogue")
         delivery = _section(self.raw, "delivery")
+        self.template(delivery.get("headers"), "$.delivery.headers", AS_WRITTEN)
         self.template(delivery.get("entry"), "$.delivery.entry", DELIVERY_ENTRY)
         body_names = self.names(DELIVERY_BODY)
         if delivery.get("entry") is None:
