@@ -17,6 +17,7 @@ COPY pyproject.toml README.md /tmp/build/
 COPY emulator /tmp/build/emulator
 COPY fixtures /tmp/build/fixtures
 COPY schemas /tmp/build/schemas
+COPY examples /tmp/build/examples
 RUN pip install /tmp/build && rm -rf /tmp/build \
     && useradd --create-home --uid 10001 emulator \
     && mkdir /data && chown emulator /data

@@ -1,4 +1,5 @@
-"""The command line: `webhook-emulator serve|fire|check|providers|health ...` (also `python -m emulator`)."""
+"""The command line: `webhook-emulator serve|fire|check|new-provider|providers|health ...` (also
+`python -m emulator`)."""
 
 from __future__ import annotations
 
@@ -112,8 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate fixture folders and exit non-zero on problems",
                            description="Load the built-in fixtures and each FOLDER's (*.yaml and *.yml, with "
                            "schemas/ beside them), print every problem found as one line naming the file and "
-                           "the place in it, and exit 1 if there is any (a FOLDER with no fixture is one).")
+                           "the place in it, and exit 2 if there is any (a FOLDER with no fixture is one). Besides "
+                           "each fixture's shape, it checks every template's {placeholders} against those its place "
+                           "offers, the errors.messages keys, and that the event catalogue and "
+                           "schemas/NAME/events.json agree.")
     check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
+    new = sub.add_parser("new-provider", help="write a working skeleton of a new provider",
+                         description="Write NAME.yaml, schemas/NAME/*.json (create, update, webhook, list, error, "
+                         "events, event-example) and test_NAME.py into DIR (default: the current folder): a "
+                         "provider that passes `check`, serves its CRUD routes (serve --fixtures DIR) and fires a "
+                         "signed event. An existing file is refused unless --force.")
+    new.add_argument("name", metavar="NAME", help="the provider's name: lowercase letters, digits, _ and -")
+    new.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    new.add_argument("--force", action="store_true", help="overwrite files that exist")
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
     providers.add_argument("--fixtures", type=Path, action="append", default=[])
@@ -310,9 +322,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     except FixtureError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return 1
+        return 2
     for provider in providers.values():
         print(f"ok  {provider.name:<12} {provider.source}")
+    return 0
+
+
+def cmd_new_provider(args: argparse.Namespace) -> int:
+    from emulator.scaffold import ScaffoldError, write_skeleton
+
+    try:
+        written = write_skeleton(args.name, args.folder, args.force)
+    except ScaffoldError as exc:
+        print(f"webhook-emulator: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: webhook-emulator check {args.folder}; webhook-emulator serve --fixtures {args.folder}; "
+          f"pytest {written[1]}")
     return 0
 
 
@@ -659,6 +686,7 @@ def _print_audit(args: argparse.Namespace, report: dict[str, Any]) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "fire": cmd_fire, "receive": cmd_receive, "check": cmd_check,
+            "new-provider": cmd_new_provider,
             "providers": cmd_providers, "openapi": cmd_openapi, "health": cmd_health, "state": cmd_state,
             "fault": cmd_fault, "audit": cmd_audit, "notification": cmd_notification}
 

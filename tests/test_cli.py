@@ -84,7 +84,7 @@ def test_check_reports_every_problem_of_every_file_one_line_each(run: Callable[.
                                         "routes: []\n")
     (tmp_path / "bad.yml").write_text("name: [unclosed\n")
     done = run("check", str(tmp_path))
-    assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     acme = [line for line in lines if str(tmp_path / "acme.yaml") in line]
     assert {line.split(": at ", 1)[1].split(":")[0] for line in acme} == {"$.auth", "$.errors", "$.resource",
@@ -95,7 +95,7 @@ def test_check_reports_every_problem_of_every_file_one_line_each(run: Callable[.
 
 
 def test_check_reads_yml_files(run: Callable[..., Run], tmp_path: Path) -> None:
-    source = Path(__file__).parent / "data" / "acme"
+    source = Path(__file__).parent.parent / "examples" / "acme"
     shutil.copytree(source, tmp_path / "fixtures")
     (tmp_path / "fixtures" / "acme.yaml").rename(tmp_path / "fixtures" / "acme.yml")
     done = run("check", str(tmp_path / "fixtures"))
@@ -106,11 +106,11 @@ def test_check_reads_yml_files(run: Callable[..., Run], tmp_path: Path) -> None:
 @pytest.mark.parametrize("layout", ["empty", "one folder down", "other files only"])
 def test_check_fails_on_a_folder_with_no_fixture(run: Callable[..., Run], tmp_path: Path, layout: str) -> None:
     if layout == "one folder down":
-        shutil.copytree(Path(__file__).parent / "data" / "acme", tmp_path / "nested")
+        shutil.copytree(Path(__file__).parent.parent / "examples" / "acme", tmp_path / "nested")
     elif layout == "other files only":
         (tmp_path / "acme.json").write_text("{}")
     done = run("check", str(tmp_path))
-    assert done.returncode == 1 and "ok " not in done.stdout
+    assert done.returncode == 2 and "ok " not in done.stdout
     assert done.stderr.strip() == f"error: {tmp_path}: no fixture here (a provider is a *.yaml or *.yml file in " \
                                   "the folder itself)"
 
@@ -118,7 +118,7 @@ def test_check_fails_on_a_folder_with_no_fixture(run: Callable[..., Run], tmp_pa
 def test_check_reports_invalid_yaml_with_its_line(run: Callable[..., Run], tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
     done = run("check", str(tmp_path))
-    assert done.returncode == 1 and "bad.yaml: line" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "bad.yaml: line" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_providers_lists_routes_and_events_as_text_and_json(run: Callable[..., Run]) -> None:

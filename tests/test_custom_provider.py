@@ -1,4 +1,4 @@
-"""A sixth provider from data alone (tests/data/acme: one YAML file and its schemas): served
+"""A sixth provider from data alone (examples/acme: one YAML file and its schemas): served
 beside the built-in five, with CRUD, its own errors, and signed deliveries; and broken fixtures
 stop start-up with one clear line."""
 
@@ -17,7 +17,7 @@ from emulator.engine.provider import FixtureError, load_providers
 from emulator.settings import Settings
 from tests.conftest import Api, MakeApi
 
-ACME = Path(__file__).parent / "data" / "acme"
+ACME = Path(__file__).parent.parent / "examples" / "acme"
 AUTH = {"Authorization": "Bearer acme-key"}
 
 
@@ -81,12 +81,12 @@ def test_built_in_providers_stay_alongside() -> None:
 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda text: text.replace("action: list", "action: lsit"), "at $.routes[0].action: 'lsit' is not one of"),
-    (lambda text: text.replace("response: hook.json}", "response: nope.json}", 1), "schema 'nope.json' not found"),
+    (lambda text: text.replace("response: webhook.json}", "response: nope.json}", 1), "schema 'nope.json' not found"),
     (lambda text: text.replace("prefixes: [/acme/]\n", ""), "'prefixes' is a required property"),
     (lambda text: text + "  : [\n", "invalid YAML"),
     (lambda text: text[:text.index("\nevents:")] + text[text.index("\ndelivery:"):],
      "'events' is a dependency of 'delivery'"),
-    (lambda text: text[:text.index("\nevents:")].replace("action: delete,", "action: simulate,"),
+    (lambda text: text[:text.index("\ndelivery:")].replace("action: delete,", "action: simulate,"),
      "'simulate' needs a delivery section"),
 ])
 def test_a_broken_fixture_stops_start_up_with_one_line(tmp_path: Path, edit: object, message: str) -> None:
@@ -103,8 +103,8 @@ def test_a_broken_fixture_stops_start_up_with_one_line(tmp_path: Path, edit: obj
 def test_a_broken_schema_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "acme"
     shutil.copytree(ACME, broken)
-    (broken / "schemas" / "acme" / "hook.json").write_text('{"type": "nonsense"}')
-    with pytest.raises(FixtureError, match=r"hook\.json: invalid JSON Schema at /type"):
+    (broken / "schemas" / "acme" / "webhook.json").write_text('{"type": "nonsense"}')
+    with pytest.raises(FixtureError, match=r"webhook\.json: invalid JSON Schema at /type"):
         load_providers([broken])
 
 

@@ -91,7 +91,7 @@ def test_image_listens_on_all_interfaces_on_the_exposed_port_as_non_root() -> No
 
 def test_image_copies_what_the_package_build_needs() -> None:
     copied = " ".join(instruction("COPY"))
-    for needed in ("pyproject.toml", "README.md", "emulator", "fixtures", "schemas"):
+    for needed in ("pyproject.toml", "README.md", "emulator", "fixtures", "schemas", "examples"):
         assert needed in copied
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".git", "tests"} <= set(ignored)

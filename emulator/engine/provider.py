@@ -256,6 +256,8 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
                  for i, r in enumerate(raw["routes"]) if r["action"] == "simulate" and not raw.get("delivery")]
     problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
                  for where, schema in _schema_names(raw) if provider.schema_uri(schema) not in registry]
+    from emulator.engine.fixture_lint import fixture_problems  # (it reads the engine, which reads this module)
+    problems += fixture_problems(path, raw, schema_dir / name)
     if problems:
         raise FixtureError("\n".join(problems))
     provider.routes = [_route(provider, i, r) for i, r in enumerate(raw["routes"])]

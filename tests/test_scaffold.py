@@ -1,0 +1,85 @@
+"""`webhook-emulator new-provider NAME [DIR]`: the skeleton passes `check`, serves its CRUD routes,
+fires a signed event, and its own test file passes; existing files are refused unless --force."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+import requests
+
+from emulator import Emulator
+from emulator.cli import main
+from emulator.receiver import Receiver
+
+AUTH = {"Authorization": "Bearer k1"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def widget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A skeleton of provider `widget` in tmp_path/fixtures."""
+    folder = tmp_path / "fixtures"
+    code, out, err = run(capsys, "new-provider", "widget", str(folder))
+    assert (code, err) == (0, "")
+    assert {line.removeprefix("wrote ") for line in out.splitlines() if line.startswith("wrote ")} == {
+        str(folder / name) for name in ("widget.yaml", "test_widget.py", *(
+            f"schemas/widget/{f}.json" for f in ("create", "update", "webhook", "list", "error", "events",
+                                                 "event-example")))}
+    return folder
+
+
+@pytest.mark.parametrize("name", ["widget", "my-shop", "a_b2"])
+def test_the_skeleton_passes_check(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    assert run(capsys, "new-provider", name, str(tmp_path))[0] == 0
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert (code, err) == (0, "") and f"ok  {name}" in out
+
+
+def test_it_serves_its_routes_and_fires_a_signed_event(widget: Path) -> None:
+    with Emulator(fixtures=[widget], time_scale=1e-6) as emulator, Receiver() as receiver:
+        base = emulator.url + "/widget/webhooks"
+        created = requests.post(base, json={"url": receiver.url_for("/hook"), "events": ["example.created"]},
+                                headers=AUTH, timeout=10)
+        assert created.status_code == 201, created.text
+        hook = created.json()
+        assert requests.get(base, headers=AUTH, timeout=10).json() == {"data": [hook], "total": 1}
+        assert requests.get(f"{base}/{hook['id']}", headers=AUTH, timeout=10).json() == hook
+        invalid = requests.post(base, json={"url": "not a url", "events": []}, headers=AUTH, timeout=10)
+        assert invalid.status_code == 422 and invalid.json()["error"]["status"] == 422
+        assert requests.get(base, timeout=10).status_code == 401
+        [delivery] = emulator.client.fire("widget", "example.created", wait=True)
+        [received] = receiver.wait_for(1)
+        assert delivery["status"] == "delivered"
+        assert received.json["type"] == "example.created" and received.json["id"] == delivery["event_ids"][0]
+        signature = {k.lower(): v for k, v in received.headers.items()}["x-widget-signature"]
+        assert signature == "sha256=" + hmac.new(hook["secret"].encode(), received.body, hashlib.sha256).hexdigest()
+        assert requests.delete(f"{base}/{hook['id']}", headers=AUTH, timeout=10).status_code == 204
+
+
+def test_its_own_test_file_passes(widget: Path, pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(str(widget / "test_widget.py"), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_an_existing_file_is_refused_unless_forced(widget: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = widget / "widget.yaml"
+    fixture.write_text("# mine\n")
+    code, out, err = run(capsys, "new-provider", "widget", str(widget))
+    assert (code, out, err) == (2, "", f"webhook-emulator: {fixture} exists already (--force overwrites it)\n")
+    assert fixture.read_text() == "# mine\n"
+    assert run(capsys, "new-provider", "widget", str(widget), "--force")[0] == 0
+    assert fixture.read_text().startswith("# Widget: a skeleton")
+
+
+def test_a_bad_name_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "new-provider", "My Shop", str(tmp_path))
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "'My Shop' is not a provider name" in err
+    assert list(tmp_path.iterdir()) == []
