@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
 from emulator.engine.render import compile_template
@@ -193,7 +194,8 @@ def _meta_validator() -> TwoTierValidator:
 
 
 def _schema_registry(name: str, schema_dir: Path) -> Registry:
-    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry."""
+    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry; a
+    schema that names no `$schema` is read as draft 2020-12."""
     registry = Registry()
     roots = [(schema_dir / name, name), (data_dir() / "schemas" / "common", "common")]
     for root, prefix in roots:
@@ -201,6 +203,8 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
             continue
         for path in sorted(root.rglob("*.json")):
             contents = _load_json(path)
+            if not isinstance(contents, dict):
+                raise FixtureError(f"{path}: a JSON Schema file must hold an object")
             rel = path.relative_to(root).as_posix()
             uri = f"{SCHEMA_BASE}{prefix}/{rel}"
             contents.setdefault("$id", uri)
@@ -211,7 +215,7 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
                 where = "/".join(str(p) for p in getattr(exc, "absolute_path", []))
                 message = getattr(exc, "message", str(exc))
                 raise FixtureError(f"{path}: invalid JSON Schema at /{where}: {message}") from None
-            registry = registry.with_resource(uri, Resource.from_contents(contents))
+            registry = registry.with_resource(uri, Resource.from_contents(contents, default_specification=DRAFT202012))
     return registry
 
 
