@@ -21,14 +21,12 @@ from aiohttp import web
 from emulator.control.api import ControlRoute, fail, fire_problem, provider_named, read_json_object
 from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec
 from emulator.delivery.events import EventError, catalogue
+from emulator.engine.model import Signature
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE
 
 AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
-DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
-                        "acting on it, and keep the endpoint's URL unguessable.")
-
 
 @dataclass
 class Check:
@@ -47,13 +45,13 @@ def _observed(attempt: Attempt) -> str:
     return f"HTTP {attempt.status}" if attempt.status is not None else f"no answer: {attempt.error}"
 
 
-def forgeries(signature: dict[str, Any]) -> list[tuple[str, str]]:
+def forgeries(signature: Signature) -> list[tuple[str, str]]:
     """(signing mode, what it is) for each forgery that applies to a signature scheme."""
-    jwt = signature["scheme"] == "jwt"
+    jwt = signature.scheme == "jwt"
     found = [("wrong_secret", "signed with the wrong key" if jwt else "signed with the wrong secret"),
              ("tampered_body", "body changed after signing"),
              ("missing", "no signature")]
-    templates = str(signature.get("message", "")) + str(signature.get("value", ""))
+    templates = signature.message + signature.value
     if jwt:
         found.append(("stale_timestamp", "expired token"))
     elif "{timestamp}" in templates:
@@ -78,7 +76,7 @@ class Auditor:
         return delivery.attempts
 
     def _success_rule(self) -> str:
-        accepted = self.spec.get("success")
+        accepted = self.spec.success
         statuses = " or ".join(map(str, accepted or []))
         return f"answers {statuses} (only {statuses} counts)" if accepted else "answers 2xx"
 
@@ -105,9 +103,9 @@ class Auditor:
             observed, verdict = f"slowest answer {max(a.duration_ms for a in answered):.0f} ms", "pass"
         checks.append(Check("answer time", f"answers within {self.timeout:g} s (the provider's timeout)",
                             observed, verdict))
-        signature = self.spec.get("signature") or {}
-        if signature.get("scheme", "none") == "none":
-            advice = self.spec.get("authenticity", DEFAULT_AUTHENTICITY)
+        signature = self.spec.signature
+        if signature.scheme == "none":
+            advice = self.spec.authenticity
             checks.append(Check("authenticity", f"cannot tell a forgery: {self.provider.name} signs nothing",
                                 " ".join(advice.split()), "note"))
             return checks
