@@ -3,13 +3,19 @@ meta-schema that documents it, `extends`, and the order every built-in fixture i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+import typing
+from collections.abc import Mapping
 from pathlib import Path
+from types import UnionType
+from typing import Any
 
 import pytest
 
 from emulator.cli import main
+from emulator.engine.model import Fixture, FreshTime, FreshValue, parse, yaml_key
 from tests.conftest import MakeApi
 
 ACME = Path(__file__).parent / "data" / "acme"
@@ -54,3 +60,93 @@ def test_a_schema_file_that_is_not_an_object_is_one_line(tmp_path: Path, capsys:
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "hook.json: a JSON Schema file must hold an object" in err
 
+
+
+# -- the model and the meta-schema agree --------------------------------------------------------------
+
+META = json.loads((Path(__file__).parent.parent / "schemas" / "fixture.schema.json").read_text())
+
+
+def _node(node: dict[str, Any]) -> dict[str, Any]:
+    """A meta-schema node with its `$ref` followed."""
+    while "$ref" in node:
+        node = META["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _members(tp: Any) -> list[tuple[str, Any]]:
+    """The dataclasses inside a field's type, with how the meta-schema reaches them from its node."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (UnionType, typing.Union):
+        return _members(args[0])
+    if dataclasses.is_dataclass(tp):
+        return [("", tp)]
+    if typing.get_origin(tp) is tuple and dataclasses.is_dataclass(args[0]):
+        return [("items", args[0])]
+    if typing.get_origin(tp) is Mapping and dataclasses.is_dataclass(args[1]):
+        return [("additionalProperties", args[1])]
+    return []
+
+
+def _disagreements(cls: type, node: dict[str, Any], where: str) -> list[str]:
+    """Every key one of the model and the meta-schema has and the other lacks, a default that differs,
+    an order that differs, and a key with no description."""
+    node = _node(node)
+    props = node.get("properties", {})
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("from_key")]
+    keys = [yaml_key(f) for f in fields]
+    found = [f"{where}.{k}: in the model, not the meta-schema" for k in keys if k not in props]
+    found += [f"{where}.{k}: in the meta-schema, not the model" for k in props if k not in keys]
+    if [k for k in keys if k in props] != [k for k in props if k in keys]:
+        found.append(f"{where}: the model's order {keys} is not the meta-schema's {list(props)}")
+    if node.get("additionalProperties") is not False:
+        found.append(f"{where}: the meta-schema lets unknown keys in")
+    required = set(node.get("required", []))
+    for f, key in zip(fields, keys, strict=True):
+        prop = props.get(key)
+        if prop is None:
+            continue
+        if not prop.get("description"):
+            found.append(f"{where}.{key}: no description")
+        model, documented = _default(f), prop.get("default", dataclasses.MISSING)
+        if dataclasses.is_dataclass(model) and documented is not dataclasses.MISSING:
+            documented = parse(type(model), documented)
+        if isinstance(model, tuple):
+            model = list(model)
+        if key not in required and model not in (None, dataclasses.MISSING) and documented != model:
+            found.append(f"{where}.{key}: the model's default is {model!r}, the meta-schema's {documented!r}")
+        elif documented is not dataclasses.MISSING and documented != model:
+            found.append(f"{where}.{key}: the meta-schema's default {documented!r} is not the model's {model!r}")
+        for step, member in _members(hints[f.name]):
+            inner = _node(prop)[step] if step else prop
+            found += _disagreements(member, inner, f"{where}.{key}")
+        if f.metadata.get("each"):  # events.fresh: a generator, a time or a value
+            branches = {_node(b).get("required", [None])[0]: _node(b) for b in prop["additionalProperties"]["oneOf"]}
+            found += _disagreements(FreshTime, branches["time"], f"{where}.{key}.*")
+            found += _disagreements(FreshValue, branches["value"], f"{where}.{key}.*")
+    return found
+
+
+def test_the_model_and_the_meta_schema_have_the_same_keys_defaults_and_order() -> None:
+    assert _disagreements(Fixture, META, "$") == []
+
+
+def test_every_meta_schema_key_is_described() -> None:
+    def undescribed(node: Any, where: str) -> list[str]:
+        if isinstance(node, list):
+            return [p for i, n in enumerate(node) for p in undescribed(n, f"{where}[{i}]")]
+        if not isinstance(node, dict):
+            return []
+        missing = [f"{where}.{k}" for k, v in node.get("properties", {}).items() if not v.get("description")]
+        return missing + [p for k, v in node.items() if k != "if" for p in undescribed(v, f"{where}/{k}")]
+
+    assert undescribed(META, "$") == []

@@ -33,7 +33,7 @@ def _key(name: str) -> dict[str, str]:
 
 # -- auth ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Credential:
     """One place a credential is read from: a header (optionally matched by `pattern`), a query
     parameter or a field of the JSON body."""
@@ -44,14 +44,14 @@ class Credential:
     pattern: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Auth:
     credentials: tuple[Credential, ...]
     required_when_strict: tuple[Credential, ...] = ()
     scope_header: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OAuth:
     expires_in: int = 7200
     scope: str = ""
@@ -61,7 +61,7 @@ class OAuth:
 
 # -- errors ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorKind:
     """One kind of error: its status and message (None: the kind's usual ones, see engine/errors.py),
     a body of its own (None: the section's `body`) and extra headers."""
@@ -72,16 +72,16 @@ class ErrorKind:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Errors:
-    body: Any
     schema: str | None = None
+    body: Any
     non_field_key: str = "non_field_errors"
     kinds: Mapping[str, ErrorKind] = field(default_factory=dict)
     messages: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Idempotency:
     header: str
     ttl: float
@@ -90,7 +90,7 @@ class Idempotency:
 
 # -- the resource ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FieldSpec:
     """One field of a provider's resource: where its value comes from and how it is rendered."""
 
@@ -109,23 +109,23 @@ class FieldSpec:
             object.__setattr__(self, "writable", self.source is None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scope:
     field: str
     unscoped: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resource:
     name: str
-    id: Any
-    fields: Mapping[str, FieldSpec]
     schema: str | None = None
+    id: Any
     soft_delete: str | None = None
     scope: Scope | None = None
+    fields: Mapping[str, FieldSpec]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class View:
     """A named rendering: fields left out, and fields rendered otherwise (each merged over the
     resource's own `from`, `format`, `tz` and `wrap` at load)."""
@@ -136,7 +136,7 @@ class View:
 
 # -- lists -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unusable:
     """Per paging role, what a value that is not a usable integer gets: `error` or `default`."""
 
@@ -146,7 +146,7 @@ class Unusable:
     limit: str = "error"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Paging:
     style: str = "offset"
     page: str = "page"
@@ -168,14 +168,14 @@ class Paging:
         return str(getattr(self, role))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Sort:
     param: str
     default: str
     keys: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Listing:
     body: Any = "{items}"
     paging: Paging = field(default_factory=Paging)
@@ -184,21 +184,21 @@ class Listing:
     filter_suffixes: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteSpec:
     method: str
     path: str
     action: str
     status: int = 200
     request: str | None = None
-    response: str | None = None
     view: str = "default"
     body: Any = None
+    response: str | None = None
 
 
 # -- events ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FreshTime:
     """A fresh variable that is the firing's time in a format (and time zone)."""
 
@@ -206,17 +206,17 @@ class FreshTime:
     tz: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FreshValue:
     """A fresh variable that is a constant a caller may override."""
 
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
-    sample: Any
     schema: str | None = None
+    sample: Any
 
 
 def _fresh(value: Any) -> Any:
@@ -228,35 +228,35 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Events:
-    catalogue: Mapping[str, EventSpec]
     id: Any = "uuid4"
     fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
     aliases: Mapping[str, str] = field(default_factory=dict)
+    catalogue: Mapping[str, EventSpec]
 
 
 # -- delivery --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Subscribers:
-    match: str
     field: str | None = None
+    match: str
     skip_when: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Signature:
     scheme: str = "none"
     header: str | None = None
     secret_field: str | None = None
     message: str = "{body}"
     value: str = "{digest}"
-    claims: Mapping[str, Any] = field(default_factory=dict)
     ttl: int = 300
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Retry:
     retries: int = 5
     backoff: str = "exponential"
@@ -270,14 +270,14 @@ class Retry:
         return [float(self.initial * self.factor ** n) for n in range(self.retries)]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FailureCounter:
     field: str
     limit: int | None = None
-    then: Mapping[str, Any] = field(default_factory=dict)
+    then: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliverySpec:
     subscribers: Subscribers
     url_field: str
@@ -289,10 +289,10 @@ class DeliverySpec:
     entry: Any = None
     body: Any = "{payload}"
     signature: Signature = field(default_factory=Signature)
-    success: tuple[int, ...] = ()
+    success: tuple[int, ...] | None = None  # None: any 2xx
     authenticity: str = DEFAULT_AUTHENTICITY
-    timeout: float = 10
     retry: Retry = field(default_factory=Retry)
+    timeout: float = 10
     failure_counter: FailureCounter | None = None
 
     def is_success(self, status: int) -> bool:
@@ -302,28 +302,28 @@ class DeliverySpec:
 
 # -- the whole fixture -----------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Fixture:
     """One provider's fixture, every section typed. `title` and `base_path` None: the name and the
     first prefix."""
 
     name: str
-    prefixes: tuple[str, ...]
-    auth: Auth
-    errors: Errors
-    resource: Resource
-    routes: tuple[RouteSpec, ...]
     extends: str | None = None
     title: str | None = None
+    prefixes: tuple[str, ...]
     base_path: str | None = None
     trailing_slash: str = "strict"
     method_override: str | None = None
     dashboard: bool = False
+    auth: Auth
     oauth: OAuth | None = None
     envelope: Any = None
+    errors: Errors
     idempotency: Idempotency | None = None
+    resource: Resource
     views: Mapping[str, View] = field(default_factory=dict)
     listing: Listing = field(default_factory=Listing, metadata=_key("list"))
+    routes: tuple[RouteSpec, ...]
     events: Events | None = None
     delivery: DeliverySpec | None = None
 
@@ -334,7 +334,7 @@ def yaml_key(f: dataclasses.Field[Any]) -> str:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
