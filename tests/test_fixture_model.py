@@ -7,7 +7,7 @@ import dataclasses
 import json
 import shutil
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import UnionType
 from typing import Any
@@ -150,3 +150,71 @@ def test_every_meta_schema_key_is_described() -> None:
         return missing + [p for k, v in node.items() if k != "if" for p in undescribed(v, f"{where}/{k}")]
 
     assert undescribed(META, "$") == []
+
+
+# -- words that were quirks in code ------------------------------------------------------------------
+
+def _acme(tmp_path: Path, edit: Callable[[str], str]) -> Path:
+    folder = tmp_path / "acme"
+    shutil.copytree(ACME, folder)
+    fixture = folder / "acme.yaml"
+    fixture.write_text(edit(fixture.read_text()))
+    return folder
+
+
+async def test_soft_delete_sets_the_field_it_names(tmp_path: Path, make_api: MakeApi) -> None:
+    created = "    created: {from: created, format: unix}\n"
+    folder = _acme(tmp_path, lambda text: text.replace("  id: uuid4\n", "  id: uuid4\n  soft_delete: removed\n", 1)
+                   .replace(created, created + "    removed: {default: false, writable: false}\n")
+                   .replace("action: delete, status: 204}", "action: delete}"))
+    api = await make_api(fixtures=[folder])
+    hook = (await api.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]},
+                           headers=AUTH, validate=False)).json
+    assert hook["removed"] is False
+    deleted = await api.delete(f"/acme/hooks/{hook['id']}", headers=AUTH, validate=False)
+    assert (deleted.status, deleted.json) == (200, {**hook, "removed": True})
+    assert (await api.get(f"/acme/hooks/{hook['id']}", headers=AUTH, validate=False)).status == 404
+
+
+def test_soft_delete_must_name_a_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _acme(tmp_path, lambda text: text.replace("  id: uuid4\n", "  id: uuid4\n  soft_delete: gone\n", 1))
+    assert main(["check", str(folder)]) != 0
+    assert "at $.resource.soft_delete: no field named 'gone'" in capsys.readouterr().err
+
+
+async def test_range_filters_use_the_fixtures_suffixes(tmp_path: Path, make_api: MakeApi) -> None:
+    folder = _acme(tmp_path, lambda text: text.replace(
+        "  paging: {style: offset, offset: offset, limit: limit}\n",
+        "  paging: {style: offset, offset: offset, limit: limit}\n  filters: {since: created}\n"
+        "  filter_suffixes: {gte: .from, lt: .until}\n"))
+    api = await make_api(fixtures=[folder])
+    await api.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]}, headers=AUTH,
+                   validate=False)
+
+    async def listed(query: str) -> int:
+        return int((await api.get(f"/acme/hooks?{query}", headers=AUTH, validate=False)).json["total"])
+
+    assert await listed("since.from=2000-01-01T00:00:00Z") == 1
+    assert await listed("since.until=2000-01-01T00:00:00Z") == 0
+    assert await listed("since_lt=2000-01-01T00:00:00Z") == 1  # not a word of this provider: no filter
+
+
+async def test_the_token_answer_is_the_fixtures_template(tmp_path: Path, make_api: MakeApi) -> None:
+    folder = _acme(tmp_path, lambda text: text.replace(
+        "\nerrors:", '\noauth:\n  expires_in: 60\n  answer: {token: "{access_token}", ttl: "{expires_in}"}\nerrors:', 1)
+        .replace("routes:\n", "routes:\n  - {method: POST, path: /acme/token, action: oauth_token}\n", 1))
+    api = await make_api(fixtures=[folder])
+    answer = await api.post("/acme/token", json={"grant_type": "client_credentials", "client_id": "me"},
+                            validate=False)
+    assert answer.status == 200 and sorted(answer.json) == ["token", "ttl"] and answer.json["ttl"] == 60
+    listed = await api.get("/acme/hooks", headers={"Authorization": f"Bearer {answer.json['token']}"}, validate=False)
+    assert listed.status == 200
+
+
+def test_the_engine_names_no_provider() -> None:
+    names = {path.stem for path in (Path(__file__).parent.parent / "fixtures").glob("*.yaml")}
+    package = Path(__file__).parent.parent / "emulator"
+    found = [(str(path.relative_to(package)), name) for path in package.rglob("*") if path.is_file()
+             and path.suffix in (".py", ".js", ".html", ".css") and "_data" not in path.parts
+             for name in names if name in path.read_text(encoding="utf-8").lower()]
+    assert found == []

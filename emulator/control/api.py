@@ -346,6 +346,8 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "delivers": provider.delivery is not None,
         "id_field": statedoc.id_field(provider),
         "signature_header": signature_spec(provider).header,
+        "signature_scheme": signature_spec(provider).scheme,
+        "dashboard": provider.dashboard,
     }
 
 

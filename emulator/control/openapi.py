@@ -75,7 +75,7 @@ def _list_params(provider: Provider) -> list[dict[str, Any]]:
         keys = list(listing.sort.keys)
         params.append(_query(listing.sort.param, {"enum": keys + [f"-{k}" for k in keys]}))
     params += [_query(name + suffix, {"type": "string", "format": "date-time"})
-               for name in listing.filters for suffix in ("", "_gt", "_gte", "_lt", "_lte")]
+               for name in listing.filters for suffix in ("", *listing.filter_suffixes.values())]
     return params
 
 

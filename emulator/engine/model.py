@@ -21,10 +21,9 @@ from typing import Any
 # What a notification's `authenticity` advice says when a provider that signs nothing gives none.
 DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
                         "acting on it, and keep the endpoint's URL unguessable.")
-# The OAuth token endpoint's answer when the fixture's `oauth.answer` gives no other (RFC 6749 section 5.1,
-# plus Doorkeeper's `created_at`).
+# The OAuth token endpoint's answer when the fixture's `oauth.answer` gives no other (RFC 6749 section 5.1).
 DEFAULT_TOKEN_ANSWER = {"access_token": "{access_token}", "token_type": "bearer", "expires_in": "{expires_in}",
-                        "refresh_token": "{refresh_token}", "scope": "{scope}", "created_at": "{created_at}"}
+                        "refresh_token": "{refresh_token}", "scope": "{scope}"}
 
 
 def _key(name: str) -> dict[str, str]:

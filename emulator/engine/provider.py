@@ -226,6 +226,9 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
                 for i, r in enumerate(fixture.routes) if r.view not in views]
     problems += [f"{path}: at $.routes[{i}].action: 'simulate' needs a delivery section"
                  for i, r in enumerate(fixture.routes) if r.action == "simulate" and fixture.delivery is None]
+    soft = fixture.resource.soft_delete
+    if soft is not None and soft not in fields:
+        problems.append(f"{path}: at $.resource.soft_delete: no field named {soft!r} in $.resource.fields")
     problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
                  for where, schema in _schema_names(fixture) if _schema_uri(name, schema) not in registry]
     if problems:

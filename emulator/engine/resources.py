@@ -25,8 +25,6 @@ from emulator.engine.state import EmulatorState
 from emulator.engine.store import EVERYONE, Collection, Record, Token
 from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
 
-RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
-
 
 @dataclass
 class Call:
@@ -197,6 +195,8 @@ async def delete(call: Call) -> Reply:
     soft_flag = call.provider.resource.soft_delete
     if soft_flag:
         record.deleted = True
+        if call.provider.fields[soft_flag].source is None:  # a stored field (not `from: deleted`) says so too
+            record.data[soft_flag] = True
     call.collection.remove(record, soft=bool(soft_flag))
     if call.route.status == 204:
         return Reply(204)
@@ -245,10 +245,13 @@ def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int 
 
 
 def _filters(call: Call) -> list[Callable[[Record], bool]]:
-    """Timestamp filters such as `created_at_gte=...` from the fixture's `list.filters`."""
+    """Timestamp filters such as `created_at_gte=...` from the fixture's `list.filters` and
+    `list.filter_suffixes`."""
     keeps: list[Callable[[Record], bool]] = []
-    for param, source in call.provider.listing.filters.items():
-        for suffix, op in RANGE_SUFFIXES.items():
+    listing = call.provider.listing
+    suffixes = {"": "eq", **{suffix: op for op, suffix in listing.filter_suffixes.items()}}
+    for param, source in listing.filters.items():
+        for suffix, op in suffixes.items():
             raw = call.request.query.get(param + suffix)
             if raw is None:
                 continue
@@ -400,8 +403,8 @@ async def oauth_token(call: Call) -> Reply:
     refresh = ids.generate(spec.token)
     token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
     call.state.store.issue(call.provider.name, access, token, now)
-    return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
-                       "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
+    return Reply(200, fill(spec.answer, {"access_token": access, "refresh_token": refresh, "expires_in": expires_in,
+                                         "scope": scope, "created_at": int(now.timestamp())}))
 
 
 ACTIONS: dict[str, Action] = {
