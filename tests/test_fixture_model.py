@@ -16,6 +16,7 @@ import pytest
 
 from emulator.cli import main
 from emulator.engine.model import Fixture, FreshTime, FreshValue, parse, yaml_key
+from emulator.engine.provider import load_providers
 from tests.conftest import MakeApi
 
 ACME = Path(__file__).parent / "data" / "acme"
@@ -218,3 +219,51 @@ def test_the_engine_names_no_provider() -> None:
              and path.suffix in (".py", ".js", ".html", ".css") and "_data" not in path.parts
              for name in names if name in path.read_text(encoding="utf-8").lower()]
     assert found == []
+
+
+# -- extends --------------------------------------------------------------------------------------------
+
+def test_paybook_and_syncfy_share_one_base() -> None:
+    providers = load_providers([])
+    paybook, syncfy = providers["paybook"], providers["syncfy"]
+    assert paybook.raw["extends"] == syncfy.raw["extends"] == "paybook-v1"
+    assert paybook.auth == syncfy.auth and paybook.envelope == syncfy.envelope and paybook.listing == syncfy.listing
+    assert paybook.errors.kinds == syncfy.errors.kinds and paybook.errors.messages != syncfy.errors.messages
+    # Each keeps what is its own, laid over the base key by key.
+    assert paybook.delivery and paybook.delivery.subscribers.skip_when == {"is_disabled": 1}
+    assert syncfy.delivery and syncfy.delivery.subscribers.skip_when == {}
+    assert paybook.delivery.subscribers.field == syncfy.delivery.subscribers.field == "events"
+
+
+async def test_a_fixture_extends_another_and_changes_what_it_says(tmp_path: Path, make_api: MakeApi) -> None:
+    folder = tmp_path / "fixtures"
+    shutil.copytree(ACME, folder)
+    (folder / "beta.yaml").write_text(
+        "name: beta\nextends: acme\nprefixes: [/beta/]\n"
+        "errors:\n  kinds:\n    not_found: {message: no such beta hook}\n"
+        "routes:\n  - {method: GET, path: \"/beta/hooks/{id}\", action: retrieve}\n"
+        "  - {method: POST, path: /beta/hooks, action: create, status: 201, request: create.json}\n")
+    shutil.copytree(folder / "schemas" / "acme", folder / "schemas" / "beta")
+    api = await make_api(fixtures=[folder])
+    created = await api.post("/beta/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]},
+                             headers=AUTH, validate=False)
+    assert created.status == 201 and list(created.json) == ["id", "target", "topics", "secret", "created"]
+    missing = await api.get("/beta/hooks/nope", headers=AUTH, validate=False)
+    # The kind's status is acme's (merged key by key), its message beta's own; the list is beta's.
+    assert (missing.status, missing.json) == (404, {"error": {"code": 404, "message": "no such beta hook"}})
+    assert (await api.get("/beta/hooks", headers=AUTH, validate=False)).status == 405
+    assert (await api.get("/acme/hooks", headers=AUTH, validate=False)).status == 200
+
+
+@pytest.mark.parametrize(("extends", "message"), [
+    ("nowhere", "at $.extends: cannot extend 'nowhere': no such fixture"),
+    ("loop", "at $.extends: cannot extend 'loop': it extends itself"),
+])
+def test_a_bad_extends_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], extends: str,
+                                   message: str) -> None:
+    folder = _acme(tmp_path, lambda text: text.replace("name: acme\n", f"name: acme\nextends: {extends}\n"))
+    (folder / "common").mkdir()
+    (folder / "common" / "loop.yaml").write_text("extends: loop\n")
+    assert main(["check", str(folder)]) != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

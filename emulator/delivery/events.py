@@ -9,7 +9,6 @@ and `catalogue` (per event its `sample` template and an optional `schema`).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from emulator.engine.clock import Clock
 from emulator.engine.ids import IdSource
 from emulator.engine.model import EventSpec, FreshTime, FreshValue
 from emulator.engine.provider import Provider
-from emulator.engine.render import Values, fill, format_time
+from emulator.engine.render import Values, deep_merge, fill, format_time
 
 
 class EventError(ValueError):
@@ -65,16 +64,6 @@ def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
     if isinstance(spec, FreshValue):
         return spec.value
     return ids.generate(spec)
-
-
-def deep_merge(base: Any, overrides: Any) -> Any:
-    """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
-    if not isinstance(base, dict) or not isinstance(overrides, dict):
-        return copy.deepcopy(overrides)
-    merged = dict(base)
-    for key, value in overrides.items():
-        merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
-    return merged
 
 
 def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock) -> Event:

@@ -35,7 +35,7 @@ from emulator.engine.model import (
     RouteSpec,
     parse_fixture,
 )
-from emulator.engine.render import compile_template
+from emulator.engine.render import compile_template, deep_merge
 
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -210,9 +210,30 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
     return registry
 
 
+def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
+    """A fixture document with the fixture its `extends` names laid under it: objects merge key by
+    key, any other value of this document replaces the other's, and `name` is never inherited."""
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw
+    wanted = raw["extends"]
+    folders = (path.parent, data_dir() / "fixtures")
+    candidates = [folder / sub / f"{wanted}.yaml" for folder in folders for sub in ("common", "")]
+    found = next((p for p in candidates if isinstance(wanted, str) and p.is_file() and p not in seen), None)
+    if found is None:
+        why = "it extends itself" if any(p in seen for p in candidates) else "no such fixture"
+        raise FixtureError(f"{path}: at $.extends: cannot extend {wanted!r}: {why} (looked for common/{wanted}.yaml "
+                           f"and {wanted}.yaml beside it and among the built-in fixtures)")
+    base = _extended(found, read_yaml(found, FixtureError), (*seen, path))
+    if not isinstance(base, dict):
+        raise FixtureError(f"{found}: a fixture is a mapping of keys")
+    base = {k: v for k, v in base.items() if k not in ("name", "extends")}
+    return deep_merge(base, raw)
+
+
 def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
-    """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
-    raw = read_yaml(path, FixtureError)
+    """Read one fixture file (laid over the one it `extends`) and the schemas it names; raise
+    FixtureError on any problem."""
+    raw = _extended(path, read_yaml(path, FixtureError), (path,))
     meta = meta or _meta_validator()
     errors = sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
@@ -337,7 +358,8 @@ def fixture_files(folder: Path) -> list[Path]:
 
 
 def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [p for fixture_dir, schema_dir in sources for p in (*fixture_files(fixture_dir), *schema_dir.rglob("*"))]
+    files = [p for fixture_dir, schema_dir in sources
+             for p in (*fixture_files(fixture_dir), *(fixture_dir / "common").glob("*.y*ml"), *schema_dir.rglob("*"))]
     files += list(shared.rglob("*"))
     return tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]))
 

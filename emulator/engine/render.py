@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -204,3 +205,13 @@ def render_record(specs: Sequence[FieldSpec], record: Record, ref: str, keep: bo
             record.rendered = cache
             cache[key] = rendered
     return rendered
+
+
+def deep_merge(base: Any, overrides: Any) -> Any:
+    """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(overrides, dict):
+        return copy.deepcopy(overrides)
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+    return merged
