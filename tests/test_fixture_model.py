@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import typing
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ import pytest
 
 from emulator.cli import main
 from emulator.engine.model import Fixture, FreshTime, FreshValue, parse, yaml_key
-from emulator.engine.provider import load_providers
+from emulator.engine.provider import load_providers, read_yaml
 from tests.conftest import MakeApi
 
 ACME = Path(__file__).parent / "data" / "acme"
@@ -267,3 +268,43 @@ def test_a_bad_extends_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["check", str(folder)]) != 0
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# -- one order ------------------------------------------------------------------------------------------
+
+def _out_of_order(doc: Any, node: dict[str, Any], where: str) -> list[str]:
+    """Every mapping of a fixture document whose keys do not come in the meta-schema's order."""
+    node = _node(node)
+    if isinstance(doc, list):
+        return [p for i, item in enumerate(doc) for p in _out_of_order(item, node.get("items", {}), f"{where}[{i}]")]
+    if not isinstance(doc, dict):
+        return []
+    props = node.get("properties")
+    found = []
+    if props:
+        keys = [k for k in doc if k in props]
+        if keys != sorted(keys, key=list(props).index):
+            found.append(f"{where}: {keys} is not in the order {[k for k in props if k in doc]}")
+        found += [p for k in keys for p in _out_of_order(doc[k], props[k], f"{where}.{k}")]
+    elif isinstance(node.get("additionalProperties"), dict):
+        found += [p for k, v in doc.items() for p in _out_of_order(v, node["additionalProperties"], f"{where}.{k}")]
+    return found
+
+
+FIXTURE_FILES = sorted((Path(__file__).parent.parent / "fixtures").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=[p.stem for p in FIXTURE_FILES])
+def test_every_built_in_fixture_writes_its_keys_in_the_meta_schemas_order(path: Path) -> None:
+    assert _out_of_order(read_yaml(path, ValueError), META, "$") == []
+
+
+SCHEMA_NAME = re.compile(r"(create|update|webhook|list|error|notification|events"
+                         r"|(event|view|response)-[a-z0-9_-]+)\.json")
+
+
+def test_every_provider_names_its_schemas_for_their_roles() -> None:
+    schemas = Path(__file__).parent.parent / "schemas"
+    odd = [str(p.relative_to(schemas)) for p in schemas.glob("*/*.json")
+           if p.parent.name != "common" and not SCHEMA_NAME.fullmatch(p.name)]
+    assert odd == []
