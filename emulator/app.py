@@ -145,7 +145,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
         reply = await ACTIONS[route.action](Call(state, provider, route, request, identity, match.params, body))
         response = _reply_response(request, provider, reply)
         if replay_key is not None and reply.status < 500:
-            ttl = timedelta(seconds=provider.idempotency["ttl"])  # type: ignore[index]
+            ttl = timedelta(seconds=provider.idempotency.ttl)  # type: ignore[union-attr]
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
             now = state.clock.now()
             state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
@@ -175,9 +175,9 @@ def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> w
 def _idempotency_key(provider: Provider, request: web.Request, method: str, identity: Any
                      ) -> tuple[str, str, str] | None:
     spec = provider.idempotency
-    if not spec or identity is None or method not in spec.get("methods", ["POST"]):
+    if spec is None or identity is None or method not in spec.methods:
         return None
-    key = request.headers.get(spec["header"], "").strip()
+    key = request.headers.get(spec.header, "").strip()
     if not key:
         return None
     return (provider.name, identity.tenant, f"{method} {request.path} {key}")

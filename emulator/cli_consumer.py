@@ -30,8 +30,8 @@ def add_parsers(sub: Any) -> None:
                     "With --provider it checks each notification's signature and prints the verdict; with "
                     "--forward-to it sends each request on, unchanged, to your app and answers with the app's "
                     "answer (printing its status).",
-        epilog="example: webhook-emulator receive --provider gigapay --secret s3cret "
-               "--forward-to http://127.0.0.1:5000/webhooks/gigapay")
+        epilog="example: webhook-emulator receive --provider NAME --secret s3cret "
+               "--forward-to http://127.0.0.1:5000/webhooks (`webhook-emulator providers` lists the names)")
     receive.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     receive.add_argument("--port", type=int, default=9000, help="TCP port (default 9000; 0 picks a free one)")
     receive.add_argument("--status", type=int, default=200,
@@ -52,8 +52,8 @@ def add_parsers(sub: Any) -> None:
         description="Build PROVIDER's notification of EVENT as a delivery would send it and print it as an HTTP "
                     "request (the headers, a blank line, the exact body), or with --json as a JSON object "
                     "(headers, body as text, and the secret it was signed with).",
-        epilog="example: webhook-emulator notification gigapay Payout.created --secret s3cret "
-               "--data '{\"amount\": \"99.00\"}'")
+        epilog="example: webhook-emulator notification NAME EVENT --secret s3cret --data '{\"amount\": \"99.00\"}' "
+               "(`webhook-emulator providers` lists the names and their events)")
     notification.add_argument("provider", help="provider name (see `webhook-emulator providers`)")
     notification.add_argument("event", help="event name")
     notification.add_argument("--data", help="JSON object deep-merged into the event's sample payload")
@@ -62,7 +62,7 @@ def add_parsers(sub: Any) -> None:
     notification.add_argument("--signature", choices=MODES, default="valid",
                               help="a deliberately bad signature, to test a verifier (default valid)")
     notification.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
-                              help="a custom header of the webhook's (Paybook's and Syncfy's `headers`)")
+                              help="a custom header of the webhook's (for providers whose webhooks carry custom headers)")
     notification.add_argument("--fixtures", type=Path, action="append", default=[], help="extra fixture folders")
     notification.add_argument("--json", action="store_true", help="print JSON instead of the HTTP request")
 
@@ -128,12 +128,12 @@ class Verdicts:
 
     @property
     def signs(self) -> bool:
-        return self.spec.get("scheme", "none") != "none"
+        return self.spec.scheme != "none"
 
     def line(self, receiver: Any, received: Received) -> str:
         if not self.signs:
             return f"  signature: none ({self.provider} signs nothing)"
-        header = self.spec["header"]
+        header = str(self.spec.header)
         if header not in received.headers:
             return f"  signature: INVALID (no {header} header)"
         if receiver.verify(self.provider, received, self.secret):

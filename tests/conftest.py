@@ -64,7 +64,7 @@ class Api:
         if provider is None:
             return
         if answer.status >= 400:
-            schema = provider.errors.get("schema")
+            schema = provider.errors.schema
         else:
             resolved = router.resolve(method, clean, headers)
             if not isinstance(resolved, Match):

@@ -174,7 +174,7 @@ def test_serve_says_what_it_loaded_at_start_up(tmp_path: Path) -> None:
     state, faults, data = tmp_path / "state.yaml", tmp_path / "faults.yaml", tmp_path / "data"
     state.write_text('syncfy:\n  K: [{url: "http://127.0.0.1:9/s", events: [credentials.created]}]\n')
     faults.write_text("- {provider: centry, status: 500, probability: 0.1}\n- {provider: gigapay, drop: true}\n")
-    acme = Path(__file__).parent / "data" / "acme"
+    acme = Path(__file__).parent.parent / "examples" / "acme"
     builtin = "providers: centry, gigapay, paybook, shareactor, syncfy"
     assert serve_start_up("--state", str(state), "--faults", str(faults), "--fixtures", str(acme)) == [
         f"{builtin}, acme (acme from {acme / 'acme.yaml'})",

@@ -25,6 +25,7 @@ from aiohttp import ClientSession, web
 from multidict import CIMultiDict
 
 from emulator import Emulator
+from emulator.delivery.events import catalogue
 from emulator.engine.state import STATE
 from tests.conftest import Answer, Api, MakeApi, free_port
 
@@ -327,13 +328,14 @@ def check_notification(api: Api, provider: str, hit: Hit, events: list[str]) -> 
     """The body is JSON, matches the whole-notification schema (where the fixture has one) and
     carries exactly `events`, each payload matching its event's schema. Returns the body."""
     assert hit.headers["Content-Type"].startswith("application/json")
-    raw = api.app[STATE].providers[provider].raw
+    spec = api.app[STATE].providers[provider]
     body = hit.json
-    errors = schema_errors(api, provider, raw["delivery"]["schema"], body) if "schema" in raw["delivery"] else []
+    assert spec.delivery is not None and spec.events is not None
+    errors = schema_errors(api, provider, spec.delivery.schema, body) if spec.delivery.schema else []
     carried = carried_events(provider, body)
     for (name, payload), event in zip(carried, events, strict=True):
         assert name in (event, None)
-        errors += schema_errors(api, provider, raw["events"]["catalogue"][event]["schema"], payload)
+        errors += schema_errors(api, provider, spec.events.catalogue[event].schema, payload)
     assert not errors, errors
     return body
 
@@ -366,7 +368,7 @@ async def test_a_registered_webhook_gets_one_signed_schema_valid_notification(
 async def test_every_event_in_the_catalogue_sends_a_schema_valid_notification(
         receiver: Receiver, make_api: MakeApi, provider: str) -> None:
     api = await make_api(**FAST)
-    events = list(api.app[STATE].providers[provider].raw["events"]["catalogue"])
+    events = list(catalogue(api.app[STATE].providers[provider]))
     deliveries, secret = await fired_at(api, provider, events, receiver.url)
     assert sorted(e for d in deliveries for e in d["events"]) == sorted(events)
     assert all(d["status"] == "delivered" for d in deliveries)

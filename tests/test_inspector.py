@@ -227,7 +227,7 @@ def test_the_dashboard_rotates_the_key_and_deletes_and_the_fire_form_misbehaves(
     webhook = {"url": receiver.url_for("/syncfy"), "events": ["credentials.created"]}
     emulator.client.create_webhook("syncfy", KEY, webhook)
     before = emulator.client.jwk("syncfy")
-    open_view(page, emulator.url, "syncfy")
+    open_view(page, emulator.url, "dashboard")
     expect(page.get_by_test_id("jwk")).to_contain_text(before["k"])
     page.get_by_role("button", name="Rotate key").click()
     expect(page.get_by_test_id("jwk")).not_to_contain_text(before["k"])
@@ -310,12 +310,12 @@ def test_a_narrow_window_gets_one_column_and_no_sideways_scrolling(browser: Brow
                                                    "events": ["credentials.created"]})
     emulator.client.fire("syncfy", "credentials.created", wait=True)
     page, problems = new_page(browser, NARROW)
-    for view in ("webhooks", "deliveries", "fire", "syncfy", "requests", "faults"):
+    for view in ("webhooks", "deliveries", "fire", "dashboard", "requests", "faults"):
         open_view(page, emulator.url, view)
         if view == "deliveries":
             expect(delivery(page)).to_contain_text("delivered")
             delivery(page).locator("summary").first.click()
-        if view == "syncfy":
+        if view == "dashboard":
             expect(page.get_by_test_id("subscriptions")).to_contain_text(KEY)
             form = page.get_by_test_id("subscription-form").bounding_box()
             key = page.locator("#jwk-card").bounding_box()

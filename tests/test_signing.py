@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.signing import new_jwk, sign, verify
 from emulator.engine.provider import load_providers
 
-SPECS = {name: p.raw.get("delivery", {}).get("signature") for name, p in load_providers([]).items()}
+SPECS = {name: signature_spec(p) for name, p in load_providers([]).items()}
 SHAREACTOR_BODY = b'{"object":{"_id":{"$oid":"5964a0ead57ba2036750a3b4"},"first_name":"John"}}'
 GIGAPAY_BODY = b'{"id":"1847","name":"Albin Lindskog","verified_at":"2019-05-23T11:57:03.742345Z"}'
 

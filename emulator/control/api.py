@@ -14,7 +14,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.control.openapi import build_openapi
-from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec, signature_spec
+from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.auth import Identity
@@ -197,10 +197,10 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
         ("url" in body and not (isinstance(body["url"], str) and is_http_url(body["url"])),
          "url must be an absolute http(s) URL"),
         ("secret" in body and "url" not in body, "secret applies only with url"),
-        (secret is not None and signature.get("scheme") == "jwt"
+        (secret is not None and signature.scheme == "jwt"
          and not (isinstance(secret, dict) and _base64url(secret.get("k")) and isinstance(secret.get("kid", ""), str)),
          "secret must be a JWK object with a base64url 'k' member (and a string 'kid') for this provider"),
-        (secret is not None and signature.get("scheme") != "jwt" and not isinstance(secret, str),
+        (secret is not None and signature.scheme != "jwt" and not isinstance(secret, str),
          "secret must be a string"),
         (headers is not None and not (isinstance(headers, dict) and all(
             is_header_name(k) and isinstance(v, str) and is_header_value(v) for k, v in headers.items())),
@@ -302,7 +302,7 @@ def _jwt_provider(request: web.Request) -> Provider | web.Response:
     provider = provider_named(request, request.match_info["name"])
     if isinstance(provider, web.Response):
         return provider
-    if signature_spec(provider).get("scheme") != "jwt":
+    if signature_spec(provider).scheme != "jwt":
         return fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
     return provider
 
@@ -339,10 +339,6 @@ async def list_providers(request: web.Request) -> web.Response:
 
 def describe_provider(provider: Provider) -> dict[str, Any]:
     """A provider's name, title, routes and events, as the control API and the CLI list them."""
-    try:
-        delivers = bool(delivery_spec(provider))
-    except EventError:
-        delivers = False
     return {
         "name": provider.name,
         "title": provider.title,
@@ -351,9 +347,11 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "routes": [{"method": r.method, "path": r.path, "action": r.action} for r in provider.routes],
         "events": sorted(catalogue(provider)),
         "aliases": aliases(provider),
-        "delivers": delivers,
+        "delivers": provider.delivery is not None,
         "id_field": statedoc.id_field(provider),
-        "signature_header": signature_spec(provider).get("header"),
+        "signature_header": signature_spec(provider).header,
+        "signature_scheme": signature_spec(provider).scheme,
+        "dashboard": provider.dashboard,
     }
 
 

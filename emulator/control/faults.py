@@ -189,7 +189,7 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
     """The caller's tenant as the provider would authenticate it, or None (no usable credentials)."""
     state = request.app[STATE]
     body: Any = {}
-    if any("body" in source for source in provider.auth["credentials"]) and request.can_read_body:
+    if provider.body_credentials and request.can_read_body:
         try:
             body = parse_json(await request.read())
         except ProviderError:
@@ -202,8 +202,8 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
 
 def _kind_for(provider: Provider, status: int) -> str:
     """The provider's error kind answered with `status` (its own, else a default one), else `fault`."""
-    kinds = provider.errors.get("kinds", {})
-    own = [kind for kind, spec in kinds.items() if spec.get("status") == status]
+    kinds = provider.errors.kinds
+    own = [kind for kind, spec in kinds.items() if spec.status == status]
     defaults = [kind for kind, code in DEFAULT_STATUS.items() if code == status and kind not in kinds]
     return (own + defaults + ["fault"])[0]
 

@@ -113,9 +113,9 @@ def _shown_fields(provider: Provider) -> set[str]:
         spec = delivery_spec(provider)
     except EventError:
         return set()
-    rule = spec["subscribers"]
-    wanted = set(catalogue(provider)) if rule["match"] == "flag" else {rule["field"]}
-    return {spec["url_field"], *wanted}
+    rule = spec.subscribers
+    wanted = set(catalogue(provider)) if rule.match == "flag" or rule.field is None else {rule.field}
+    return {spec.url_field, *wanted}
 
 
 ROUTES = [

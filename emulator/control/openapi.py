@@ -41,16 +41,16 @@ def _embedded(value: Any, uri: str) -> Any:
 
 def _security(provider: Provider) -> dict[str, dict[str, Any]]:
     schemes = {}
-    for i, source in enumerate(provider.auth["credentials"]):
+    for i, source in enumerate(provider.auth.credentials):
         name = f"{provider.name}_{i}"
-        if "header" in source:
-            schemes[name] = {"type": "apiKey", "in": "header", "name": source["header"],
-                             "description": f"value matching {source.get('pattern', '.+')}"}
-        elif "query" in source:
-            schemes[name] = {"type": "apiKey", "in": "query", "name": source["query"]}
+        if source.header is not None:
+            schemes[name] = {"type": "apiKey", "in": "header", "name": source.header,
+                             "description": f"value matching {source.pattern or '.+'}"}
+        elif source.query is not None:
+            schemes[name] = {"type": "apiKey", "in": "query", "name": source.query}
         else:
             schemes[name] = {"type": "apiKey", "in": "header", "name": "X-Body-Field",
-                             "description": f"or the JSON body field {source['body']!r}"}
+                             "description": f"or the JSON body field {source.body!r}"}
     return schemes
 
 
@@ -66,17 +66,16 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _list_params(provider: Provider) -> list[dict[str, Any]]:
     """A list route's query parameters, from the fixture's paging, sort and filters."""
     listing = provider.listing
-    paging = listing.get("paging", {})
-    minimum = {"page": paging.get("first", 0), "size": 1, "offset": 0, "limit": 0}
-    params = [_query(paging[role], {"type": "integer", "minimum": low}) for role, low in minimum.items()
-              if role in paging]
-    if "after" in paging:
-        params.append(_query(paging["after"], {"type": "string"}))
-    if "sort" in listing:
-        keys = list(listing["sort"]["keys"])
-        params.append(_query(listing["sort"]["param"], {"enum": keys + [f"-{k}" for k in keys]}))
+    paging = listing.paging
+    minimum = {"page": paging.first, "size": 1} if paging.style == "page" else {"offset": 0, "limit": 0}
+    params = [_query(paging.param(role), {"type": "integer", "minimum": low}) for role, low in minimum.items()]
+    if paging.after is not None:
+        params.append(_query(paging.after, {"type": "string"}))
+    if listing.sort is not None:
+        keys = list(listing.sort.keys)
+        params.append(_query(listing.sort.param, {"enum": keys + [f"-{k}" for k in keys]}))
     params += [_query(name + suffix, {"type": "string", "format": "date-time"})
-               for name in listing.get("filters", {}) for suffix in ("", "_gt", "_gte", "_lt", "_lte")]
+               for name in listing.filters for suffix in ("", *listing.filter_suffixes.values())]
     return params
 
 
@@ -85,10 +84,10 @@ def _operation(provider: Provider, index: int, route: Any, security: list[dict[s
     if route.response_schema:
         responses[str(route.status)]["content"] = {
             "application/json": {"schema": _schema_ref(provider, route.response_schema)}}
-    if provider.errors.get("schema"):
+    if provider.errors.schema:
         responses["default"] = {"description": f"an error in {provider.title}'s style",
                                 "content": {"application/json": {"schema": _schema_ref(provider,
-                                                                                       provider.errors["schema"])}}}
+                                                                                       provider.errors.schema)}}}
     operation: dict[str, Any] = {
         "tags": [provider.name],
         "summary": f"{provider.title}: {route.action}",

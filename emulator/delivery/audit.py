@@ -21,14 +21,12 @@ from aiohttp import web
 from emulator.control.api import ControlRoute, fail, fire_problem, provider_named, read_json_object
 from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec, signature_spec
 from emulator.delivery.events import EventError, catalogue
+from emulator.engine.model import Signature
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE
 
 AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
-DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
-                        "acting on it, and keep the endpoint's URL unguessable.")
-
 
 @dataclass
 class Check:
@@ -57,13 +55,13 @@ def _observed(attempt: Attempt) -> str:
     return f"HTTP {attempt.status}" if attempt.status is not None else f"no answer: {attempt.error}"
 
 
-def forgeries(signature: dict[str, Any]) -> list[tuple[str, str]]:
+def forgeries(signature: Signature) -> list[tuple[str, str]]:
     """(signing mode, what it is) for each forgery that applies to a signature scheme."""
-    jwt = signature["scheme"] == "jwt"
+    jwt = signature.scheme == "jwt"
     found = [("wrong_secret", "signed with the wrong key" if jwt else "signed with the wrong secret"),
              ("tampered_body", "body changed after signing"),
              ("missing", "no signature")]
-    templates = str(signature.get("message", "")) + str(signature.get("value", ""))
+    templates = signature.message + signature.value
     if jwt:
         found.append(("stale_timestamp", "expired token"))
     elif "{timestamp}" in templates:
@@ -88,7 +86,7 @@ class Auditor:
         return delivery.attempts
 
     def _success_rule(self) -> str:
-        accepted = self.spec.get("success")
+        accepted = self.spec.success
         statuses = " or ".join(map(str, accepted or []))
         return f"answers {statuses} (only {statuses} counts)" if accepted else "answers 2xx"
 
@@ -117,9 +115,9 @@ class Auditor:
             observed, verdict = f"slowest answer {max(a.duration_ms for a in answered):.0f} ms", "pass"
         checks.append(Check("answer time", f"answers within {self.timeout:g} s (the provider's timeout)",
                             observed, verdict))
-        signature = self.spec.get("signature") or {}
-        if signature.get("scheme", "none") == "none":
-            advice = self.spec.get("authenticity", DEFAULT_AUTHENTICITY)
+        signature = self.spec.signature
+        if signature.scheme == "none":
+            advice = self.spec.authenticity
             checks.append(Check("authenticity", f"cannot tell a forgery: {self.provider.name} signs nothing",
                                 " ".join(advice.split()), "note"))
             return checks
@@ -223,7 +221,7 @@ def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -
     if "url" not in body:
         return dispatcher.subscribers(provider, names, body.get("tenant"))
     secret = body.get("secret")
-    if secret is None and signature_spec(provider).get("scheme", "none") not in ("none", "jwt"):
+    if secret is None and signature_spec(provider).scheme not in ("none", "jwt"):
         registered = _registered_secret(dispatcher, provider, body["url"])
         if registered is None:
             raise MissingSecret(f"secret is required: {provider.name} signs its notifications, and the audit must "
@@ -239,7 +237,7 @@ class MissingSecret(EventError):
 
 def _registered_secret(dispatcher: Dispatcher, provider: Provider, url: str) -> Any:
     """The secret of the first registered webhook of the provider at `url`, or None."""
-    field = delivery_spec(provider)["url_field"]
+    field = delivery_spec(provider).url_field
     for owner, collection in dispatcher.state.store.provider_collections(provider.name):
         for record in collection.records.values():
             if record.data.get(field) == url:

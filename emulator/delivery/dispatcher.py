@@ -29,6 +29,7 @@ from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.delivery.signing import Signed, new_jwk, sign
 from emulator.delivery.targets import TargetPolicy
+from emulator.engine.model import DeliverySpec, Signature
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -37,64 +38,50 @@ from emulator.engine.store import Collection, Record
 log = logging.getLogger("emulator.delivery")
 RECORDED_BODY_LIMIT = 64 * 1024
 USER_AGENT = f"webhook-emulator/{__version__}"
-DEFAULT_RETRY = {"retries": 5, "backoff": "exponential", "initial": 1, "factor": 2}
+NO_SIGNATURE = Signature()
 
 
-def delivery_spec(provider: Provider) -> dict[str, Any]:
+def delivery_spec(provider: Provider) -> DeliverySpec:
     """The provider's `delivery` section; EventError if it sends no notifications."""
-    spec = provider.raw.get("delivery")
-    if not spec:
+    spec = provider.delivery
+    if spec is None:
         raise EventError(f"{provider.name} sends no event notifications")
     return spec
 
 
-def signature_spec(provider: Provider) -> dict[str, Any]:
-    """How the provider signs its notifications (its `delivery.signature`; {} when it does not)."""
-    return (provider.raw.get("delivery") or {}).get("signature") or {}
+def signature_spec(provider: Provider) -> Signature:
+    """How the provider signs its notifications (its `delivery.signature`; scheme `none` when it does not)."""
+    return provider.delivery.signature if provider.delivery is not None else NO_SIGNATURE
 
 
-def retry_delays(spec: dict[str, Any]) -> list[float]:
-    """Seconds to wait before each retry, from the fixture's `retry` rule."""
-    rule = {**DEFAULT_RETRY, **spec.get("retry", {})}
-    if rule["backoff"] == "fixed":
-        return [float(rule["initial"])] * rule["retries"]
-    return [float(rule["initial"] * rule["factor"] ** n) for n in range(rule["retries"])]
-
-
-def is_success(spec: dict[str, Any], status: int) -> bool:
-    """Whether a receiver's status counts as delivered: the fixture's `success` list, else 2xx."""
-    accepted = spec.get("success")
-    return status in accepted if accepted else 200 <= status < 300
-
-
-def wire(spec: dict[str, Any], delivery: Delivery, timestamp: int) -> Signed:
+def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
     """What one attempt of `delivery` puts on the wire, signed at `timestamp` (epoch seconds) in
     the delivery's signing mode: the body bytes and every header (the provider's, the webhook's
     custom ones, the signature)."""
-    signed = sign(spec.get("signature"), delivery.body, delivery.target.secret, timestamp, delivery.id,
+    signed = sign(spec.signature, delivery.body, delivery.target.secret, timestamp, delivery.id,
                   delivery.signature)
     return Signed(signed.body, {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                                **spec.get("headers", {}), **delivery.target.headers, **signed.headers})
+                                **spec.headers, **delivery.target.headers, **signed.headers})
 
 
 def wanted_events(provider: Provider, record: Record) -> list[str]:
     """The canonical names of the events a stored webhook subscribes to."""
-    rule = delivery_spec(provider)["subscribers"]
-    match rule["match"]:
+    rule = delivery_spec(provider).subscribers
+    match rule.match:
         case "flag":
             names = [name for name in catalogue(provider) if record.data.get(name) is True]
         case "equals":
-            value = record.data.get(rule["field"])
+            value = record.data.get(str(rule.field))
             names = [value] if isinstance(value, str) else []
         case _:  # contains
-            names = [v for v in record.data.get(rule["field"]) or [] if isinstance(v, str)]
+            names = [v for v in record.data.get(str(rule.field)) or [] if isinstance(v, str)]
     known = aliases(provider)
     return [known.get(n, n) for n in names]
 
 
 def is_disabled(provider: Provider, record: Record) -> bool:
     """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
-    skip = delivery_spec(provider)["subscribers"].get("skip_when")
+    skip = delivery_spec(provider).subscribers.skip_when
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
 
 
@@ -333,16 +320,16 @@ class Dispatcher:
         """The target a stored webhook describes."""
         spec = delivery_spec(provider)
         data = record.data
-        headers = data.get(spec["headers_field"]) if spec.get("headers_field") else None
+        headers = data.get(spec.headers_field) if spec.headers_field else None
         return Target(
-            url=str(data.get(spec["url_field"], "")),
+            url=str(data.get(spec.url_field, "")),
             secret=self._webhook_secret(provider, data),
             headers={str(k): str(v) for k, v in (headers or {}).items()},
             tenant=tenant,
             webhook_id=record.id,
             webhook=self._webhook_values(provider, record, self.state.store.collection(provider.name, tenant).ref),
-            delay=float(data.get(spec["delay_field"]) or 0) if spec.get("delay_field") else 0.0,
-            grouped=bool(data.get(spec["group_field"])) if spec.get("group_field") else False,
+            delay=float(data.get(spec.delay_field) or 0) if spec.delay_field else 0.0,
+            grouped=bool(data.get(spec.group_field)) if spec.group_field else False,
         )
 
     def explicit_target(self, provider: Provider, url: str, secret: Any = None,
@@ -352,7 +339,7 @@ class Dispatcher:
         if secret is None:
             secret = self._webhook_secret(provider, {})
         now = self.state.clock.now()
-        unstored = Record(self.state.ids.generate(provider.resource["id"]), defaults, now, now)
+        unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
         return Target(url=url, secret=secret, headers=dict(headers or {}),
                       webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
 
@@ -364,9 +351,9 @@ class Dispatcher:
 
     def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
         signature = signature_spec(provider)
-        if signature.get("scheme") == "jwt":
+        if signature.scheme == "jwt":
             return self.jwk(provider.name)
-        name = signature.get("secret_field")
+        name = signature.secret_field
         if not name:
             return None
         if name in data:
@@ -468,7 +455,7 @@ class Dispatcher:
             if commit:
                 self.state.store.commit()
 
-    def _new_delivery(self, provider: Provider, spec: dict[str, Any], events: list[Event], target: Target,
+    def _new_delivery(self, provider: Provider, spec: DeliverySpec, events: list[Event], target: Target,
                       mode: str) -> Delivery:
         delivery_id = self.state.ids.uuid4()
 
@@ -478,9 +465,9 @@ class Dispatcher:
             return base.extend({"payload": fill(event.payload, base)})
 
         extra: dict[str, Any] = {}
-        if spec.get("entry") is not None:
-            extra["entries"] = [fill(spec["entry"], values(e)) for e in events]
-        body = fill(spec.get("body", "{payload}"), values(events[0]).extend(extra))
+        if spec.entry is not None:
+            extra["entries"] = [fill(spec.entry, values(e)) for e in events]
+        body = fill(spec.body, values(events[0]).extend(extra))
         return Delivery(
             id=delivery_id,
             provider=provider.name,
@@ -527,7 +514,7 @@ class Dispatcher:
         finally:
             delivery.next_attempt_at = None
 
-    async def _run(self, provider: Provider, spec: dict[str, Any], delivery: Delivery,
+    async def _run(self, provider: Provider, spec: DeliverySpec, delivery: Delivery,
                    resume_at: float | None = None) -> None:
         """The schedule: from the first attempt, or (`resume_at`, epoch seconds) from the attempt
         after those already made."""
@@ -540,7 +527,7 @@ class Dispatcher:
                     delivery.after = None  # it is done: no chain of earlier deliveries stays alive
                 if delivery.target.delay:
                     await self._sleep(delivery, delivery.target.delay)
-            delays = retry_delays(spec)
+            delays = spec.retry.delays()
             for number in range(len(delivery.attempts), len(delays) + 1):
                 stopped = self._stopped_reason(provider, delivery)
                 if stopped:
@@ -600,25 +587,25 @@ class Dispatcher:
             return "the webhook is disabled"
         return None
 
-    def _count_failure(self, spec: dict[str, Any], delivery: Delivery) -> None:
+    def _count_failure(self, spec: DeliverySpec, delivery: Delivery) -> None:
         """The provider's side effect of a failed attempt: a counter, and disabling past a limit."""
-        rule = spec.get("failure_counter")
+        rule = spec.failure_counter
         record = self._record(delivery) if rule else None
         if rule is None or record is None:
             return
-        count = int(record.data.get(rule["field"]) or 0) + 1
-        record.data[rule["field"]] = count
-        if "limit" in rule and count > rule["limit"]:
-            record.data.update(rule.get("then", {}))
+        count = int(record.data.get(rule.field) or 0) + 1
+        record.data[rule.field] = count
+        if rule.limit is not None and count > rule.limit:
+            record.data.update(rule.then)
         collection = self._collection(delivery)
         if collection is not None:
             collection.changed(record)
 
-    def attempt_timeout(self, spec: dict[str, Any]) -> float:
+    def attempt_timeout(self, spec: DeliverySpec) -> float:
         """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""
-        return self.state.settings.delivery_timeout or float(spec.get("timeout", 10))
+        return self.state.settings.delivery_timeout or float(spec.timeout)
 
-    async def _attempt(self, provider: Provider, spec: dict[str, Any], delivery: Delivery,
+    async def _attempt(self, provider: Provider, spec: DeliverySpec, delivery: Delivery,
                        of: int | None = None) -> str:
         """POST the notification once, signed now; record the attempt; return its outcome. `of` is
         the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
@@ -650,7 +637,7 @@ class Dispatcher:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             attempt.error = f"{type(exc).__name__}: {exc}"
         attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        if attempt.status is not None and is_success(spec, attempt.status):
+        if attempt.status is not None and spec.is_success(attempt.status):
             attempt.outcome = "delivered"
         else:
             attempt.error = attempt.error or f"HTTP {attempt.status} is not a success"

@@ -9,7 +9,7 @@ and `catalogue` (per event its `sample` template and an optional `schema`).
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -17,8 +17,9 @@ from typing import Any
 
 from emulator.engine.clock import Clock
 from emulator.engine.ids import IdSource
+from emulator.engine.model import EventSpec, FreshTime, FreshValue
 from emulator.engine.provider import Provider
-from emulator.engine.render import Values, fill, format_time
+from emulator.engine.render import Values, deep_merge, fill, format_time
 from emulator.vocabulary import did_you_mean
 
 
@@ -37,14 +38,14 @@ class Event:
     values: Values
 
 
-def catalogue(provider: Provider) -> dict[str, dict[str, Any]]:
+def catalogue(provider: Provider) -> Mapping[str, EventSpec]:
     """The provider's events by canonical name (empty if it has none)."""
-    return provider.raw.get("events", {}).get("catalogue", {})
+    return provider.events.catalogue if provider.events is not None else {}
 
 
-def aliases(provider: Provider) -> dict[str, str]:
+def aliases(provider: Provider) -> Mapping[str, str]:
     """Other names events answer to, mapped to the canonical name."""
-    return provider.raw.get("events", {}).get("aliases", {})
+    return provider.events.aliases if provider.events is not None else {}
 
 
 def canonical(provider: Provider, name: str) -> str:
@@ -60,35 +61,27 @@ def canonical(provider: Provider, name: str) -> str:
 
 def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
     """One variable's value: an id or secret from `ids`, `now` in a time format, or a constant."""
-    if isinstance(spec, dict) and "time" in spec:
-        return format_time(now, spec["time"], spec.get("tz"))
-    if isinstance(spec, dict) and "value" in spec:
-        return spec["value"]
+    if isinstance(spec, FreshTime):
+        return format_time(now, spec.time, spec.tz)
+    if isinstance(spec, FreshValue):
+        return spec.value
     return ids.generate(spec)
-
-
-def deep_merge(base: Any, overrides: Any) -> Any:
-    """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
-    if not isinstance(base, dict) or not isinstance(overrides, dict):
-        return copy.deepcopy(overrides)
-    merged = dict(base)
-    for key, value in overrides.items():
-        merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
-    return merged
 
 
 def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock) -> Event:
     """A fresh event: the sample with new ids and times, then `overrides` deep-merged. A top-level
     override of a fresh variable's name (e.g. `id_user`) also sets it wherever the sample uses it."""
     name = canonical(provider, name)
-    spec = catalogue(provider)[name]
+    events = provider.events
+    assert events is not None  # (canonical found the name in its catalogue)
+    spec = events.catalogue[name]
     overrides = overrides or {}
-    fresh = provider.raw.get("events", {}).get("fresh", {})
+    fresh = events.fresh
     seeded = {k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}
     now = clock.now()
-    event_id = ids.generate(provider.raw["events"].get("id", "uuid4"))
+    event_id = ids.generate(events.id)
     # Each fresh variable is made when a template first uses it, then reused within the firing.
     factories = {var: partial(fresh_value, spec, ids, now) for var, spec in fresh.items()}
     values = Values({**seeded, "event": name, "event_id": event_id}, factories)
-    payload = deep_merge(fill(spec["sample"], values), overrides)
+    payload = deep_merge(fill(spec.sample, values), overrides)
     return Event(name, event_id, now, payload, values)

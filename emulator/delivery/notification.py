@@ -87,7 +87,7 @@ class NotificationMaker:
         problem = fire_problem(options, found) if isinstance(event, str) else "event must be one event name"
         if problem:
             raise EventError(problem)
-        if secret is None and self._key_for is not None and signature_spec(found).get("scheme") == "jwt":
+        if secret is None and self._key_for is not None and signature_spec(found).scheme == "jwt":
             secret = self._key_for(provider)
         target = self._dispatcher.explicit_target(found, NOWHERE, secret, headers)
         [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature, logged=False)

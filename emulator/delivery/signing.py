@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.engine.model import Signature
 from emulator.engine.render import fill
 
 STALE_SECONDS = 3600
@@ -43,35 +44,34 @@ def _hmac_hex(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def sign(spec: dict[str, Any] | None, body: bytes, secret: Any, timestamp: int, rid: str,
+def sign(spec: Signature | None, body: bytes, secret: Any, timestamp: int, rid: str,
          mode: str = "valid") -> Signed:
     """Sign `body` as `spec` says. `secret` is text for HMAC schemes and a JWK for `jwt`."""
-    if not spec or spec.get("scheme", "none") == "none" or mode == "missing":
+    if spec is None or spec.scheme == "none" or mode == "missing":
         return Signed(body, {})
     if mode == "stale_timestamp":
         timestamp -= STALE_SECONDS
     sent = body + b" " if mode == "tampered_body" else body
     values = {"timestamp": str(timestamp), "rid": rid, "body_sha256": hashlib.sha256(body).hexdigest()}
-    if spec["scheme"] == "hmac-sha256":
+    if spec.scheme == "hmac-sha256":
         key = str(secret).encode()
         if mode == "wrong_secret":
             key = b"not-" + key
-        message = fill(spec.get("message", "{body}"), {**values, "body": "\0BODY\0"}).encode()
+        message = fill(spec.message, {**values, "body": "\0BODY\0"}).encode()
         message = message.replace(b"\0BODY\0", body)
-        value = fill(spec.get("value", "{digest}"), {**values, "digest": _hmac_hex(key, message)})
-        return Signed(sent, {spec["header"]: value})
-    if spec["scheme"] == "jwt":
+        value = fill(spec.value, {**values, "digest": _hmac_hex(key, message)})
+        return Signed(sent, {str(spec.header): value})
+    if spec.scheme == "jwt":
         key = jwk_key(secret)
         if mode == "wrong_secret":
             key = b"not-" + key
-        claims = fill(spec.get("claims", {}), {**values, "timestamp": timestamp,
-                                               "expires": timestamp + spec.get("ttl", 300)})
+        claims = fill(spec.claims, {**values, "timestamp": timestamp, "expires": timestamp + spec.ttl})
         import jwt
 
         kid = secret.get("kid")
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid} if isinstance(kid, str) else None)
-        return Signed(sent, {spec["header"]: token})
-    raise ValueError(f"unknown signature scheme {spec['scheme']!r}")
+        return Signed(sent, {str(spec.header): token})
+    raise ValueError(f"unknown signature scheme {spec.scheme!r}")
 
 
 def _value_pattern(template: str) -> re.Pattern[str]:
@@ -80,16 +80,16 @@ def _value_pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)) + "$")
 
 
-def verify(spec: dict[str, Any] | None, body: bytes, headers: Mapping[str, str], secret: Any, now: int,
+def verify(spec: Signature | None, body: bytes, headers: Mapping[str, str], secret: Any, now: int,
            tolerance: int = 300) -> bool:
     """Whether a received notification carries a valid, fresh signature under `spec` (what a
     careful receiver checks). A provider that does not sign verifies everything."""
-    if not spec or spec.get("scheme", "none") == "none":
+    if spec is None or spec.scheme == "none":
         return True
-    header = next((v for k, v in headers.items() if k.lower() == spec["header"].lower()), None)
+    header = next((v for k, v in headers.items() if k.lower() == str(spec.header).lower()), None)
     if header is None:
         return False
-    if spec["scheme"] == "jwt":
+    if spec.scheme == "jwt":
         import jwt
 
         try:  # times are checked against `now` below, not the machine's clock
@@ -100,14 +100,14 @@ def verify(spec: dict[str, Any] | None, body: bytes, headers: Mapping[str, str],
         fresh = claims.get("exp", now) + tolerance >= now >= claims.get("nbf", now) - tolerance
         # The claims the fixture fills with the body's digest must hold this body's.
         digest = hashlib.sha256(body).hexdigest()
-        covered = all(claims.get(name) == digest for name, template in spec.get("claims", {}).items()
+        covered = all(claims.get(name) == digest for name, template in spec.claims.items()
                       if template == "{body_sha256}")
         return fresh and covered
-    found = _value_pattern(spec.get("value", "{digest}")).match(header)
+    found = _value_pattern(spec.value).match(header)
     if found is None:
         return False
     timestamp = found.groupdict().get("timestamp")
     if timestamp is not None and (not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance):
         return False
-    expected = sign(spec, body, secret, int(timestamp or 0), "").headers[spec["header"]]
+    expected = sign(spec, body, secret, int(timestamp or 0), "").headers[str(spec.header)]
     return hmac.compare_digest(expected, header)

@@ -47,5 +47,5 @@ def _of(tenant: str | None, scope: str | None) -> str:
 def describe_webhook(provider: Provider, owner: str, record: Record) -> dict[str, Any]:
     """A stored webhook in a few words: id, tenant, url, the events it wants, whether it is disabled."""
     spec = delivery_spec(provider)
-    return {"id": record.id, "tenant": owner, "url": record.data.get(spec["url_field"]),
+    return {"id": record.id, "tenant": owner, "url": record.data.get(spec.url_field),
             "events": wanted_events(provider, record), "disabled": is_disabled(provider, record)}

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from emulator.engine.errors import ProviderError
+from emulator.engine.model import Credential
 from emulator.engine.provider import Provider
 from emulator.engine.store import Store
 from emulator.settings import Settings
@@ -28,21 +29,21 @@ def pattern(text: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(text, flags)
 
 
-def _credential(source: dict[str, Any], request: web.Request, body: Any) -> tuple[bool, str | None]:
+def _credential(source: Credential, request: web.Request, body: Any) -> tuple[bool, str | None]:
     """(present, key) for one credential source: a header (with a pattern naming `key`), a query
     parameter, or a field of the JSON body."""
-    if "header" in source:
-        raw = request.headers.get(source["header"])
-    elif "query" in source:
-        raw = request.query.get(source["query"])
+    if source.header is not None:
+        raw = request.headers.get(source.header)
+    elif source.query is not None:
+        raw = request.query.get(source.query)
     else:
-        raw = body.get(source["body"]) if isinstance(body, dict) else None
+        raw = body.get(source.body) if isinstance(body, dict) else None
         raw = raw if isinstance(raw, str) else None
     if raw is None or not raw.strip():
         return False, None
-    if "pattern" not in source:
+    if source.pattern is None:
         return True, raw.strip()
-    match = pattern(source["pattern"]).search(raw.strip())
+    match = pattern(source.pattern).search(raw.strip())
     return True, (match.group("key") if match else None)
 
 
@@ -53,7 +54,7 @@ def authenticate(
     auth = provider.auth
     seen = False
     key = None
-    for source in auth["credentials"]:
+    for source in auth.credentials:
         present, key = _credential(source, request, body)
         seen = seen or present
         if key:
@@ -70,9 +71,9 @@ def authenticate(
     elif strict and key not in settings.credentials.get(provider.name, []):
         raise ProviderError("invalid_credentials")
     if strict:
-        for source in auth.get("required_when_strict", []):
+        for source in auth.required_when_strict:
             if not _credential(source, request, body)[1]:
                 raise ProviderError("unauthorized")
-    scope_header = auth.get("scope_header")
+    scope_header = auth.scope_header
     scope = request.headers.get(scope_header, "").strip() or None if scope_header else None
     return Identity(tenant, scope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.engine.model import ErrorKind
 from emulator.engine.provider import Provider
 from emulator.engine.render import Values, fill
 
@@ -40,6 +41,9 @@ DEFAULT_MESSAGE = {
     "unavailable": "Service Unavailable",
     "fault": "{detail}",
 }
+
+
+NO_KIND = ErrorKind()  # a kind the fixture does not describe: the defaults above
 
 
 @dataclass
@@ -109,17 +113,17 @@ def issues_text(issues: list[Issue]) -> str:
 def render_error(provider: Provider, error: ProviderError, method: str, rid: Any) -> ErrorReply:
     """The provider's status, body and headers for `error` (see the fixture's `errors`)."""
     spec = provider.errors
-    kind = spec.get("kinds", {}).get(error.kind, {})
+    kind = spec.kinds.get(error.kind) or NO_KIND
     detail = error.detail or issues_text(error.issues)
     base = {"detail": detail, "method": method}
-    message = fill(kind.get("message", DEFAULT_MESSAGE.get(error.kind, "{detail}")), base)
-    status = error.status or kind.get("status", DEFAULT_STATUS.get(error.kind, 400))
+    message = fill(kind.message if kind.message is not None else DEFAULT_MESSAGE.get(error.kind, "{detail}"), base)
+    status = error.status or kind.status or DEFAULT_STATUS.get(error.kind, 400)
     values = Values(
         {**base, "status": status, "message": message,
-         "fields": issues_as_fields(error.issues, spec.get("non_field_key", "non_field_errors"))
-         if error.issues else {spec.get("non_field_key", "non_field_errors"): [message]}},
+         "fields": issues_as_fields(error.issues, spec.non_field_key)
+         if error.issues else {spec.non_field_key: [message]}},
         {"rid": rid},
     )
-    body = fill(kind.get("body", spec["body"]), values)
-    headers = {**fill(kind.get("headers", {}), values), **error.headers}
+    body = fill(kind.body if kind.body is not None else spec.body, values)
+    headers = {**fill(kind.headers, values), **error.headers}
     return ErrorReply(status, body, headers)

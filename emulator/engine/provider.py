@@ -9,16 +9,33 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing import Resource as SchemaResource
+from referencing.jsonschema import DRAFT202012
 
 from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
-from emulator.engine.render import compile_template
+from emulator.engine.model import (
+    Auth,
+    DeliverySpec,
+    Errors,
+    Events,
+    FieldSpec,
+    Fixture,
+    Idempotency,
+    Listing,
+    OAuth,
+    Resource,
+    RouteSpec,
+    parse_fixture,
+)
+from emulator.engine.render import compile_template, deep_merge
 
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -61,37 +78,7 @@ def data_dir() -> Path:
     return packaged if packaged.is_dir() else package.parent
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of a provider's resource: where its value comes from and how it is rendered."""
-
-    name: str
-    source: str | None = None  # id | created | updated | modified | tenant_ref | deleted; None: the body
-    default: Any = None
-    generate: Any = None
-    writable: bool = True
-    hidden: bool = False
-    format: str | None = None
-    tz: str | None = None
-    wrap: str | None = None
-
-    @classmethod
-    def parse(cls, name: str, spec: dict[str, Any]) -> FieldSpec:
-        source = spec.get("from")
-        return cls(
-            name=name,
-            source=source,
-            default=spec.get("default"),
-            generate=spec.get("generate"),
-            writable=spec.get("writable", source is None),
-            hidden=spec.get("hidden", False),
-            format=spec.get("format"),
-            tz=spec.get("tz"),
-            wrap=spec.get("wrap"),
-        )
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """One method + path of a provider's API and the generic action that serves it."""
 
@@ -109,51 +96,55 @@ class Route:
     has_body: bool = False
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Provider:
-    """Everything the engine knows about one provider, read from its fixture."""
+    """Everything the engine knows about one provider: its fixture's typed sections, its compiled
+    routes and views, and its schemas. The engine reads these attributes and nothing else."""
 
     name: str
     title: str
     source: Path
-    prefixes: list[str]
+    prefixes: tuple[str, ...]
     base_path: str
     trailing_slash: str
-    routes: list[Route]
-    auth: dict[str, Any]
-    body_credentials: list[str]  # body fields that carry a credential: not stored with the webhook
-    errors: dict[str, Any]
-    resource: dict[str, Any]
-    fields: dict[str, FieldSpec]
-    client_id_field: str | None  # the field a client may choose the id with, if any
-    views: dict[str, list[FieldSpec]]
-    listing: dict[str, Any]
+    method_override: str | None
+    dashboard: bool
+    auth: Auth
+    body_credentials: tuple[str, ...]  # body fields that carry a credential: not stored with the webhook
+    oauth: OAuth | None
     envelope: Any
     # The envelope as compact JSON around its {status}, {body} and {rid} (render.compile_template).
     envelope_parts: list[str | bytes] | None
-    idempotency: dict[str, Any] | None
-    method_override: str | None
-    oauth: dict[str, Any] | None
-    raw: dict[str, Any]
-    registry: Registry = field(repr=False, default_factory=Registry)
+    errors: Errors
+    idempotency: Idempotency | None
+    resource: Resource
+    fields: Mapping[str, FieldSpec]
+    client_id_field: str | None  # the field a client may choose the id with, if any
+    views: Mapping[str, tuple[FieldSpec, ...]]
+    listing: Listing
+    routes: tuple[Route, ...]
+    events: Events | None
+    delivery: DeliverySpec | None
+    registry: Registry = field(repr=False)
+    fast_registry: Any = field(repr=False)  # the schemas again, for the fast tier of validation
+    # The fixture document as read (after `extends`), for check-like tooling only: the engine never reads it.
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     def schema_uri(self, name: str) -> str:
         """The registry URI of one of this provider's schema files (relative to its folder)."""
-        return f"{SCHEMA_BASE}{self.name}/{name}"
+        return _schema_uri(self.name, name)
 
     def schema(self, name: str) -> dict[str, Any]:
         """One of this provider's schemas, as written."""
         return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
 
-    @functools.cached_property
-    def fast_registry(self) -> Any:
-        """The schemas again, for the fast tier of validation."""
-        return fast_registry((uri, resource.contents) for uri, resource in self.registry.items())
-
     def validator(self, name: str) -> TwoTierValidator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""
-        return two_tier({"$ref": self.schema_uri(name)}, registry=self.fast_registry, exact_registry=self.registry,
-                        checker=FORMAT_CHECKER)
+        return _validator(self.name, self.registry, self.fast_registry, name)
+
+
+def _schema_uri(provider: str, name: str) -> str:
+    return f"{SCHEMA_BASE}{provider}/{name}"
 
 
 def _compile_path(template: str) -> tuple[re.Pattern[str], int]:
@@ -193,7 +184,8 @@ def _meta_validator() -> TwoTierValidator:
 
 
 def _schema_registry(name: str, schema_dir: Path) -> Registry:
-    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry."""
+    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry; a
+    schema that names no `$schema` is read as draft 2020-12."""
     registry = Registry()
     roots = [(schema_dir / name, name), (data_dir() / "schemas" / "common", "common")]
     for root, prefix in roots:
@@ -201,6 +193,8 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
             continue
         for path in sorted(root.rglob("*.json")):
             contents = _load_json(path)
+            if not isinstance(contents, dict):
+                raise FixtureError(f"{path}: a JSON Schema file must hold an object")
             rel = path.relative_to(root).as_posix()
             uri = f"{SCHEMA_BASE}{prefix}/{rel}"
             contents.setdefault("$id", uri)
@@ -211,107 +205,131 @@ def _schema_registry(name: str, schema_dir: Path) -> Registry:
                 where = "/".join(str(p) for p in getattr(exc, "absolute_path", []))
                 message = getattr(exc, "message", str(exc))
                 raise FixtureError(f"{path}: invalid JSON Schema at /{where}: {message}") from None
-            registry = registry.with_resource(uri, Resource.from_contents(contents))
+            resource = SchemaResource.from_contents(contents, default_specification=DRAFT202012)
+            registry = registry.with_resource(uri, resource)
     return registry
 
 
+def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
+    """A fixture document with the fixture its `extends` names laid under it: objects merge key by
+    key, any other value of this document replaces the other's, and `name` is never inherited."""
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw
+    wanted = raw["extends"]
+    folders = (path.parent, data_dir() / "fixtures")
+    candidates = [folder / sub / f"{wanted}.yaml" for folder in folders for sub in ("common", "")]
+    found = next((p for p in candidates if isinstance(wanted, str) and p.is_file() and p not in seen), None)
+    if found is None:
+        why = "it extends itself" if any(p in seen for p in candidates) else "no such fixture"
+        raise FixtureError(f"{path}: at $.extends: cannot extend {wanted!r}: {why} (looked for common/{wanted}.yaml "
+                           f"and {wanted}.yaml beside it and among the built-in fixtures)")
+    base = _extended(found, read_yaml(found, FixtureError), (*seen, path))
+    if not isinstance(base, dict):
+        raise FixtureError(f"{found}: a fixture is a mapping of keys")
+    base = {k: v for k, v in base.items() if k not in ("name", "extends")}
+    return deep_merge(base, raw)
+
+
 def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
-    """Read one fixture file and the schemas it names; raise FixtureError on any problem."""
-    raw = read_yaml(path, FixtureError)
+    """Read one fixture file (laid over the one it `extends`) and the schemas it names; raise
+    FixtureError on any problem."""
+    raw = _extended(path, read_yaml(path, FixtureError), (path,))
     meta = meta or _meta_validator()
     errors = sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         raise FixtureError("\n".join(f"{path}: at {e.json_path}: {e.message}" for e in errors))
-    name = raw["name"]
+    fixture = parse_fixture(raw)
+    name = fixture.name
     registry = _schema_registry(name, schema_dir)
-    fields = {n: FieldSpec.parse(n, s or {}) for n, s in raw["resource"]["fields"].items()}
-    provider = Provider(
-        name=name,
-        title=raw.get("title", name),
-        source=path,
-        prefixes=raw["prefixes"],
-        base_path=raw.get("base_path", raw["prefixes"][0]),
-        trailing_slash=raw.get("trailing_slash", "strict"),
-        routes=[],
-        auth=raw["auth"],
-        body_credentials=[source["body"] for source in raw["auth"]["credentials"] if "body" in source],
-        errors=raw["errors"],
-        resource=raw["resource"],
-        fields=fields,
-        client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
-        views={},
-        listing=raw.get("list", {}),
-        envelope=raw.get("envelope"),
-        envelope_parts=compile_template(raw.get("envelope"), ENVELOPE_VALUES),
-        idempotency=raw.get("idempotency"),
-        method_override=raw.get("method_override"),
-        oauth=raw.get("oauth"),
-        raw=raw,
-        registry=registry,
-    )
-    provider.views = _views(provider, raw.get("views", {}))
-    problems = [f"{path}: at $.routes[{i}].view: no view named {r['view']!r}"
-                for i, r in enumerate(raw["routes"]) if r.get("view", "default") not in provider.views]
+    fields = fixture.resource.fields
+    views = _views(fixture)
+    problems = [f"{path}: at $.routes[{i}].view: no view named {r.view!r}"
+                for i, r in enumerate(fixture.routes) if r.view not in views]
     problems += [f"{path}: at $.routes[{i}].action: 'simulate' needs a delivery section"
-                 for i, r in enumerate(raw["routes"]) if r["action"] == "simulate" and not raw.get("delivery")]
+                 for i, r in enumerate(fixture.routes) if r.action == "simulate" and fixture.delivery is None]
+    soft = fixture.resource.soft_delete
+    if soft is not None and soft not in fields:
+        problems.append(f"{path}: at $.resource.soft_delete: no field named {soft!r} in $.resource.fields")
     problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
-                 for where, schema in _schema_names(raw) if provider.schema_uri(schema) not in registry]
+                 for where, schema in _schema_names(fixture) if _schema_uri(name, schema) not in registry]
     from emulator.engine.fixture_lint import fixture_problems  # (it reads the engine, which reads this module)
     problems += fixture_problems(path, raw, schema_dir / name)
     if problems:
         raise FixtureError("\n".join(problems))
-    provider.routes = [_route(provider, i, r) for i, r in enumerate(raw["routes"])]
-    return provider
+    fast = fast_registry((uri, resource.contents) for uri, resource in registry.items())
+    return Provider(
+        name=name,
+        title=fixture.title or name,
+        source=path,
+        prefixes=fixture.prefixes,
+        base_path=fixture.base_path or fixture.prefixes[0],
+        trailing_slash=fixture.trailing_slash,
+        method_override=fixture.method_override,
+        dashboard=fixture.dashboard,
+        auth=fixture.auth,
+        body_credentials=tuple(c.body for c in fixture.auth.credentials if c.body is not None),
+        oauth=fixture.oauth,
+        envelope=fixture.envelope,
+        envelope_parts=compile_template(fixture.envelope, ENVELOPE_VALUES),
+        errors=fixture.errors,
+        idempotency=fixture.idempotency,
+        resource=fixture.resource,
+        fields=fields,
+        client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
+        views=views,
+        listing=fixture.listing,
+        routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),
+        events=fixture.events,
+        delivery=fixture.delivery,
+        registry=registry,
+        fast_registry=fast,
+        raw=raw,
+    )
 
 
-def _schema_names(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    names = [(f"$.routes[{i}].{key}", r[key]) for i, r in enumerate(raw["routes"])
-             for key in ("request", "response") if r.get(key)]
-    names += [(f"$.{sect}.schema", raw[sect]["schema"]) for sect in ("resource", "errors")
-              if raw.get(sect, {}).get("schema")]
-    names += [(f"$.events.catalogue.{n}.schema", e["schema"])
-              for n, e in raw.get("events", {}).get("catalogue", {}).items() if e.get("schema")]
-    if raw.get("delivery", {}).get("schema"):
-        names.append(("$.delivery.schema", raw["delivery"]["schema"]))
+def _schema_names(fixture: Fixture) -> list[tuple[str, str]]:
+    """Every schema file a fixture names, with the place it names it."""
+    names = [(f"$.routes[{i}].{key}", schema) for i, r in enumerate(fixture.routes)
+             for key, schema in (("request", r.request), ("response", r.response)) if schema]
+    names += [(f"$.{sect}.schema", schema) for sect, schema in (("resource", fixture.resource.schema),
+                                                                 ("errors", fixture.errors.schema)) if schema]
+    if fixture.events is not None:
+        names += [(f"$.events.catalogue.{n}.schema", e.schema) for n, e in fixture.events.catalogue.items()
+                  if e.schema]
+    if fixture.delivery is not None and fixture.delivery.schema:
+        names.append(("$.delivery.schema", fixture.delivery.schema))
     return names
 
 
-def _views(provider: Provider, views: dict[str, Any]) -> dict[str, list[FieldSpec]]:
+def _views(fixture: Fixture) -> dict[str, tuple[FieldSpec, ...]]:
     """The default view (every field not hidden) and each named view's omissions and overrides."""
-    result = {"default": [f for f in provider.fields.values() if not f.hidden]}
-    for view_name, view in views.items():
-        omit = set(view.get("omit", []))
-        overrides = view.get("fields", {})
-        specs = []
-        for f in result["default"]:
-            if f.name in omit:
-                continue
-            if f.name in overrides:
-                merged = {"from": f.source, "format": f.format, "tz": f.tz, "wrap": f.wrap,
-                          **overrides[f.name]}
-                f = FieldSpec.parse(f.name, merged)
-            specs.append(f)
-        result[view_name] = specs
+    default = tuple(f for f in fixture.resource.fields.values() if not f.hidden)
+    result = {"default": default}
+    for view_name, view in fixture.views.items():
+        result[view_name] = tuple(view.fields.get(f.name, f) for f in default if f.name not in view.omit)
     return result
 
 
-def _route(provider: Provider, index: int, spec: dict[str, Any]) -> Route:
-    pattern, literal = _compile_path(spec["path"])
-    view = spec.get("view", "default")
-    request = spec.get("request")
+def _validator(name: str, registry: Registry, fast: Any, schema: str) -> TwoTierValidator:
+    return two_tier({"$ref": _schema_uri(name, schema)}, registry=fast, exact_registry=registry,
+                    checker=FORMAT_CHECKER)
+
+
+def _route(name: str, registry: Registry, fast: Any, spec: RouteSpec) -> Route:
+    pattern, literal = _compile_path(spec.path)
     return Route(
-        method=spec["method"].upper(),
-        path=spec["path"],
-        action=spec["action"],
+        method=spec.method.upper(),
+        path=spec.path,
+        action=spec.action,
         pattern=pattern,
         literal_length=literal,
-        status=spec.get("status", 200),
-        request=provider.validator(request) if request else None,
-        request_schema=request,
-        response_schema=spec.get("response"),
-        view=view,
-        body=spec.get("body"),
-        has_body="body" in spec,
+        status=spec.status,
+        request=_validator(name, registry, fast, spec.request) if spec.request else None,
+        request_schema=spec.request,
+        response_schema=spec.response,
+        view=spec.view,
+        body=spec.body,
+        has_body=spec.body is not None,
     )
 
 
@@ -342,7 +360,8 @@ def fixture_files(folder: Path) -> list[Path]:
 
 
 def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [p for fixture_dir, schema_dir in sources for p in (*fixture_files(fixture_dir), *schema_dir.rglob("*"))]
+    files = [p for fixture_dir, schema_dir in sources
+             for p in (*fixture_files(fixture_dir), *(fixture_dir / "common").glob("*.y*ml"), *schema_dir.rglob("*"))]
     files += list(shared.rglob("*"))
     return tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from emulator.engine.provider import FieldSpec
+    from emulator.engine.model import FieldSpec
     from emulator.engine.store import Record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -191,7 +192,7 @@ def field_value(spec: FieldSpec, record: Record, ref: str) -> Any:
     raise ValueError(f"unknown field source {spec.source!r}")
 
 
-def render_record(specs: list[FieldSpec], record: Record, ref: str, keep: bool = True) -> dict[str, Any]:
+def render_record(specs: Sequence[FieldSpec], record: Record, ref: str, keep: bool = True) -> dict[str, Any]:
     """A stored record as the provider renders it, in one of its views. Rendered once until the
     record changes (the store forgets its renderings then), so callers must not modify it; with
     `keep` False (a record just created, which may never be read again) the rendering is not kept."""
@@ -204,3 +205,13 @@ def render_record(specs: list[FieldSpec], record: Record, ref: str, keep: bool =
             record.rendered = cache
             cache[key] = rendered
     return rendered
+
+
+def deep_merge(base: Any, overrides: Any) -> Any:
+    """`overrides` laid over `base`: objects merge key by key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(overrides, dict):
+        return copy.deepcopy(overrides)
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+    return merged

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -17,14 +17,13 @@ from emulator.delivery.events import catalogue
 from emulator.engine.auth import Identity, pattern
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.ids import IdSource
+from emulator.engine.model import OAuth, Paging
 from emulator.engine.provider import Provider, Route
 from emulator.engine.render import Encoded, dump_json, fill, render_record
 from emulator.engine.responses import EMPTY, wants_pretty
 from emulator.engine.state import EmulatorState
 from emulator.engine.store import EVERYONE, Collection, Record, Token
 from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
-
-RANGE_SUFFIXES = {"": "eq", "_gt": "gt", "_gte": "gte", "_lt": "lt", "_lte": "lte"}
 
 
 @dataclass
@@ -47,8 +46,8 @@ class Call:
         return self.state.store.existing(self.provider.name, self.identity.tenant) or Collection(ref="")
 
     @property
-    def messages(self) -> dict[str, str]:
-        return self.provider.errors.get("messages", {})
+    def messages(self) -> Mapping[str, str]:
+        return self.provider.errors.messages
 
     def render(self, record: Record, keep: bool = True) -> dict[str, Any]:
         return render_record(self.provider.views[self.route.view], record, self.collection.ref, keep)
@@ -71,7 +70,7 @@ def _caller_scope(call: Call) -> str | None:
 def _visible(call: Call) -> Callable[[Record], bool] | None:
     """Records a caller may see: with a sub-scope (a scope header such as an integration id) the unscoped ones
     and those of its own scope; without one, only the unscoped ones."""
-    if "scope" not in call.provider.resource:
+    if call.provider.resource.scope is None:
         return None
     scope = _caller_scope(call)
     return lambda r: r.seen_from(scope)
@@ -88,15 +87,15 @@ def _find(call: Call) -> Record:
 def scope_for(provider: Provider, data: dict[str, Any], scope: str | None) -> str | None:
     """The sub-scope a record with `data` belongs to when created in `scope`, from the fixture's
     `resource.scope` rule; a validation error if it needs a scope and `scope` is None."""
-    rule = provider.resource.get("scope")
-    if not rule:
+    rule = provider.resource.scope
+    if rule is None:
         return None
-    unscoped = pattern(rule["unscoped"], 0)
-    values = data.get(rule["field"]) or []
+    unscoped = pattern(rule.unscoped, 0)
+    values = data.get(rule.field) or []
     if all(isinstance(v, str) and unscoped.search(v) for v in values):
         return None
     if scope is None:
-        raise ProviderError("validation", issues=[Issue((), provider.errors.get("messages", {}).get(
+        raise ProviderError("validation", issues=[Issue((), provider.errors.messages.get(
             "scope_required", "this request needs the scope header"))])
     return scope
 
@@ -131,7 +130,7 @@ def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     field_name = call.provider.client_id_field
     if field_name and field_name in body:
         return str(body[field_name])
-    return current or call.state.ids.generate(call.provider.resource["id"])
+    return current or call.state.ids.generate(call.provider.resource.id)
 
 
 def _checked(call: Call, current: str | None) -> dict[str, Any]:
@@ -193,9 +192,11 @@ async def replace(call: Call) -> Reply:
 
 async def delete(call: Call) -> Reply:
     record = _find(call)
-    soft_flag = call.provider.resource.get("soft_delete")
+    soft_flag = call.provider.resource.soft_delete
     if soft_flag:
         record.deleted = True
+        if call.provider.fields[soft_flag].source is None:  # a stored field (not `from: deleted`) says so too
+            record.data[soft_flag] = True
     call.collection.remove(record, soft=bool(soft_flag))
     if call.route.status == 204:
         return Reply(204)
@@ -225,8 +226,8 @@ def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int 
     """A paging parameter (`role` is page, size, offset or limit): absent or empty gives the
     default; an unusable value (not an integer >= minimum) follows the fixture's
     `paging.unusable` rule for the role: `default`, or (the default rule) `error`."""
-    paging = call.provider.listing.get("paging", {})
-    name = paging.get(role, role)
+    paging = call.provider.listing.paging
+    name = paging.param(role)
     raw = call.request.query.get(name, "").strip()
     if not raw:
         return default
@@ -236,7 +237,7 @@ def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int 
         value = None
     if value is not None and value >= minimum:
         return value
-    if paging.get("unusable", {}).get(role, "error") == "default":
+    if getattr(paging.unusable, role) == "default":
         return default
     if role == "page":
         raise ProviderError("invalid_page")
@@ -244,10 +245,13 @@ def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int 
 
 
 def _filters(call: Call) -> list[Callable[[Record], bool]]:
-    """Timestamp filters such as `created_at_gte=...` from the fixture's `list.filters`."""
+    """Timestamp filters such as `created_at_gte=...` from the fixture's `list.filters` and
+    `list.filter_suffixes`."""
     keeps: list[Callable[[Record], bool]] = []
-    for param, source in call.provider.listing.get("filters", {}).items():
-        for suffix, op in RANGE_SUFFIXES.items():
+    listing = call.provider.listing
+    suffixes = {"": "eq", **{suffix: op for op, suffix in listing.filter_suffixes.items()}}
+    for param, source in listing.filters.items():
+        for suffix, op in suffixes.items():
             raw = call.request.query.get(param + suffix)
             if raw is None:
                 continue
@@ -270,14 +274,14 @@ def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
 
 
 def _sort(call: Call) -> tuple[str, bool]:
-    spec = call.provider.listing.get("sort")
-    if not spec:
+    spec = call.provider.listing.sort
+    if spec is None:
         return "created", False
-    raw = call.request.query.get(spec["param"]) or spec["default"]
+    raw = call.request.query.get(spec.param) or spec.default
     descending = raw.startswith("-")
-    key = spec["keys"].get(raw.lstrip("-+ "))
+    key = spec.keys.get(raw.lstrip("-+ "))
     if key is None:
-        raise param_error(spec["param"], "sort", call.messages, choices=", ".join(spec["keys"]))
+        raise param_error(spec.param, "sort", call.messages, choices=", ".join(spec.keys))
     return key, descending
 
 
@@ -300,38 +304,37 @@ async def list_records(call: Call) -> Reply:
 
 def _list_page(call: Call) -> Reply:
     listing = call.provider.listing
-    paging = listing.get("paging", {})
+    paging = listing.paging
     keeps = _filters(call)
-    scope = _caller_scope(call) if "scope" in call.provider.resource else EVERYONE
-    after = paging.get("after") and call.request.query.get(paging["after"])
+    scope = _caller_scope(call) if call.provider.resource.scope is not None else EVERYONE
+    after = paging.after and call.request.query.get(paging.after)
     if after:
         keeps.append(_after(call.collection, after))
     keep = (lambda r: all(k(r) for k in keeps)) if keeps else None
     key, descending = _sort(call)
     values: dict[str, Any] = {}
     headers: dict[str, str] = {}
-    if paging.get("style") == "page":
-        first = paging.get("first", 0)
-        default_size = paging.get("default_size", 10)
-        size = _query_int(call, "size", default_size, 1)
-        size = min(size, paging.get("max_size", size))
+    if paging.style == "page":
+        first = paging.first
+        size = _query_int(call, "size", paging.default_size, 1)
+        size = min(size, paging.max_size or size)
         page = _query_int(call, "page", first, first)
         records, total = call.collection.page((page - first) * size, size, key, descending, keep, scope)
-        if not records and page != first and paging.get("out_of_range") == "error":
+        if not records and page != first and paging.out_of_range == "error":
             raise ProviderError("invalid_page")
-        if paging.get("links"):
+        if paging.links:
             values["next"] = _link(call, paging, page + 1, first) if (page - first + 1) * size < total else None
             values["previous"] = _link(call, paging, page - 1, first) if page > first else None
     else:
         offset = _query_int(call, "offset", 0, 0)
-        limit = _query_int(call, "limit", paging.get("default_limit"), 0)
+        limit = _query_int(call, "limit", paging.default_limit, 0)
         records, total = call.collection.page(offset, limit, key, descending, keep, scope)
-    if paging.get("total_header"):
-        headers[paging["total_header"]] = str(total)
+    if paging.total_header:
+        headers[paging.total_header] = str(total)
     values["count"] = total
     view, ref = call.provider.views[call.route.view], call.collection.ref
     values["items"] = [render_record(view, r, ref) for r in records]
-    return Reply(call.route.status, fill(listing.get("body", "{items}"), values), headers)
+    return Reply(call.route.status, fill(listing.body, values), headers)
 
 
 def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
@@ -341,11 +344,11 @@ def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
     return lambda r: (r.created, r.id) > (anchor.created, anchor.id)
 
 
-def _link(call: Call, paging: dict[str, Any], page: int, first: int) -> str:
+def _link(call: Call, paging: Paging, page: int, first: int) -> str:
     """An absolute URL to another page on the request's own host, other parameters kept."""
-    query = {k: v for k, v in call.request.query.items() if k != paging["page"]}
+    query = {k: v for k, v in call.request.query.items() if k != paging.page}
     if page != first:
-        query[paging["page"]] = str(page)
+        query[paging.page] = str(page)
     path = call.request.path
     return str(call.request.url.with_path(path).with_query(query))
 
@@ -369,7 +372,7 @@ async def oauth_token(call: Call) -> Reply:
     """An OAuth2 token endpoint (RFC 6749): client_credentials, authorization_code and
     refresh_token grants; the issued token's owner (the client) is the tenant it acts for."""
     body = call.body if isinstance(call.body, dict) else {}
-    spec = call.provider.oauth or {}
+    spec = call.provider.oauth or OAuth()
     client_id = body.get("client_id") or _basic_client(call.request)[0]
     grant = body.get("grant_type")
     tokens = call.state.store.provider_tokens(call.provider.name)
@@ -394,14 +397,14 @@ async def oauth_token(call: Call) -> Reply:
         return _oauth_error(400, "unsupported_grant_type",
                             "The authorization grant type is not supported by the authorization server.")
     ids, now = call.state.ids, call.state.clock.now()
-    expires_in = spec.get("expires_in", 7200)
-    scope = body.get("scope") or spec.get("scope", "")
-    access = ids.generate(spec.get("token", {"token": 64}))
-    refresh = ids.generate(spec.get("token", {"token": 64}))
+    expires_in = spec.expires_in
+    scope = body.get("scope") or spec.scope
+    access = ids.generate(spec.token)
+    refresh = ids.generate(spec.token)
     token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
     call.state.store.issue(call.provider.name, access, token, now)
-    return Reply(200, {"access_token": access, "token_type": "bearer", "expires_in": expires_in,
-                       "refresh_token": refresh, "scope": scope, "created_at": int(now.timestamp())})
+    return Reply(200, fill(spec.answer, {"access_token": access, "refresh_token": refresh, "expires_in": expires_in,
+                                         "scope": scope, "created_at": int(now.timestamp())}))
 
 
 ACTIONS: dict[str, Action] = {

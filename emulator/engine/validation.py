@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import ValidationError
@@ -154,7 +155,7 @@ def _maybe_json(text: str) -> Any:
     return _load(text, not_json=text)
 
 
-def body_issues(body: Any, validator: TwoTierValidator | None, messages: dict[str, str]) -> list[Issue]:
+def body_issues(body: Any, validator: TwoTierValidator | None, messages: Mapping[str, str]) -> list[Issue]:
     """Everything wrong with `body` under the route's schema, each problem once."""
     if not isinstance(body, dict):
         return [Issue((), message(messages, "not_object", actual=JSON_TYPES.get(type(body), "value"),
@@ -183,17 +184,17 @@ def raise_issues(issues: list[Issue], schema: dict[str, Any] | None) -> None:
     raise ProviderError("validation", issues=sorted(issues, key=order))
 
 
-def unique_issue(field: str, value: Any, messages: dict[str, str]) -> Issue:
+def unique_issue(field: str, value: Any, messages: Mapping[str, str]) -> Issue:
     """The issue of a value that must be unique among the tenant's records."""
     return Issue((field,), message(messages, "unique", field=field, value=value))
 
 
-def param_error(name: str, keyword: str, messages: dict[str, str], **values: Any) -> ProviderError:
+def param_error(name: str, keyword: str, messages: Mapping[str, str], **values: Any) -> ProviderError:
     """The `validation` error for an unusable query parameter, in the provider's words."""
     return ProviderError("validation", issues=[Issue((name,), message(messages, keyword, field=name, **values))])
 
 
-def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
+def _issues(error: ValidationError, messages: Mapping[str, str]) -> list[Issue]:
     """The issues one schema error stands for: a `required` error names every missing property
     (jsonschema repeats the same error once per missing one)."""
     path: tuple[str | int, ...] = tuple(error.absolute_path)
@@ -215,7 +216,7 @@ def _issues(error: ValidationError, messages: dict[str, str]) -> list[Issue]:
     return [Issue(path, message(messages, keyword, field=field, **extra))]
 
 
-def message(messages: dict[str, str], keyword: str, **values: Any) -> str:
+def message(messages: Mapping[str, str], keyword: str, **values: Any) -> str:
     """The provider's message for `keyword` (else the default), its placeholders filled."""
     template = messages.get(keyword) or DEFAULT_MESSAGES.get(keyword) or "{field} is invalid"
     return fill(template, {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})

@@ -179,7 +179,7 @@ def id_field(provider: Provider) -> str:
 
 
 def _scope(provider: Provider, scope: Any) -> str | None:
-    if scope is not None and "scope" not in provider.resource:
+    if scope is not None and provider.resource.scope is None:
         raise ProviderError("validation", issues=[Issue(("$scope",), f"{provider.name} webhooks have no scope")])
     if scope is not None and not (isinstance(scope, str) and scope):
         raise ProviderError("validation", issues=[Issue(("$scope",), "a scope is a non-empty string")])
@@ -203,7 +203,7 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
         raise StateError(f"at {place(where, unknown[0])}: not a field of a {provider.name} webhook "
                          f"(the fields are {', '.join([key, *sorted(stored)])}; and {', '.join(RECORD_KEYS)})")
     create = next((r for r in provider.routes if r.action == "create"), None)
-    messages = provider.errors.get("messages", {})
+    messages = provider.errors.messages
     try:
         writable = {k: v for k, v in entry.items() if k in stored and provider.fields[k].writable}
         raise_issues(body_issues(writable, create.request if create else None, messages),
@@ -212,7 +212,7 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
         scope = scope_for(provider, data, _scope(provider, entry.get("$scope")))
     except ProviderError as error:
         raise _first_issue(error, where) from None
-    record_id = entry.get(key) or state.ids.generate(provider.resource["id"])
+    record_id = entry.get(key) or state.ids.generate(provider.resource.id)
     if not isinstance(record_id, str):
         raise StateError(f"at {place(where, key)}: an id is a string")
     created = _time(entry["$created"], place(where, "$created")) if "$created" in entry else state.clock.now()
@@ -224,7 +224,7 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
     if not isinstance(deleted, bool):
         raise StateError(f"at {place(where, '$deleted')}: must be true or false")
     record = Record(record_id, data, created, updated, modified, scope, deleted)
-    schema = provider.resource.get("schema")
+    schema = provider.resource.schema
     if schema:
         rendered = render_record(provider.views["default"], record, ref)
         wrong = next(iter(provider.validator(schema).iter_errors(rendered)), None)

@@ -4,7 +4,7 @@
 "use strict";
 
 const TOKEN_KEY = "webhook-emulator-admin-token";
-const DASHBOARD = "syncfy"; // the provider whose webhooks are set up in a dashboard
+let DASHBOARD = null; // the provider whose webhooks are set up in its dashboard (`dashboard: true` in its fixture)
 const POLL_MS = 1500;
 
 const ui = {
@@ -320,7 +320,7 @@ async function refreshWebhooks() {
   const tenant = form.elements.tenant.value.trim();
   drawIfChanged("webhooks", { answer, tenant }, () => {
     const groups = answer.groups.filter((g) => !tenant || g.tenant.includes(tenant)).map(webhookTable);
-    replace($("#webhooks"), groups.length ? groups : empty("No webhooks registered yet. Create one through a provider's API, the Syncfy dashboard, or a state file."));
+    replace($("#webhooks"), groups.length ? groups : empty("No webhooks registered yet. Create one through a provider's API, a dashboard view, or a state file."));
   });
 }
 
@@ -397,14 +397,19 @@ async function refreshDeliveries() {
 
 async function refreshSubscriptions() {
   const state = await api("GET", `/_emulator/state?provider=${DASHBOARD}`);
-  const jwk = await api("GET", `/_emulator/providers/${DASHBOARD}/jwk`);
-  drawIfChanged("syncfy", { state, editing: ui.editing }, () => {
+  const signs = provider(DASHBOARD).signature_scheme === "jwt";
+  const jwk = signs ? await api("GET", `/_emulator/providers/${DASHBOARD}/jwk`) : null;
+  drawIfChanged("dashboard", { state, editing: ui.editing }, () => {
     const groups = tenantGroups(state, DASHBOARD, "", (tenant, id, record) => h("div", { class: "row" },
       h("button", { type: "button", class: "small", onclick: () => editSubscription(tenant, id, record) }, "Edit"),
       h("button", { type: "button", class: "small danger", "data-confirm": "Really delete?", onclick: (e) => deleteSubscription(e.currentTarget, tenant, id) }, "Delete")));
     replace($("#subscriptions"), groups.length ? groups : empty("No subscriptions yet: create one with the form."));
   });
-  $("#jwk").textContent = pretty(jwk);
+  $("#jwk-card").hidden = !signs;
+  if (signs) {
+    $("#jwk").textContent = pretty(jwk);
+    $("#jwk-header").textContent = provider(DASHBOARD).signature_header;
+  }
 }
 
 function table(columns, rows) {
@@ -457,7 +462,7 @@ const VIEWS = {
   webhooks: refreshWebhooks,
   deliveries: refreshDeliveries,
   fire: async () => {},
-  syncfy: refreshSubscriptions,
+  dashboard: refreshSubscriptions,
   requests: refreshRequests,
   faults: refreshFaults,
 };
@@ -468,6 +473,19 @@ async function refresh() {
   } catch (error) {
     toast(error.message, true);
   }
+}
+
+function showDashboard() {
+  const chosen = ui.providers.find((p) => p.dashboard);
+  DASHBOARD = chosen ? chosen.name : null;
+  if (!chosen) {
+    delete VIEWS.dashboard;
+    return;
+  }
+  const label = `${chosen.name[0].toUpperCase()}${chosen.name.slice(1)} dashboard`;
+  $("#dashboard-link").textContent = label;
+  $("#dashboard-link").hidden = false;
+  $("#h-dashboard").textContent = label;
 }
 
 function selectView() {
@@ -557,7 +575,7 @@ function resetSubscriptionForm() {
   $("#subscription-submit").textContent = "Create subscription";
   $("#subscription-cancel").hidden = true;
   $("#subscription-error").textContent = "";
-  ui.shown.syncfy = null;
+  ui.shown.dashboard = null;
 }
 
 function editSubscription(tenant, id, record) {
@@ -716,6 +734,7 @@ async function start() {
   await loadHeader();
   const listing = await api("GET", "/_emulator/providers");
   ui.providers = listing.providers;
+  showDashboard();
   ui.modes = listing.signature_modes;
   ui.orders = listing.orders;
   fillProviderSelects();

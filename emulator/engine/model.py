@@ -1,0 +1,388 @@
+"""The fixture language as types: each section of a provider fixture is a frozen, slotted dataclass,
+parsed once at load from the (already meta-schema-valid) YAML document.
+
+Every default of the language is the default of a field here, and only here:
+`schemas/fixture.schema.json` documents each key with the same default (tests/test_fixture_model.py
+holds the two to each other). A field's YAML key is its name, unless its metadata names another
+(`from`, `list`). Templates (JSON values whose strings hold `{placeholders}`) and id generators
+(`objectid`, `uuid4` or `{token: N, alphabet: A}`) stay as written: `Any`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Any
+
+# What a notification's `authenticity` advice says when a provider that signs nothing gives none.
+DEFAULT_AUTHENTICITY = ("Treat a notification as a hint: fetch the object it names from the provider's API before "
+                        "acting on it, and keep the endpoint's URL unguessable.")
+# The OAuth token endpoint's answer when the fixture's `oauth.answer` gives no other (RFC 6749 section 5.1).
+DEFAULT_TOKEN_ANSWER = {"access_token": "{access_token}", "token_type": "bearer", "expires_in": "{expires_in}",
+                        "refresh_token": "{refresh_token}", "scope": "{scope}"}
+
+
+def _key(name: str) -> dict[str, str]:
+    return {"key": name}
+
+
+# -- auth ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credential:
+    """One place a credential is read from: a header (optionally matched by `pattern`), a query
+    parameter or a field of the JSON body."""
+
+    header: str | None = None
+    query: str | None = None
+    body: str | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Auth:
+    credentials: tuple[Credential, ...]
+    required_when_strict: tuple[Credential, ...] = ()
+    scope_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuth:
+    expires_in: int = 7200
+    scope: str = ""
+    token: Any = field(default_factory=lambda: {"token": 64})
+    answer: Any = field(default_factory=lambda: dict(DEFAULT_TOKEN_ANSWER))
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorKind:
+    """One kind of error: its status and message (None: the kind's usual ones, see engine/errors.py),
+    a body of its own (None: the section's `body`) and extra headers."""
+
+    status: int | None = None
+    message: str | None = None
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Errors:
+    schema: str | None = None
+    body: Any
+    non_field_key: str = "non_field_errors"
+    kinds: Mapping[str, ErrorKind] = field(default_factory=dict)
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Idempotency:
+    header: str
+    ttl: float
+    methods: tuple[str, ...] = ("POST",)
+
+
+# -- the resource ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldSpec:
+    """One field of a provider's resource: where its value comes from and how it is rendered."""
+
+    name: str = field(metadata={"from_key": True})
+    source: str | None = field(default=None, metadata=_key("from"))  # id, created, ...; None: the body
+    default: Any = None
+    generate: Any = None
+    writable: bool | None = None  # None: True for a body field, False for one with `from`
+    hidden: bool = False
+    format: str | None = None
+    tz: str | None = None
+    wrap: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.writable is None:
+            object.__setattr__(self, "writable", self.source is None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    field: str
+    unscoped: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    name: str
+    schema: str | None = None
+    id: Any
+    soft_delete: str | None = None
+    scope: Scope | None = None
+    fields: Mapping[str, FieldSpec]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class View:
+    """A named rendering: fields left out, and fields rendered otherwise (each merged over the
+    resource's own `from`, `format`, `tz` and `wrap` at load)."""
+
+    omit: tuple[str, ...] = ()
+    fields: Mapping[str, FieldSpec] = field(default_factory=dict)
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unusable:
+    """Per paging role, what a value that is not a usable integer gets: `error` or `default`."""
+
+    page: str = "error"
+    size: str = "error"
+    offset: str = "error"
+    limit: str = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Paging:
+    style: str = "offset"
+    page: str = "page"
+    size: str = "size"
+    default_size: int = 10
+    max_size: int | None = None
+    first: int = 0
+    links: bool = False
+    out_of_range: str = "empty"
+    total_header: str | None = None
+    offset: str = "offset"
+    limit: str = "limit"
+    default_limit: int | None = None
+    after: str | None = None
+    unusable: Unusable = field(default_factory=Unusable)
+
+    def param(self, role: str) -> str:
+        """The query parameter of a paging role (page, size, offset or limit)."""
+        return str(getattr(self, role))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sort:
+    param: str
+    default: str
+    keys: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listing:
+    body: Any = "{items}"
+    paging: Paging = field(default_factory=Paging)
+    sort: Sort | None = None
+    filters: Mapping[str, str] = field(default_factory=dict)
+    filter_suffixes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSpec:
+    method: str
+    path: str
+    action: str
+    status: int = 200
+    request: str | None = None
+    view: str = "default"
+    body: Any = None
+    response: str | None = None
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreshTime:
+    """A fresh variable that is the firing's time in a format (and time zone)."""
+
+    time: str
+    tz: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreshValue:
+    """A fresh variable that is a constant a caller may override."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventSpec:
+    schema: str | None = None
+    sample: Any
+
+
+def _fresh(value: Any) -> Any:
+    """A fresh variable's spec: FreshTime, FreshValue, or an id generator as written."""
+    if isinstance(value, dict) and "time" in value:
+        return parse(FreshTime, value)
+    if isinstance(value, dict) and "value" in value:
+        return parse(FreshValue, value)
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Events:
+    id: Any = "uuid4"
+    fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    catalogue: Mapping[str, EventSpec]
+
+
+# -- delivery --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscribers:
+    field: str | None = None
+    match: str
+    skip_when: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signature:
+    scheme: str = "none"
+    header: str | None = None
+    secret_field: str | None = None
+    message: str = "{body}"
+    value: str = "{digest}"
+    ttl: int = 300
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry:
+    retries: int = 5
+    backoff: str = "exponential"
+    initial: float = 1
+    factor: float = 2
+
+    def delays(self) -> list[float]:
+        """Seconds to wait before each retry."""
+        if self.backoff == "fixed":
+            return [float(self.initial)] * self.retries
+        return [float(self.initial * self.factor ** n) for n in range(self.retries)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailureCounter:
+    field: str
+    limit: int | None = None
+    then: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverySpec:
+    subscribers: Subscribers
+    url_field: str
+    headers_field: str | None = None
+    delay_field: str | None = None
+    group_field: str | None = None
+    schema: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    entry: Any = None
+    body: Any = "{payload}"
+    signature: Signature = field(default_factory=Signature)
+    success: tuple[int, ...] | None = None  # None: any 2xx
+    authenticity: str = DEFAULT_AUTHENTICITY
+    retry: Retry = field(default_factory=Retry)
+    timeout: float = 10
+    failure_counter: FailureCounter | None = None
+
+    def is_success(self, status: int) -> bool:
+        """Whether a receiver's status counts as delivered: the `success` list, else 2xx."""
+        return status in self.success if self.success else 200 <= status < 300
+
+
+# -- the whole fixture -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fixture:
+    """One provider's fixture, every section typed. `title` and `base_path` None: the name and the
+    first prefix."""
+
+    name: str
+    extends: str | None = None
+    title: str | None = None
+    prefixes: tuple[str, ...]
+    base_path: str | None = None
+    trailing_slash: str = "strict"
+    method_override: str | None = None
+    dashboard: bool = False
+    auth: Auth
+    oauth: OAuth | None = None
+    envelope: Any = None
+    errors: Errors
+    idempotency: Idempotency | None = None
+    resource: Resource
+    views: Mapping[str, View] = field(default_factory=dict)
+    listing: Listing = field(default_factory=Listing, metadata=_key("list"))
+    routes: tuple[RouteSpec, ...]
+    events: Events | None = None
+    delivery: DeliverySpec | None = None
+
+
+def yaml_key(f: dataclasses.Field[Any]) -> str:
+    """The YAML key of a model field."""
+    return str(f.metadata.get("key", f.name))
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def parse(cls: type[Any], data: Any, name: str | None = None) -> Any:
+    """A model dataclass from its section of a (meta-schema-valid) fixture; absent keys take the
+    field's default. `name` fills a field marked `from_key` (a mapping's key)."""
+    data = data or {}
+    hints = _hints(cls)
+    given: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key = yaml_key(f)
+        if f.metadata.get("from_key"):
+            given[f.name] = name
+        elif key in data:
+            given[f.name] = _convert(hints[f.name], data[key], f.metadata.get("each"))
+    return cls(**given)
+
+
+def _convert(tp: Any, value: Any, each: Any = None) -> Any:
+    """`value` as the annotated type `tp`: dataclasses parsed, sequences made tuples, mappings' values converted."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is UnionType or origin is typing.Union:
+        if value is None:
+            return None
+        (tp,) = [a for a in args if a is not type(None)]
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return parse(tp, value)  # type: ignore[arg-type]
+    if origin is tuple:
+        return tuple(_convert(args[0], v) for v in value)
+    if origin is Mapping:
+        member = args[1]
+        if each is not None:
+            return {k: each(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(member):
+            return {k: parse(member, v, k) for k, v in value.items()}  # type: ignore[arg-type]
+        return dict(value)
+    return value
+
+
+def parse_fixture(raw: dict[str, Any]) -> Fixture:
+    """The typed fixture of a meta-schema-valid document; each view's field overrides are merged
+    over the resource field's own rendering keys first."""
+    fields = raw["resource"]["fields"]
+    views = {}
+    for view_name, view in (raw.get("views") or {}).items():
+        overrides = {}
+        for field_name, override in (view.get("fields") or {}).items():
+            own = fields.get(field_name) or {}
+            overrides[field_name] = {k: own[k] for k in ("from", "format", "tz", "wrap") if k in own} | (override or {})
+        views[view_name] = {**view, "fields": overrides}
+    return parse(Fixture, {**raw, "views": views})  # type: ignore[no-any-return]
