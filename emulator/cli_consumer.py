@@ -62,7 +62,7 @@ def add_parsers(sub: Any) -> None:
     notification.add_argument("--signature", choices=MODES, default="valid",
                               help="a deliberately bad signature, to test a verifier (default valid)")
     notification.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
-                              help="a custom header of the webhook's (for providers whose webhooks carry custom headers)")
+                              help="a custom header of the webhook (where its provider has them)")
     notification.add_argument("--fixtures", type=Path, action="append", default=[], help="extra fixture folders")
     notification.add_argument("--json", action="store_true", help="print JSON instead of the HTTP request")
 
