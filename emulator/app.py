@@ -85,7 +85,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
             response = await faults.with_faults(request, _provider_call)
         else:
             response = await _provider_call(request)
-    except web.HTTPException as exc:  # aiohttp's own, reading the body (413): in the provider's style
+    except (web.HTTPException, web.RequestPayloadError) as exc:  # aiohttp's, reading the body (413, undecodable)
         response = _http_error(request, exc)
     except Exception as exc:  # a bug outside a provider's action still answers JSON
         log.exception("error serving %s %s", request.method, printable(request.path))
@@ -153,7 +153,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
         return response
     except ProviderError as error:
         return _error_response(request, provider, error, method)
-    except web.HTTPException:  # aiohttp's own (a too-large body): provider_handler renders it
+    except (web.HTTPException, web.RequestPayloadError):  # aiohttp's, reading the body: provider_handler's
         raise
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)

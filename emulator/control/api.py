@@ -64,10 +64,14 @@ def fail(request: web.Request, kind: str, detail: str) -> web.Response:
 
 def error_of(exc: Exception) -> tuple[int, ProviderError]:
     """The status and error of an exception that reached a handler: one aiohttp raised (a
-    too-large body: its own status and reason), or a bug (500, named by its type)."""
+    too-large body: its own status and reason; a body that does not decode: 400), or a bug (500,
+    named by its type)."""
     if isinstance(exc, web.HTTPException):
         kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
         return exc.status, ProviderError(kind, exc.reason)
+    if isinstance(exc, web.RequestPayloadError):  # a body that does not decode (its Content-Encoding)
+        reason = getattr(exc.__cause__, "message", None) or "the body cannot be read"
+        return 400, ProviderError("malformed_body", reason)
     return 500, ProviderError("internal", type(exc).__name__)
 
 
@@ -576,6 +580,9 @@ def control_call(handler: Handler) -> Handler:
             else:
                 status, error = error_of(exc)
                 response = plain_response(request, error, status)
+        except web.RequestPayloadError as exc:
+            status, error = error_of(exc)
+            response = plain_response(request, error, status)
         except Exception as exc:
             response = _bug(request, exc, "serving")
         try:
