@@ -130,32 +130,83 @@ class SqliteStore(Store):
     def restore(self) -> list[tuple[Delivery, float | None]]:
         """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
         db = self._db
-        for provider, tenant, ref in db.execute("SELECT provider, tenant, ref FROM tenants"):
-            self.collections[(provider, _loaded(tenant))] = Collection(ref=ref)
-        rows = db.execute("SELECT provider, tenant, record FROM records ORDER BY rowid")
-        records = sorted(((p, _loaded(t), record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
-        for provider, tenant, record in records:
-            collection = self.collections.get((provider, tenant)) or self.collection(provider, tenant)
-            if record.deleted:
-                collection.removed[record.id] = record
-            else:
-                collection.records[record.id] = record
-        for (provider, tenant), collection in self.collections.items():
-            collection.order_by_update_time()
-            self._watch(provider, tenant, collection)
-        for provider, access, token in db.execute("SELECT provider, access, token FROM tokens"):
-            raw = json.loads(token)
-            self.provider_tokens(provider)[access] = Token(raw["owner"], datetime.fromisoformat(raw["expires"]),
-                                                           raw["refresh"], raw["scope"])
-        for provider, tenant, key, replay in db.execute("SELECT provider, tenant, key, replay FROM replays"):
-            raw = json.loads(replay)
-            self.replays[(provider, _loaded(tenant), _loaded(key))] = Replay(
-                raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
+        self._read_back()
         self._saved_jwks = {p: json.loads(k) for p, k in db.execute("SELECT provider, jwk FROM jwks")}
         deliveries = [(delivery_from_json(d), due) for d, due in
                       db.execute("SELECT delivery, due FROM deliveries ORDER BY seq")]
         self.changes = Changes()
         return deliveries
+
+    def _read_back(self) -> None:
+        """Memory's webhooks, tenants, tokens and replays from the file."""
+        for key, collection in self._read_collections().items():
+            self.collections[key] = collection
+            self._watch(*key, collection)
+        self.tokens.update(self._read_tokens())
+        self.replays.update(self._read_replays())
+
+    def _read_collections(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str], Collection]:
+        """The collections the file holds (those `where` selects), keyed by provider and tenant."""
+        db = self._db
+        found: dict[tuple[str, str], Collection] = {}
+        for provider, tenant, ref in db.execute(f"SELECT provider, tenant, ref FROM tenants{where}", params):
+            found[(provider, _loaded(tenant))] = Collection(ref=ref)
+        rows = db.execute(f"SELECT provider, tenant, record FROM records{where} ORDER BY rowid", params)
+        records = sorted(((p, _loaded(t), record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
+        for provider, tenant, record in records:
+            collection = found.get((provider, tenant))
+            if collection is None:
+                collection = found[(provider, tenant)] = Collection(ref=self._make_ref())
+            if record.deleted:
+                collection.removed[record.id] = record
+            else:
+                collection.records[record.id] = record
+        for collection in found.values():
+            collection.order_by_update_time()
+        return found
+
+    def _read_tokens(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[str, dict[str, Token]]:
+        tokens: dict[str, dict[str, Token]] = {}
+        for provider, access, token in self._db.execute(f"SELECT provider, access, token FROM tokens{where}", params):
+            raw = json.loads(token)
+            tokens.setdefault(provider, {})[access] = Token(raw["owner"], datetime.fromisoformat(raw["expires"]),
+                                                            raw["refresh"], raw["scope"])
+        return tokens
+
+    def _read_replays(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str, str], Replay]:
+        replays = {}
+        for provider, tenant, key, replay in self._db.execute(
+                f"SELECT provider, tenant, key, replay FROM replays{where}", params):
+            raw = json.loads(replay)
+            replays[(provider, _loaded(tenant), _loaded(key))] = Replay(
+                raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
+        return replays
+
+    def _roll_back(self, changes: Changes) -> None:
+        """After a failed commit: memory as the file holds it again wherever `changes` touched it
+        (a call whose changes cannot be written leaves nothing behind). Deliveries keep their
+        progress (their attempts were made), to be written with the next commit."""
+        if changes.resets:  # (rare, and only after a failure): everything read back
+            self.collections.clear()
+            self.tokens.clear()
+            self.replays.clear()
+            self._read_back()
+        else:
+            touched = changes.tenants | {(p, t) for p, t, _ in changes.records}
+            for provider, tenant in touched:
+                one = self._read_collections(" WHERE provider = ? AND tenant = ?", (provider, _stored(tenant)))
+                self.collections.pop((provider, tenant), None)
+                for key, collection in one.items():
+                    self.collections[key] = collection
+                    self._watch(*key, collection)
+            for provider in changes.tokens:
+                self.tokens[provider] = self._read_tokens(" WHERE provider = ?", (provider,)).get(provider, {})
+            for key in changes.replays:
+                stored = (key[0], _stored(key[1]), _stored(key[2]))
+                found = self._read_replays(" WHERE provider = ? AND tenant = ? AND key = ?", stored)
+                self.replays.pop(key, None)
+                self.replays.update(found)
+        self.changes = Changes(deliveries=changes.deliveries, forgotten=changes.forgotten)
 
     def saved_jwks(self) -> dict[str, dict[str, str]]:
         """The signing JWKs the file holds."""
@@ -172,10 +223,12 @@ class SqliteStore(Store):
         self._db.execute("BEGIN")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # (a full disk may have rolled it back already)
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -195,8 +248,13 @@ class SqliteStore(Store):
         if not changes and self.jwks == self._saved_jwks:
             return
         self.changes = Changes()
-        with self._transaction():
-            self._write(changes)
+        try:
+            with self._transaction():
+                self._write(changes)
+        except Exception:
+            self._roll_back(changes)
+            raise
+        self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
 
     def _write(self, changes: Changes) -> None:
         db = self._db
@@ -244,7 +302,6 @@ class SqliteStore(Store):
         if self.jwks != self._saved_jwks:
             db.execute("DELETE FROM jwks")
             db.executemany("INSERT INTO jwks VALUES (?, ?)", [(p, json.dumps(k)) for p, k in self.jwks.items()])
-            self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
 
     def close(self) -> None:
         """Write what is left and close the file."""
