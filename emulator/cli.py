@@ -60,7 +60,8 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         "(EMULATOR_STRICT)")
     parser.add_argument("--credentials", type=parse_credentials,
                         help="accepted keys per provider, 'NAME=k1,k2;OTHER=t1'; a provider with "
-                        "keys listed accepts only those (EMULATOR_CREDENTIALS)")
+                        "keys listed accepts only those; for an OAuth provider, 'NAME=CLIENT_ID:SECRET' is a client "
+                        "allowed tokens (EMULATOR_CREDENTIALS)")
     parser.add_argument("--admin-token", dest="admin_token",
                         help="require 'Authorization: Bearer TOKEN' on every /_emulator/ endpoint but health "
                         "(EMULATOR_ADMIN_TOKEN; default: none, the control API is open)")
