@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The control client goes straight to the emulator, whatever HTTP_PROXY says: a proxy has no business
+# between a test and its emulator (on the loopback, as a rule), and must never see the admin token.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class ControlError(RuntimeError):
     """The control API refused a request; `status` and `body` say why."""
@@ -78,7 +82,7 @@ class EmulatorClient:
         request = urllib.request.Request(f"{self.url}{path}{'?' + params if params else ''}", data=data,
                                          method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with DIRECT.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raw = exc.read()
