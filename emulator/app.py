@@ -14,6 +14,7 @@ from aiohttp import web
 
 from emulator.control import api as control
 from emulator.control import faults
+from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
@@ -128,6 +129,8 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     provider, route, method = match.provider, match.route, match.method
     request[PROVIDER_NAME] = provider.name
     try:
+        if not request.app[GUARD].host_allowed(request.headers.get("Host")):
+            raise ProviderError("forbidden", "this Host is not the emulator's")
         body = await _read_body(request, provider, route) if method in BODY_METHODS or \
             request.method in BODY_METHODS else {}
         identity = None
@@ -229,6 +232,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         clock=clock,
         ids=ids,
     )
+    app[GUARD] = Guard(settings)
     control.setup(app)
     delivery.setup(app)
     persistence.setup(app)

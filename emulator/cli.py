@@ -69,6 +69,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="where notifications may go: comma-separated hosts, host:port or CIDR ranges, e.g. "
                         "'127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16' (EMULATOR_ALLOW_TARGETS; "
                         "default: anywhere); a delivery elsewhere fails at once with the reason")
+    parser.add_argument("--allowed-hosts", dest="allowed_hosts", type=parse_list,
+                        help="while listening on a loopback address, Host names served besides localhost and "
+                        "loopback addresses, comma-separated (EMULATOR_ALLOWED_HOSTS; default: none)")
     parser.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
                         help="logging detail (EMULATOR_LOG_LEVEL; default info: a line per API call and per "
                         "delivery attempt; warning: problems only)")
@@ -268,6 +271,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_log_size=args.delivery_log_size,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
         allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
+        allowed_hosts=args.allowed_hosts,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:

@@ -67,6 +67,8 @@ class Settings:
     data_dir: Path | None = None
     # A YAML or JSON file of fault rules loaded at start-up (see emulator/control/faults.py).
     faults: Path | None = None
+    # Host names served besides the loopback ones while listening on a loopback address (see control/guard.py).
+    allowed_hosts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -124,7 +126,7 @@ def _convert(name: str, raw: str) -> Any:
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
                 return parse_credentials(raw)
-            case "allow_targets":
+            case "allow_targets" | "allowed_hosts":
                 return parse_list(raw)
             case "state" | "data_dir":
                 return Path(raw)

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
+from emulator.control.guard import GUARD
 from emulator.control.openapi import build_openapi
 from emulator.delivery.dispatcher import Delivery, Dispatcher, delivery_spec, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
@@ -564,6 +565,19 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
+def same_origin(handler: Handler) -> Handler:
+    """`handler`, refusing a call a web page on another origin could make (see control/guard.py)."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        refused = request.app[GUARD].refusal(request)
+        if refused is not None:
+            status, kind, message = refused
+            return plain_response(request, ProviderError(kind, message), status)
+        return await handler(request)
+
+    return checked
+
+
 def control_call(handler: Handler) -> Handler:
     """`handler` answering JSON whatever happens: aiohttp's own errors (a too-large body) and any
     bug as the emulator's error shape, never HTML or a traceback; what it changed made durable
@@ -615,8 +629,8 @@ def all_routes() -> list[ControlRoute]:
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     for route in all_routes():
-        handler = control_call(route.handler if (route.method, route.path) in OPEN_ROUTES
-                               else admin_only(route.handler))
+        handler = control_call(same_origin(route.handler if (route.method, route.path) in OPEN_ROUTES
+                                           else admin_only(route.handler)))
         if route.method == "GET":
             app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default
         else:
