@@ -55,6 +55,15 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="requests kept in the request journal (EMULATOR_JOURNAL_SIZE; default 1000)")
     parser.add_argument("--delivery-log-size", type=int, dest="delivery_log_size",
                         help="deliveries kept in the delivery log (EMULATOR_DELIVERY_LOG_SIZE; default 1000)")
+    parser.add_argument("--delivery-log-bytes", type=int, dest="delivery_log_bytes",
+                        help="bytes of bodies the delivery log holds in all; the oldest deliveries go first "
+                        "(EMULATOR_DELIVERY_LOG_BYTES; default 67108864, 64 MiB)")
+    parser.add_argument("--delivery-body-limit", type=int, dest="delivery_body_limit",
+                        help="bytes of each body the delivery log keeps, then a truncation marker "
+                        "(EMULATOR_DELIVERY_BODY_LIMIT; default 65536)")
+    parser.add_argument("--delivery-attempts-kept", type=int, dest="delivery_attempts_kept",
+                        help="attempts the delivery log keeps per delivery, the most recent; the count stays exact "
+                        "(EMULATOR_DELIVERY_ATTEMPTS_KEPT; default 20)")
     parser.add_argument("--strict", action="store_true", default=None,
                         help="accept only configured credentials (and tokens the emulator issued) "
                         "(EMULATOR_STRICT)")
@@ -268,7 +277,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
         delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
-        delivery_log_size=args.delivery_log_size,
+        delivery_log_size=args.delivery_log_size, delivery_log_bytes=args.delivery_log_bytes,
+        delivery_body_limit=args.delivery_body_limit, delivery_attempts_kept=args.delivery_attempts_kept,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
         allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
         allowed_hosts=args.allowed_hosts,
@@ -359,9 +369,9 @@ def delivery_line(delivery: dict[str, Any]) -> str:
         detail = f"HTTP {last['status']}"
     else:
         detail = last["error"]
-    duplicates = min(delivery.get("duplicates", 0), max(len(attempts) - 1, 0)) if delivery["status"] == "delivered" \
-        else 0
-    counted = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
+    made = delivery.get("attempt_count", len(attempts))
+    duplicates = min(delivery.get("duplicates", 0), max(made - 1, 0)) if delivery["status"] == "delivered" else 0
+    counted = f"{made} attempt{'s' if made != 1 else ''}"
     ending = f"{detail} ({counted}{f', {duplicates} of them a duplicate' if duplicates else ''})"
     error = delivery["error"]
     if delivery["status"] == "failed" and error and not error.startswith("gave up") and error != detail:

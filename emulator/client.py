@@ -123,8 +123,13 @@ class EmulatorClient:
         return self.request("POST", "/_emulator/events", body)["deliveries"]
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
-        """The delivery log (filters: provider, event, status, url, tenant, webhook)."""
-        return self.request("GET", "/_emulator/deliveries", **filters)["deliveries"]
+        """The delivery log (filters: provider, event, status, url, tenant, webhook), every page of it."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", "/_emulator/deliveries", **filters, offset=len(found) or None)
+            found += page["deliveries"]
+            if not page["deliveries"] or len(found) >= page.get("total", 0):
+                return found
 
     def delivery(self, delivery_id: str) -> dict[str, Any]:
         return self.request("GET", f"/_emulator/deliveries/{delivery_id}")

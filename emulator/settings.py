@@ -11,6 +11,12 @@ from typing import Any
 from emulator.delivery.targets import TargetPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Bounds of the delivery log (each a setting): bytes of each body it shows (a notification's, an
+# attempt's request and response), attempts it keeps per delivery (the most recent; the count stays
+# exact), and bytes of bodies it holds in all (the oldest deliveries go first).
+DELIVERY_BODY_LIMIT = 64 * 1024
+DELIVERY_ATTEMPTS_KEPT = 20
+DELIVERY_LOG_BYTES = 64 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -54,6 +60,9 @@ class Settings:
     fixtures: list[Path] = field(default_factory=list)
     journal_size: int = 1000
     delivery_log_size: int = 1000
+    delivery_log_bytes: int = DELIVERY_LOG_BYTES
+    delivery_body_limit: int = DELIVERY_BODY_LIMIT
+    delivery_attempts_kept: int = DELIVERY_ATTEMPTS_KEPT
     strict: bool = False
     credentials: dict[str, list[str]] = field(default_factory=dict)
     log_level: str = "info"
@@ -79,6 +88,8 @@ class Settings:
             raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
+        if min(self.delivery_log_bytes, self.delivery_body_limit, self.delivery_attempts_kept) < 1:
+            raise SettingsError("the delivery log's bytes, body limit and attempts kept must be >= 1")
         self.log_level = str(self.log_level).lower()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
@@ -114,7 +125,8 @@ class Settings:
 def _convert(name: str, raw: str) -> Any:
     try:
         match name:
-            case "port" | "journal_size" | "delivery_log_size":
+            case "port" | "journal_size" | "delivery_log_size" | "delivery_log_bytes" | "delivery_body_limit" \
+                    | "delivery_attempts_kept":
                 return int(raw)
             case "seed":
                 return int(raw)

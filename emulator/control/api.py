@@ -40,6 +40,9 @@ MAX_DELAY = 30 * 24 * 3600
 # A state document may be larger than an API request body.
 STATE_MAX_BODY = 64 * 1024 * 1024
 STATE_MAX_VALUES = 5_000_000  # a state document holds many webhooks: more values than one API body
+# Deliveries in one page of GET /_emulator/deliveries: by default, and at most.
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 # The error kind of an aiohttp HTTPException a handler raised.
 HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -270,12 +273,20 @@ async def fire_events(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
-    tenant or webhook."""
+    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
     dispatcher = _dispatcher(request)
     q = request.query
+    try:
+        limit, offset = int(q.get("limit", DEFAULT_PAGE)), int(q.get("offset", 0))
+    except ValueError:
+        limit = offset = -1
+    if not (1 <= limit <= MAX_PAGE and offset >= 0):
+        return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
-    return json_response(request, 200, {"deliveries": [d.as_json() for d in found], "dropped": dispatcher.log.dropped})
+    page = [d.as_json() for d in found[offset:offset + limit]]
+    return json_response(request, 200, {"deliveries": page, "total": len(found), "offset": offset, "limit": limit,
+                                        "dropped": dispatcher.log.dropped})
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
@@ -518,7 +529,7 @@ ROUTES = [
     ControlRoute("POST", "/_emulator/events", fire_events,
                  "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
     ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
-                 query=("provider", "event", "status", "url", "tenant", "webhook")),
+                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),

@@ -33,9 +33,9 @@ from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record
+from emulator.settings import DELIVERY_BODY_LIMIT, DELIVERY_LOG_BYTES
 
 log = logging.getLogger("emulator.delivery")
-RECORDED_BODY_LIMIT = 64 * 1024
 USER_AGENT = f"webhook-emulator/{__version__}"
 DEFAULT_RETRY = {"retries": 5, "backoff": "exponential", "initial": 1, "factor": 2}
 
@@ -176,6 +176,9 @@ class Delivery:
     next_attempt_at: str | None = None
     error: str | None = None
     duplicates: int = 0  # the same notification sent again this many times once it is delivered
+    attempt_count: int = 0  # every attempt made (`attempts` keeps the most recent)
+    scheduled: int = 0  # attempts of its schedule made (a redelivery is not one of them)
+    body_limit: int = field(default=DELIVERY_BODY_LIMIT, repr=False)  # of the body `as_json` shows
     after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -196,13 +199,31 @@ class Delivery:
             "next_attempt_at": self.next_attempt_at,
             "error": self.error,
             "duplicates": self.duplicates,
-            "body": _text(self.body),
+            "body": recorded(self.body, self.body_limit),
+            "attempt_count": self.attempt_count,
             "attempts": [vars(a) for a in self.attempts],
         }
 
+    def held_bytes(self) -> int:
+        """The bytes of bodies this delivery holds: its own and its attempts' recorded ones."""
+        return len(self.body) + sum(len(a.request_body) + len(a.response_body or "") for a in self.attempts)
 
-def _text(raw: bytes) -> str:
-    return raw[:RECORDED_BODY_LIMIT].decode("utf-8", errors="replace")
+
+def recorded(raw: bytes, limit: int) -> str:
+    """A body as the delivery log keeps it: the first `limit` bytes, then a marker saying how many
+    there were in all."""
+    if len(raw) <= limit:
+        return raw.decode("utf-8", errors="replace")
+    return raw[:limit].decode("utf-8", errors="ignore") + f"... [truncated: {len(raw)} bytes in all]"
+
+
+async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The first `limit` bytes of a response body (all of it, when shorter)."""
+    chunks, size = [], 0
+    while size < limit and (chunk := await content.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 # Why a delivery dropped from the (bounded) log gets no more retries.
@@ -210,21 +231,33 @@ DROPPED = "dropped from the delivery log before its next attempt"
 
 
 class DeliveryLog:
-    """The most recent deliveries, oldest dropped first once `size` is reached."""
+    """The most recent deliveries, oldest dropped first once `size` deliveries or `max_bytes` bytes
+    of bodies (Delivery.held_bytes) are reached; the newest is kept whatever its size."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = DELIVERY_LOG_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self.dropped = 0
+        self.bytes = 0
         self._items: OrderedDict[str, Delivery] = OrderedDict()
+        self._sizes: dict[str, int] = {}
 
     def add(self, delivery: Delivery) -> list[Delivery]:
-        """Log a delivery; returns the oldest ones dropped to stay within `size`."""
+        """Log a delivery, or account for what a logged one has grown by (its place is kept);
+        returns the oldest ones dropped to stay within the bounds."""
         self._items[delivery.id] = delivery
+        held = delivery.held_bytes()
+        self.bytes += held - self._sizes.get(delivery.id, 0)
+        self._sizes[delivery.id] = held
         gone = []
-        while len(self._items) > self.size:
-            gone.append(self._items.popitem(last=False)[1])
+        while len(self._items) > self.size or (self.bytes > self.max_bytes and len(self._items) > 1):
+            gone.append(self._pop(next(iter(self._items))))
             self.dropped += 1
         return gone
+
+    def _pop(self, delivery_id: str) -> Delivery:
+        self.bytes -= self._sizes.pop(delivery_id)
+        return self._items.pop(delivery_id)
 
     def get(self, delivery_id: str) -> Delivery | None:
         return self._items.get(delivery_id)
@@ -242,7 +275,7 @@ class DeliveryLog:
         """Forget every delivery (of one provider); returns those forgotten."""
         gone = [d for d in self._items.values() if provider is None or d.provider == provider]
         for d in gone:
-            del self._items[d.id]
+            self._pop(d.id)
         return gone
 
 
@@ -251,7 +284,10 @@ class Dispatcher:
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self.log = DeliveryLog(state.settings.delivery_log_size)
+        settings = state.settings
+        self.log = DeliveryLog(settings.delivery_log_size, settings.delivery_log_bytes)
+        self.body_limit = settings.delivery_body_limit
+        self.attempts_kept = settings.delivery_attempts_kept
         self.keys: dict[str, dict[str, str]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
@@ -447,6 +483,7 @@ class Dispatcher:
         seconds; at once if that has passed), then the rest of its schedule."""
         provider = self.state.providers[delivery.provider]
         delivery.error = None
+        delivery.body_limit = self.body_limit
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
         self._log(delivery)
 
@@ -480,6 +517,7 @@ class Dispatcher:
             body=dump_json(body),
             signature=mode,
             created=self._now(),
+            body_limit=self.body_limit,
         )
 
     async def wait(self, deliveries: list[Delivery], timeout: float) -> bool:
@@ -531,12 +569,13 @@ class Dispatcher:
                 if delivery.target.delay:
                     await self._sleep(delivery, delivery.target.delay)
             delays = retry_delays(spec)
-            for number in range(len(delivery.attempts), len(delays) + 1):
+            for number in range(delivery.scheduled, len(delays) + 1):
                 stopped = self._stopped_reason(provider, delivery)
                 if stopped:
                     delivery.status, delivery.error = "failed", stopped
                     return
                 self._in_flight.add(delivery.id)
+                delivery.scheduled += 1
                 try:
                     outcome = await self._attempt(provider, spec, delivery, of=len(delays) + 1)
                 finally:
@@ -558,7 +597,7 @@ class Dispatcher:
                         return
                     await self._sleep(delivery, delays[number])
             delivery.status = "failed"
-            delivery.error = f"gave up after {len(delivery.attempts)} attempts"
+            delivery.error = f"gave up after {delivery.attempt_count} attempts"
         except asyncio.CancelledError:
             delivery.error = delivery.error or "the emulator stopped before the next attempt"
             raise
@@ -620,9 +659,12 @@ class Dispatcher:
                       delivery.id, delivery.signature)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **spec.get("headers", {}),
                    **delivery.target.headers, **signed.headers}
-        attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
-                          _text(signed.body))
+        delivery.attempt_count += 1
+        attempt = Attempt(delivery.attempt_count, now.isoformat(timespec="milliseconds"), headers,
+                          recorded(signed.body, self.body_limit))
         delivery.attempts.append(attempt)
+        if len(delivery.attempts) > self.attempts_kept:
+            del delivery.attempts[:-self.attempts_kept]
         refusal = await self.policy.refusal(delivery.target.url) if self.policy else None
         if refusal is not None:
             attempt.error, attempt.outcome = refusal, "refused"
@@ -636,7 +678,8 @@ class Dispatcher:
                                           timeout=aiohttp.ClientTimeout(total=timeout),
                                           allow_redirects=False) as response:
                 attempt.status = response.status
-                attempt.response_body = _text(await response.content.read(RECORDED_BODY_LIMIT))
+                attempt.response_body = recorded(await _read_at_most(response.content, self.body_limit + 1),
+                                                 self.body_limit)
         except TimeoutError:
             attempt.error = f"no response within {timeout:g} s"
         except (aiohttp.ClientError, OSError, ValueError) as exc:
@@ -652,6 +695,8 @@ class Dispatcher:
                      delivery.target.url, attempt.status or attempt.error,
                      f"attempt {attempt.number} of {of}" if of else f"redelivery, attempt {attempt.number}",
                      delivery.id)
+        if self.log.get(delivery.id) is delivery:  # what it holds has grown
+            self._log(delivery)
         self._saved(delivery)
         return attempt.outcome
 

@@ -93,15 +93,18 @@ def delivery_json(delivery: Delivery) -> str:
                        "event_ids": delivery.event_ids, "target": asdict(delivery.target),
                        "body": _bytes_text(delivery.body), "signature": delivery.signature,
                        "created": delivery.created, "status": delivery.status,
-                       "attempts": [asdict(a) for a in delivery.attempts], "error": delivery.error})
+                       "attempts": [asdict(a) for a in delivery.attempts], "error": delivery.error,
+                       "attempt_count": delivery.attempt_count, "scheduled": delivery.scheduled})
 
 
 def delivery_from_json(text: str) -> Delivery:
     raw = json.loads(text)
+    attempts = [Attempt(**a) for a in raw["attempts"]]
     return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
                     target=Target(**raw["target"]), body=_text_bytes(raw["body"]),
                     signature=raw["signature"], created=raw["created"], status=raw["status"],
-                    attempts=[Attempt(**a) for a in raw["attempts"]], error=raw["error"])
+                    attempts=attempts, error=raw["error"], attempt_count=raw.get("attempt_count", len(attempts)),
+                    scheduled=raw.get("scheduled", len(attempts)))
 
 
 class SqliteStore(Store):
