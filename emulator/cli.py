@@ -48,6 +48,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delivery-timeout", type=float, dest="delivery_timeout",
                         help="seconds a receiver has to answer each delivery attempt (EMULATOR_DELIVERY_TIMEOUT; "
                         "default: each provider's own, from its fixture)")
+    parser.add_argument("--delivery-connections", type=int, dest="delivery_connections",
+                        help="connections open at once for deliveries; more attempts wait (untimed) for a free one "
+                        "(EMULATOR_DELIVERY_CONNECTIONS; default 100)")
     parser.add_argument("--fixtures", type=Path, action="append",
                         help="a folder of extra provider fixtures (*.yaml, with schemas/ beside them); "
                         "repeatable (EMULATOR_FIXTURES, separated by ':')")
@@ -276,7 +279,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
-        delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
+        delivery_timeout=args.delivery_timeout, delivery_connections=args.delivery_connections,
+        fixtures=args.fixtures, journal_size=args.journal_size,
         delivery_log_size=args.delivery_log_size, delivery_log_bytes=args.delivery_log_bytes,
         delivery_body_limit=args.delivery_body_limit, delivery_attempts_kept=args.delivery_attempts_kept,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,

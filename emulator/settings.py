@@ -57,6 +57,8 @@ class Settings:
     time_scale: float = 1.0
     # Seconds a receiver has to answer one delivery attempt; None: each provider's own timeout.
     delivery_timeout: float | None = None
+    # Connections the dispatcher opens at once (attempts beyond wait, untimed, for one to be free).
+    delivery_connections: int = 100
     fixtures: list[Path] = field(default_factory=list)
     journal_size: int = 1000
     delivery_log_size: int = 1000
@@ -88,8 +90,10 @@ class Settings:
             raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
-        if min(self.delivery_log_bytes, self.delivery_body_limit, self.delivery_attempts_kept) < 1:
-            raise SettingsError("the delivery log's bytes, body limit and attempts kept must be >= 1")
+        if min(self.delivery_log_bytes, self.delivery_body_limit, self.delivery_attempts_kept,
+               self.delivery_connections) < 1:
+            raise SettingsError("the delivery log's bytes, body limit, attempts kept and the delivery connections "
+                                "must be >= 1")
         self.log_level = str(self.log_level).lower()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
@@ -126,7 +130,7 @@ def _convert(name: str, raw: str) -> Any:
     try:
         match name:
             case "port" | "journal_size" | "delivery_log_size" | "delivery_log_bytes" | "delivery_body_limit" \
-                    | "delivery_attempts_kept":
+                    | "delivery_attempts_kept" | "delivery_connections":
                 return int(raw)
             case "seed":
                 return int(raw)

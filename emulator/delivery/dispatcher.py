@@ -292,13 +292,17 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
+        # At most this many attempts in flight at once, each timed from when it has its connection:
+        # a delivery timeout covers the attempt, not its wait for a free connection.
+        self._slots = asyncio.Semaphore(settings.delivery_connections)
         self._closing = False
         targets = state.settings.allow_targets
         self.policy = TargetPolicy.parse(targets) if targets is not None else None
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
-        connector = aiohttp.TCPConnector(resolver=PolicyResolver(self.policy)) if self.policy else None
+        resolver = PolicyResolver(self.policy) if self.policy else None
+        connector = aiohttp.TCPConnector(limit=self.state.settings.delivery_connections, resolver=resolver)
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self, grace: float) -> None:
@@ -672,19 +676,20 @@ class Dispatcher:
                         refusal)
             return attempt.outcome
         timeout = self.attempt_timeout(spec)
-        started = time.perf_counter()
-        try:
-            async with self._session.post(delivery.target.url, data=signed.body, headers=headers,
-                                          timeout=aiohttp.ClientTimeout(total=timeout),
-                                          allow_redirects=False) as response:
-                attempt.status = response.status
-                attempt.response_body = recorded(await _read_at_most(response.content, self.body_limit + 1),
-                                                 self.body_limit)
-        except TimeoutError:
-            attempt.error = f"no response within {timeout:g} s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            attempt.error = f"{type(exc).__name__}: {exc}"
-        attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                async with self._session.post(delivery.target.url, data=signed.body, headers=headers,
+                                              timeout=aiohttp.ClientTimeout(total=timeout),
+                                              allow_redirects=False) as response:
+                    attempt.status = response.status
+                    attempt.response_body = recorded(await _read_at_most(response.content, self.body_limit + 1),
+                                                     self.body_limit)
+            except TimeoutError:
+                attempt.error = f"no response within {timeout:g} s"
+            except (aiohttp.ClientError, OSError, ValueError) as exc:
+                attempt.error = f"{type(exc).__name__}: {exc}"
+            attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         if attempt.status is not None and is_success(spec, attempt.status):
             attempt.outcome = "delivered"
         else:
