@@ -58,13 +58,13 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
     (curl -d sends JSON as a form); a real form is coerced by the route's schema."""
     if not request.can_read_body:
         return {}
-    raw = await request.read()
+    raw = await control.within_body_timeout(request, request.read())
     if not raw.strip():
         return {}
     if not raw.lstrip().startswith((b"{", b"[")) and \
             request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
-            form = await request.post()
+            form = await request.post()  # (from the body read above)
         except ValueError as exc:  # undecodable bytes in a form body
             raise ProviderError("malformed_body", f"the form body cannot be read: {exc}") from None
         return coerce_form(form, provider.schema(route.request_schema) if route.request_schema else None)

@@ -48,6 +48,15 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delivery-timeout", type=float, dest="delivery_timeout",
                         help="seconds a receiver has to answer each delivery attempt (EMULATOR_DELIVERY_TIMEOUT; "
                         "default: each provider's own, from its fixture)")
+    parser.add_argument("--header-timeout", type=float, dest="header_timeout",
+                        help="seconds a client has to send a request's headers; also how long an idle keep-alive "
+                        "connection stays open (EMULATOR_HEADER_TIMEOUT; default 10)")
+    parser.add_argument("--body-timeout", type=float, dest="body_timeout",
+                        help="seconds a client has to send a request's body, else 408 (EMULATOR_BODY_TIMEOUT; "
+                        "default 30)")
+    parser.add_argument("--max-connections", type=int, dest="max_connections",
+                        help="client connections open at once; one more is answered 503 and closed "
+                        "(EMULATOR_MAX_CONNECTIONS; default 512)")
     parser.add_argument("--delivery-connections", type=int, dest="delivery_connections",
                         help="connections open at once for deliveries; more attempts wait (untimed) for a free one "
                         "(EMULATOR_DELIVERY_CONNECTIONS; default 100)")
@@ -285,7 +294,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery_body_limit=args.delivery_body_limit, delivery_attempts_kept=args.delivery_attempts_kept,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
         allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
-        allowed_hosts=args.allowed_hosts,
+        allowed_hosts=args.allowed_hosts, header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:

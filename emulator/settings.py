@@ -57,6 +57,11 @@ class Settings:
     time_scale: float = 1.0
     # Seconds a receiver has to answer one delivery attempt; None: each provider's own timeout.
     delivery_timeout: float | None = None
+    # Seconds a client has to send a request's headers (and an idle keep-alive connection stays open),
+    # and to send its body; connections open at once (one more is answered 503 and closed).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
     # Connections the dispatcher opens at once (attempts beyond wait, untimed, for one to be free).
     delivery_connections: int = 100
     fixtures: list[Path] = field(default_factory=list)
@@ -86,6 +91,8 @@ class Settings:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
         if self.time_scale <= 0:
             raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
+        if min(self.header_timeout, self.body_timeout) <= 0 or self.max_connections < 1:
+            raise SettingsError("the header and body timeouts must be > 0, and max connections >= 1")
         if self.delivery_timeout is not None and self.delivery_timeout <= 0:
             raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
@@ -130,11 +137,11 @@ def _convert(name: str, raw: str) -> Any:
     try:
         match name:
             case "port" | "journal_size" | "delivery_log_size" | "delivery_log_bytes" | "delivery_body_limit" \
-                    | "delivery_attempts_kept" | "delivery_connections":
+                    | "delivery_attempts_kept" | "delivery_connections" | "max_connections":
                 return int(raw)
             case "seed":
                 return int(raw)
-            case "time_scale" | "delivery_timeout":
+            case "time_scale" | "delivery_timeout" | "header_timeout" | "body_timeout":
                 return float(raw)
             case "strict":
                 return raw.strip().lower() in {"1", "true", "yes", "on"}

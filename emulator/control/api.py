@@ -3,12 +3,13 @@ the delivery log and signing keys. JSON in and out."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS
 
 log = logging.getLogger("emulator")
+T = TypeVar("T")
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -79,12 +81,29 @@ def error_of(exc: Exception) -> tuple[int, ProviderError]:
     return 500, ProviderError("internal", type(exc).__name__)
 
 
+async def within_body_timeout(request: web.Request, reading: Awaitable[T]) -> T:
+    """What `reading` (the request's body) gives, in at most the body timeout (no timer when the
+    body has all arrived); a 408 ProviderError past it."""
+    if request.content.is_eof():
+        return await reading
+    seconds = request.app[STATE].settings.body_timeout
+    try:
+        async with asyncio.timeout(seconds):
+            return await reading
+    except TimeoutError:
+        raise ProviderError("request_timeout", f"the body did not arrive within {seconds:g} s", status=408) from None
+
+
 async def read_json_object(request: web.Request, max_bytes: int | None = None,
                            max_values: int = MAX_VALUES) -> dict[str, Any] | web.Response:
     """The control request's JSON object body ({} when empty), or the error response: 400 for
     what is not a usable JSON object, 413 past the size limit (the app's 1 MiB, or `max_bytes`
-    for a route that takes larger documents, read no further than that)."""
-    raw = await request.read() if max_bytes is None else await _read_at_most(request, max_bytes)
+    for a route that takes larger documents, read no further than that), 408 past the body timeout."""
+    try:
+        raw = await within_body_timeout(request, request.read() if max_bytes is None
+                                        else _read_at_most(request, max_bytes))
+    except ProviderError as error:
+        return plain_response(request, error, error.status)
     if raw is None:
         return fail(request, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if not raw.strip():
