@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     providers = load_providers(settings.fixtures)
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
-    store = persistence.open_store(ids.objectid, settings.data_dir)
+    store = persistence.open_store(ids.objectid, settings.data_dir, settings.skip_corrupt_rows)
     app = web.Application(client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
     app[STATE] = EmulatorState(

@@ -103,6 +103,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="keep webhooks, tokens and pending deliveries in SQLite in this folder, across "
                         "restarts (EMULATOR_DATA_DIR; default: in memory only)")
 
+    parser.add_argument("--skip-corrupt-rows", action="store_true", default=None, dest="skip_corrupt_rows",
+                        help="start even when rows of the --data-dir file cannot be read: leave them out, logging "
+                        "each (EMULATOR_SKIP_CORRUPT_ROWS; default: refuse to start, naming the row)")
     parser.add_argument("--faults", type=Path, help="a YAML or JSON file of fault rules to load at start-up "
                         "(EMULATOR_FAULTS; see `webhook-emulator fault add --help`)")
 
@@ -295,7 +298,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
         allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
         allowed_hosts=args.allowed_hosts, header_timeout=args.header_timeout, body_timeout=args.body_timeout,
-        max_connections=args.max_connections,
+        max_connections=args.max_connections, skip_corrupt_rows=args.skip_corrupt_rows,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:

@@ -103,7 +103,11 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
                 "lingering_time": min(10.0, settings.body_timeout)} if settings else {}
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout,
                            **timeouts)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:  # (a start-up step failed: those that ran, the dispatcher's session, clean up)
+        await runner.app.cleanup()
+        raise
     # The runner's server, with JSON for the errors aiohttp answers itself (it has no option for that).
     assert runner.server is not None
     runner.server.__class__ = JsonErrorServer

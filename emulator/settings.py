@@ -81,6 +81,8 @@ class Settings:
     state: Path | None = None
     # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
     data_dir: Path | None = None
+    # Start with the rows of the data dir's file that cannot be read left out (each logged), not refuse to start.
+    skip_corrupt_rows: bool = False
     # A YAML or JSON file of fault rules loaded at start-up (see emulator/control/faults.py).
     faults: Path | None = None
     # Host names served besides the loopback ones while listening on a loopback address (see control/guard.py).
@@ -143,7 +145,7 @@ def _convert(name: str, raw: str) -> Any:
                 return int(raw)
             case "time_scale" | "delivery_timeout" | "header_timeout" | "body_timeout":
                 return float(raw)
-            case "strict":
+            case "strict" | "skip_corrupt_rows":
                 return raw.strip().lower() in {"1", "true", "yes", "on"}
             case "fixtures":
                 return [Path(p) for p in raw.split(os.pathsep) if p]
