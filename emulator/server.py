@@ -71,12 +71,15 @@ class JsonErrorHandler(RequestHandler):
 
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
-        plain = super().handle_error(request, status, exc, message)  # logs it, and closes the connection
-        if status >= 500:
+        if status >= 500:  # a bug: its traceback
+            self.log_exception("error handling a request from %s", request.remote, exc_info=exc)
             kind, text = "internal", "the emulator could not handle this request"
-        else:
+        else:  # a client's malformed request: nothing the emulator should be alarmed by
+            self.logger.debug("malformed request from %s: %s", request.remote, " ".join(str(message or exc).split()))
             kind, text = "malformed_request", message or HTTPStatus(status).phrase
-        response = web.Response(status=plain.status, body=dump_json({"error": kind, "message": text}),
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer was being sent already: the connection is broken")
+        response = web.Response(status=status, body=dump_json({"error": kind, "message": text}),
                                 content_type="application/json")
         response.force_close()
         return response
