@@ -229,7 +229,8 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
          "secret must be a string"),
         (headers is not None and not (isinstance(headers, dict) and all(
             is_header_name(k) and isinstance(v, str) and is_header_value(v) for k, v in headers.items())),
-         "headers must be an object of header names and values (strings without control characters)"),
+         "headers must be an object of header names and values (strings without control characters), none of "
+         "them one that frames or routes the request (Content-Length, Transfer-Encoding, Host, Connection...)"),
         (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_WAIT,

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict
 
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
@@ -661,10 +662,12 @@ class Dispatcher:
         # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
         signed = sign(spec.get("signature"), delivery.body, delivery.target.secret, int(time.time()),
                       delivery.id, delivery.signature)
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **spec.get("headers", {}),
-                   **delivery.target.headers, **signed.headers}
+        # Each name once, whatever its case, the later sources winning: what is recorded is what is sent.
+        headers = CIMultiDict({"Content-Type": "application/json", "User-Agent": USER_AGENT})
+        for extra in (spec.get("headers", {}), delivery.target.headers, signed.headers):
+            headers.update(extra)
         delivery.attempt_count += 1
-        attempt = Attempt(delivery.attempt_count, now.isoformat(timespec="milliseconds"), headers,
+        attempt = Attempt(delivery.attempt_count, now.isoformat(timespec="milliseconds"), dict(headers),
                           recorded(signed.body, self.body_limit))
         delivery.attempts.append(attempt)
         if len(delivery.attempts) > self.attempts_kept:
