@@ -14,6 +14,7 @@ from aiohttp import web
 
 from emulator.control import api as control
 from emulator.control import faults
+from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
@@ -57,13 +58,15 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
     (curl -d sends JSON as a form); a real form is coerced by the route's schema."""
     if not request.can_read_body:
         return {}
-    raw = await request.read()
+    # (A body that has all arrived, as a small one has, is read without a timer.)
+    raw = await request.read() if request.content.is_eof() else \
+        await control.within_body_timeout(request, request.read())
     if not raw.strip():
         return {}
     if not raw.lstrip().startswith((b"{", b"[")) and \
             request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
-            form = await request.post()
+            form = await request.post()  # (from the body read above)
         except ValueError as exc:  # undecodable bytes in a form body
             raise ProviderError("malformed_body", f"the form body cannot be read: {exc}") from None
         return coerce_form(form, provider.schema(route.request_schema) if route.request_schema else None)
@@ -85,7 +88,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
             response = await faults.with_faults(request, _provider_call)
         else:
             response = await _provider_call(request)
-    except web.HTTPException as exc:  # aiohttp's own, reading the body (413): in the provider's style
+    except (web.HTTPException, web.RequestPayloadError) as exc:  # aiohttp's, reading the body (413, undecodable)
         response = _http_error(request, exc)
     except Exception as exc:  # a bug outside a provider's action still answers JSON
         log.exception("error serving %s %s", request.method, printable(request.path))
@@ -128,6 +131,8 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     provider, route, method = match.provider, match.route, match.method
     request[PROVIDER_NAME] = provider.name
     try:
+        if not request.app[GUARD].host_allowed(request.headers.get("Host")):
+            raise ProviderError("forbidden", "this Host is not the emulator's")
         body = await _read_body(request, provider, route) if method in BODY_METHODS or \
             request.method in BODY_METHODS else {}
         identity = None
@@ -153,7 +158,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
         return response
     except ProviderError as error:
         return _error_response(request, provider, error, method)
-    except web.HTTPException:  # aiohttp's own (a too-large body): provider_handler renders it
+    except (web.HTTPException, web.RequestPayloadError):  # aiohttp's, reading the body: provider_handler's
         raise
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)
@@ -217,7 +222,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     providers = load_providers(settings.fixtures)
     clock = clock or Clock(SEEDED_EPOCH if settings.seed is not None else None)
     ids = ids or IdSource(clock, settings.seed)
-    store = persistence.open_store(ids.objectid, settings.data_dir)
+    store = persistence.open_store(ids.objectid, settings.data_dir, settings.skip_corrupt_rows)
     app = web.Application(client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
     app[STATE] = EmulatorState(
@@ -229,6 +234,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         clock=clock,
         ids=ids,
     )
+    app[GUARD] = Guard(settings)
     control.setup(app)
     delivery.setup(app)
     persistence.setup(app)

@@ -49,6 +49,18 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delivery-timeout", type=float, dest="delivery_timeout",
                         help="seconds a receiver has to answer each delivery attempt (EMULATOR_DELIVERY_TIMEOUT; "
                         "default: each provider's own, from its fixture)")
+    parser.add_argument("--header-timeout", type=float, dest="header_timeout",
+                        help="seconds a client has to send a request's headers; also how long an idle keep-alive "
+                        "connection stays open (EMULATOR_HEADER_TIMEOUT; default 10)")
+    parser.add_argument("--body-timeout", type=float, dest="body_timeout",
+                        help="seconds a client has to send a request's body, else 408 (EMULATOR_BODY_TIMEOUT; "
+                        "default 30)")
+    parser.add_argument("--max-connections", type=int, dest="max_connections",
+                        help="client connections open at once; one more is answered 503 and closed "
+                        "(EMULATOR_MAX_CONNECTIONS; default 512)")
+    parser.add_argument("--delivery-connections", type=int, dest="delivery_connections",
+                        help="connections open at once for deliveries; more attempts wait (untimed) for a free one "
+                        "(EMULATOR_DELIVERY_CONNECTIONS; default 100)")
     parser.add_argument("--fixtures", type=Path, action="append",
                         help="a folder of extra provider fixtures (*.yaml, with schemas/ beside them); "
                         "repeatable (EMULATOR_FIXTURES, separated by ':')")
@@ -56,12 +68,22 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="requests kept in the request journal (EMULATOR_JOURNAL_SIZE; default 1000)")
     parser.add_argument("--delivery-log-size", type=int, dest="delivery_log_size",
                         help="deliveries kept in the delivery log (EMULATOR_DELIVERY_LOG_SIZE; default 1000)")
+    parser.add_argument("--delivery-log-bytes", type=int, dest="delivery_log_bytes",
+                        help="bytes of bodies the delivery log holds in all; the oldest deliveries go first "
+                        "(EMULATOR_DELIVERY_LOG_BYTES; default 67108864, 64 MiB)")
+    parser.add_argument("--delivery-body-limit", type=int, dest="delivery_body_limit",
+                        help="bytes of each body the delivery log keeps, then a truncation marker "
+                        "(EMULATOR_DELIVERY_BODY_LIMIT; default 65536)")
+    parser.add_argument("--delivery-attempts-kept", type=int, dest="delivery_attempts_kept",
+                        help="attempts the delivery log keeps per delivery, the most recent; the count stays exact "
+                        "(EMULATOR_DELIVERY_ATTEMPTS_KEPT; default 20)")
     parser.add_argument("--strict", action="store_true", default=None,
                         help="accept only configured credentials (and tokens the emulator issued) "
                         "(EMULATOR_STRICT)")
     parser.add_argument("--credentials", type=parse_credentials,
                         help="accepted keys per provider, 'NAME=k1,k2;OTHER=t1'; a provider with "
-                        "keys listed accepts only those (EMULATOR_CREDENTIALS)")
+                        "keys listed accepts only those; for an OAuth provider, 'NAME=CLIENT_ID:SECRET' is a client "
+                        "allowed tokens (EMULATOR_CREDENTIALS)")
     parser.add_argument("--admin-token", dest="admin_token",
                         help="require 'Authorization: Bearer TOKEN' on every /_emulator/ endpoint but health "
                         "(EMULATOR_ADMIN_TOKEN; default: none, the control API is open)")
@@ -69,6 +91,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="where notifications may go: comma-separated hosts, host:port or CIDR ranges, e.g. "
                         "'127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16' (EMULATOR_ALLOW_TARGETS; "
                         "default: anywhere); a delivery elsewhere fails at once with the reason")
+    parser.add_argument("--allowed-hosts", dest="allowed_hosts", type=parse_list,
+                        help="while listening on a loopback address, Host names served besides localhost and "
+                        "loopback addresses, comma-separated (EMULATOR_ALLOWED_HOSTS; default: none)")
     parser.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
                         help="logging detail (EMULATOR_LOG_LEVEL; default info: a line per API call and per "
                         "delivery attempt; warning: problems only)")
@@ -79,6 +104,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                         help="keep webhooks, tokens and pending deliveries in SQLite in this folder, across "
                         "restarts (EMULATOR_DATA_DIR; default: in memory only)")
 
+    parser.add_argument("--skip-corrupt-rows", action="store_true", default=None, dest="skip_corrupt_rows",
+                        help="start even when rows of the --data-dir file cannot be read: leave them out, logging "
+                        "each (EMULATOR_SKIP_CORRUPT_ROWS; default: refuse to start, naming the row)")
     parser.add_argument("--faults", type=Path, help="a YAML or JSON file of fault rules to load at start-up "
                         "(EMULATOR_FAULTS; see `webhook-emulator fault add --help`)")
 
@@ -300,10 +328,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
-        delivery_timeout=args.delivery_timeout, fixtures=args.fixtures, journal_size=args.journal_size,
-        delivery_log_size=args.delivery_log_size,
+        delivery_timeout=args.delivery_timeout, delivery_connections=args.delivery_connections,
+        fixtures=args.fixtures, journal_size=args.journal_size,
+        delivery_log_size=args.delivery_log_size, delivery_log_bytes=args.delivery_log_bytes,
+        delivery_body_limit=args.delivery_body_limit, delivery_attempts_kept=args.delivery_attempts_kept,
         strict=args.strict, credentials=args.credentials, log_level=args.log_level, admin_token=args.admin_token,
         allow_targets=args.allow_targets, state=args.state, data_dir=args.data_dir, faults=args.faults,
+        allowed_hosts=args.allowed_hosts, header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+        max_connections=args.max_connections, skip_corrupt_rows=args.skip_corrupt_rows,
     )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
@@ -414,9 +446,9 @@ def delivery_line(delivery: dict[str, Any]) -> str:
         detail = f"HTTP {last['status']}"
     else:
         detail = last["error"]
-    duplicates = min(delivery.get("duplicates", 0), max(len(attempts) - 1, 0)) if delivery["status"] == "delivered" \
-        else 0
-    counted = f"{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
+    made = delivery.get("attempt_count", len(attempts))
+    duplicates = min(delivery.get("duplicates", 0), max(made - 1, 0)) if delivery["status"] == "delivered" else 0
+    counted = f"{made} attempt{'s' if made != 1 else ''}"
     ending = f"{detail} ({counted}{f', {duplicates} of them a duplicate' if duplicates else ''})"
     error = delivery["error"]
     if delivery["status"] == "failed" and error and not error.startswith("gave up") and error != detail:

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The control client goes straight to the emulator, whatever HTTP_PROXY says: a proxy has no business
+# between a test and its emulator (on the loopback, as a rule), and must never see the admin token.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class ControlError(RuntimeError):
     """The control API refused a request; `status` and `body` say why."""
@@ -78,7 +82,7 @@ class EmulatorClient:
         request = urllib.request.Request(f"{self.url}{path}{'?' + params if params else ''}", data=data,
                                          method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with DIRECT.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raw = exc.read()
@@ -119,8 +123,13 @@ class EmulatorClient:
         return self.request("POST", "/_emulator/events", body)["deliveries"]
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
-        """The delivery log (filters: provider, event, status, url, tenant, webhook)."""
-        return self.request("GET", "/_emulator/deliveries", **filters)["deliveries"]
+        """The delivery log (filters: provider, event, status, url, tenant, webhook), every page of it."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", "/_emulator/deliveries", **filters, offset=len(found) or None)
+            found += page["deliveries"]
+            if not page["deliveries"] or len(found) >= page.get("total", 0):
+                return found
 
     def delivery(self, delivery_id: str) -> dict[str, Any]:
         return self.request("GET", f"/_emulator/deliveries/{delivery_id}")

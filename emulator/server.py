@@ -42,26 +42,53 @@ class LoopThread:
         self.loop.close()
 
 
+# What a connection past the server's bound is answered before it is closed.
+BUSY_BODY = dump_json({"error": "unavailable", "message": "too many open connections; try again"})
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" \
+    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(BUSY_BODY), BUSY_BODY)
+
+
 class JsonErrorHandler(RequestHandler):
     """aiohttp's connection handler, answering what it refuses before the app sees the request (a
     malformed request line, a method name it does not know, an over-long header) in JSON, as the
-    app answers every other error."""
+    app answers every other error; and a connection past the server's `max_connections` with a
+    503 at once (then closed), without a word in the log."""
+
+    _refused = False
+
+    def connection_made(self, transport: Any) -> None:
+        server = self._manager
+        if isinstance(server, JsonErrorServer) and len(server._connections) >= server.max_connections:
+            self._refused, self._manager = True, None  # (so that connection_lost has nothing to undo)
+            transport.write(BUSY)
+            transport.close()
+            return
+        super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
 
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
-        plain = super().handle_error(request, status, exc, message)  # logs it, and closes the connection
-        if status >= 500:
+        if status >= 500:  # a bug: its traceback
+            self.log_exception("error handling a request from %s", request.remote, exc_info=exc)
             kind, text = "internal", "the emulator could not handle this request"
-        else:
+        else:  # a client's malformed request: nothing the emulator should be alarmed by
+            self.logger.debug("malformed request from %s: %s", request.remote, " ".join(str(message or exc).split()))
             kind, text = "malformed_request", message or HTTPStatus(status).phrase
-        response = web.Response(status=plain.status, body=dump_json({"error": kind, "message": text}),
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer was being sent already: the connection is broken")
+        response = web.Response(status=status, body=dump_json({"error": kind, "message": text}),
                                 content_type="application/json")
         response.force_close()
         return response
 
 
 class JsonErrorServer(web.Server):
-    """An aiohttp server whose connections use JsonErrorHandler."""
+    """An aiohttp server whose connections use JsonErrorHandler (at most `max_connections` open)."""
+
+    max_connections = 1 << 30
 
     def __call__(self) -> RequestHandler:
         return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
@@ -70,13 +97,25 @@ class JsonErrorServer(web.Server):
 async def start_site(app: web.Application, host: str, port: int, shutdown_timeout: float = 5.0
                      ) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port (0: a free port); returns the runner and the bound port. Stopping
-    gives open requests at most `shutdown_timeout` seconds."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
-    await runner.setup()
+    gives open requests at most `shutdown_timeout` seconds. An emulator's settings bound its open
+    connections and the seconds a client has to send a request's headers (also how long an idle
+    keep-alive connection stays open)."""
+    settings = app[STATE].settings if STATE in app else None
+    # (Past the body timeout, what is still coming of a body is read and ignored no longer than that.)
+    timeouts = {"keepalive_timeout": settings.header_timeout,
+                "lingering_time": min(10.0, settings.body_timeout)} if settings else {}
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout,
+                           **timeouts)
+    try:
+        await runner.setup()
+    except BaseException:  # (a start-up step failed: those that ran, the dispatcher's session, clean up)
+        await runner.app.cleanup()
+        raise
     # The runner's server, with JSON for the errors aiohttp answers itself (it has no option for that).
     assert runner.server is not None
     runner.server.__class__ = JsonErrorServer
-    if STATE in app:  # an emulator (start_site serves test receivers too)
+    if settings is not None:  # an emulator (start_site serves test receivers too)
+        runner.server.max_connections = settings.max_connections  # type: ignore[attr-defined]
         runner.server.request_handler = answer_any_target(app)
     site = web.TCPSite(runner, host, port)
     try:

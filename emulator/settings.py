@@ -11,6 +11,12 @@ from typing import Any
 from emulator.delivery.targets import TargetPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Bounds of the delivery log (each a setting): bytes of each body it shows (a notification's, an
+# attempt's request and response), attempts it keeps per delivery (the most recent; the count stays
+# exact), and bytes of bodies it holds in all (the oldest deliveries go first).
+DELIVERY_BODY_LIMIT = 64 * 1024
+DELIVERY_ATTEMPTS_KEPT = 20
+DELIVERY_LOG_BYTES = 64 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -51,9 +57,19 @@ class Settings:
     time_scale: float = 1.0
     # Seconds a receiver has to answer one delivery attempt; None: each provider's own timeout.
     delivery_timeout: float | None = None
+    # Seconds a client has to send a request's headers (and an idle keep-alive connection stays open),
+    # and to send its body; connections open at once (one more is answered 503 and closed).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
+    # Connections the dispatcher opens at once (attempts beyond wait, untimed, for one to be free).
+    delivery_connections: int = 100
     fixtures: list[Path] = field(default_factory=list)
     journal_size: int = 1000
     delivery_log_size: int = 1000
+    delivery_log_bytes: int = DELIVERY_LOG_BYTES
+    delivery_body_limit: int = DELIVERY_BODY_LIMIT
+    delivery_attempts_kept: int = DELIVERY_ATTEMPTS_KEPT
     strict: bool = False
     credentials: dict[str, list[str]] = field(default_factory=dict)
     log_level: str = "info"
@@ -65,18 +81,28 @@ class Settings:
     state: Path | None = None
     # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
     data_dir: Path | None = None
+    # Start with the rows of the data dir's file that cannot be read left out (each logged), not refuse to start.
+    skip_corrupt_rows: bool = False
     # A YAML or JSON file of fault rules loaded at start-up (see emulator/control/faults.py).
     faults: Path | None = None
+    # Host names served besides the loopback ones while listening on a loopback address (see control/guard.py).
+    allowed_hosts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
         if self.time_scale <= 0:
             raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
+        if min(self.header_timeout, self.body_timeout) <= 0 or self.max_connections < 1:
+            raise SettingsError("the header and body timeouts must be > 0, and max connections >= 1")
         if self.delivery_timeout is not None and self.delivery_timeout <= 0:
             raise SettingsError(f"delivery timeout must be > 0, not {self.delivery_timeout}")
         if self.journal_size < 1 or self.delivery_log_size < 1:
             raise SettingsError("journal and delivery log sizes must be >= 1")
+        if min(self.delivery_log_bytes, self.delivery_body_limit, self.delivery_attempts_kept,
+               self.delivery_connections) < 1:
+            raise SettingsError("the delivery log's bytes, body limit, attempts kept and the delivery connections "
+                                "must be >= 1")
         self.log_level = str(self.log_level).lower()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
@@ -112,19 +138,20 @@ class Settings:
 def _convert(name: str, raw: str) -> Any:
     try:
         match name:
-            case "port" | "journal_size" | "delivery_log_size":
+            case "port" | "journal_size" | "delivery_log_size" | "delivery_log_bytes" | "delivery_body_limit" \
+                    | "delivery_attempts_kept" | "delivery_connections" | "max_connections":
                 return int(raw)
             case "seed":
                 return int(raw)
-            case "time_scale" | "delivery_timeout":
+            case "time_scale" | "delivery_timeout" | "header_timeout" | "body_timeout":
                 return float(raw)
-            case "strict":
+            case "strict" | "skip_corrupt_rows":
                 return raw.strip().lower() in {"1", "true", "yes", "on"}
             case "fixtures":
                 return [Path(p) for p in raw.split(os.pathsep) if p]
             case "credentials":
                 return parse_credentials(raw)
-            case "allow_targets":
+            case "allow_targets" | "allowed_hosts":
                 return parse_list(raw)
             case "state" | "data_dir":
                 return Path(raw)

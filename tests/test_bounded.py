@@ -33,7 +33,7 @@ async def test_idempotency_replays_keep_only_the_most_recent_keys(make_api: Make
 
 async def test_issued_tokens_keep_only_the_most_recent(make_api: MakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "MAX_KEPT", 2)
-    api = await make_api(strict=True)
+    api = await make_api(strict=True, credentials={"centry": [f"c{i}:" for i in range(4)]})
     tokens = [(await api.post("/oauth/token", json={"grant_type": "client_credentials", "client_id": f"c{i}"})
                ).json["access_token"] for i in range(4)]
     statuses = [(await api.get("/conexion/v1/webhooks.json", headers={"Authorization": f"Bearer {t}"})).status

@@ -180,16 +180,17 @@ def test_serve_says_what_it_loaded_at_start_up(tmp_path: Path) -> None:
         f"{builtin}, acme (acme from {acme / 'acme.yaml'})",
         f"loaded 1 webhook(s) from the state file {state}",
         f"loaded 2 fault rule(s) from {faults}"]
+    reading = f"reading {data / 'emulator.sqlite3'} back (a file of many deliveries takes seconds)"
     assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
-        builtin, f"loaded 1 webhook(s) from the state file {state}",
+        reading, builtin, f"loaded 1 webhook(s) from the state file {state}",
         "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
     assert serve_start_up("--state", str(state), "--data-dir", str(data)) == [
-        builtin, f"restored 1 webhook(s) from the data dir {data} (the state file {state} seeds only an empty "
+        reading, builtin, f"restored 1 webhook(s) from the data dir {data} (the state file {state} seeds only an empty "
                  "data dir)",
         "restored 0 delivery(ies) from the data dir, 0 of them pending (their retries carry on)"]
     with Emulator(data_dir=data) as emulator:  # a delivery to nobody, its retries still to come
         emulator.client.fire("syncfy", "credentials.created")
-    assert serve_start_up("--data-dir", str(data))[1:] == [
+    assert serve_start_up("--data-dir", str(data))[2:] == [
         f"restored 1 webhook(s) from the data dir {data}",
         "restored 1 delivery(ies) from the data dir, 1 of them pending (their retries carry on)"]
 

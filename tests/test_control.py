@@ -66,7 +66,8 @@ async def test_reset_of_everything_also_clears_the_journal(api: Api) -> None:
     (b"[1]", 400, "validation"),
 ])
 async def test_reset_refuses_bad_requests(api: Api, body: Any, status: int, error: str) -> None:
-    kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+    json_type = {"Content-Type": "application/json"}
+    kwargs = {"json": body} if isinstance(body, dict) else {"data": body, "headers": json_type}
     answer = await api.post("/_emulator/reset", **kwargs)
     assert (answer.status, answer.json["error"]) == (status, error)
     assert answer.json["message"]

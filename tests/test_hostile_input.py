@@ -166,14 +166,15 @@ def strict_json(raw: bytes) -> Any:
 async def test_journal_state_and_delivery_log_stay_valid_json_whatever_bytes_arrived(make_api: MakeApi) -> None:
     api = await make_api(time_scale=1e-6)
     requests = [
-        b"GET /v2/webhooks/%ED%A0%80/?page=%ED%A0%80&x=%FF HTTP/1.1\r\nHost: x\r\n"
+        b"GET /v2/webhooks/%ED%A0%80/?page=%ED%A0%80&x=%FF HTTP/1.1\r\nHost: localhost\r\n"
         b"Authorization: Token t\xff\xfe\r\nIntegration-ID: \xff\r\nConnection: close\r\n\r\n",
-        b"POST /v2/webhooks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Token \xed\xa0\x80\r\nIntegration-ID: \xc3\r\n"
+        b"POST /v2/webhooks/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: Token \xed\xa0\x80\r\n"
+        b"Integration-ID: \xc3\r\n"
         b"Content-Type: application/json\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
         b'{"url":"https://x.se/","events":["Payout.created"]}',
-        b"GET /webhooks?sort=%ED%A0%80&%FF=%FE HTTP/1.1\r\nHost: x\r\nX-Share-Api-Key: k\xe9\r\n"
+        b"GET /webhooks?sort=%ED%A0%80&%FF=%FE HTTP/1.1\r\nHost: localhost\r\nX-Share-Api-Key: k\xe9\r\n"
         b"Connection: close\r\n\r\n",
-        b"GET /v1/webhooks/%2e%2e/%2e%2e/etc/passwd?api_key=%ff%ED%A0%80 HTTP/1.1\r\nHost: x\r\n"
+        b"GET /v1/webhooks/%2e%2e/%2e%2e/etc/passwd?api_key=%ff%ED%A0%80 HTTP/1.1\r\nHost: localhost\r\n"
         b"Connection: close\r\n\r\n",
     ]
     for request in requests:
@@ -247,7 +248,7 @@ async def test_a_jwk_must_be_base64url(api: Api, k: str) -> None:
 
 
 @pytest.mark.parametrize("request_bytes", [
-    b"BREW /v2/webhooks/ HTTP/1.1\r\nHost: x\r\n\r\n",  # a method name the HTTP parser does not know
+    b"BREW /v2/webhooks/ HTTP/1.1\r\nHost: localhost\r\n\r\n",  # a method name the HTTP parser does not know
     b"GET /v2/webhooks/ HTTP/1.1\r\nX-Evil: a\x01b\r\n\r\n",  # a control byte in a header value
     b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n",  # a request line over the 64 KiB aiohttp reads
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS spoken to a plain HTTP port
@@ -303,7 +304,7 @@ def test_the_short_way_through_parse_json_refuses_exactly_what_the_full_check_re
 
 
 @pytest.mark.parametrize("request_bytes", [
-    b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",  # asterisk form: no path at all
+    b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",  # asterisk form: no path at all
     b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",  # authority
 ])
 def test_a_request_target_that_is_no_path_gets_a_json_404_and_a_journal_entry(request_bytes: bytes) -> None:

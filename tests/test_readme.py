@@ -54,6 +54,8 @@ def curl(args: list[str]) -> requests.Response:
         else:
             url = word
     assert url, f"no URL in {args}"
+    if data is not None:  # what curl -d sends unless told otherwise
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     return requests.request(method or ("POST" if data else "GET"), url, headers=headers, data=data,
                             allow_redirects=False, timeout=30)
 

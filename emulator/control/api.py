@@ -3,16 +3,18 @@ the delivery log and signing keys. JSON in and out."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from emulator import __version__
+from emulator.control.guard import GUARD
 from emulator.control.openapi import build_openapi
 from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
@@ -30,6 +32,7 @@ from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS, did_you_mean
 
 log = logging.getLogger("emulator")
+T = TypeVar("T")
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -40,6 +43,9 @@ MAX_DELAY = 30 * 24 * 3600
 # A state document may be larger than an API request body.
 STATE_MAX_BODY = 64 * 1024 * 1024
 STATE_MAX_VALUES = 5_000_000  # a state document holds many webhooks: more values than one API body
+# Deliveries in one page of GET /_emulator/deliveries: by default, and at most.
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 # The error kind of an aiohttp HTTPException a handler raised.
 HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -65,19 +71,40 @@ def fail(request: web.Request, kind: str, detail: str) -> web.Response:
 
 def error_of(exc: Exception) -> tuple[int, ProviderError]:
     """The status and error of an exception that reached a handler: one aiohttp raised (a
-    too-large body: its own status and reason), or a bug (500, named by its type)."""
+    too-large body: its own status and reason; a body that does not decode: 400), or a bug (500,
+    named by its type)."""
     if isinstance(exc, web.HTTPException):
         kind = HTTP_ERROR_KINDS.get(exc.status, "internal" if exc.status >= 500 else "validation")
         return exc.status, ProviderError(kind, exc.reason)
+    if isinstance(exc, web.RequestPayloadError):  # a body that does not decode (its Content-Encoding)
+        reason = getattr(exc.__cause__, "message", None) or "the body cannot be read"
+        return 400, ProviderError("malformed_body", reason)
     return 500, ProviderError("internal", type(exc).__name__)
+
+
+async def within_body_timeout(request: web.Request, reading: Awaitable[T]) -> T:
+    """What `reading` (the request's body) gives, in at most the body timeout (no timer when the
+    body has all arrived); a 408 ProviderError past it."""
+    if request.content.is_eof():
+        return await reading
+    seconds = request.app[STATE].settings.body_timeout
+    try:
+        async with asyncio.timeout(seconds):
+            return await reading
+    except TimeoutError:
+        raise ProviderError("request_timeout", f"the body did not arrive within {seconds:g} s", status=408) from None
 
 
 async def read_json_object(request: web.Request, max_bytes: int | None = None,
                            max_values: int = MAX_VALUES) -> dict[str, Any] | web.Response:
     """The control request's JSON object body ({} when empty), or the error response: 400 for
     what is not a usable JSON object, 413 past the size limit (the app's 1 MiB, or `max_bytes`
-    for a route that takes larger documents, read no further than that)."""
-    raw = await request.read() if max_bytes is None else await _read_at_most(request, max_bytes)
+    for a route that takes larger documents, read no further than that), 408 past the body timeout."""
+    try:
+        raw = await within_body_timeout(request, request.read() if max_bytes is None
+                                        else _read_at_most(request, max_bytes))
+    except ProviderError as error:
+        return plain_response(request, error, error.status)
     if raw is None:
         return fail(request, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if not raw.strip():
@@ -204,7 +231,8 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
          "secret must be a string"),
         (headers is not None and not (isinstance(headers, dict) and all(
             is_header_name(k) and isinstance(v, str) and is_header_value(v) for k, v in headers.items())),
-         "headers must be an object of header names and values (strings without control characters)"),
+         "headers must be an object of header names and values (strings without control characters), none of "
+         "them one that frames or routes the request (Content-Length, Transfer-Encoding, Host, Connection...)"),
         (body.get("signature", "valid") not in MODES, "signature must be one of " + ", ".join(MODES)),
         (not isinstance(body.get("wait", False), bool), "wait must be true or false"),
         (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_WAIT,
@@ -269,12 +297,20 @@ async def fire_events(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
-    tenant or webhook."""
+    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
     dispatcher = _dispatcher(request)
     q = request.query
+    try:
+        limit, offset = int(q.get("limit", DEFAULT_PAGE)), int(q.get("offset", 0))
+    except ValueError:
+        limit = offset = -1
+    if not (1 <= limit <= MAX_PAGE and offset >= 0):
+        return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
-    return json_response(request, 200, {"deliveries": [d.as_json() for d in found], "dropped": dispatcher.log.dropped})
+    page = [d.as_json() for d in found[offset:offset + limit]]
+    return json_response(request, 200, {"deliveries": page, "total": len(found), "offset": offset, "limit": limit,
+                                        "dropped": dispatcher.log.dropped})
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
@@ -515,7 +551,7 @@ ROUTES = [
     ControlRoute("POST", "/_emulator/events", fire_events,
                  "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
     ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
-                 query=("provider", "event", "status", "url", "tenant", "webhook")),
+                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
@@ -562,6 +598,19 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
+def same_origin(handler: Handler) -> Handler:
+    """`handler`, refusing a call a web page on another origin could make (see control/guard.py)."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        refused = request.app[GUARD].refusal(request)
+        if refused is not None:
+            status, kind, message = refused
+            return plain_response(request, ProviderError(kind, message), status)
+        return await handler(request)
+
+    return checked
+
+
 def control_call(handler: Handler) -> Handler:
     """`handler` answering JSON whatever happens: aiohttp's own errors (a too-large body) and any
     bug as the emulator's error shape, never HTML or a traceback; what it changed made durable
@@ -578,6 +627,9 @@ def control_call(handler: Handler) -> Handler:
             else:
                 status, error = error_of(exc)
                 response = plain_response(request, error, status)
+        except web.RequestPayloadError as exc:
+            status, error = error_of(exc)
+            response = plain_response(request, error, status)
         except Exception as exc:
             response = _bug(request, exc, "serving")
         try:
@@ -610,8 +662,8 @@ def all_routes() -> list[ControlRoute]:
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     for route in all_routes():
-        handler = control_call(route.handler if (route.method, route.path) in OPEN_ROUTES
-                               else admin_only(route.handler))
+        handler = control_call(same_origin(route.handler if (route.method, route.path) in OPEN_ROUTES
+                                           else admin_only(route.handler)))
         if route.method == "GET":
             app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default
         else:

@@ -10,6 +10,7 @@ journal names the rule. Rules come from `POST /_emulator/faults`, or from `--fau
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -72,6 +73,11 @@ class Rule:
 RULE_FIELDS = tuple(f.name for f in fields(Rule) if f.name not in ("id", "hits"))
 
 
+# The longest a rule may hold a call back, and the longest Retry-After it may send (seconds).
+MAX_LATENCY = 300
+MAX_RETRY_AFTER = 86400
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -86,19 +92,21 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     retry_after = body.get("retry_after")
     checks = [
         (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(RULE_FIELDS)}"),
-        ("provider" in body and body["provider"] not in providers,
+        ("provider" in body and not (isinstance(body["provider"], str) and body["provider"] in providers),
          "provider must name one of " + ", ".join(providers)),
         (any(k in body and not (isinstance(body[k], str) and body[k]) for k in ("method", "path", "tenant")),
          "method, path and tenant must be non-empty strings"),
         ("path" in body and not str(body["path"]).startswith("/"), "path is a pattern of the URL path, e.g. /v2/*"),
         (status is not None and not (isinstance(status, int) and not isinstance(status, bool)
                                      and 400 <= status <= 599), "status must be an HTTP error status, 400..599"),
-        (not _number(latency) or latency < 0, "latency must be a number of seconds >= 0"),
+        (not _number(latency) or not 0 <= latency <= MAX_LATENCY,
+         f"latency must be a number of seconds from 0 to {MAX_LATENCY}"),
         (not isinstance(drop, bool), "drop must be true or false"),
         (status is not None and drop, "a rule either answers a status or drops the connection, not both"),
         (status is None and not drop and not latency, "a rule needs an effect: status, drop or latency"),
-        (retry_after is not None and (status is None or not _number(retry_after) or retry_after < 0),
-         "retry_after (seconds >= 0) goes with a status"),
+        (retry_after is not None and (status is None or not _number(retry_after)
+                                      or not 0 <= retry_after <= MAX_RETRY_AFTER),
+         f"retry_after (seconds from 0 to {MAX_RETRY_AFTER}) goes with a status"),
         (times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1),
          "times must be an integer >= 1"),
         (probability is not None and (not _number(probability) or not 0 < probability <= 1),
@@ -212,7 +220,7 @@ def fault_response(request: web.Request, provider: Provider, rule: Rule, method:
     """The provider's own error body for the rule's status (with Retry-After where it has one)."""
     assert rule.status is not None
     kind = _kind_for(provider, rule.status)
-    wait = f"{rule.retry_after:g}" if rule.retry_after is not None else ""
+    wait = str(math.ceil(rule.retry_after)) if rule.retry_after is not None else ""  # whole seconds (RFC 9110)
     detail = wait if kind == "rate_limited" else HTTPStatus(rule.status).phrase
     headers = {"Retry-After": wait} if wait else {}
     error = ProviderError(kind, detail, headers=headers, status=rule.status)
@@ -336,10 +344,12 @@ def setup(app: web.Application) -> None:
 
 
 # The fault rules' control routes (registered and documented with the rest, see control.all_routes).
-TEXT, NUMBER = {"type": "string"}, {"type": "number", "minimum": 0}
+TEXT = {"type": "string"}
 RULE_BODY = {"type": "object", "properties": {
     "provider": TEXT, "method": TEXT, "path": TEXT, "tenant": TEXT,
-    "status": {"type": "integer", "minimum": 400, "maximum": 599}, "retry_after": NUMBER, "latency": NUMBER,
+    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    "retry_after": {"type": "number", "minimum": 0, "maximum": MAX_RETRY_AFTER},
+    "latency": {"type": "number", "minimum": 0, "maximum": MAX_LATENCY},
     "drop": {"type": "boolean"}, "times": {"type": "integer", "minimum": 1},
     "probability": {"type": "number", "minimum": 0, "maximum": 1}}}
 ROUTES = [

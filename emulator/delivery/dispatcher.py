@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict
 
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
@@ -34,9 +35,9 @@ from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record
+from emulator.settings import DELIVERY_BODY_LIMIT, DELIVERY_LOG_BYTES
 
 log = logging.getLogger("emulator.delivery")
-RECORDED_BODY_LIMIT = 64 * 1024
 USER_AGENT = f"webhook-emulator/{__version__}"
 NO_SIGNATURE = Signature()
 
@@ -60,8 +61,11 @@ def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
     custom ones, the signature)."""
     signed = sign(spec.signature, delivery.body, delivery.target.secret, timestamp, delivery.id,
                   delivery.signature)
-    return Signed(signed.body, {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                                **spec.headers, **delivery.target.headers, **signed.headers})
+    # Each name once, whatever its case, the later sources winning: what is recorded is what is sent.
+    headers = CIMultiDict({"Content-Type": "application/json", "User-Agent": USER_AGENT})
+    for extra in (spec.headers, delivery.target.headers, signed.headers):
+        headers.update(extra)
+    return Signed(signed.body, dict(headers))
 
 
 def wanted_events(provider: Provider, record: Record) -> list[str]:
@@ -173,6 +177,9 @@ class Delivery:
     next_attempt_at: str | None = None
     error: str | None = None
     duplicates: int = 0  # the same notification sent again this many times once it is delivered
+    attempt_count: int = 0  # every attempt made (`attempts` keeps the most recent)
+    scheduled: int = 0  # attempts of its schedule made (a redelivery is not one of them)
+    body_limit: int = field(default=DELIVERY_BODY_LIMIT, repr=False)  # of the body `as_json` shows
     after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -193,13 +200,31 @@ class Delivery:
             "next_attempt_at": self.next_attempt_at,
             "error": self.error,
             "duplicates": self.duplicates,
-            "body": _text(self.body),
+            "body": recorded(self.body, self.body_limit),
+            "attempt_count": self.attempt_count,
             "attempts": [vars(a) for a in self.attempts],
         }
 
+    def held_bytes(self) -> int:
+        """The bytes of bodies this delivery holds: its own and its attempts' recorded ones."""
+        return len(self.body) + sum(len(a.request_body) + len(a.response_body or "") for a in self.attempts)
 
-def _text(raw: bytes) -> str:
-    return raw[:RECORDED_BODY_LIMIT].decode("utf-8", errors="replace")
+
+def recorded(raw: bytes, limit: int) -> str:
+    """A body as the delivery log keeps it: the first `limit` bytes, then a marker saying how many
+    there were in all."""
+    if len(raw) <= limit:
+        return raw.decode("utf-8", errors="replace")
+    return raw[:limit].decode("utf-8", errors="ignore") + f"... [truncated: {len(raw)} bytes in all]"
+
+
+async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The first `limit` bytes of a response body (all of it, when shorter)."""
+    chunks, size = [], 0
+    while size < limit and (chunk := await content.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 # Why a delivery dropped from the (bounded) log gets no more retries.
@@ -207,21 +232,33 @@ DROPPED = "dropped from the delivery log before its next attempt"
 
 
 class DeliveryLog:
-    """The most recent deliveries, oldest dropped first once `size` is reached."""
+    """The most recent deliveries, oldest dropped first once `size` deliveries or `max_bytes` bytes
+    of bodies (Delivery.held_bytes) are reached; the newest is kept whatever its size."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = DELIVERY_LOG_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self.dropped = 0
+        self.bytes = 0
         self._items: OrderedDict[str, Delivery] = OrderedDict()
+        self._sizes: dict[str, int] = {}
 
     def add(self, delivery: Delivery) -> list[Delivery]:
-        """Log a delivery; returns the oldest ones dropped to stay within `size`."""
+        """Log a delivery, or account for what a logged one has grown by (its place is kept);
+        returns the oldest ones dropped to stay within the bounds."""
         self._items[delivery.id] = delivery
+        held = delivery.held_bytes()
+        self.bytes += held - self._sizes.get(delivery.id, 0)
+        self._sizes[delivery.id] = held
         gone = []
-        while len(self._items) > self.size:
-            gone.append(self._items.popitem(last=False)[1])
+        while len(self._items) > self.size or (self.bytes > self.max_bytes and len(self._items) > 1):
+            gone.append(self._pop(next(iter(self._items))))
             self.dropped += 1
         return gone
+
+    def _pop(self, delivery_id: str) -> Delivery:
+        self.bytes -= self._sizes.pop(delivery_id)
+        return self._items.pop(delivery_id)
 
     def get(self, delivery_id: str) -> Delivery | None:
         return self._items.get(delivery_id)
@@ -239,7 +276,7 @@ class DeliveryLog:
         """Forget every delivery (of one provider); returns those forgotten."""
         gone = [d for d in self._items.values() if provider is None or d.provider == provider]
         for d in gone:
-            del self._items[d.id]
+            self._pop(d.id)
         return gone
 
 
@@ -248,18 +285,25 @@ class Dispatcher:
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self.log = DeliveryLog(state.settings.delivery_log_size)
+        settings = state.settings
+        self.log = DeliveryLog(settings.delivery_log_size, settings.delivery_log_bytes)
+        self.body_limit = settings.delivery_body_limit
+        self.attempts_kept = settings.delivery_attempts_kept
         self.keys: dict[str, dict[str, str]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
+        # At most this many attempts in flight at once, each timed from when it has its connection:
+        # a delivery timeout covers the attempt, not its wait for a free connection.
+        self._slots = asyncio.Semaphore(settings.delivery_connections)
         self._closing = False
         targets = state.settings.allow_targets
         self.policy = TargetPolicy.parse(targets) if targets is not None else None
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
-        connector = aiohttp.TCPConnector(resolver=PolicyResolver(self.policy)) if self.policy else None
+        resolver = PolicyResolver(self.policy) if self.policy else None
+        connector = aiohttp.TCPConnector(limit=self.state.settings.delivery_connections, resolver=resolver)
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self, grace: float) -> None:
@@ -444,6 +488,7 @@ class Dispatcher:
         seconds; at once if that has passed), then the rest of its schedule."""
         provider = self.state.providers[delivery.provider]
         delivery.error = None
+        delivery.body_limit = self.body_limit
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
         self._log(delivery)
 
@@ -477,6 +522,7 @@ class Dispatcher:
             body=dump_json(body),
             signature=mode,
             created=self._now(),
+            body_limit=self.body_limit,
         )
 
     async def wait(self, deliveries: list[Delivery], timeout: float) -> bool:
@@ -528,12 +574,13 @@ class Dispatcher:
                 if delivery.target.delay:
                     await self._sleep(delivery, delivery.target.delay)
             delays = spec.retry.delays()
-            for number in range(len(delivery.attempts), len(delays) + 1):
+            for number in range(delivery.scheduled, len(delays) + 1):
                 stopped = self._stopped_reason(provider, delivery)
                 if stopped:
                     delivery.status, delivery.error = "failed", stopped
                     return
                 self._in_flight.add(delivery.id)
+                delivery.scheduled += 1
                 try:
                     outcome = await self._attempt(provider, spec, delivery, of=len(delays) + 1)
                 finally:
@@ -555,7 +602,7 @@ class Dispatcher:
                         return
                     await self._sleep(delivery, delays[number])
             delivery.status = "failed"
-            delivery.error = f"gave up after {len(delivery.attempts)} attempts"
+            delivery.error = f"gave up after {delivery.attempt_count} attempts"
         except asyncio.CancelledError:
             delivery.error = delivery.error or "the emulator stopped before the next attempt"
             raise
@@ -615,9 +662,12 @@ class Dispatcher:
         # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
         signed = wire(spec, delivery, int(time.time()))
         headers = signed.headers
-        attempt = Attempt(len(delivery.attempts) + 1, now.isoformat(timespec="milliseconds"), headers,
-                          _text(signed.body))
+        delivery.attempt_count += 1
+        attempt = Attempt(delivery.attempt_count, now.isoformat(timespec="milliseconds"), headers,
+                          recorded(signed.body, self.body_limit))
         delivery.attempts.append(attempt)
+        if len(delivery.attempts) > self.attempts_kept:
+            del delivery.attempts[:-self.attempts_kept]
         refusal = await self.policy.refusal(delivery.target.url) if self.policy else None
         if refusal is not None:
             attempt.error, attempt.outcome = refusal, "refused"
@@ -625,18 +675,20 @@ class Dispatcher:
                         refusal)
             return attempt.outcome
         timeout = self.attempt_timeout(spec)
-        started = time.perf_counter()
-        try:
-            async with self._session.post(delivery.target.url, data=signed.body, headers=headers,
-                                          timeout=aiohttp.ClientTimeout(total=timeout),
-                                          allow_redirects=False) as response:
-                attempt.status = response.status
-                attempt.response_body = _text(await response.content.read(RECORDED_BODY_LIMIT))
-        except TimeoutError:
-            attempt.error = f"no response within {timeout:g} s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            attempt.error = f"{type(exc).__name__}: {exc}"
-        attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                async with self._session.post(delivery.target.url, data=signed.body, headers=headers,
+                                              timeout=aiohttp.ClientTimeout(total=timeout),
+                                              allow_redirects=False) as response:
+                    attempt.status = response.status
+                    attempt.response_body = recorded(await _read_at_most(response.content, self.body_limit + 1),
+                                                     self.body_limit)
+            except TimeoutError:
+                attempt.error = f"no response within {timeout:g} s"
+            except (aiohttp.ClientError, OSError, ValueError) as exc:
+                attempt.error = f"{type(exc).__name__}: {exc}"
+            attempt.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         if attempt.status is not None and spec.is_success(attempt.status):
             attempt.outcome = "delivered"
         else:
@@ -647,6 +699,8 @@ class Dispatcher:
                      delivery.target.url, attempt.status or attempt.error,
                      f"attempt {attempt.number} of {of}" if of else f"redelivery, attempt {attempt.number}",
                      delivery.id)
+        if self.log.get(delivery.id) is delivery:  # what it holds has grown
+            self._log(delivery)
         self._saved(delivery)
         return attempt.outcome
 

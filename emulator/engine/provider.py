@@ -55,10 +55,17 @@ def is_http_url(value: object) -> bool:
     return re.fullmatch(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", value) is not None
 
 
+# Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding", "host", "expect", "connection",
+                             "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "http2-settings"})
+
+
 @FORMAT_CHECKER.checks("header-name")
 def is_header_name(value: object) -> bool:
-    """An HTTP header name: a token (RFC 9110), so it cannot smuggle another header in."""
-    return not isinstance(value, str) or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value) is not None
+    """An HTTP header name a webhook may send: a token (RFC 9110), so it cannot smuggle another
+    header in, and none of the FRAMING_HEADERS."""
+    return not isinstance(value, str) or (re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value) is not None
+                                          and value.lower() not in FRAMING_HEADERS)
 
 
 @FORMAT_CHECKER.checks("header-value")

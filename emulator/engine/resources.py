@@ -370,20 +370,28 @@ def _oauth_error(status: int, code: str, description: str) -> Reply:
 
 async def oauth_token(call: Call) -> Reply:
     """An OAuth2 token endpoint (RFC 6749): client_credentials, authorization_code and
-    refresh_token grants; the issued token's owner (the client) is the tenant it acts for."""
+    refresh_token grants. The issued token acts for the tenant `CLIENT_ID:CLIENT_SECRET` (the
+    client's credentials together, so that a bearer guessing a client id reaches nothing of it);
+    when the provider is strict, only the clients configured so (`--credentials NAME=ID:SECRET`)
+    get tokens."""
     body = call.body if isinstance(call.body, dict) else {}
     spec = call.provider.oauth or OAuth()
-    client_id = body.get("client_id") or _basic_client(call.request)[0]
+    basic_id, basic_secret = _basic_client(call.request)
+    client_id = body.get("client_id") or basic_id
+    client = f"{client_id}:{body.get('client_secret') or basic_secret or ''}"
     grant = body.get("grant_type")
     tokens = call.state.store.provider_tokens(call.provider.name)
     if grant in ("client_credentials", "authorization_code"):
-        if not client_id:
+        settings = call.state.settings
+        unknown = settings.strict_for(call.provider.name) and client not in settings.credentials.get(
+            call.provider.name, [])
+        if not client_id or unknown:
             return _oauth_error(401, "invalid_client", "Client authentication failed due to unknown "
                                 "client, no client authentication included, or unsupported authentication "
                                 "method.")
         if grant == "authorization_code" and not body.get("code"):
             return _oauth_error(400, "invalid_request", "Missing required parameter: code.")
-        owner = str(client_id)
+        owner = client
     elif grant == "refresh_token":
         old = next((t for t, v in tokens.items() if v.refresh == body.get("refresh_token")), None)
         if old is None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -27,6 +28,8 @@ from emulator.engine.state import STATE
 from emulator.engine.store import Changes, Collection, Record, Replay, Store, Token
 from emulator.settings import SettingsError
 
+log = logging.getLogger("emulator")
+T = TypeVar("T")
 FILENAME = "emulator.sqlite3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (provider TEXT, tenant TEXT, ref TEXT, PRIMARY KEY (provider, tenant));
@@ -65,7 +68,27 @@ def _stored(text: str) -> str | bytes:
 
 def _loaded(value: str | bytes) -> str:
     """Text as _stored wrote it."""
-    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else _checked(value)
+
+
+class NotUtf8(bytes):
+    """A TEXT value of the file that is not UTF-8 (a corrupted row): the reading of its row fails."""
+
+
+def _text_value(raw: bytes) -> str | NotUtf8:
+    """How the file's TEXT values are read (sqlite3's text_factory): as text, or NotUtf8."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return NotUtf8(raw)
+
+
+def _checked(value: Any) -> str:
+    """A TEXT value that must be text; TypeError when it is not (see NotUtf8)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{bytes(value)[:40]!r}... is not UTF-8 text" if isinstance(value, bytes) else
+                        f"{value!r} is not text")
+    return value
 
 
 def record_json(record: Record) -> str:
@@ -93,22 +116,26 @@ def delivery_json(delivery: Delivery) -> str:
                        "event_ids": delivery.event_ids, "target": asdict(delivery.target),
                        "body": _bytes_text(delivery.body), "signature": delivery.signature,
                        "created": delivery.created, "status": delivery.status,
-                       "attempts": [asdict(a) for a in delivery.attempts], "error": delivery.error})
+                       "attempts": [asdict(a) for a in delivery.attempts], "error": delivery.error,
+                       "attempt_count": delivery.attempt_count, "scheduled": delivery.scheduled})
 
 
 def delivery_from_json(text: str) -> Delivery:
     raw = json.loads(text)
+    attempts = [Attempt(**a) for a in raw["attempts"]]
     return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
                     target=Target(**raw["target"]), body=_text_bytes(raw["body"]),
                     signature=raw["signature"], created=raw["created"], status=raw["status"],
-                    attempts=[Attempt(**a) for a in raw["attempts"]], error=raw["error"])
+                    attempts=attempts, error=raw["error"], attempt_count=raw.get("attempt_count", len(attempts)),
+                    scheduled=raw.get("scheduled", len(attempts)))
 
 
 class SqliteStore(Store):
     """The in-memory store, written through to `DIR/emulator.sqlite3` on every commit."""
 
-    def __init__(self, make_ref: Callable[[], str], directory: Path) -> None:
+    def __init__(self, make_ref: Callable[[], str], directory: Path, skip_corrupt: bool = False) -> None:
         super().__init__(make_ref)
+        self.skip_corrupt = skip_corrupt
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self.path = directory / FILENAME
@@ -118,6 +145,7 @@ class SqliteStore(Store):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._db.text_factory = _text_value
         except (OSError, sqlite3.Error) as exc:
             hint = " (another emulator uses it)" if "locked" in str(exc) else ""
             raise SettingsError(f"data dir {directory}: cannot use it: {exc}{hint}") from None
@@ -129,33 +157,100 @@ class SqliteStore(Store):
 
     def restore(self) -> list[tuple[Delivery, float | None]]:
         """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
-        db = self._db
-        for provider, tenant, ref in db.execute("SELECT provider, tenant, ref FROM tenants"):
-            self.collections[(provider, _loaded(tenant))] = Collection(ref=ref)
-        rows = db.execute("SELECT provider, tenant, record FROM records ORDER BY rowid")
-        records = sorted(((p, _loaded(t), record_from_json(r)) for p, t, r in rows), key=lambda x: x[2].created)
-        for provider, tenant, record in records:
-            collection = self.collections.get((provider, tenant)) or self.collection(provider, tenant)
+        self._read_back()
+        self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (), lambda p, k: (p, json.loads(k))))
+        deliveries = list(self._rows("deliveries", "delivery, due", " ORDER BY seq", (),
+                                     lambda d, due: (delivery_from_json(d), due)))
+        self.changes = Changes()
+        return deliveries
+
+    def _rows(self, table: str, columns: str, where: str, params: tuple[Any, ...],
+              convert: Callable[..., T]) -> Iterator[T]:
+        """Each row of `table` (`where` selects; its `columns`) as `convert` makes it. A row it
+        cannot make (a corrupted file: text that is not JSON or not UTF-8, a missing key) stops
+        start-up with one line naming it, or with --skip-corrupt-rows is left out (and logged)."""
+        for rowid, *values in self._db.execute(f"SELECT rowid, {columns} FROM {table}{where}", params):
+            try:
+                yield convert(*values)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                problem = f"{self.path}: table {table}, row {rowid} is corrupted ({type(exc).__name__}: {exc})"
+                if not self.skip_corrupt:
+                    raise SettingsError(f"{problem}; start with --skip-corrupt-rows to leave such rows out") from None
+                log.warning("%s: left out", problem)
+
+    def _read_back(self) -> None:
+        """Memory's webhooks, tenants, tokens and replays from the file."""
+        for key, collection in self._read_collections().items():
+            self.collections[key] = collection
+            self._watch(*key, collection)
+        self.tokens.update(self._read_tokens())
+        self.replays.update(self._read_replays())
+
+    def _read_collections(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str], Collection]:
+        """The collections the file holds (those `where` selects), keyed by provider and tenant."""
+        found: dict[tuple[str, str], Collection] = {}
+        for key, ref in self._rows("tenants", "provider, tenant, ref", where, params,
+                                   lambda p, t, ref: ((_checked(p), _loaded(t)), _checked(ref))):
+            found[key] = Collection(ref=ref)
+        rows = self._rows("records", "provider, tenant, record", where + " ORDER BY rowid", params,
+                          lambda p, t, r: (_checked(p), _loaded(t), record_from_json(r)))
+        for provider, tenant, record in sorted(rows, key=lambda x: x[2].created):
+            collection = found.get((provider, tenant))
+            if collection is None:
+                collection = found[(provider, tenant)] = Collection(ref=self._make_ref())
             if record.deleted:
                 collection.removed[record.id] = record
             else:
                 collection.records[record.id] = record
-        for (provider, tenant), collection in self.collections.items():
+        for collection in found.values():
             collection.order_by_update_time()
-            self._watch(provider, tenant, collection)
-        for provider, access, token in db.execute("SELECT provider, access, token FROM tokens"):
-            raw = json.loads(token)
-            self.provider_tokens(provider)[access] = Token(raw["owner"], datetime.fromisoformat(raw["expires"]),
-                                                           raw["refresh"], raw["scope"])
-        for provider, tenant, key, replay in db.execute("SELECT provider, tenant, key, replay FROM replays"):
-            raw = json.loads(replay)
-            self.replays[(provider, _loaded(tenant), _loaded(key))] = Replay(
+        return found
+
+    def _read_tokens(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[str, dict[str, Token]]:
+        tokens: dict[str, dict[str, Token]] = {}
+
+        def token(provider: str, access: str, text: str) -> tuple[str, str, Token]:
+            raw = json.loads(text)
+            return _checked(provider), _checked(access), Token(
+                raw["owner"], datetime.fromisoformat(raw["expires"]), raw["refresh"], raw["scope"])
+
+        for provider, access, made in self._rows("tokens", "provider, access, token", where, params, token):
+            tokens.setdefault(provider, {})[access] = made
+        return tokens
+
+    def _read_replays(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str, str], Replay]:
+        def replay(provider: str, tenant: Any, key: Any, text: str) -> tuple[tuple[str, str, str], Replay]:
+            raw = json.loads(text)
+            return (_checked(provider), _loaded(tenant), _loaded(key)), Replay(
                 raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
-        self._saved_jwks = {p: json.loads(k) for p, k in db.execute("SELECT provider, jwk FROM jwks")}
-        deliveries = [(delivery_from_json(d), due) for d, due in
-                      db.execute("SELECT delivery, due FROM deliveries ORDER BY seq")]
-        self.changes = Changes()
-        return deliveries
+
+        return dict(self._rows("replays", "provider, tenant, key, replay", where, params, replay))
+
+    def _roll_back(self, changes: Changes) -> None:
+        """After a failed commit: memory as the file holds it again wherever `changes` touched it
+        (a call whose changes cannot be written leaves nothing behind). Deliveries keep their
+        progress (their attempts were made), to be written with the next commit."""
+        if changes.resets:  # (rare, and only after a failure): everything read back
+            self.collections.clear()
+            self.tokens.clear()
+            self.replays.clear()
+            self._read_back()
+        else:
+            touched = changes.tenants | {(p, t) for p, t, _ in changes.records}
+            for provider, tenant in touched:
+                one = self._read_collections(" WHERE provider = ? AND tenant = ?", (provider, _stored(tenant)))
+                self.collections.pop((provider, tenant), None)
+                for key, collection in one.items():
+                    self.collections[key] = collection
+                    self._watch(*key, collection)
+            for provider in changes.tokens:
+                self.tokens[provider] = self._read_tokens(" WHERE provider = ?", (provider,)).get(provider, {})
+            for key in changes.replays:
+                stored = (key[0], _stored(key[1]), _stored(key[2]))
+                found = self._read_replays(" WHERE provider = ? AND tenant = ? AND key = ?", stored)
+                self.replays.pop(key, None)
+                self.replays.update(found)
+        self.changes = Changes(deliveries=changes.deliveries, forgotten=changes.forgotten)
 
     def saved_jwks(self) -> dict[str, dict[str, str]]:
         """The signing JWKs the file holds."""
@@ -172,10 +267,12 @@ class SqliteStore(Store):
         self._db.execute("BEGIN")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # (a full disk may have rolled it back already)
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -195,8 +292,13 @@ class SqliteStore(Store):
         if not changes and self.jwks == self._saved_jwks:
             return
         self.changes = Changes()
-        with self._transaction():
-            self._write(changes)
+        try:
+            with self._transaction():
+                self._write(changes)
+        except Exception:
+            self._roll_back(changes)
+            raise
+        self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
 
     def _write(self, changes: Changes) -> None:
         db = self._db
@@ -244,7 +346,6 @@ class SqliteStore(Store):
         if self.jwks != self._saved_jwks:
             db.execute("DELETE FROM jwks")
             db.executemany("INSERT INTO jwks VALUES (?, ?)", [(p, json.dumps(k)) for p, k in self.jwks.items()])
-            self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
 
     def close(self) -> None:
         """Write what is left and close the file."""
@@ -252,9 +353,10 @@ class SqliteStore(Store):
         self._db.close()
 
 
-def open_store(make_ref: Callable[[], str], data_dir: Path | None) -> Store:
-    """The store for `--data-dir` (None: in memory, nothing touches the disk)."""
-    return Store(make_ref) if data_dir is None else SqliteStore(make_ref, Path(data_dir))
+def open_store(make_ref: Callable[[], str], data_dir: Path | None, skip_corrupt: bool = False) -> Store:
+    """The store for `--data-dir` (None: in memory, nothing touches the disk); `skip_corrupt`:
+    leave out the rows of the file that cannot be read, rather than refuse to start."""
+    return Store(make_ref) if data_dir is None else SqliteStore(make_ref, Path(data_dir), skip_corrupt)
 
 
 def setup(app: web.Application) -> None:
@@ -268,6 +370,8 @@ def setup(app: web.Application) -> None:
         state = app[STATE]
         dispatcher = state.dispatcher
         assert dispatcher is not None
+        began = time.perf_counter()
+        log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
         deliveries = store.restore()
         dispatcher.keys.update(store.saved_jwks())
         store.jwks = dispatcher.keys
@@ -279,6 +383,9 @@ def setup(app: web.Application) -> None:
             else:
                 dispatcher.log.add(delivery)
         store.forget_deliveries({d.id for d in dispatcher.log.find()})
+        log.debug("read back %d webhook(s) and %d deliveries (%d pending) in %.1f s",
+                 sum(len(c.records) for c in store.collections.values()), len(deliveries), dispatcher.pending,
+                 time.perf_counter() - began)
 
     async def close(app: web.Application) -> None:
         store.close()

@@ -84,7 +84,7 @@ def place(base: str, *keys: str | int) -> str:
     for key in keys:
         if isinstance(key, int):
             base += f"[{key}]"
-        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
+        elif isinstance(key, str) and re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
             base += f".{key}"
         else:
             base += f"[{json.dumps(key)}]"

@@ -140,9 +140,9 @@ async def test_token_errors_follow_rfc_6749(api: Api, body: dict[str, Any], stat
 
 
 async def test_strict_mode_accepts_only_issued_unexpired_tokens(make_api: MakeApi) -> None:
-    api = await make_api(strict=True)
+    api = await make_api(strict=True, credentials={"centry": ["my-app:s"]})
     assert (await api.get(LIST, headers=AUTH)).status == 401
-    issued = (await token(api, grant_type="client_credentials", client_id="my-app")).json
+    issued = (await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")).json
     bearer = {"Authorization": f"Bearer {issued['access_token']}"}
     assert (await api.get(LIST, headers=bearer)).status == 200
     api.state.clock.advance(7201)

@@ -1,0 +1,63 @@
+"""Hostile bodies and headers, round two: a body whose Content-Encoding does not decode, custom
+notification headers that would change the framing or routing of what the receiver gets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator import Emulator
+from emulator.receiver import Receiver
+from tests.conftest import Api
+
+GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_is_the_providers_400(api: Api, encoding: str) -> None:
+    answer = await api.post("/v2/webhooks/", data=b"not compressed at all",
+                            headers={**GIGAPAY, "Content-Encoding": encoding})
+    assert answer.status == 400
+    assert "content-encoding" in answer.json["detail"].lower()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_control_body_that_does_not_decode_is_a_json_400(api: Api, encoding: str) -> None:
+    answer = await api.post("/_emulator/reset", data=b"\x1f\x8b broken",
+                            headers={"Content-Type": "application/json", "Content-Encoding": encoding})
+    assert answer.status == 400
+    assert answer.json["error"] == "malformed_body"
+
+
+PAYBOOK = {"Authorization": "api_key api_key=k"}
+SYNCFY = {"Authorization": "api_key api_key=k"}
+FRAMING = ["Content-Length", "transfer-encoding", "Host", "Expect", "Connection", "Upgrade"]
+
+
+@pytest.mark.parametrize("name", FRAMING)
+async def test_custom_headers_may_not_frame_or_route_the_notification(api: Api, name: str) -> None:
+    hook = {"url": "https://x.mx/", "events": ["refresh"], "headers": {name: "1"}}
+    answer = await api.post("/v1/webhooks", json=hook, headers=PAYBOOK)
+    assert answer.status == 400 and name in json.dumps(answer.json)
+    answer = await api.post("/v1/webhooks/subscriptions", headers=SYNCFY,
+                            json={"url": "https://s.mx/", "events": ["credentials.created"], "headers": {name: "1"}})
+    assert answer.status == 400
+    fire = {"provider": "gigapay", "event": "Payout.created", "url": "https://x.se/", "headers": {name: "1"}}
+    answer = await api.post("/_emulator/events", json=fire)
+    assert answer.status == 400 and "frames or routes" in answer.json["message"]
+    state = {"paybook": {"k": [hook]}}
+    assert (await api.put("/_emulator/state", json=state)).status == 400
+    assert (await api.get("/_emulator/deliveries")).json["deliveries"] == []
+
+
+def test_a_custom_header_named_like_the_signature_is_logged_as_sent() -> None:
+    with Receiver() as receiver, Emulator() as emulator:
+        [sent] = emulator.client.fire("gigapay", "Payout.created", url=receiver.url_for("/"), secret="s", wait=True,
+                                      headers={"gigapay-signature": "forged", "X-Team": "a"})
+        [received] = receiver.received
+    recorded = sent["attempts"][0]["request_headers"]
+    assert len([k for k in recorded if k.lower() == "gigapay-signature"]) == 1
+    assert recorded["X-Team"] == "a"
+    signature = next(v for k, v in recorded.items() if k.lower() == "gigapay-signature")
+    assert signature != "forged" and received.headers["Gigapay-Signature"] == signature
