@@ -141,7 +141,8 @@ def test_the_pytest_extra_brings_what_the_examples_need() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extra = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in project["optional-dependencies"]["pytest"]}
     assert extra == {"pytest", "pytest-asyncio"}
-    assert "pip install 'webhook-emulator[pytest]'" in README
+    assert "[docs/install.md](docs/install.md)" in README and "`[pytest]` extra" in README
+    assert "pip install './webhook-emulator[pytest]'" in (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
 
 
 def test_the_state_file_example_loads_and_the_compose_example_mounts_it(tmp_path: Path) -> None:
