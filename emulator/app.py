@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.aiohttp_internals import EveryPathResource, app_handler
 from emulator.control import api as control
 from emulator.control import faults
 from emulator.control.guard import GUARD, Guard
@@ -250,7 +251,7 @@ def answer_any_target(app: web.Application) -> Callable[[web.BaseRequest], Await
     """The app's handler for aiohttp's server (see server.start_site), answering also the one kind
     of request target aiohttp's router cannot even look up, a target with no path at all
     (`CONNECT host:443`), as every other unknown target: a JSON 404, in the journal."""
-    handle = app._handle  # what aiohttp's AppRunner serves
+    handle = app_handler(app)  # what aiohttp's AppRunner serves
 
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
         try:
@@ -261,13 +262,10 @@ def answer_any_target(app: web.Application) -> Callable[[web.BaseRequest], Await
     return handler
 
 
-class AnyTarget(web.PlainResource):
+class AnyTarget(EveryPathResource):
     """The resource of every request no control route takes, whatever its target: any path (one
     holding a newline too) and targets that are no path at all (`OPTIONS *`, `CONNECT host:443`).
     aiohttp looks at it last, as at a resource of "/"; it matches without a regular expression."""
 
     def __init__(self) -> None:
         super().__init__("/")
-
-    def _match(self, path: str) -> dict[str, str]:
-        return {}

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import json
 import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,34 +280,94 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _in_thread(method: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """`method` of EmulatorClient as a coroutine function running the blocking call in a thread."""
-
-    @functools.wraps(method)
-    async def call(self: AsyncEmulatorClient, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(method, self.sync, *args, **kwargs)
-
-    return call
-
-
 class AsyncEmulatorClient:
     """Every public method of EmulatorClient (`fire`, `deliveries`, `wait_for_delivery`, `reset`,
-    `url_for`...), awaitable: `await emulator.aclient.fire(PROVIDER, EVENT)`."""
+    `url_for`...), awaitable: `await emulator.aclient.fire(PROVIDER, EVENT)`. Each runs the
+    blocking call in a worker thread."""
 
     def __init__(self, sync: EmulatorClient) -> None:
         self.sync = sync
         self.url = sync.url
 
+    async def request(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        """One control call; returns the parsed JSON, or raises ControlError on 4xx/5xx."""
+        return await asyncio.to_thread(self.sync.request, method, path, body, **query)
+
+    async def url_for(self, provider: str) -> str:
+        """The base URL to configure a provider's client with (its fixture's `base_path`)."""
+        return await asyncio.to_thread(self.sync.url_for, provider)
+
+    async def health(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.sync.health)
+
+    async def reset(self, provider: str | None = None) -> None:
+        """Forget webhooks, issued tokens, requests and deliveries (of one provider)."""
+        await asyncio.to_thread(self.sync.reset, provider)
+
+    async def state(self, provider: str | None = None) -> dict[str, Any]:
+        return await asyncio.to_thread(self.sync.state, provider)
+
+    async def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """The request journal (filters: provider, tenant, method, status)."""
+        return await asyncio.to_thread(self.sync.requests, **filters)
+
+    async def fire(self, provider: str, event: str | list[str], data: dict[str, Any] | None = None, *,
+                   wait: bool = False, **options: Any) -> list[dict[str, Any]]:
+        """Fire an event (see EmulatorClient.fire); returns the deliveries created."""
+        return await asyncio.to_thread(self.sync.fire, provider, event, data, wait=wait, **options)
+
+    async def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        """The delivery log (filters: provider, event, status, url, tenant, webhook), every page of it."""
+        return await asyncio.to_thread(self.sync.deliveries, **filters)
+
+    async def delivery(self, delivery_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self.sync.delivery, delivery_id)
+
+    async def redeliver(self, delivery_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self.sync.redeliver, delivery_id)
+
+    async def jwk(self, provider: str) -> dict[str, str]:
+        return await asyncio.to_thread(self.sync.jwk, provider)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Everything needed to reproduce the emulator's state, as a state document."""
+        return await asyncio.to_thread(self.sync.snapshot)
+
+    async def load_state(self, state: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Replace the emulator's state with a state document, or a state file (YAML or JSON)."""
+        return await asyncio.to_thread(self.sync.load_state, state)
+
+    async def create_webhook(self, provider: str, tenant: str, webhook: dict[str, Any],
+                             scope: str | None = None) -> dict[str, Any]:
+        """Create one webhook for `tenant` without the provider's auth (see EmulatorClient.create_webhook)."""
+        return await asyncio.to_thread(self.sync.create_webhook, provider, tenant, webhook, scope)
+
+    async def wait_for_delivery(self, timeout: float = 5.0, status: str | None = "delivered",
+                                **filters: Any) -> dict[str, Any]:
+        """Wait until a delivery matching `filters` reaches `status` (see EmulatorClient.wait_for_delivery)."""
+        return await asyncio.to_thread(self.sync.wait_for_delivery, timeout, status, **filters)
+
+    async def add_fault(self, provider: str | None = None, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule; returns it with its id."""
+        return await asyncio.to_thread(self.sync.add_fault, provider, **rule)
+
+    async def faults(self) -> list[dict[str, Any]]:
+        """The fault rules with their hit counts."""
+        return await asyncio.to_thread(self.sync.faults)
+
+    async def clear_faults(self, fault_id: str | None = None) -> None:
+        """Remove one fault rule, or all of them."""
+        await asyncio.to_thread(self.sync.clear_faults, fault_id)
+
     @contextlib.asynccontextmanager
     async def fault(self, provider: str | None = None, **rule: Any) -> AsyncIterator[Fault]:
         """`async with client.aio.fault(PROVIDER, status=429, times=2) as f:` as `fault` does."""
-        added = Fault((await asyncio.to_thread(self.sync.add_fault, provider, **rule))["id"])
+        added = Fault((await self.add_fault(provider, **rule))["id"])
         try:
             yield added
         finally:
             await asyncio.to_thread(self.sync._remove_fault, added)
 
-
-for _name, _method in inspect.getmembers(EmulatorClient, inspect.isfunction):
-    if not _name.startswith("_") and not _name.endswith("_async") and _name not in vars(AsyncEmulatorClient):
-        setattr(AsyncEmulatorClient, _name, _in_thread(_method))
+    async def audit(self, provider: str, url: str | None = None, **options: Any) -> dict[str, Any]:
+        """Audit a webhook consumer (see EmulatorClient.audit); returns the report."""
+        return await asyncio.to_thread(self.sync.audit, provider, url, **options)

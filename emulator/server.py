@@ -15,6 +15,13 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from emulator.aiohttp_internals import (
+    detach_handler,
+    handler_server,
+    new_request_handler,
+    open_connections,
+    use_server_class,
+)
 from emulator.app import answer_any_target, create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.engine.render import dump_json
@@ -57,9 +64,10 @@ class JsonErrorHandler(RequestHandler):
     _refused = False
 
     def connection_made(self, transport: Any) -> None:
-        server = self._manager
-        if isinstance(server, JsonErrorServer) and len(server._connections) >= server.max_connections:
-            self._refused, self._manager = True, None  # (so that connection_lost has nothing to undo)
+        server = handler_server(self)
+        if isinstance(server, JsonErrorServer) and open_connections(server) >= server.max_connections:
+            self._refused = True
+            detach_handler(self)  # (so that connection_lost has nothing to undo)
             transport.write(BUSY)
             transport.close()
             return
@@ -91,7 +99,7 @@ class JsonErrorServer(web.Server):
     max_connections = 1 << 30
 
     def __call__(self) -> RequestHandler:
-        return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+        return new_request_handler(self, JsonErrorHandler)
 
 
 async def start_site(app: web.Application, host: str, port: int, shutdown_timeout: float = 5.0
@@ -102,8 +110,8 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
     keep-alive connection stays open)."""
     settings = app[STATE].settings if STATE in app else None
     # (Past the body timeout, what is still coming of a body is read and ignored no longer than that.)
-    timeouts = {"keepalive_timeout": settings.header_timeout,
-                "lingering_time": min(10.0, settings.body_timeout)} if settings else {}
+    timeouts: dict[str, Any] = {"keepalive_timeout": settings.header_timeout,
+                                "lingering_time": min(10.0, settings.body_timeout)} if settings else {}
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout,
                            **timeouts)
     try:
@@ -112,11 +120,10 @@ async def start_site(app: web.Application, host: str, port: int, shutdown_timeou
         await runner.app.cleanup()
         raise
     # The runner's server, with JSON for the errors aiohttp answers itself (it has no option for that).
-    assert runner.server is not None
-    runner.server.__class__ = JsonErrorServer
+    server = use_server_class(runner, JsonErrorServer)
     if settings is not None:  # an emulator (start_site serves test receivers too)
-        runner.server.max_connections = settings.max_connections  # type: ignore[attr-defined]
-        runner.server.request_handler = answer_any_target(app)
+        server.max_connections = settings.max_connections
+        server.request_handler = answer_any_target(app)
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,46 +47,81 @@ def parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+@dataclass(frozen=True)
+class Option:
+    """How a Settings field is told and documented: its flag (`--time-scale`) and variable
+    (`EMULATOR_TIME_SCALE`) come from its name, its converter from its type (or `parse`), and
+    `serve --help` and the README's Configuration table from `help` and `default_words`."""
+
+    help: str  # what it means, in Markdown (`code` in backticks)
+    default_words: str | None = None  # the default in words, where the value itself does not say it
+    metavar: str | None = None  # what the flag takes, where its name does not say it (DIR, FILE)
+    parse: Callable[[str], Any] | None = None  # one value from text; default: from the field's type
+    choices: tuple[str, ...] | None = None
+
+
+def option(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | None = None, **more: Any) -> Any:
+    """A Settings field with its Option (`default`, or a fresh `factory()` each time)."""
+    metadata = {"option": Option(help, **more)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class Settings:
     """Everything an emulator can be told. Each field has a flag and an EMULATOR_<NAME> variable."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    seed: int | None = None
-    time_scale: float = 1.0
-    # Seconds a receiver has to answer one delivery attempt; None: each provider's own timeout.
-    delivery_timeout: float | None = None
-    # Seconds a client has to send a request's headers (and an idle keep-alive connection stays open),
-    # and to send its body; connections open at once (one more is answered 503 and closed).
-    header_timeout: float = 10.0
-    body_timeout: float = 30.0
-    max_connections: int = 512
-    # Connections the dispatcher opens at once (attempts beyond wait, untimed, for one to be free).
-    delivery_connections: int = 100
-    fixtures: list[Path] = field(default_factory=list)
-    journal_size: int = 1000
-    delivery_log_size: int = 1000
-    delivery_log_bytes: int = DELIVERY_LOG_BYTES
-    delivery_body_limit: int = DELIVERY_BODY_LIMIT
-    delivery_attempts_kept: int = DELIVERY_ATTEMPTS_KEPT
-    strict: bool = False
-    credentials: dict[str, list[str]] = field(default_factory=dict)
-    log_level: str = "info"
-    # When set, every control endpoint but GET /_emulator/health needs `Authorization: Bearer <it>`.
-    admin_token: str | None = None
-    # Where notifications may go (hosts, host:port, CIDR ranges); None: anywhere.
-    allow_targets: list[str] | None = None
-    # A state document (YAML or JSON) loaded at start-up into an empty emulator.
-    state: Path | None = None
-    # Keep state and pending deliveries in SQLite in this folder (None: in memory only).
-    data_dir: Path | None = None
-    # Start with the rows of the data dir's file that cannot be read left out (each logged), not refuse to start.
-    skip_corrupt_rows: bool = False
-    # A YAML or JSON file of fault rules loaded at start-up (see emulator/control/faults.py).
-    faults: Path | None = None
-    # Host names served besides the loopback ones while listening on a loopback address (see control/guard.py).
-    allowed_hosts: list[str] = field(default_factory=list)
+    host: str = option("127.0.0.1", "interface to bind (`0.0.0.0` in a container)")
+    port: int = option(8080, "TCP port (0: a free one)")
+    seed: int | None = option(None, "reproducible ids, secrets and timestamps (the clock starts at "
+                              "2024-01-02T03:04:05.678Z and moves 1 ms each time it is read)")
+    time_scale: float = option(1.0, "multiplies every delivery delay and retry interval, e.g. 0.001")
+    delivery_timeout: float | None = option(None, "seconds a receiver has to answer one delivery attempt (timed "
+                                            "once it has its connection)", default_words="the provider's")
+    header_timeout: float = option(10.0, "seconds a client has to send a request's headers (and an idle "
+                                   "keep-alive connection stays open)")
+    body_timeout: float = option(30.0, "seconds a client has to send a request's body (then 408, in the "
+                                 "provider's style)")
+    max_connections: int = option(512, "client connections open at once; one more is answered 503 and closed")
+    delivery_connections: int = option(100, "connections open at once for deliveries; more attempts wait, "
+                                       "untimed, for a free one")
+    fixtures: list[Path] = option(help="a folder of extra provider fixtures (`*.yaml`, with `schemas/` beside "
+                                  "them); repeatable (`:`-separated in the variable)", factory=list, metavar="DIR")
+    journal_size: int = option(1000, "requests kept in the request journal (`/_emulator/requests`)")
+    delivery_log_size: int = option(1000, "deliveries kept in the delivery log")
+    delivery_log_bytes: int = option(DELIVERY_LOG_BYTES, "bytes of bodies the delivery log holds in all (the "
+                                     "oldest deliveries go first)", default_words=f"`{DELIVERY_LOG_BYTES}` (64 MiB)")
+    delivery_body_limit: int = option(DELIVERY_BODY_LIMIT, "bytes of each body the delivery log keeps (a "
+                                      "notification's, an attempt's request and response), then "
+                                      "`... [truncated: N bytes in all]`")
+    delivery_attempts_kept: int = option(DELIVERY_ATTEMPTS_KEPT, "attempts the delivery log keeps per delivery, "
+                                         "the most recent (`attempt_count` counts them all)")
+    strict: bool = option(False, "accept only configured credentials and the tokens the emulator issued")
+    credentials: dict[str, list[str]] = option(
+        help="accepted keys per provider, `NAME=k1,k2;OTHER=t1`: a provider with keys listed accepts only those; "
+        "for an OAuth provider, `NAME=CLIENT_ID:SECRET` is a client allowed tokens", factory=dict,
+        parse=parse_credentials)
+    log_level: str = option("info", "logging detail: `info`, a line per API call and per delivery attempt; "
+                            "`warning`, problems only; `debug`; `error`", choices=LOG_LEVELS)
+    admin_token: str | None = option(None, "require `Authorization: Bearer TOKEN` on every `/_emulator/` "
+                                     "endpoint but health", default_words="none, the control API is open")
+    allow_targets: list[str] | None = option(
+        None, "where notifications may go: comma-separated hosts, `host:port` or CIDR ranges, e.g. "
+        "`127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16`; a delivery elsewhere fails at once, saying why",
+        default_words="anywhere", parse=parse_list)
+    allowed_hosts: list[str] = option(help="while listening on a loopback address, `Host` names served besides "
+                                      "`localhost` and loopback addresses, comma-separated", factory=list,
+                                      parse=parse_list)
+    state: Path | None = option(None, "a state file (YAML or JSON: provider -> tenant -> webhooks in the "
+                                "provider's create shape) loaded at start-up into an empty emulator", metavar="FILE")
+    data_dir: Path | None = option(None, "keep webhooks, tokens and pending deliveries in SQLite in this folder, "
+                                   "across restarts", default_words="none, in memory only", metavar="DIR")
+    skip_corrupt_rows: bool = option(False, "start even when rows of the `--data-dir` file cannot be read, "
+                                     "leaving them out (each logged)",
+                                     default_words="off: refuse to start, naming the row")
+    faults: Path | None = option(None, "a YAML or JSON file of fault rules loaded at start-up (see "
+                                 "`webhook-emulator fault add --help`)", metavar="FILE")
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -123,10 +158,10 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(f"EMULATOR_{f.name.upper()}")
+            raw = env.get(variable(f))
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(f.name, raw)
+            values[f.name] = _convert(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -135,30 +170,85 @@ class Settings:
         return self.strict or bool(self.credentials.get(provider))
 
 
-def _convert(name: str, raw: str) -> Any:
+# How one value of a field of each type is read from text (others say theirs in Option.parse).
+PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float, "Path": Path}
+TRUE = {"1", "true", "yes", "on"}
+
+
+def options() -> list[tuple[Field[Any], Option]]:
+    """Every setting, in order, with its Option."""
+    return [(f, f.metadata["option"]) for f in fields(Settings)]
+
+
+def flag(f: Field[Any]) -> str:
+    """A setting's command-line flag: `--time-scale` for time_scale."""
+    return "--" + f.name.replace("_", "-")
+
+
+def variable(f: Field[Any]) -> str:
+    """A setting's environment variable: `EMULATOR_TIME_SCALE` for time_scale."""
+    return f"EMULATOR_{f.name.upper()}"
+
+
+def kind(f: Field[Any]) -> str:
+    """A setting's type without its None: `float` for `float | None`."""
+    return str(f.type).removesuffix(" | None")
+
+
+def parser(f: Field[Any]) -> Callable[[str], Any]:
+    """How one value of a setting is read from text (a flag's, or each of a repeatable one's)."""
+    found = f.metadata["option"].parse or PARSERS.get(kind(f).removeprefix("list[").removesuffix("]"))
+    if found is None:
+        raise TypeError(f"setting {f.name} ({f.type}) needs an Option.parse")
+    return found
+
+
+def repeatable(f: Field[Any]) -> bool:
+    """Whether a setting's flag may be given many times (its variable then separates them with ':')."""
+    return kind(f).startswith("list[") and f.metadata["option"].parse is None
+
+
+def default_text(f: Field[Any]) -> str:
+    """A setting's default as the README and `--help` say it (Markdown)."""
+    opt: Option = f.metadata["option"]
+    if opt.default_words is not None:
+        return opt.default_words
+    value = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+    if value is None or value in ([], {}):
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+
+
+def markdown_table() -> str:
+    """The README's Configuration table: every setting's flag, variable, default and meaning."""
+    rows = ["| flag | variable | default | meaning |", "| --- | --- | --- | --- |"]
+    for f, opt in options():
+        shown = f"{flag(f)} {opt.metavar}" if opt.metavar else flag(f)
+        rows.append(f"| `{shown}` | `{variable(f)}` | {default_text(f)} | {opt.help} |")
+    return "\n".join(rows)
+
+
+def _convert(f: Field[Any], raw: str) -> Any:
+    """An EMULATOR_* variable's value as the setting's type; SettingsError naming the variable."""
+    if kind(f) == "bool":
+        return raw.strip().lower() in TRUE
+    parse = parser(f)
     try:
-        match name:
-            case "port" | "journal_size" | "delivery_log_size" | "delivery_log_bytes" | "delivery_body_limit" \
-                    | "delivery_attempts_kept" | "delivery_connections" | "max_connections":
-                return int(raw)
-            case "seed":
-                return int(raw)
-            case "time_scale" | "delivery_timeout" | "header_timeout" | "body_timeout":
-                return float(raw)
-            case "strict" | "skip_corrupt_rows":
-                return raw.strip().lower() in {"1", "true", "yes", "on"}
-            case "fixtures":
-                return [Path(p) for p in raw.split(os.pathsep) if p]
-            case "credentials":
-                return parse_credentials(raw)
-            case "allow_targets" | "allowed_hosts":
-                return parse_list(raw)
-            case "state" | "data_dir":
-                return Path(raw)
-            case _:
-                return raw
+        if repeatable(f):
+            return [parse(p) for p in raw.split(os.pathsep) if p]
+        return parse(raw)
     except SettingsError as exc:
-        raise SettingsError(f"EMULATOR_{name.upper()}={raw!r}: {exc}") from None
+        raise SettingsError(f"{variable(f)}={raw!r}: {exc}") from None
     except ValueError:  # int() or float() refused it; say so in our words, not Python's
-        kind = "a number" if name in ("time_scale", "delivery_timeout") else "a whole number"
-        raise SettingsError(f"EMULATOR_{name.upper()} must be {kind}, not {raw!r}") from None
+        number = "a number" if parse is float else "a whole number"
+        raise SettingsError(f"{variable(f)} must be {number}, not {raw!r}") from None
+
+
+if __name__ == "__main__":  # python -m emulator.settings --markdown: the README's Configuration table
+    import sys
+
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m emulator.settings --markdown")
+    print(markdown_table())

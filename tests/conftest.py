@@ -20,9 +20,19 @@ from emulator import Emulator, Settings, create_app
 from emulator.client import EmulatorClient
 from emulator.engine.routing import Match, normalise_path
 from emulator.engine.state import STATE
+from emulator.receiver import Receiver
 
 # pytester runs real test files that use the plugin (tests/test_pytest_plugin.py, test_readme.py).
 pytest_plugins = ["pytester"]
+# The fixtures of end-to-end tests: a test using one is marked `slow`, which the inner loop
+# (`python -m pytest -m "not slow"`) leaves out; the README's test command (and CI) runs them all.
+SLOW_FIXTURES = {"pytester", "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass
@@ -141,6 +151,12 @@ def make_api(aiohttp_client: Any) -> MakeApi:
 async def api(make_api: MakeApi) -> Api:
     """A fresh emulator with default settings."""
     return await make_api()
+
+
+@pytest.fixture
+def receiver(webhook_receiver: Receiver) -> Receiver:
+    """The package's own `webhook_receiver` fixture (emulator/pytest_plugin.py), by the suite's short name."""
+    return webhook_receiver
 
 
 @pytest.fixture

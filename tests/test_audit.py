@@ -26,10 +26,11 @@ from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from emulator.server import LoopThread, start_site
 from tests.conftest import free_port
+from tests.providers.clients import auth
 from tests.test_delivery import Hit, gigapay_valid, signature_valid
 
 SECRET = "s3cret-for-the-audit"
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "11111111-1111-4111-8111-111111111111"}
+GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-111111111111")
 
 
 class Consumer:

@@ -12,8 +12,9 @@ from emulator.delivery.dispatcher import DROPPED
 from emulator.engine import store
 from emulator.receiver import Receiver
 from tests.conftest import MakeApi, free_port
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i"}
+GIGAPAY = auth("gigapay", "t", integration="i")
 BODY = {"url": "https://x.se/", "events": ["Payout.created"]}
 
 

@@ -15,8 +15,9 @@ from aiohttp import web
 from emulator import Emulator
 from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.server import start_site
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "int-1"}
+GIGAPAY = auth("gigapay", "GP", integration="int-1")
 
 
 async def test_the_blocking_client_works_inside_async_with() -> None:

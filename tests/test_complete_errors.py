@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i"}
-PAYBOOK = {"Authorization": "api_key api_key=k"}
-SHAREACTOR = {"X-Share-Api-Key": "k"}
-CENTRY = {"Authorization": "Bearer k"}
+GIGAPAY = auth("gigapay", "t", integration="i")
+PAYBOOK = auth("paybook", "k")
+SHAREACTOR = auth("shareactor", "k")
+CENTRY = auth("centry", "k")
 LONG_URL = "https://gigatron.se/" + "a" * 200
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, MakeApi
+from tests.providers.clients import auth
 
-PAYBOOK = {"Authorization": "api_key api_key=K"}
-GIGAPAY = {"Authorization": "Token T", "Integration-ID": "i"}
+PAYBOOK = auth("paybook", "K")
+GIGAPAY = auth("gigapay", "T", integration="i")
 
 
 async def add_webhooks(api: Api) -> None:

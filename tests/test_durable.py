@@ -23,11 +23,12 @@ from emulator.engine.store import Store
 from emulator.receiver import Receiver
 from emulator.settings import SettingsError
 from tests.conftest import free_port
+from tests.providers.clients import auth
 
-PAYBOOK = {"Authorization": "api_key api_key=PB"}
-SYNCFY = {"Authorization": "api_key api_key=SY"}
-SHARE = {"X-Share-Api-Key": "SA"}
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "integration-1"}
+PAYBOOK = auth("paybook", "PB")
+SYNCFY = auth("syncfy", "SY")
+SHARE = auth("shareactor", "SA")
+GIGAPAY = auth("gigapay", "GP", integration="integration-1")
 
 
 class Server:
@@ -88,6 +89,7 @@ def answers(server: Server, centry_token: str) -> list[Any]:
             server.get("/_emulator/providers/syncfy/jwk")]
 
 
+@pytest.mark.slow  # (emulator subprocesses, killed and restarted)
 def test_webhooks_survive_a_restart_and_a_kill_9(tmp_path: Path, servers: list[Server]) -> None:
     data = tmp_path / "data"
     first = Server(data).start()
@@ -125,6 +127,7 @@ def test_webhooks_survive_a_restart_and_a_kill_9(tmp_path: Path, servers: list[S
     assert late["id_webhook"] in [w["id_webhook"] for w in third.get("/v1/webhooks", PAYBOOK)["response"]]
 
 
+@pytest.mark.slow  # (emulator subprocesses, killed and restarted)
 def test_unfinished_deliveries_resume_after_a_kill_9_and_none_is_sent_twice(tmp_path: Path,
                                                                              servers: list[Server]) -> None:
     data = tmp_path / "data"

@@ -8,8 +8,9 @@ import aiohttp
 import pytest
 
 from emulator import Emulator
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "i"}
+GIGAPAY = auth("gigapay", "GP", integration="i")
 
 
 async def test_aiohttp_retries_a_dropped_get_silently_but_not_a_post() -> None:

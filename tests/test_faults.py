@@ -21,8 +21,9 @@ from emulator import Emulator, Settings
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from tests.conftest import Api
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "11111111-1111-4111-8111-111111111111"}
+GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-111111111111")
 HOOK = {"url": "https://example.com/hook", "events": ["Payout.created"]}
 PAYBOOK = {"api_key": "SDK_KEY"}
 

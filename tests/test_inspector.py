@@ -58,12 +58,6 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = os.environ.get("INSPECTOR_SCREENSHOTS")

@@ -9,9 +9,10 @@ import re
 from typing import Any
 
 from tests.conftest import Api, MakeApi
+from tests.providers.clients import auth
 
-SYNCFY = {"Authorization": "api_key api_key=MY_KEY"}
-GIGAPAY = {"Authorization": "Token T", "Integration-ID": "my-integration"}
+SYNCFY = auth("syncfy", "MY_KEY")
+GIGAPAY = auth("gigapay", "T", integration="my-integration")
 TOKEN = "inspector-admin-token"
 
 

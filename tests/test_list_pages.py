@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api, MakeApi, free_port
+from tests.providers.clients import auth
 
-GIGAPAY = {"Authorization": "Token LISTER", "Integration-ID": "int-1"}
-PAYBOOK = {"Authorization": "api_key api_key=LISTER"}
+GIGAPAY = auth("gigapay", "LISTER", integration="int-1")
+PAYBOOK = auth("paybook", "LISTER")
 
 
 async def gigapay_webhook(api: Api, headers: dict[str, str] = GIGAPAY, **fields: Any) -> dict[str, Any]:

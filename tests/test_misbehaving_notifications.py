@@ -28,12 +28,6 @@ def emulator() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as receiver:
-        yield receiver
-
-
 def test_a_duplicate_is_the_same_notification_again_after_delivery(client: Any, receiver: Receiver) -> None:
     [sent] = client.fire("shareactor", "order.created", url=receiver.url_for("/hook"), secret=SECRET,
                          duplicate=True, wait=True)

@@ -26,12 +26,6 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
 def received(emulator: Emulator, receiver: Receiver, provider: str, signature: str = "valid") -> tuple[Received, Any]:
     """Fire one event of `provider` at the receiver; what arrived, and the secret it was signed for."""
     [delivery] = emulator.client.fire(provider, EVENT[provider], url=receiver.url_for("/hook"), signature=signature,

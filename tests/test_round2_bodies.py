@@ -10,6 +10,7 @@ import pytest
 from emulator import Emulator
 from emulator.receiver import Receiver
 from tests.conftest import Api
+from tests.providers.clients import auth
 
 GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i", "Content-Type": "application/json"}
 
@@ -30,8 +31,8 @@ async def test_a_control_body_that_does_not_decode_is_a_json_400(api: Api, encod
     assert answer.json["error"] == "malformed_body"
 
 
-PAYBOOK = {"Authorization": "api_key api_key=k"}
-SYNCFY = {"Authorization": "api_key api_key=k"}
+PAYBOOK = auth("paybook", "k")
+SYNCFY = auth("syncfy", "k")
 FRAMING = ["Content-Length", "transfer-encoding", "Host", "Expect", "Connection", "Upgrade"]
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from emulator.control.guard import host_name, is_loopback
 from tests.conftest import Api, MakeApi
+from tests.providers.clients import auth
 
 FIRE = b'{"provider": "gigapay", "event": "Payout.created", "url": "http://attacker.example/x"}'
-GIGAPAY = {"Authorization": "Token t", "Integration-ID": "i"}
+GIGAPAY = auth("gigapay", "t", integration="i")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])

@@ -30,12 +30,6 @@ def guarded() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
 def concrete(path: str) -> str:
     return path.replace("{name}", "syncfy").replace("{id}", "nope")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from emulator.settings import Settings, SettingsError, parse_credentials
+from emulator.cli import build_parser
+from emulator.cli.serve import settings_of
+from emulator.settings import Settings, SettingsError, markdown_table, parse_credentials
 
 
 def test_defaults() -> None:
@@ -57,3 +62,45 @@ def test_strict_for_a_provider() -> None:
 
 def test_credentials_syntax_tolerates_spaces_and_repeats() -> None:
     assert parse_credentials(" paybook = a , b ; paybook=c;; ") == {"paybook": ["a", "b", "c"]}
+
+
+def test_a_float_variable_that_is_no_number_says_a_number() -> None:
+    for name in ("EMULATOR_HEADER_TIMEOUT", "EMULATOR_BODY_TIMEOUT", "EMULATOR_TIME_SCALE"):
+        with pytest.raises(SettingsError, match=f"^{name} must be a number, not 'soon'$"):
+            Settings.from_env({name: "soon"})
+
+
+def test_every_setting_has_a_serve_flag_and_a_variable_that_reach_it(tmp_path: Path) -> None:
+    """Each field's flag and variable are generated from its declaration; both fill the field."""
+    given = {"host": "0.0.0.0", "port": "9001", "seed": "3", "time_scale": "0.5", "delivery_timeout": "2.5",
+             "header_timeout": "4", "body_timeout": "5", "max_connections": "7", "delivery_connections": "8",
+             "fixtures": str(tmp_path), "journal_size": "9", "delivery_log_size": "10", "delivery_log_bytes": "11",
+             "delivery_body_limit": "12", "delivery_attempts_kept": "13", "strict": None,
+             "credentials": "paybook=k1", "log_level": "debug", "admin_token": "t", "allow_targets": "127.0.0.1",
+             "allowed_hosts": "a.test,b.test", "state": str(tmp_path / "s.yaml"), "data_dir": str(tmp_path),
+             "skip_corrupt_rows": None, "faults": str(tmp_path / "f.yaml")}
+    assert set(given) == {f.name for f in fields(Settings)}
+    argv = ["serve"] + [word for name, value in given.items()
+                        for word in [f"--{name.replace('_', '-')}", *([value] if value is not None else [])]]
+    from_flags = settings_of(build_parser().parse_args(argv))
+    from_env = Settings.from_env({f"EMULATOR_{name.upper()}": value or "yes" for name, value in given.items()})
+    assert from_flags == from_env
+    assert from_flags.port == 9001 and from_flags.fixtures == [tmp_path] and from_flags.strict
+    assert from_flags.allowed_hosts == ["a.test", "b.test"] and from_flags.credentials == {"paybook": ["k1"]}
+    assert all(getattr(from_flags, f.name) != getattr(Settings(), f.name) for f in fields(Settings))
+
+
+def test_serve_help_says_each_variable_and_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(EMULATOR_PORT; default 8080)" in shown and "(EMULATOR_DELIVERY_TIMEOUT; default the provider's)" in shown
+    assert all(f"EMULATOR_{f.name.upper()};" in shown for f in fields(Settings))
+
+
+def test_the_readme_configuration_table_is_generated_from_the_settings() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, "regenerate it: python -m emulator.settings --markdown"
+    done = subprocess.run([sys.executable, "-m", "emulator.settings", "--markdown"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == markdown_table()

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # (a subprocess driving an emulator for seconds)
 SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
+from tests.providers.clients import auth
 
-PAYBOOK = {"Authorization": "api_key api_key=PB"}
-SYNCFY = {"Authorization": "api_key api_key=SY"}
-SHARE = {"X-Share-Api-Key": "SA"}
-GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "integration-1"}
+PAYBOOK = auth("paybook", "PB")
+SYNCFY = auth("syncfy", "SY")
+SHARE = auth("shareactor", "SA")
+GIGAPAY = auth("gigapay", "GP", integration="integration-1")
 GIGAPAY_USER = {"Authorization": "Token GP"}
 
 

@@ -14,8 +14,9 @@ import yaml
 
 from emulator import Emulator
 from emulator.client import ControlError
+from tests.providers.clients import auth
 
-SYNCFY = {"Authorization": "api_key api_key=MY_KEY"}
+SYNCFY = auth("syncfy", "MY_KEY")
 
 PLUGIN_TESTS = '''
 import requests

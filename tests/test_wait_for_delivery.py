@@ -18,12 +18,6 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
 def why(client: EmulatorClient, **filters: object) -> str:
     with pytest.raises(TimeoutError) as timed_out:
         client.wait_for_delivery(timeout=0.05, **filters)  # type: ignore[arg-type]

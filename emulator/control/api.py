@@ -439,7 +439,7 @@ async def _dashboard_request(request: web.Request, shape: str | None
     ] if failed), None)
     if problem:
         return fail(request, "validation", problem)
-    return provider, tenant, scope, webhook
+    return provider, str(tenant), scope, webhook
 
 
 async def create_webhook(request: web.Request) -> web.Response:

@@ -337,7 +337,7 @@ def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def parse(cls: type[Any], data: Any, name: str | None = None) -> Any:
+def parse(cls: type, data: Any, name: str | None = None) -> Any:
     """A model dataclass from its section of a (meta-schema-valid) fixture; absent keys take the
     field's default. `name` fills a field marked `from_key` (a mapping's key)."""
     data = data or {}

@@ -187,7 +187,7 @@ class Collection:
         return matching[offset:end], len(matching)
 
 
-def _slice(ids: dict[str, None], start: int, end: int | None, descending: bool) -> list[str]:
+def _slice(ids: dict[str, Any], start: int, end: int | None, descending: bool) -> list[str]:
     """ids[start:end] in creation order (or newest first), walked from whichever end is nearer:
     the last page costs what the first does."""
     total = len(ids)

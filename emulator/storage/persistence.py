@@ -245,10 +245,10 @@ class SqliteStore(Store):
                     self._watch(*key, collection)
             for provider in changes.tokens:
                 self.tokens[provider] = self._read_tokens(" WHERE provider = ?", (provider,)).get(provider, {})
-            for key in changes.replays:
-                stored = (key[0], _stored(key[1]), _stored(key[2]))
+            for replay in changes.replays:
+                stored = (replay[0], _stored(replay[1]), _stored(replay[2]))
                 found = self._read_replays(" WHERE provider = ? AND tenant = ? AND key = ?", stored)
-                self.replays.pop(key, None)
+                self.replays.pop(replay, None)
                 self.replays.update(found)
         self.changes = Changes(deliveries=changes.deliveries, forgotten=changes.forgotten)
 

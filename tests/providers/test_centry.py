@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Answer, Api, MakeApi
+from tests.providers.clients import auth
 
-AUTH = {"Authorization": "Bearer MY_TOKEN"}
+AUTH = auth("centry", "MY_TOKEN")
 LIST = "/conexion/v1/webhooks.json"
 SANTIAGO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-0[34]:00$")
 FLAGS = ["on_integration_config_delete", "on_integration_config_save", "on_order_delete", "on_order_save",

@@ -4,54 +4,18 @@ are the only ones accepted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.conftest import Answer, Api, MakeApi
+from tests.providers.clients import CLIENTS, Client
 
-
-@dataclass(frozen=True)
-class Provider:
-    """How a client of one provider lists, creates and addresses webhooks."""
-
-    name: str
-    auth: Callable[[str], dict[str, str]]  # credential -> headers
-    collection: str
-    body: dict[str, Any]
-    items: Callable[[Any], list[Any]]  # a list answer's body -> its webhooks
-    member: Callable[[Any], str]  # a create answer's body -> the webhook's path
-    retrievable: bool = True  # whether GET answers one webhook (Paybook v1 has no such route)
-
-
-def envelope_items(body: Any) -> list[Any]:
-    return body["response"]
-
-
-PROVIDERS = [
-    Provider("paybook", lambda key: {"Authorization": f"api_key api_key={key}"}, "/v1/webhooks",
-             {"url": "https://example.com/pb", "events": ["refresh"]}, envelope_items,
-             lambda body: f"/v1/webhooks/{body['response']['id_webhook']}", retrievable=False),
-    Provider("syncfy", lambda key: {"Authorization": f"api_key api_key={key}"}, "/v1/webhooks/subscriptions",
-             {"url": "https://example.com/sy", "events": ["credentials.created"]}, envelope_items,
-             lambda body: f"/v1/webhooks/subscriptions/{body['response']['id_subscription']}"),
-    # The bearer JWT is what ShareActor's strict mode wants beside the key.
-    Provider("shareactor", lambda key: {"X-Share-Api-Key": key, "Authorization": "Bearer eyJ.jwt"}, "/webhooks",
-             {"endpoint": "https://example.com/sa", "event_type": "order.created"}, lambda body: body,
-             lambda body: f"/webhooks/{body['_id']['$oid']}"),
-    Provider("gigapay", lambda key: {"Authorization": f"Token {key}", "Integration-ID": "int-1"}, "/v2/webhooks/",
-             {"url": "https://example.com/gp", "events": ["Payout.created"]}, lambda body: body["results"],
-             lambda body: f"/v2/webhooks/{body['id']}/"),
-    Provider("centry", lambda key: {"Authorization": f"Bearer {key}"}, "/conexion/v1/webhooks.json",
-             {"callback_url": "https://example.com/ct", "on_product_save": True}, lambda body: body,
-             lambda body: f"/conexion/v1/webhooks/{body['_id']}.json"),
-]
+PROVIDERS = list(CLIENTS.values())
 EACH = pytest.mark.parametrize("provider", PROVIDERS, ids=[p.name for p in PROVIDERS])
 
 
-async def create(api: Api, provider: Provider, key: str = "MY_KEY") -> Answer:
+async def create(api: Api, provider: Client, key: str = "MY_KEY") -> Answer:
     answer = await api.post(provider.collection, json=provider.body, headers=provider.auth(key))
     assert answer.status in (200, 201), answer.json
     return answer
@@ -59,7 +23,7 @@ async def create(api: Api, provider: Provider, key: str = "MY_KEY") -> Answer:
 
 @EACH
 async def test_a_seed_reproduces_every_answer_and_another_seed_changes_them(make_api: MakeApi,
-                                                                            provider: Provider) -> None:
+                                                                            provider: Client) -> None:
     async def answers(seed: int) -> list[Any]:
         api = await make_api(seed=seed)
         created = await create(api, provider)
@@ -72,7 +36,7 @@ async def test_a_seed_reproduces_every_answer_and_another_seed_changes_them(make
 
 
 @EACH
-async def test_each_credential_is_a_tenant_that_sees_only_its_own(api: Api, provider: Provider) -> None:
+async def test_each_credential_is_a_tenant_that_sees_only_its_own(api: Api, provider: Client) -> None:
     webhook = (await create(api, provider)).json
     other = provider.auth("SOMEONE_ELSE")
     assert provider.items((await api.get(provider.collection, headers=other)).json) == []
@@ -83,14 +47,14 @@ async def test_each_credential_is_a_tenant_that_sees_only_its_own(api: Api, prov
 
 
 @EACH
-async def test_configured_credentials_are_the_only_ones_accepted(make_api: MakeApi, provider: Provider) -> None:
+async def test_configured_credentials_are_the_only_ones_accepted(make_api: MakeApi, provider: Client) -> None:
     api = await make_api(credentials={provider.name: ["GOOD"]})
     assert (await api.get(provider.collection, headers=provider.auth("GOOD"))).status == 200
     assert (await api.get(provider.collection, headers=provider.auth("OTHER"))).status == 401
 
 
 @EACH
-async def test_a_list_shows_every_change_made_since_it_was_last_read(api: Api, provider: Provider) -> None:
+async def test_a_list_shows_every_change_made_since_it_was_last_read(api: Api, provider: Client) -> None:
     """Lists are answered from kept pages until the collection changes: each change shows at once,
     and a person's indented answer (curl) holds the same webhooks as a program's compact one."""
     headers = provider.auth("MY_KEY")

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Answer, Api
+from tests.providers.clients import auth
 
-AUTH = {"Authorization": "Token asasdadjanfkanfda", "Integration-ID": "aqdnkjasdo12"}
+AUTH = auth("gigapay", "asasdadjanfkanfda", integration="aqdnkjasdo12")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 

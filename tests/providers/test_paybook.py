@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Answer, Api, MakeApi
+from tests.providers.clients import auth
 
-AUTH = {"Authorization": "api_key api_key=YOUR_API_KEY"}
+AUTH = auth("paybook", "YOUR_API_KEY")
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

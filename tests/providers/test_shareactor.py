@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Answer, Api, MakeApi
+from tests.providers.clients import auth
 
-AUTH = {"X-Share-Api-Key": "MY_KEY"}
+AUTH = auth("shareactor", "MY_KEY")
 OID = re.compile(r"^[0-9a-f]{24}$")
 
 

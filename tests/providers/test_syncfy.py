@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Answer, Api
+from tests.providers.clients import auth
 
-AUTH = {"Authorization": "api_key api_key=YOUR_API_KEY"}
+AUTH = auth("syncfy", "YOUR_API_KEY")
 BASE = "/v1/webhooks/subscriptions"
 PRODUCTION = "574894bf7848066d138b4571"
 SANDBOX = "574894bf7848066d138b4570"

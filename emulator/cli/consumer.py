@@ -1,6 +1,6 @@
 """The commands for the consumer's side: `receive` (a receiver that prints, verifies and forwards
 what it gets) and `notification` (print a signed notification, built without a server). Like
-cli.py, they import the engine only when they run."""
+every command, they import the engine only when they run."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.cli.common import fail
+from emulator.cli.serve import listen_problem
 from emulator.client import ControlError, EmulatorClient
 from emulator.vocabulary import MODES
 
@@ -47,6 +49,7 @@ def add_parsers(sub: Any) -> None:
     receive.add_argument("--forward-to", dest="forward_to", metavar="URL",
                          help="send each request on to this URL (same method, headers and body) and answer with "
                               "the app's answer")
+    receive.set_defaults(run=cmd_receive)
     notification = sub.add_parser(
         "notification", help="print a signed notification to hand to a test client, without a server",
         description="Build PROVIDER's notification of EVENT as a delivery would send it and print it as an HTTP "
@@ -65,6 +68,7 @@ def add_parsers(sub: Any) -> None:
                               help="a custom header of the webhook (where its provider has them)")
     notification.add_argument("--fixtures", type=Path, action="append", default=[], help="extra fixture folders")
     notification.add_argument("--json", action="store_true", help="print JSON instead of the HTTP request")
+    notification.set_defaults(run=cmd_notification)
 
 
 def _secret(text: str | None) -> Any:
@@ -74,11 +78,6 @@ def _secret(text: str | None) -> Any:
     return json.loads(text) if text.lstrip().startswith("{") else text
 
 
-def _fail(message: str) -> int:
-    print(f"webhook-emulator: {message}", file=sys.stderr)
-    return 2
-
-
 def cmd_notification(args: argparse.Namespace) -> int:
     from emulator.delivery.notification import notification
 
@@ -86,18 +85,18 @@ def cmd_notification(args: argparse.Namespace) -> int:
         data = json.loads(args.data) if args.data else None
         secret = _secret(args.secret)
     except ValueError as exc:
-        return _fail(f"--data and --secret must be valid JSON: {exc}")
+        return fail(f"--data and --secret must be valid JSON: {exc}")
     headers = {}
     for header in args.header:
         name, sep, value = header.partition(":")
         if not sep or not name.strip():
-            return _fail(f"--header {header!r} is not NAME:VALUE")
+            return fail(f"--header {header!r} is not NAME:VALUE")
         headers[name.strip()] = value.strip()
     try:
         built = notification(args.provider, args.event, data, secret=secret, signature=args.signature,
                              headers=headers or None, fixtures=args.fixtures)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.json:
         print(json.dumps(built.as_json(), indent=2, ensure_ascii=False))
         return 0
@@ -179,10 +178,10 @@ def cmd_receive(args: argparse.Namespace) -> int:
     try:
         verdicts = _verdicts(args)
     except ValueError as exc:
-        return _fail(f"--secret must be a string or a JWK as JSON: {exc}" if isinstance(exc, json.JSONDecodeError)
+        return fail(f"--secret must be a string or a JWK as JSON: {exc}" if isinstance(exc, json.JSONDecodeError)
                      else str(exc))
     if args.forward_to is not None and not args.forward_to.startswith(("http://", "https://")):
-        return _fail(f"--forward-to must be an http(s) URL, not {args.forward_to!r}")
+        return fail(f"--forward-to must be an http(s) URL, not {args.forward_to!r}")
     receiver = Receiver(args.host, args.port, status=args.status, forward_to=args.forward_to,
                         on_receive=lambda received: _show(args, verdicts, receiver, received))
     stopped = threading.Event()
@@ -190,9 +189,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     try:
         receiver.start()
     except OSError as exc:
-        from emulator.cli import _listen_problem
-
-        return _fail(_listen_problem(exc, args.host, args.port))
+        return fail(listen_problem(exc, args.host, args.port))
     doing = f"forwarding to {args.forward_to}" if args.forward_to else f"answering {args.status}"
     checking = f", checking {verdicts.provider} signatures" if verdicts is not None else ""
     print(f"receiving on {receiver.url} ({doing}{checking}); Ctrl-C stops", flush=True)

@@ -1,0 +1,55 @@
+"""`webhook-emulator state export|import`: a running emulator's state as a state document."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from emulator.cli.common import SERVER_HELP, admin_token_option, ask, control_client, default_server
+
+
+def add_parser(sub: Any) -> None:
+    state = sub.add_parser("state", help="export or import a running emulator's state (webhooks, tokens, JWKs)",
+                           description="Export a running emulator's state as a state document (what --state "
+                           "reads), or replace its state with one.")
+    actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="print the state document (or write it to --output)")
+    export.add_argument("--server", default=None, help=SERVER_HELP)
+    export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
+    admin_token_option(export)
+    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON); like a reset, "
+                              "it also empties the delivery log, the request journal and the fault rules")
+    load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
+    load.add_argument("--server", default=None, help=SERVER_HELP)
+    admin_token_option(load)
+    state.set_defaults(run=cmd_state)
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    server = args.server or default_server()
+    client = control_client(server, args, 30.0)
+    if args.action == "import":
+        answer = ask(server, lambda: client.load_state(args.file))
+        if isinstance(answer, int):
+            return answer
+        print(f"imported {answer['webhooks']} webhook(s) into {server}, replacing its state; like a reset, this "
+              "also emptied its delivery log, request journal and fault rules")
+        return 0
+    document = ask(server, client.snapshot)
+    if isinstance(document, int):
+        return document
+    if args.output is None:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif args.output.suffix in (".yaml", ".yml"):
+        import yaml
+
+        args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.output is not None:
+        webhooks = sum(len(hooks) for name, tenants in document.items() if name != "$emulator"
+                       for hooks in tenants.values())
+        print(f"exported {webhooks} webhook(s) from {server} to {args.output}")
+    return 0
