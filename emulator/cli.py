@@ -352,9 +352,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         providers = load_providers(args.folders)
     except FixtureError as exc:
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return 2
+        return fixture_problems(exc)
     for provider in providers.values():
         print(f"ok  {provider.name:<12} {provider.source}")
     return 0
@@ -739,5 +737,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not isinstance(exc, FixtureError):
             raise
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 2
+        return fixture_problems(exc)
+
+
+def fixture_problems(exc: Exception) -> int:
+    """Print a FixtureError's problems, `error: ` before each line (as `check` does); exit status 2."""
+    for line in str(exc).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    return 2
