@@ -384,3 +384,21 @@ def test_routes_outside_the_prefixes_twice_served_and_names_used_twice(
     assert check(acme, capsys) == (2, [
         f"{fixture}: at $.name: 'acme' is the name of {acme / 'acme-copy.yaml'} already (one of them would replace "
         "the other): give each provider its own name"])
+
+
+async def test_the_standard_uri_format_is_enforced(acme: Path, make_api: MakeApi) -> None:
+    schema(acme, "create.json", '"format": "http-url"', '"format": "uri"')
+    api = await make_api(fixtures=[acme])
+    body = {"topics": ["anvil.dropped"]}
+    refused = await api.post("/acme/hooks", json={**body, "target": "not a url at all"}, headers=AUTH, validate=False)
+    created = await api.post("/acme/hooks", json={**body, "target": "urn:acme:hook"}, headers=AUTH, validate=False)
+    assert (refused.status, created.status) == (422, 201)
+    assert refused.json["error"]["message"].startswith("target ")
+
+
+def test_a_format_that_is_not_enforced_is_refused(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create = schema(acme, "create.json", '"format": "http-url"', '"format": "colour"')
+    assert check(acme, capsys) == (2, [
+        f"{create}: at $.properties.target.format: format 'colour' is not enforced; the enforced formats: date, "
+        "date-time, email, header-name, header-value, hostname, http-url, idn-email, idn-hostname, ipv4, ipv6, regex, "
+        "time, uri, uri-reference, uuid"])

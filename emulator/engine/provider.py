@@ -56,6 +56,30 @@ def is_http_url(value: object) -> bool:
     return re.fullmatch(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", value) is not None
 
 
+# Characters RFC 3986 never allows in a URI: whitespace, controls and `<>"{}|\\^` and backquote.
+_URI_CHARS = r"[^\s\x00-\x1f\x7f<>\"{}|\\^`]*"
+
+
+@FORMAT_CHECKER.checks("uri")
+def is_uri(value: object) -> bool:
+    """JSON Schema's `uri`: an absolute URI (RFC 3986: a scheme, a colon, then URI characters)."""
+    return not isinstance(value, str) or re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:" + _URI_CHARS, value) is not None
+
+
+@FORMAT_CHECKER.checks("uri-reference")
+def is_uri_reference(value: object) -> bool:
+    """JSON Schema's `uri-reference`: a URI or a relative reference (URI characters only)."""
+    return not isinstance(value, str) or re.fullmatch(_URI_CHARS, value) is not None
+
+
+@FORMAT_CHECKER.checks("hostname")
+def is_hostname(value: object) -> bool:
+    """JSON Schema's `hostname` (RFC 1123): dot-separated labels of letters, digits and inner hyphens."""
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    return not isinstance(value, str) or (len(value) <= 253 and re.fullmatch(rf"{label}(?:\.{label})*\.?", value)
+                                          is not None)
+
+
 # Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding", "host", "expect", "connection",
                              "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "http2-settings"})
