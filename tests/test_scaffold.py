@@ -83,3 +83,14 @@ def test_a_bad_name_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "new-provider", "My Shop", str(tmp_path))
     assert (code, out) == (2, "") and err.count("\n") == 1 and "'My Shop' is not a provider name" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_built_in_provider_s_name_is_refused_unless_forced(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "new-provider", "paybook", str(tmp_path / "mine"))
+    assert (code, out) == (2, "")
+    assert err == ("webhook-emulator: 'paybook' is the name of a built-in provider: a provider of that name would "
+                   "replace it (choose another name, or --force to replace it)\n")
+    assert not (tmp_path / "mine").exists()
+    assert run(capsys, "new-provider", "paybook", str(tmp_path / "mine"), "--force")[0] == 0
+    assert (tmp_path / "mine" / "paybook.yaml").is_file()
