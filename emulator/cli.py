@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from emulator import __version__
 from emulator.cli_consumer import add_parsers as add_consumer_parsers
-from emulator.cli_consumer import cmd_notification, cmd_receive
+from emulator.cli_consumer import cmd_notification, cmd_receive, own_provider
 from emulator.client import ControlError, EmulatorClient
 from emulator.settings import LOG_LEVELS, Settings, SettingsError, local_url, parse_credentials, parse_list
 from emulator.vocabulary import MODES, ORDERS
@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "signed event. An existing file is refused unless --force.")
     new.add_argument("name", metavar="NAME", help="the provider's name: lowercase letters, digits, _ and -")
     new.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR")
-    new.add_argument("--force", action="store_true", help="overwrite files that exist")
+    new.add_argument("--force", action="store_true",
+                     help="overwrite files that exist, and allow a built-in provider's name")
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
     providers.add_argument("--fixtures", type=Path, action="append", default=[])
@@ -504,19 +505,20 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 def _post_events(url: str, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any] | int:
     """POST the firing to the emulator at `url`: its answer, or the exit status after saying why not."""
-    return ask(url, lambda: control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body))
+    return ask(url, lambda: control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body),
+               local=not args.server)
 
 
-def ask(url: str, call: Callable[[], T]) -> T | int:
-    """What `call` (control-API calls to the emulator at `url`) answers, or exit status 2 after
-    saying in one line why there is no answer."""
+def ask(url: str, call: Callable[[], T], local: bool = False) -> T | int:
+    """What `call` (control-API calls to the emulator at `url`, `local`: one in-process) answers, or
+    exit status 2 after saying in one line why there is no answer."""
     try:
         return call()
     except SettingsError:  # a bad argument (an unreadable file): main() reports it
         raise
     except ControlError as exc:
         hint = " (give it with --admin-token or EMULATOR_ADMIN_TOKEN)" if exc.status == 401 else ""
-        print(f"webhook-emulator: {exc.message}{hint}", file=sys.stderr)
+        print(f"webhook-emulator: {own_provider(exc.message, local)}{hint}", file=sys.stderr)
     except (OSError, ValueError) as exc:
         print(f"webhook-emulator: cannot reach {url}: {exc}", file=sys.stderr)
     return 2
@@ -687,7 +689,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                       "consumer verifies with (a JWK as JSON for a JWT-signing provider), or audit through "
                       "--server with its registered webhooks", file=sys.stderr)
                 return 2
-            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body))
+            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body), local=True)
     if isinstance(report, int):
         return report
     return _print_audit(args, report)
