@@ -402,3 +402,13 @@ def test_a_format_that_is_not_enforced_is_refused(acme: Path, capsys: pytest.Cap
         f"{create}: at $.properties.target.format: format 'colour' is not enforced; the enforced formats: date, "
         "date-time, email, header-name, header-value, hostname, http-url, idn-email, idn-hostname, ipv4, ipv6, regex, "
         "time, uri, uri-reference, uuid"])
+
+
+def test_a_placeholder_a_pattern_is_made_of_is_used_once(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, 'path: "/acme/hooks/{id}", action: retrieve',
+                   'path: "/acme/hooks/{id}/{id}", action: retrieve')
+    edit(acme, 'value: "sha256={digest}"', 'value: "t={timestamp},sha256={digest},again={digest}"')
+    assert check(acme, capsys) == (2, [
+        f"{fixture}: at $.delivery.signature.value: {{digest}} more than once: a receiver could not read the header "
+        "back",
+        f"{fixture}: at $.routes[2].path: {{id}} more than once: a path names the webhook's id once"])

@@ -315,6 +315,12 @@ class _Lint:
         for key, context in (("message", SIGNATURE_MESSAGE), ("value", SIGNATURE_VALUE),
                              ("claims", SIGNATURE_CLAIMS)):
             self.template(signature.get(key), at("$.delivery.signature", key), context)
+        value = signature.get("value")
+        names = [m.group(1) for m in PLACEHOLDER.finditer(value)] if isinstance(value, str) else []
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # (a verifier reads each placeholder back out of the header: signing._value_pattern)
+            self.problem("$.delivery.signature.value", "{" + "}, {".join(twice) + "} more than once: a receiver "
+                         "could not read the header back")
 
 
     def field_names(self) -> None:
@@ -363,6 +369,8 @@ class _Lint:
             if prefixes and not any(path.startswith(p) for p in prefixes):
                 self.problem(at(where, "path"), f"{path} is under none of the prefixes ({', '.join(prefixes)}): "
                              "requests to it would never reach this provider")
+            if path.count("{id}") > 1:
+                self.problem(at(where, "path"), "{id} more than once: a path names the webhook's id once")
             first = seen.setdefault((method.upper(), path), where)
             if first != where:
                 self.problem(where, f"{method.upper()} {path} is served already by {first}")
