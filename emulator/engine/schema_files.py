@@ -5,6 +5,7 @@ a regular expression either validation tier cannot compile, a `format` that is n
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Collection, Iterator, Mapping
@@ -38,17 +39,17 @@ def place(path: Any) -> str:
     return where
 
 
-def keywords(schema: Any, where: str = "$") -> Iterator[tuple[str, str, Any]]:
-    """Each (place, keyword, value) of a schema document, skipping the values of data keywords."""
+def keywords(schema: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str, Any]]:
+    """Each (path, keyword, value) of a schema document, skipping the values of data keywords."""
     if isinstance(schema, dict):
         for key, value in schema.items():
             key = str(key)
-            yield at(where, key), key, value
+            yield (*path, key), key, value
             if key not in _DATA:
-                yield from keywords(value, at(where, key))
+                yield from keywords(value, (*path, key))
     elif isinstance(schema, list):
         for index, value in enumerate(schema):
-            yield from keywords(value, at(where, index))
+            yield from keywords(value, (*path, index))
 
 
 def dialect_problem(path: Path, contents: dict[str, Any]) -> str | None:
@@ -60,6 +61,7 @@ def dialect_problem(path: Path, contents: dict[str, Any]) -> str | None:
             "it out (a schema without one is read as draft 2020-12; nothing is fetched)")
 
 
+@functools.cache
 def python_regex_problem(text: str, flags: int = 0) -> str | None:
     """Why `text` is not a regular expression Python compiles, or None."""
     try:
@@ -71,6 +73,7 @@ def python_regex_problem(text: str, flags: int = 0) -> str | None:
     return None
 
 
+@functools.cache
 def regex_problem(text: str) -> str | None:
     """Why `text` is not a regular expression both tiers compile (Python's `re` for the exact
     one, jsonschema-rs for the fast one), or None."""
@@ -91,12 +94,12 @@ def content_problems(path: Path, contents: Any, formats: Collection[str]) -> lis
         if keyword == "pattern" and isinstance(value, str):
             texts = [(where, value)]
         elif keyword == "patternProperties" and isinstance(value, dict):
-            texts = [(at(where, str(key)), str(key)) for key in value]
+            texts = [((*where, str(key)), str(key)) for key in value]
         else:
             texts = []
-        problems += [f"{path}: at {p}: {why}" for p, text in texts if (why := regex_problem(text))]
+        problems += [f"{path}: at {place(p)}: {why}" for p, text in texts if (why := regex_problem(text))]
         if keyword == "format" and isinstance(value, str) and value not in formats:
-            problems.append(f"{path}: at {where}: format {value!r} is not enforced; the enforced formats: "
+            problems.append(f"{path}: at {place(where)}: format {value!r} is not enforced; the enforced formats: "
                             + ", ".join(sorted(formats)))
     return problems
 
@@ -106,7 +109,7 @@ def unresolved_refs(path: Path, uri: str, contents: Any, registry: Registry, roo
     """One line per `$ref` of the schema at `uri` that names nothing in `registry` (`root`: the
     URI its provider's schemas are under; `files`: each schema's file by URI)."""
     problems = []
-    for where, base, ref in _refs(contents, uri, "$"):
+    for where, base, ref in _refs(contents, uri, ()):
         try:
             registry.resolver(base).lookup(ref)
         except Unresolvable:
@@ -118,20 +121,20 @@ def unresolved_refs(path: Path, uri: str, contents: Any, registry: Registry, roo
                 why = f"there is no {target.removeprefix(root)} beside it (the provider's schemas: {known})"
             else:
                 why = "it is not one of the provider's schema files (schemas are never fetched)"
-            problems.append(f"{path}: at {where}: the $ref {ref!r} names nothing: {why}")
+            problems.append(f"{path}: at {place(where)}: the $ref {ref!r} names nothing: {why}")
     return problems
 
 
-def _refs(schema: Any, base: str, where: str) -> Iterator[tuple[str, str, str]]:
-    """Each (place, base URI, `$ref`) of a schema document."""
+def _refs(schema: Any, base: str, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    """Each (path, base URI, `$ref`) of a schema document."""
     if isinstance(schema, dict):
         if isinstance(schema.get("$id"), str):
             base = urljoin(base, schema["$id"])
         for key, value in schema.items():
             if key == "$ref" and isinstance(value, str):
-                yield at(where, key), base, value
+                yield (*path, key), base, value
             elif key not in _DATA:
-                yield from _refs(value, base, at(where, str(key)))
+                yield from _refs(value, base, (*path, str(key)))
     elif isinstance(schema, list):
         for index, value in enumerate(schema):
-            yield from _refs(value, base, at(where, index))
+            yield from _refs(value, base, (*path, index))
