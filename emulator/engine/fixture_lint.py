@@ -1,7 +1,11 @@
 """What the meta-schema cannot see in a fixture: every template checked against the placeholders
 its context offers (a name the engine would leave as literal text is an error), `errors.messages`
-keys checked against the keywords the engine words, and the event catalogue checked against
-`schemas/<name>/events.json`. Works on the parsed YAML once it has passed the meta-schema.
+keys checked against the keywords the engine words, the event catalogue checked against
+`schemas/<name>/events.json`, every key that names a field (FIELD_KEYS) against `resource.fields`,
+every regular expression and time zone the engine would compile later, and the routes (under a
+prefix, each served once). It works on the parsed YAML whatever its shape, skipping what it cannot
+read (the meta-schema reports that), so one run reports everything. `sample_problems` fires each
+event of a loaded provider as a firing would and checks the sample against its schema.
 
 `CONTEXTS` is the one list of template contexts and their placeholders, read from how the engine
 renders each (errors.render_error, validation.message, resources._list_page, app._reply_response,
