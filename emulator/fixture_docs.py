@@ -42,10 +42,21 @@ my-fixtures/
 ```
 
 A route names its request and response schemas by file name (relative to `schemas/NAME/`); a
-schema may `$ref` its neighbours by file name (`{"$ref": "events.json"}`). A schema without
-`"$schema"` should say `"$schema": "https://json-schema.org/draft/2020-12/schema"`.
-`events.json`, when there is one, lists exactly the catalogue's events and their aliases.
+schema may `$ref` its neighbours by file name (`{"$ref": "events.json"}`) and the shared
+`schemas/common/`; nothing is ever fetched, so a `$ref` to anything else is an error. A schema
+without `"$schema"` is read as draft 2020-12; one that names another dialect than
+`"$schema": "https://json-schema.org/draft/2020-12/schema"` is refused. Its `pattern`s must compile
+as Python and as ECMA regular expressions (the two validation tiers). `events.json`, when there is
+one, lists exactly the catalogue's events and their aliases.
 """
+
+
+def formats() -> str:
+    """The paragraph on the `format`s a provider's schema may use: those the emulator enforces."""
+    names = ", ".join(f"`{name}`" for name in lint.format_names())
+    return (f"The `format`s a schema may use are those the emulator enforces: {names}. `check` refuses any "
+            "other (JSON Schema would ignore it silently). `http-url` is an absolute http(s) URL, `header-name` "
+            "and `header-value` what a webhook's custom header may be.\n")
 
 SOURCES = """\
 ## Source tags
@@ -256,7 +267,7 @@ def _names(names: Sequence[str]) -> str:
 
 def render(meta: dict[str, Any]) -> str:
     """docs/fixtures.md for the meta-schema `meta`."""
-    return "\n".join([INTRO, SOURCES, *_sections(meta), TEMPLATES, *_contexts()]).rstrip() + "\n"
+    return "\n".join([INTRO, formats(), SOURCES, *_sections(meta), TEMPLATES, *_contexts()]).rstrip() + "\n"
 
 
 def current() -> str:

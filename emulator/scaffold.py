@@ -178,16 +178,27 @@ def skeleton(name: str, folder: Path) -> dict[Path, str]:
     return files
 
 
+def built_in_names() -> set[str]:
+    """The names of the built-in providers."""
+    from emulator.engine.provider import data_dir, fixture_files, read_yaml
+
+    docs = (read_yaml(path, ScaffoldError) for path in fixture_files(data_dir() / "fixtures"))
+    return {doc["name"] for doc in docs if isinstance(doc, dict) and isinstance(doc.get("name"), str)}
+
+
 class ScaffoldError(Exception):
     """The skeleton cannot be written; the message is one line."""
 
 
 def write_skeleton(name: str, folder: Path, force: bool = False) -> list[Path]:
-    """Write a new provider's skeleton into `folder`; ScaffoldError for a bad name, or for a file
-    that exists already unless `force`. Returns the files written."""
+    """Write a new provider's skeleton into `folder`; ScaffoldError for a bad name, and for a built-in
+    provider's name or a file that exists already unless `force`. Returns the files written."""
     if not NAME.match(name):
         raise ScaffoldError(f"{name!r} is not a provider name: lowercase letters, digits, _ and -, "
                             "starting with a letter")
+    if name in built_in_names() and not force:
+        raise ScaffoldError(f"{name!r} is the name of a built-in provider: a provider of that name would replace it "
+                            "(choose another name, or --force to replace it)")
     files = skeleton(name, folder)
     existing = [path for path in files if path.exists()]
     if existing and not force:

@@ -357,7 +357,8 @@ def test_an_unknown_provider_lists_the_providers(run: Callable[..., Run]) -> Non
     done = run("fire", "stripe", "charge.succeeded", "--url", "http://127.0.0.1:9/")
     assert done.returncode == 2
     assert done.stderr.strip() == "webhook-emulator: no provider named 'stripe'; the providers are " \
-                                  "centry, gigapay, paybook, shareactor, syncfy"
+                                  "centry, gigapay, paybook, shareactor, syncfy (a provider of your own? add " \
+                                  "--fixtures DIR)"
 
 
 def test_receive_prints_each_notification_and_stops_on_sigterm(run: Callable[..., Run]) -> None:

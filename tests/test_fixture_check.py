@@ -5,10 +5,13 @@ any problem is exit 2. And what the check accepts, the engine really fills."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import UnionType
 
 import pytest
 from aiohttp import web
@@ -16,7 +19,8 @@ from aiohttp import web
 from emulator.cli import main
 from emulator.engine import fixture_lint
 from emulator.engine.errors import DEFAULT_MESSAGE
-from emulator.engine.provider import FixtureError
+from emulator.engine.model import Fixture, yaml_key
+from emulator.engine.provider import FixtureError, read_yaml
 from emulator.engine.validation import DEFAULT_MESSAGES
 from emulator.settings import Settings
 from tests.conftest import MakeApi
@@ -76,7 +80,8 @@ def test_a_bad_errors_messages_key_is_one_line(acme: Path, capsys: pytest.Captur
     fixture = edit(acme, "\nresource:", "  messages: {requird: is needed, required: '{field} is needed'}\n\nresource:")
     code, [line] = check(acme, capsys)
     assert code == 2
-    assert line.startswith(f"{fixture}: at $.errors.messages.requird: unknown message key 'requird'; known: ")
+    assert line.startswith(f"{fixture}: at $.errors.messages.requird: unknown message key 'requird' "
+                           "(did you mean 'required'?); known: ")
     assert {"required", "minItems", "type:array", "format:http-url", "unique", "sort"} <= set(
         line.split("; known: ")[1].split(", "))
 
@@ -200,3 +205,210 @@ async def test_every_placeholder_the_check_offers_is_filled(acme: Path, make_api
     assert [leftovers(a.raw) for a in answers] == [[]] * 5 and leftovers(bodies[0]) == []
     assert "{" not in received[0].headers["Acme-Signature"]
     assert json.loads(bodies[0])["webhook"] == url and json.loads(answers[2].raw)["message"] == "GET "
+
+
+# -- what used to pass the check and fail later --------------------------------------------------------
+
+def schema(folder: Path, name: str, old: str, new: str) -> Path:
+    """Replace `old` (which must be there) in one of the folder's acme schemas."""
+    path = folder / "schemas" / "acme" / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def serve_refuses(folder: Path, lines: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --fixtures FOLDER` refuses with the check's lines, each prefixed alike, and exit 2."""
+    assert main(["serve", "--fixtures", str(folder), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.splitlines() == [f"error: {line}" for line in lines]
+
+
+def test_a_ref_to_a_missing_file_is_one_line_naming_the_file_and_the_ref(
+        acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create = schema(acme, "create.json", '"items": {"$ref": "events.json"}', '"items": {"$ref": "event.json"}')
+    lines = [f"{create}: at $.properties.topics.items['$ref']: the $ref 'event.json' names nothing: there is no "
+             "event.json beside it (the provider's schemas: create.json, error.json, events.json, list.json, "
+             "update.json, webhook.json)"]
+    assert check(acme, capsys) == (2, lines)
+    serve_refuses(acme, lines, capsys)
+
+
+def test_a_ref_elsewhere_or_into_nothing_is_never_fetched(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create = schema(acme, "create.json", '"items": {"$ref": "events.json"}',
+                    '"items": {"$ref": "https://example.com/events.json"}')
+    update = schema(acme, "update.json", '"items": {"$ref": "events.json"}', '"items": {"$ref": "events.json#/no"}')
+    assert check(acme, capsys) == (2, [
+        f"{create}: at $.properties.topics.items['$ref']: the $ref 'https://example.com/events.json' names nothing: "
+        "it is not one of the provider's schema files (schemas are never fetched)",
+        f"{update}: at $.properties.topics.items['$ref']: the $ref 'events.json#/no' names nothing: events.json "
+        "has no '#/no'"])
+
+
+def test_an_unknown_dialect_is_one_line_and_nothing_is_fetched(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    update = schema(acme, "update.json", "https://json-schema.org/draft/2020-12/schema", "https://example.com/my-schema")
+    assert check(acme, capsys) == (2, [
+        f"{update}: at $['$schema']: unknown dialect 'https://example.com/my-schema': write \"$schema\": "
+        "\"https://json-schema.org/draft/2020-12/schema\" or leave it out (a schema without one is read as draft "
+        "2020-12; nothing is fetched)"])
+
+
+def test_every_key_that_names_a_field_names_one(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, "  url_field: target", "  url_field: tagret\n  headers_field: headers\n  group_field: target")
+    edit(acme, "subscribers: {field: topics, match: contains}",
+         "subscribers: {field: topic, match: contains, skip_when: {disabled: true}}")
+    edit(acme, "secret_field: secret", "secret_field: secrets")
+    edit(acme, "  retry:", "  failure_counter: {field: failures, limit: 3, then: {paused: true}}\n  retry:")
+    edit(acme, "  paging:", "  sort: {param: order, default: -made, keys: {made: created, aim: target, x: nope}}\n"
+         "  paging:")
+    edit(acme, "\nlist:", "\nviews:\n  short: {omit: [secret, secrte], fields: {creatd: {format: unix_ms}}}\n\nlist:")
+    edit(acme, "  id: uuid4\n", "  id: uuid4\n  scope: {field: topix, unscoped: x}\n")
+    code, lines = check(acme, capsys)
+    fields = "; its fields: id, target, topics, secret, created"
+    assert code == 2
+    assert [line.removeprefix(f"{fixture}: at ") for line in lines] == [
+        f"$.resource.scope.field: no field named 'topix' in $.resource.fields (did you mean 'topics'?){fields}",
+        f"$.views.short.omit[1]: no field named 'secrte' in $.resource.fields (did you mean 'secret'?){fields}",
+        f"$.views.short.fields.creatd: no field named 'creatd' in $.resource.fields (did you mean 'created'?)"
+        f"{fields}",
+        f"$.list.sort.keys.x: no field named 'nope' in $.resource.fields{fields}, created, updated",
+        f"$.delivery.subscribers.field: no field named 'topic' in $.resource.fields (did you mean 'topics'?)"
+        f"{fields}",
+        f"$.delivery.subscribers.skip_when.disabled: no field named 'disabled' in $.resource.fields{fields}",
+        f"$.delivery.url_field: no field named 'tagret' in $.resource.fields (did you mean 'target'?){fields}",
+        f"$.delivery.headers_field: no field named 'headers' in $.resource.fields{fields}",
+        f"$.delivery.signature.secret_field: no field named 'secrets' in $.resource.fields (did you mean "
+        f"'secret'?){fields}",
+        f"$.delivery.failure_counter.field: no field named 'failures' in $.resource.fields{fields}",
+        f"$.delivery.failure_counter.then.paused: no field named 'paused' in $.resource.fields{fields}"]
+
+
+def _model_keys(cls: type, prefix: str) -> Iterator[tuple[str, str]]:
+    """Each (key path in FIELD_KEYS' form, model field name) under a model dataclass."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}.{yaml_key(f)}".removeprefix(".")
+        yield path, f.name
+        tp = hints[f.name]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (UnionType, typing.Union):
+            tp, args = args[0], [a for a in typing.get_args(args[0]) if a is not type(None)]
+        if dataclasses.is_dataclass(tp):
+            yield from _model_keys(tp, path)  # type: ignore[arg-type]
+        elif typing.get_origin(tp) is tuple and dataclasses.is_dataclass(args[0]):
+            yield from _model_keys(args[0], path + ".[]")
+        elif typing.get_origin(tp) is Mapping and dataclasses.is_dataclass(args[1]):
+            yield from _model_keys(args[1], path + ".*")
+
+
+def test_every_key_of_the_model_that_names_a_field_is_checked() -> None:
+    naming = {path for path, name in _model_keys(Fixture, "") if name == "field" or name.endswith("_field")}
+    assert naming and naming <= {key.removesuffix(".<key>") for key in fixture_lint.FIELD_KEYS}
+
+
+def test_regexes_and_time_zones_are_compiled_at_load(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, r"pattern: '^Bearer\s+(?P<key>\S+)$'", r"pattern: '^Key (?P<ky>.+'")
+    edit(acme, "\n    - {header: Authorization", "\n    - {query: key, pattern: '^(?P<ky>.+)$'}\n"
+         "    - {header: Authorization")
+    edit(acme, "format: unix}", "format: unix, tz: Europe/Paaris}")
+    edit(acme, "fresh: {anvil_id: uuid4}", "fresh: {anvil_id: uuid4, at: {time: iso_seconds, tz: Mars/Olympus}}")
+    edit(acme, "  id: uuid4\n", "  id: uuid4\n  scope: {field: topics, unscoped: '[a-'}\n")
+    webhook = schema(acme, "webhook.json", '"pattern": "^[0-9a-f]{16}$"', '"pattern": "^([0-9a-f]{16}$"')
+    lines = [
+        f"{webhook}: at $.properties.secret.pattern: not a regular expression: missing ), unterminated subpattern "
+        "at position 1",
+        f"{fixture}: at $.auth.credentials[0].pattern: no (?P<key>...) group: the credential is what that group "
+        "matches",
+        f"{fixture}: at $.auth.credentials[1].pattern: not a regular expression: missing ), unterminated subpattern "
+        "at position 5",
+        f"{fixture}: at $.resource.scope.unscoped: not a regular expression: unterminated character set at "
+        "position 0",
+        f"{fixture}: at $.resource.fields.created.tz: no time zone named 'Europe/Paaris' (an IANA name such as "
+        "Europe/Madrid, or UTC)",
+        f"{fixture}: at $.events.fresh.at.tz: no time zone named 'Mars/Olympus' (an IANA name such as "
+        "Europe/Madrid, or UTC)"]
+    assert check(acme, capsys) == (2, lines)
+    serve_refuses(acme, lines, capsys)
+
+
+def test_a_shape_error_hides_no_other_problem(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, "trailing_slash: optional", "trailing_slash: sometimes")
+    edit(acme, "message: no such hook", 'message: "no such {hok}"')
+    edit(acme, "  kinds:", "  messages: {requird: x}\n  kinds:")
+    edit(acme, "    anvil.dropped:", "    anvil.lifted: {sample: {}}\n    anvil.dropped:")
+    code, lines = check(acme, capsys)
+    assert code == 2
+    assert [line.removeprefix(f"{fixture}: ").split(": ")[0] for line in lines] == [
+        "at $.trailing_slash", "at $.errors.kinds.not_found.message", "at $.errors.messages.requird",
+        "at $.events.catalogue['anvil.lifted']"]
+
+
+@pytest.mark.parametrize("section", ["auth", "errors", "resource", "list", "routes", "events", "delivery", "views"])
+@pytest.mark.parametrize("value", ["x", 1, [], [1, "x"], {"a": 1}, None])
+def test_a_section_of_any_shape_is_reported_not_a_crash(acme: Path, section: str, value: object) -> None:
+    """Every part of the check reads a malformed section as nothing to check (the meta-schema says what is wrong)."""
+    raw = {**read_yaml(acme / "acme.yaml", ValueError), section: value}
+    for key in ("credentials", "kinds", "messages", "fields", "sort", "catalogue", "fresh", "subscribers",
+                "signature", "failure_counter"):
+        broken = {**raw, section: {key: value}}
+        fixture_lint.fixture_problems(acme / "acme.yaml", broken, acme / "schemas" / "acme")
+    fixture_lint.fixture_problems(acme / "acme.yaml", raw, acme / "schemas" / "acme")
+
+
+def test_an_event_sample_that_breaks_its_own_schema_is_one_line(acme: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, 'anvil.dropped: {sample:', "anvil.dropped: {schema: event-anvil.json, sample:")
+    (acme / "schemas" / "acme" / "event-anvil.json").write_text(json.dumps({
+        "type": "object", "required": ["anvil", "weight_kg", "to"],
+        "properties": {"anvil": {"type": "string", "format": "uuid"}, "weight_kg": {"type": "string"},
+                       "to": {"type": "string", "format": "http-url"}}}))
+    edit(acme, 'weight_kg: 50}', 'weight_kg: 50, to: "{webhook.target}"}')
+    where = f"{fixture}: at $.events.catalogue['anvil.dropped'].sample: filled as a firing fills it, it breaks"
+    # The fresh uuid is a uuid; the number is not a string; a new webhook's target is null (it has no default).
+    assert check(acme, capsys) == (2, [f"{where} event-anvil.json at $.weight_kg: 50 is not of type 'string'",
+                                       f"{where} event-anvil.json at $.to: None is not of type 'string'"])
+
+
+def test_routes_outside_the_prefixes_twice_served_and_names_used_twice(
+        acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, "  - {method: DELETE,", "  - {method: GET, path: /other/hooks, action: list}\n"
+                   "  - {method: GET, path: /acme/hooks, action: list}\n  - {method: DELETE,")
+    assert check(acme, capsys) == (2, [
+        f"{fixture}: at $.routes[4].path: /other/hooks is under none of the prefixes (/acme/): requests to it would "
+        "never reach this provider",
+        f"{fixture}: at $.routes[5]: GET /acme/hooks is served already by $.routes[0]"])
+    edit(acme, "  - {method: GET, path: /other/hooks, action: list}\n  - {method: GET, path: /acme/hooks, action: "
+         "list}\n", "")
+    shutil.copy(fixture, acme / "acme-copy.yaml")
+    assert check(acme, capsys) == (2, [
+        f"{fixture}: at $.name: 'acme' is the name of {acme / 'acme-copy.yaml'} already (one of them would replace "
+        "the other): give each provider its own name"])
+
+
+async def test_the_standard_uri_format_is_enforced(acme: Path, make_api: MakeApi) -> None:
+    schema(acme, "create.json", '"format": "http-url"', '"format": "uri"')
+    api = await make_api(fixtures=[acme])
+    body = {"topics": ["anvil.dropped"]}
+    refused = await api.post("/acme/hooks", json={**body, "target": "not a url at all"}, headers=AUTH, validate=False)
+    created = await api.post("/acme/hooks", json={**body, "target": "urn:acme:hook"}, headers=AUTH, validate=False)
+    assert (refused.status, created.status) == (422, 201)
+    assert refused.json["error"]["message"].startswith("target ")
+
+
+def test_a_format_that_is_not_enforced_is_refused(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create = schema(acme, "create.json", '"format": "http-url"', '"format": "colour"')
+    assert check(acme, capsys) == (2, [
+        f"{create}: at $.properties.target.format: format 'colour' is not enforced; the enforced formats: date, "
+        "date-time, email, header-name, header-value, hostname, http-url, idn-email, idn-hostname, ipv4, ipv6, regex, "
+        "time, uri, uri-reference, uuid"])
+
+
+def test_a_placeholder_a_pattern_is_made_of_is_used_once(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, 'path: "/acme/hooks/{id}", action: retrieve',
+                   'path: "/acme/hooks/{id}/{id}", action: retrieve')
+    edit(acme, 'value: "sha256={digest}"', 'value: "t={timestamp},sha256={digest},again={digest}"')
+    assert check(acme, capsys) == (2, [
+        f"{fixture}: at $.delivery.signature.value: {{digest}} more than once: a receiver could not read the header "
+        "back",
+        f"{fixture}: at $.routes[2].path: {{id}} more than once: a path names the webhook's id once"])

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from emulator.cli import main
-from emulator.engine.model import Fixture, FreshTime, FreshValue, parse, yaml_key
+from emulator.engine.model import Fixture, FreshTime, FreshValue, Token, parse, yaml_key
 from emulator.engine.provider import load_providers, read_yaml
 from tests.conftest import MakeApi
 
@@ -70,10 +70,11 @@ META = json.loads((Path(__file__).parent.parent / "schemas" / "fixture.schema.js
 
 
 def _node(node: dict[str, Any]) -> dict[str, Any]:
-    """A meta-schema node with its `$ref` followed."""
+    """A meta-schema node with its `$ref` followed, and of alternatives (an id generator: a name or
+    an object) the one with keys."""
     while "$ref" in node:
         node = META["$defs"][node["$ref"].rsplit("/", 1)[1]]
-    return node
+    return next((_node(b) for b in node.get("oneOf", []) if "properties" in _node(b)), node)
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
@@ -87,8 +88,8 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 def _members(tp: Any) -> list[tuple[str, Any]]:
     """The dataclasses inside a field's type, with how the meta-schema reaches them from its node."""
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (UnionType, typing.Union):
-        return _members(args[0])
+    if typing.get_origin(tp) in (UnionType, typing.Union):  # (an id generator: a name or a Token)
+        return [m for arg in args for m in _members(arg)]
     if dataclasses.is_dataclass(tp):
         return [("", tp)]
     if typing.get_origin(tp) is tuple and dataclasses.is_dataclass(args[0]):
@@ -135,6 +136,7 @@ def _disagreements(cls: type, node: dict[str, Any], where: str) -> list[str]:
             branches = {_node(b).get("required", [None])[0]: _node(b) for b in prop["additionalProperties"]["oneOf"]}
             found += _disagreements(FreshTime, branches["time"], f"{where}.{key}.*")
             found += _disagreements(FreshValue, branches["value"], f"{where}.{key}.*")
+            found += _disagreements(Token, branches["token"], f"{where}.{key}.*")
     return found
 
 
@@ -308,3 +310,14 @@ def test_every_provider_names_its_schemas_for_their_roles() -> None:
     odd = [str(p.relative_to(schemas)) for p in schemas.glob("*/*.json")
            if p.parent.name != "common" and not SCHEMA_NAME.fullmatch(p.name)]
     assert odd == []
+
+
+def test_an_id_generator_is_parsed_with_its_default_alphabet() -> None:
+    from emulator.engine.clock import Clock
+    from emulator.engine.ids import IdSource
+    from emulator.engine.model import FieldSpec
+
+    spec = parse(FieldSpec, {"generate": {"token": 8}}, "secret")
+    assert spec.generate == Token(token=8, alphabet="hex")
+    made = IdSource(Clock(), seed=1).generate(spec.generate)
+    assert len(made) == 8 and set(made) <= set("0123456789abcdef")

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +87,48 @@ def test_a_bad_name_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "new-provider", "My Shop", str(tmp_path))
     assert (code, out) == (2, "") and err.count("\n") == 1 and "'My Shop' is not a provider name" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_built_in_provider_s_name_is_refused_unless_forced(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "new-provider", "paybook", str(tmp_path / "mine"))
+    assert (code, out) == (2, "")
+    assert err == ("webhook-emulator: 'paybook' is the name of a built-in provider: a provider of that name would "
+                   "replace it (choose another name, or --force to replace it)\n")
+    assert not (tmp_path / "mine").exists()
+    assert run(capsys, "new-provider", "paybook", str(tmp_path / "mine"), "--force")[0] == 0
+    assert (tmp_path / "mine" / "paybook.yaml").is_file()
+
+
+def test_receive_verifies_a_provider_of_one_s_own_with_fixtures(widget: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+
+    assert run(capsys, "receive", "--provider", "widget", "--secret", "s3cret") == (2, "", (
+        "webhook-emulator: no provider named 'widget'; the providers are centry, gigapay, paybook, shareactor, "
+        "syncfy (a provider of your own? add --fixtures DIR)\n"))
+    code, out, _ = run(capsys, "notification", "widget", "example.created", "--secret", "s3cret", "--json",
+                       "--fixtures", str(widget))
+    assert code == 0
+    built = json.loads(out)
+    receiving = subprocess.Popen([sys.executable, "-m", "emulator", "receive", "--port", "0", "--provider", "widget",
+                                  "--secret", "s3cret", "--fixtures", str(widget)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiving.stdout is not None
+        url = receiving.stdout.readline().split()[2]
+        for body in (built["body"], built["body"] + " "):
+            requests.post(f"{url}/hook", data=body.encode(), headers=built["headers"], timeout=10)
+        lines = [receiving.stdout.readline() for _ in range(4)]
+    finally:
+        receiving.send_signal(signal.SIGTERM)
+        receiving.wait(10)
+    assert [line.strip() for line in lines[1::2]] == [
+        "signature: valid (X-Widget-Signature)",
+        "signature: INVALID (X-Widget-Signature does not match this body and secret, or is not fresh)"]
+
+
+def test_fire_and_audit_in_process_name_fixtures_for_an_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    hint = "(a provider of your own? add --fixtures DIR)\n"
+    code, _, err = run(capsys, "fire", "widget", "example.created", "--url", "http://127.0.0.1:9/hook")
+    assert code == 2 and err.startswith("webhook-emulator: no provider named 'widget'") and err.endswith(hint)
+    code, _, err = run(capsys, "audit", "--provider", "widget", "--url", "http://127.0.0.1:9/hook", "--secret", "s")
+    assert code == 2 and err.startswith("webhook-emulator: no provider named 'widget'") and err.endswith(hint)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from emulator import __version__
 from emulator.cli import audit, consumer, faults, fire, health, providers, serve, state
+from emulator.cli.common import fixture_problems
 from emulator.settings import SettingsError
 
 DESCRIPTION = """\
@@ -57,5 +58,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not isinstance(exc, FixtureError):
             raise
-        print(f"webhook-emulator: {exc}", file=sys.stderr)
-        return 2
+        return fixture_problems(exc)

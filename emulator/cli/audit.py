@@ -77,7 +77,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 return fail(f"{args.provider} signs its notifications: give --secret, the secret your consumer "
                             "verifies with (a JWK as JSON for a JWT-signing provider), or audit through --server "
                             "with its registered webhooks")
-            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body))
+            report = ask(emulator.url, lambda: client.request("POST", "/_emulator/audit", body), local=True)
     if isinstance(report, int):
         return report
     return _print_audit(args, report)

@@ -39,18 +39,34 @@ def control_client(url: str, args: argparse.Namespace, timeout: float) -> Emulat
     return EmulatorClient(url, timeout, token=args.admin_token or os.environ.get("EMULATOR_ADMIN_TOKEN") or None)
 
 
-def ask(url: str, call: Callable[[], T]) -> T | int:
-    """What `call` (control-API calls to the emulator at `url`) answers, or exit status 2 after
-    saying in one line why there is no answer."""
+def ask(url: str, call: Callable[[], T], local: bool = False) -> T | int:
+    """What `call` (control-API calls to the emulator at `url`, `local`: one in-process) answers, or
+    exit status 2 after saying in one line why there is no answer."""
     try:
         return call()
     except SettingsError:  # a bad argument (an unreadable file): main() reports it
         raise
     except ControlError as exc:
         hint = " (give it with --admin-token or EMULATOR_ADMIN_TOKEN)" if exc.status == 401 else ""
-        return fail(f"{exc.message}{hint}")
+        return fail(f"{own_provider(exc.message, local)}{hint}")
     except (OSError, ValueError) as exc:
         return fail(f"cannot reach {url}: {exc}")
+
+
+def own_provider(message: str, local: bool = True) -> str:
+    """A "no provider named" line with what to do about a provider of one's own: add --fixtures to
+    this command (`local`), or serve it with them."""
+    if not message.startswith("no provider named"):
+        return message
+    return message + (" (a provider of your own? add --fixtures DIR)" if local
+                      else " (a provider of your own? serve it with --fixtures DIR)")
+
+
+def fixture_problems(exc: Exception) -> int:
+    """Print a FixtureError's problems, `error: ` before each line (as `check` does); exit status 2."""
+    for line in str(exc).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    return 2
 
 
 def json_option(flag: str, text: str) -> Any:

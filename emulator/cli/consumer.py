@@ -11,10 +11,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.cli.common import fail
+from emulator.cli.common import fail, own_provider
 from emulator.cli.serve import listen_problem
 from emulator.client import ControlError, EmulatorClient
 from emulator.vocabulary import MODES
@@ -46,6 +47,8 @@ def add_parsers(sub: Any) -> None:
                                           "--secret is not given")
     receive.add_argument("--admin-token", dest="admin_token", help="the --server's admin token "
                                                                    "(EMULATOR_ADMIN_TOKEN)")
+    receive.add_argument("--fixtures", type=Path, action="append", default=[], metavar="DIR",
+                         help="a folder of extra provider fixtures, for --provider (repeatable)")
     receive.add_argument("--forward-to", dest="forward_to", metavar="URL",
                          help="send each request on to this URL (same method, headers and body) and answer with "
                               "the app's answer")
@@ -69,6 +72,7 @@ def add_parsers(sub: Any) -> None:
     notification.add_argument("--fixtures", type=Path, action="append", default=[], help="extra fixture folders")
     notification.add_argument("--json", action="store_true", help="print JSON instead of the HTTP request")
     notification.set_defaults(run=cmd_notification)
+
 
 
 def _secret(text: str | None) -> Any:
@@ -96,7 +100,7 @@ def cmd_notification(args: argparse.Namespace) -> int:
         built = notification(args.provider, args.event, data, secret=secret, signature=args.signature,
                              headers=headers or None, fixtures=args.fixtures)
     except ValueError as exc:
-        return fail(str(exc))
+        return fail(own_provider(str(exc)))
     if args.json:
         print(json.dumps(built.as_json(), indent=2, ensure_ascii=False))
         return 0
@@ -112,13 +116,14 @@ def cmd_notification(args: argparse.Namespace) -> int:
 class Verdicts:
     """The signature check of `receive --provider`: the verdict line for each notification."""
 
-    def __init__(self, provider: str, secret: Any) -> None:
+    def __init__(self, provider: str, secret: Any, fixtures: list[Path]) -> None:
         from emulator.delivery.dispatcher import signature_spec
         from emulator.engine.provider import load_providers
 
-        providers = load_providers([])
+        providers = load_providers(fixtures)
         if provider not in providers:
-            raise ValueError(f"no provider named {provider!r}; the providers are {', '.join(sorted(providers))}")
+            raise ValueError(own_provider(f"no provider named {provider!r}; the providers are "
+                                          f"{', '.join(sorted(providers))}"))
         self.provider = provider
         self.spec = signature_spec(providers[provider])
         self.secret = secret
@@ -129,13 +134,15 @@ class Verdicts:
     def signs(self) -> bool:
         return self.spec.scheme != "none"
 
-    def line(self, receiver: Any, received: Received) -> str:
+    def line(self, received: Received) -> str:
+        from emulator.delivery.signing import verify
+
         if not self.signs:
             return f"  signature: none ({self.provider} signs nothing)"
         header = str(self.spec.header)
         if header not in received.headers:
             return f"  signature: INVALID (no {header} header)"
-        if receiver.verify(self.provider, received, self.secret):
+        if verify(self.spec, received.body, received.headers, self.secret, int(time.time())):
             return f"  signature: valid ({header})"
         return f"  signature: INVALID ({header} does not match this body and secret, or is not fresh)"
 
@@ -155,16 +162,16 @@ def _verdicts(args: argparse.Namespace) -> Verdicts | None:
             raise ValueError(f"{args.server} gave no JWK of {args.provider}: {exc.message}") from None
         except OSError as exc:
             raise ValueError(f"cannot reach {args.server}: {exc}") from None
-    return Verdicts(args.provider, secret)
+    return Verdicts(args.provider, secret, args.fixtures)
 
 
-def _show(args: argparse.Namespace, verdicts: Verdicts | None, receiver: Any, received: Received) -> None:
+def _show(args: argparse.Namespace, verdicts: Verdicts | None, received: Received) -> None:
     body = received.body.decode("utf-8", errors="replace")
     lines = [f"{received.method} {received.path} {len(received.body)} B  {body[:200]}"]
     if args.headers:
         lines += [f"  {name}: {value}" for name, value in received.headers.items()]
     if verdicts is not None:
-        lines.append(verdicts.line(receiver, received))
+        lines.append(verdicts.line(received))
     forwarded = received.forwarded
     if forwarded is not None:
         answer = f"HTTP {forwarded.status}" if forwarded.status is not None else f"failed: {forwarded.error}"
@@ -183,7 +190,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     if args.forward_to is not None and not args.forward_to.startswith(("http://", "https://")):
         return fail(f"--forward-to must be an http(s) URL, not {args.forward_to!r}")
     receiver = Receiver(args.host, args.port, status=args.status, forward_to=args.forward_to,
-                        on_receive=lambda received: _show(args, verdicts, receiver, received))
+                        on_receive=lambda received: _show(args, verdicts, received))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

@@ -113,7 +113,8 @@ def _say_why_nothing_was_sent(answer: dict[str, Any]) -> None:
 
 def _post_events(url: str, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any] | int:
     """POST the firing to the emulator at `url`: its answer, or the exit status after saying why not."""
-    return ask(url, lambda: control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body))
+    return ask(url, lambda: control_client(url, args, args.timeout + 5).request("POST", "/_emulator/events", body),
+               local=not args.server)
 
 
 def delivery_line(delivery: dict[str, Any]) -> str:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import fail
+from emulator.cli.common import fail, fixture_problems
 
 
 def add_parsers(sub: Any) -> None:
@@ -28,7 +27,8 @@ def add_parsers(sub: Any) -> None:
                          "signed event. An existing file is refused unless --force.")
     new.add_argument("name", metavar="NAME", help="the provider's name: lowercase letters, digits, _ and -")
     new.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR")
-    new.add_argument("--force", action="store_true", help="overwrite files that exist")
+    new.add_argument("--force", action="store_true",
+                     help="overwrite files that exist, and allow a built-in provider's name")
     new.set_defaults(run=cmd_new_provider)
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
@@ -48,9 +48,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         providers = load_providers(args.folders)
     except FixtureError as exc:
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return 2
+        return fixture_problems(exc)
     for provider in providers.values():
         print(f"ok  {provider.name:<12} {provider.source}")
     return 0

@@ -30,7 +30,7 @@ from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
 from emulator.delivery.signing import Signed, new_jwk, sign
 from emulator.delivery.targets import TargetPolicy
-from emulator.engine.model import DeliverySpec, Signature
+from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, Signature
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -403,7 +403,7 @@ class Dispatcher:
         if name in data:
             return data[name]
         generate = provider.fields[name].generate if name in provider.fields else None
-        return self.state.ids.generate(generate or {"token": 32})
+        return self.state.ids.generate(generate or DEFAULT_SECRET)
 
     def subscribers(self, provider: Provider, names: list[str], tenant: str | None = None,
                     scope: str | None = None) -> list[tuple[Target, list[str]]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from referencing import Registry
 
 
 class TwoTierValidator:
@@ -46,18 +47,26 @@ def _conforms(checker: FormatChecker, name: str, value: Any) -> bool:
     return checker.conforms(value, name)
 
 
+def no_retrieval(uri: str) -> Any:
+    """The fast tier's retriever: a schema that is not in the registry is never fetched."""
+    raise ValueError(f"{uri} is not one of the loaded schemas (schemas are never fetched)")
+
+
 def fast_registry(resources: Iterable[tuple[str, Any]]) -> Any:
-    """A jsonschema-rs registry of (uri, schema) pairs."""
-    return jsonschema_rs.Registry(list(resources))
+    """A jsonschema-rs registry of (uri, schema) pairs, which fetches nothing."""
+    return jsonschema_rs.Registry(list(resources), retriever=no_retrieval)
 
 
 def two_tier(schema: Any, *, registry: Any = None, exact_registry: Any = None,
              checker: FormatChecker | None = None) -> TwoTierValidator:
     """A two-tier validator of `schema` (draft 2020-12); `registry` is the fast tier's,
     `exact_registry` jsonschema's (a `referencing.Registry`)."""
-    options: dict[str, Any] = {"registry": exact_registry} if exact_registry is not None else {}
-    exact = Draft202012Validator(schema, format_checker=checker, **options)
-    fast_options: dict[str, Any] = {"registry": registry} if registry is not None else {}
+    # An empty registry where none is given: jsonschema's default one would fetch remote `$ref`s.
+    exact = Draft202012Validator(schema, format_checker=checker,
+                                 registry=exact_registry if exact_registry is not None else Registry())
+    fast_options: dict[str, Any] = {"retriever": no_retrieval}
+    if registry is not None:
+        fast_options["registry"] = registry
     if checker is not None:
         fast_options.update(formats=fast_formats(checker), validate_formats=True)
     return TwoTierValidator(exact, jsonschema_rs.Draft202012Validator(schema, **fast_options))

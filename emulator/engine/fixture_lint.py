@@ -1,7 +1,11 @@
 """What the meta-schema cannot see in a fixture: every template checked against the placeholders
 its context offers (a name the engine would leave as literal text is an error), `errors.messages`
-keys checked against the keywords the engine words, and the event catalogue checked against
-`schemas/<name>/events.json`. Works on the parsed YAML once it has passed the meta-schema.
+keys checked against the keywords the engine words, the event catalogue checked against
+`schemas/<name>/events.json`, every key that names a field (FIELD_KEYS) against `resource.fields`,
+every regular expression and time zone the engine would compile later, and the routes (under a
+prefix, each served once). It works on the parsed YAML whatever its shape, skipping what it cannot
+read (the meta-schema reports that), so one run reports everything. `sample_problems` fires each
+event of a loaded provider as a firing would and checks the sample against its schema.
 
 `CONTEXTS` is the one list of template contexts and their placeholders, read from how the engine
 renders each (errors.render_error, validation.message, resources._list_page, app._reply_response,
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +24,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from emulator.engine.provider import FORMAT_CHECKER
+from emulator.engine.provider import FORMAT_CHECKER, Provider
 from emulator.engine.render import _PLACEHOLDER as PLACEHOLDER
+from emulator.engine.schema_files import at, place, python_regex_problem
 from emulator.engine.validation import JSON_TYPES
+from emulator.vocabulary import did_you_mean
 
 # Names a notification's templates share: the event, and each `events.fresh` variable beside them.
 _EVENT_NAMES = {
@@ -161,16 +168,6 @@ def known_message_keys() -> list[str]:
             *ENGINE_MESSAGES]
 
 
-_PATH_WORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
-
-
-def at(where: str, key: str | int) -> str:
-    """`where` one step down, written as jsonschema writes its error paths (`$.a[0]['b.c']`)."""
-    if isinstance(key, int):
-        return f"{where}[{key}]"
-    return f"{where}.{key}" if _PATH_WORD.match(key) else f"{where}['{key}']"
-
-
 def _strings(template: Any, where: str) -> Iterator[tuple[str, str]]:
     """Each string value of a template with its place (keys are not filled, so not read)."""
     if isinstance(template, str):
@@ -195,8 +192,51 @@ def webhook_fields(raw: dict[str, Any]) -> list[str]:
     """What `{webhook.<field>}` may name (dispatcher._webhook_values): the stored fields, the fields
     the API shows, and `id`."""
     fields = _section(raw, "resource", "fields")
-    shown = [n for n, spec in fields.items() if not (spec or {}).get("from") or not (spec or {}).get("hidden")]
+    shown = [str(n) for n, spec in fields.items() if not isinstance(spec, dict) or not spec.get("from")
+             or not spec.get("hidden")]
     return list(dict.fromkeys([*shown, "id"]))
+
+
+# Every key whose value names a field of `resource.fields` (`<key>`: each key of a map names one;
+# `*`: each value of a map; `[]`: each item of a list). tests/test_fixture_check.py holds this
+# to the model: each model field named `field` or `*_field` is here.
+FIELD_KEYS = ("resource.soft_delete", "resource.scope.field", "views.*.omit.[]", "views.*.fields.<key>",
+              "list.sort.keys.*", "delivery.subscribers.field", "delivery.subscribers.skip_when.<key>",
+              "delivery.url_field", "delivery.headers_field", "delivery.delay_field", "delivery.group_field",
+              "delivery.signature.secret_field", "delivery.failure_counter.field",
+              "delivery.failure_counter.then.<key>")
+SORT_TIMES = ("created", "updated")  # what a sort key may name besides a field
+# Regular expressions the engine compiles when a request comes (auth.pattern, resources.scope_for).
+REGEX_KEYS = (("auth.credentials.[].pattern", re.IGNORECASE), ("auth.required_when_strict.[].pattern", re.IGNORECASE),
+              ("resource.scope.unscoped", 0))
+# Time zones the engine looks up when it renders a time (render.format_time).
+TZ_KEYS = ("resource.fields.*.tz", "views.*.fields.*.tz", "events.fresh.*.tz")
+
+
+def walk(raw: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """The values at a key path of FIELD_KEYS' form in a fixture, with their places; a part that is
+    absent or of another shape is skipped."""
+    nodes: list[tuple[str, Any]] = [("$", raw)]
+    for step in key.split("."):
+        found: list[tuple[str, Any]] = []
+        for where, node in nodes:
+            if step == "[]" and isinstance(node, list):
+                found += [(at(where, i), item) for i, item in enumerate(node)]
+            elif step in ("*", "<key>") and isinstance(node, dict):
+                found += [(at(where, str(k)), k if step == "<key>" else v) for k, v in node.items()]
+            elif isinstance(node, dict) and step in node:
+                found.append((at(where, step), node[step]))
+        nodes = found
+    return iter(nodes)
+
+
+def time_zone_exists(name: str) -> bool:
+    """Whether `name` is an IANA time zone this machine knows (or UTC)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class _Lint:
@@ -223,14 +263,14 @@ class _Lint:
     def template(self, template: Any, where: str, context: Context, names: list[str] | None = None) -> None:
         """One problem per placeholder in `template` that `context` (or `names`) does not fill."""
         known = self.names(context) if names is None else names
-        for place, text in _strings(template, where):
+        for spot, text in _strings(template, where):
             for found in dict.fromkeys(m.group(1) for m in PLACEHOLDER.finditer(text)):
                 head, *rest = found.split(".")
                 if head not in known or (rest and head not in context.members):
                     shown = ", ".join(f"{{{n}.<field>}}" if n == "webhook" else f"{{{n}}}" for n in known)
-                    self.problem(place, f"unknown placeholder {{{found}}}; known: {shown or 'none'}")
+                    self.problem(spot, f"unknown placeholder {{{found}}}; known: {shown or 'none'}")
                 elif head == "webhook" and rest and rest[0] not in self.webhook:
-                    self.problem(place, f"unknown placeholder {{{found}}}; the webhook's fields: "
+                    self.problem(spot, f"unknown placeholder {{{found}}}; the webhook's fields: "
                                  + ", ".join(self.webhook))
 
     def errors(self) -> None:
@@ -243,10 +283,11 @@ class _Lint:
                 self.template(spec.get("body"), at(where, "body"), ERROR_BODY)
                 self.template(spec.get("headers"), at(where, "headers"), ERROR_BODY)
         for key, text in _section(errors, "messages").items():
-            names = message_names(key)
+            names = message_names(key) if isinstance(key, str) else None
             if names is None:
-                self.problem(at("$.errors.messages", key), f"unknown message key {key!r}; known: "
-                             + ", ".join(known_message_keys()))
+                known = known_message_keys()
+                self.problem(at("$.errors.messages", str(key)), f"unknown message key {key!r}"
+                             f"{did_you_mean(key, known)}; known: " + ", ".join(known))
             else:
                 self.template(text, at("$.errors.messages", key), VALIDATION_MESSAGE, list(names))
 
@@ -265,7 +306,7 @@ class _Lint:
                 self.template(spec.get("sample"), at(at("$.events.catalogue", name), "sample"), EVENT_SAMPLE)
         catalogue = _section(self.raw, "events", "catalogue")
         for alias, target in _section(self.raw, "events", "aliases").items():
-            if target not in catalogue:
+            if isinstance(target, str) and target not in catalogue:
                 self.problem(at("$.events.aliases", alias), f"an alias of {target!r}, which is not in the catalogue")
         delivery = _section(self.raw, "delivery")
         self.template(delivery.get("headers"), "$.delivery.headers", AS_WRITTEN)
@@ -278,6 +319,65 @@ class _Lint:
         for key, context in (("message", SIGNATURE_MESSAGE), ("value", SIGNATURE_VALUE),
                              ("claims", SIGNATURE_CLAIMS)):
             self.template(signature.get(key), at("$.delivery.signature", key), context)
+        value = signature.get("value")
+        names = [m.group(1) for m in PLACEHOLDER.finditer(value)] if isinstance(value, str) else []
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # (a verifier reads each placeholder back out of the header: signing._value_pattern)
+            self.problem("$.delivery.signature.value", "{" + "}, {".join(twice) + "} more than once: a receiver "
+                         "could not read the header back")
+
+
+    def field_names(self) -> None:
+        """Every key that names a field names one of `resource.fields`."""
+        fields = [str(n) for n in _section(self.raw, "resource", "fields")]
+        if not fields:
+            return  # (no fields to name: the meta-schema says what is wrong)
+        subscribers = _section(self.raw, "delivery", "subscribers")
+        keys = FIELD_KEYS + (("events.catalogue.<key>",) if subscribers.get("match") == "flag" else ())
+        for key in keys:
+            extra = SORT_TIMES if key == "list.sort.keys.*" else ()
+            for where, name in walk(self.raw, key):
+                if isinstance(name, str) and name not in fields and name not in extra:
+                    self.problem(where, f"no field named {name!r} in $.resource.fields{did_you_mean(name, fields)}; "
+                                 "its fields: " + ", ".join([*fields, *extra]))
+        sort = _section(self.raw, "list", "sort")
+        default, keys_ = sort.get("default"), sort.get("keys")
+        if isinstance(default, str) and isinstance(keys_, dict) and default.lstrip("-+ ") not in keys_:
+            self.problem("$.list.sort.default", f"{default!r} is not a sort key; the keys: "
+                         + ", ".join(map(str, keys_)))
+
+    def compiled(self) -> None:
+        """Every regular expression compiles (with a `key` group where one is read) and every time zone exists."""
+        for key, flags in REGEX_KEYS:
+            for where, text in walk(self.raw, key):
+                if not isinstance(text, str):
+                    continue
+                problem = python_regex_problem(text, flags)
+                if problem is None and key.endswith("pattern") and "key" not in re.compile(text, flags).groupindex:
+                    problem = "no (?P<key>...) group: the credential is what that group matches"
+                if problem is not None:
+                    self.problem(where, problem)
+        for key in TZ_KEYS:
+            for where, zone in walk(self.raw, key):
+                if isinstance(zone, str) and not time_zone_exists(zone):
+                    self.problem(where, f"no time zone named {zone!r} (an IANA name such as Europe/Madrid, or UTC)")
+
+    def routes(self) -> None:
+        """Every route is under one of the prefixes, and no method and path is served twice."""
+        prefixes = [p for p in self.raw.get("prefixes") or [] if isinstance(p, str)]
+        seen: dict[tuple[str, str], str] = {}
+        for where, route in walk(self.raw, "routes.[]"):
+            path, method = (route.get("path"), route.get("method")) if isinstance(route, dict) else (None, None)
+            if not isinstance(path, str) or not isinstance(method, str):
+                continue
+            if prefixes and not any(path.startswith(p) for p in prefixes):
+                self.problem(at(where, "path"), f"{path} is under none of the prefixes ({', '.join(prefixes)}): "
+                             "requests to it would never reach this provider")
+            if path.count("{id}") > 1:
+                self.problem(at(where, "path"), "{id} more than once: a path names the webhook's id once")
+            first = seen.setdefault((method.upper(), path), where)
+            if first != where:
+                self.problem(where, f"{method.upper()} {path} is served already by {first}")
 
 
 def listed_events(schema: Any) -> list[str] | None:
@@ -318,11 +418,48 @@ def events_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[s
     return problems
 
 
-def fixture_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[str]:
+def sample_problems(provider: Provider) -> list[str]:
+    """Each event sample that breaks its own `schema`, filled as a firing fills it (fresh values from
+    a seeded source, a webhook of the fields' defaults), one line per problem."""
+    from emulator.delivery.dispatcher import Dispatcher
+    from emulator.delivery.events import build
+    from emulator.engine.clock import Clock
+    from emulator.engine.ids import IdSource
+    from emulator.engine.render import fill
+    from emulator.engine.store import Record
+
+    if provider.events is None:
+        return []
+    clock = Clock()
+    ids = IdSource(clock, seed=0)
+    now = clock.now()
+    defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
+    record = Record(ids.generate(provider.resource.id), defaults, now, now)
+    webhook = Dispatcher._webhook_values(provider, record, ids.objectid())  # (as `fire --url` makes it)
+    problems = []
+    for name, spec in provider.events.catalogue.items():
+        if spec.schema is None:
+            continue
+        event = build(provider, name, None, ids, clock)
+        payload = fill(event.payload, event.values.extend({"rid": ids.uuid4(), "webhook": webhook}))
+        where = at(at("$.events.catalogue", name), "sample")
+        # The exact tier alone: the fast one would be compiled for this one payload.
+        errors = Draft202012Validator({"$ref": provider.schema_uri(spec.schema)}, registry=provider.registry,
+                                      format_checker=FORMAT_CHECKER).iter_errors(payload)
+        problems += [f"{provider.source}: at {where}: filled as a firing fills it, it breaks {spec.schema} at "
+                     f"{place(e.absolute_path)}: {e.message}" for e in errors]
+    return problems
+
+
+def fixture_problems(path: Path, raw: dict[str, Any], schema_dir: Path | None) -> list[str]:
     """Every problem the meta-schema cannot see in the fixture `raw` read from `path` (its schemas
-    in `schema_dir`, the provider's own folder), one line each naming the file and the place."""
+    in `schema_dir`, the provider's own folder, None when unknown), one line each naming the file and
+    the place. A part of another shape than the meta-schema's is skipped (the meta-schema reports it)."""
     lint = _Lint(path, raw)
     lint.errors()
     lint.responses()
     lint.events()
-    return lint.problems + events_problems(path, raw, schema_dir)
+    lint.field_names()
+    lint.compiled()
+    lint.routes()
+    return lint.problems + (events_problems(path, raw, schema_dir) if schema_dir is not None else [])

@@ -7,9 +7,9 @@ import os
 import random
 import string
 from collections.abc import Callable
-from typing import Any
 
 from emulator.engine.clock import Clock
+from emulator.engine.model import Generator
 
 ALPHABETS = {
     "hex": "0123456789abcdef",
@@ -87,11 +87,11 @@ class IdSource:
             picked += self._take(length - len(picked)).translate(table, unused)
         return picked.decode("ascii")
 
-    def generate(self, spec: str | dict[str, Any]) -> str:
-        """Generate from a fixture's spec: `objectid`, `uuid4`, or `{token: N, alphabet: A}`."""
+    def generate(self, spec: Generator) -> str:
+        """Generate from a fixture's generator: `objectid`, `uuid4`, or a Token."""
         if isinstance(spec, str):
             return GENERATORS[spec](self)
-        return self.token(spec["token"], spec.get("alphabet", "hex"))
+        return self.token(spec.token, spec.alphabet)
 
 
 GENERATORS: dict[str, Callable[[IdSource], str]] = {

@@ -4,8 +4,8 @@ parsed once at load from the (already meta-schema-valid) YAML document.
 Every default of the language is the default of a field here, and only here:
 `schemas/fixture.schema.json` documents each key with the same default (tests/test_fixture_model.py
 holds the two to each other). A field's YAML key is its name, unless its metadata names another
-(`from`, `list`). Templates (JSON values whose strings hold `{placeholders}`) and id generators
-(`objectid`, `uuid4` or `{token: N, alphabet: A}`) stay as written: `Any`.
+(`from`, `list`). Templates (JSON values whose strings hold `{placeholders}`) stay as written:
+`Any`; an id generator is its name (`objectid`, `uuid4`) or a Token.
 """
 
 from __future__ import annotations
@@ -28,6 +28,23 @@ DEFAULT_TOKEN_ANSWER = {"access_token": "{access_token}", "token_type": "bearer"
 
 def _key(name: str) -> dict[str, str]:
     return {"key": name}
+
+
+# -- id generators ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Token:
+    """An id generator of `token` random characters of an alphabet: a named one (`hex`,
+    `lower_alnum`, `alnum`, `urlsafe`; see engine/ids.py) or the characters themselves."""
+
+    token: int
+    alphabet: str = "hex"
+
+
+# An id generator: `objectid`, `uuid4`, or a Token.
+Generator = str | Token
+# What a webhook's signing secret is made with when its field names no generator of its own.
+DEFAULT_SECRET = Token(token=32)
 
 
 # -- auth ------------------------------------------------------------------------------------------
@@ -54,7 +71,7 @@ class Auth:
 class OAuth:
     expires_in: int = 7200
     scope: str = ""
-    token: Any = field(default_factory=lambda: {"token": 64})
+    token: Generator = field(default_factory=lambda: Token(token=64))
     answer: Any = field(default_factory=lambda: dict(DEFAULT_TOKEN_ANSWER))
 
 
@@ -96,7 +113,7 @@ class FieldSpec:
     name: str = field(metadata={"from_key": True})
     source: str | None = field(default=None, metadata=_key("from"))  # id, created, ...; None: the body
     default: Any = None
-    generate: Any = None
+    generate: Generator | None = None
     writable: bool | None = None  # None: True for a body field, False for one with `from`
     hidden: bool = False
     format: str | None = None
@@ -118,7 +135,7 @@ class Scope:
 class Resource:
     name: str
     schema: str | None = None
-    id: Any
+    id: Generator
     soft_delete: str | None = None
     scope: Scope | None = None
     fields: Mapping[str, FieldSpec]
@@ -219,17 +236,17 @@ class EventSpec:
 
 
 def _fresh(value: Any) -> Any:
-    """A fresh variable's spec: FreshTime, FreshValue, or an id generator as written."""
+    """A fresh variable's spec: FreshTime, FreshValue, or an id generator."""
     if isinstance(value, dict) and "time" in value:
         return parse(FreshTime, value)
     if isinstance(value, dict) and "value" in value:
         return parse(FreshValue, value)
-    return value
+    return _convert(Generator, value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Events:
-    id: Any = "uuid4"
+    id: Generator = "uuid4"
     fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
     aliases: Mapping[str, str] = field(default_factory=dict)
     catalogue: Mapping[str, EventSpec]
@@ -358,7 +375,8 @@ def _convert(tp: Any, value: Any, each: Any = None) -> Any:
     if origin is UnionType or origin is typing.Union:
         if value is None:
             return None
-        (tp,) = [a for a in args if a is not type(None)]
+        members = [a for a in args if a is not type(None)]  # (an object is the member that is a dataclass)
+        tp = next((a for a in members if dataclasses.is_dataclass(a) and isinstance(value, dict)), members[0])
         origin, args = typing.get_origin(tp), typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
         return parse(tp, value)  # type: ignore[arg-type]

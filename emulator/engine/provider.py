@@ -36,6 +36,7 @@ from emulator.engine.model import (
     parse_fixture,
 )
 from emulator.engine.render import compile_template, deep_merge
+from emulator.engine.schema_files import at, content_problems, dialect_problem, place, unresolved_refs
 
 # libyaml's loader where PyYAML was built with it: the same documents, several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,6 +54,30 @@ def is_http_url(value: object) -> bool:
     if not isinstance(value, str):
         return True
     return re.fullmatch(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", value) is not None
+
+
+# Characters RFC 3986 never allows in a URI: whitespace, controls and `<>"{}|\\^` and backquote.
+_URI_CHARS = r"[^\s\x00-\x1f\x7f<>\"{}|\\^`]*"
+
+
+@FORMAT_CHECKER.checks("uri")
+def is_uri(value: object) -> bool:
+    """JSON Schema's `uri`: an absolute URI (RFC 3986: a scheme, a colon, then URI characters)."""
+    return not isinstance(value, str) or re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:" + _URI_CHARS, value) is not None
+
+
+@FORMAT_CHECKER.checks("uri-reference")
+def is_uri_reference(value: object) -> bool:
+    """JSON Schema's `uri-reference`: a URI or a relative reference (URI characters only)."""
+    return not isinstance(value, str) or re.fullmatch(_URI_CHARS, value) is not None
+
+
+@FORMAT_CHECKER.checks("hostname")
+def is_hostname(value: object) -> bool:
+    """JSON Schema's `hostname` (RFC 1123): dot-separated labels of letters, digits and inner hyphens."""
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    return not isinstance(value, str) or (len(value) <= 253 and re.fullmatch(rf"{label}(?:\.{label})*\.?", value)
+                                          is not None)
 
 
 # Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
@@ -190,31 +215,49 @@ def _meta_validator() -> TwoTierValidator:
     return two_tier(_load_json(data_dir() / "schemas" / "fixture.schema.json"))
 
 
-def _schema_registry(name: str, schema_dir: Path) -> Registry:
-    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry; a
-    schema that names no `$schema` is read as draft 2020-12."""
+def _schema_registry(name: str, schema_dir: Path) -> tuple[Registry, list[str]]:
+    """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry, and
+    every problem of those files, one line each; a schema that names no `$schema` is read as
+    draft 2020-12, and nothing is ever fetched (the registry retrieves nothing)."""
     registry = Registry()
+    problems: list[str] = []
+    files: dict[str, Path] = {}
     roots = [(schema_dir / name, name), (data_dir() / "schemas" / "common", "common")]
     for root, prefix in roots:
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*.json")):
-            contents = _load_json(path)
-            if not isinstance(contents, dict):
-                raise FixtureError(f"{path}: a JSON Schema file must hold an object")
-            rel = path.relative_to(root).as_posix()
-            uri = f"{SCHEMA_BASE}{prefix}/{rel}"
-            contents.setdefault("$id", uri)
+            uri = f"{SCHEMA_BASE}{prefix}/{path.relative_to(root).as_posix()}"
             try:
-                if not schema_is_valid(contents):  # the fast check; jsonschema explains what is wrong
-                    Draft202012Validator.check_schema(contents)
-            except Exception as exc:
-                where = "/".join(str(p) for p in getattr(exc, "absolute_path", []))
-                message = getattr(exc, "message", str(exc))
-                raise FixtureError(f"{path}: invalid JSON Schema at /{where}: {message}") from None
-            resource = SchemaResource.from_contents(contents, default_specification=DRAFT202012)
-            registry = registry.with_resource(uri, resource)
-    return registry
+                contents = _load_json(path)
+            except FixtureError as exc:
+                problems.append(str(exc))
+                continue
+            if not isinstance(contents, dict):
+                problems.append(f"{path}: a JSON Schema file must hold an object")
+                continue
+            contents.setdefault("$id", uri)
+            problems += _schema_problems(path, contents)  # (still registered: what names it finds it)
+            files[uri] = path
+            registry = registry.with_resource(uri, SchemaResource.from_contents(
+                contents, default_specification=DRAFT202012))
+    for uri, path in files.items():
+        problems += unresolved_refs(path, uri, registry.contents(uri), registry, _schema_uri(name, ""), files)
+    return registry, problems
+
+
+def _schema_problems(path: Path, contents: dict[str, Any]) -> list[str]:
+    """What is wrong with one schema file, one line each."""
+    dialect = dialect_problem(path, contents)
+    if dialect is not None:  # (checked first: the fast check would fetch an unknown meta-schema)
+        return [dialect]
+    problems = content_problems(path, contents, FORMAT_CHECKER.checkers)
+    if not problems and not schema_is_valid(contents):  # the fast check; jsonschema explains what is wrong
+        validator = Draft202012Validator(Draft202012Validator.META_SCHEMA,
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+        problems = [f"{path}: at {place(e.absolute_path)}: invalid JSON Schema: {e.message}"
+                    for e in validator.iter_errors(contents)] or [f"{path}: not a valid JSON Schema"]
+    return problems
 
 
 def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
@@ -239,30 +282,53 @@ def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
 
 def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
     """Read one fixture file (laid over the one it `extends`) and the schemas it names; raise
-    FixtureError on any problem."""
+    FixtureError listing every problem found, one line each. A fixture whose shape the meta-schema
+    refuses is still checked for all the rest that can be read."""
+    from emulator.engine.fixture_lint import fixture_problems, sample_problems  # (it reads the engine)
+
     raw = _extended(path, read_yaml(path, FixtureError), (path,))
     meta = meta or _meta_validator()
-    errors = sorted(meta.iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise FixtureError("\n".join(f"{path}: at {e.json_path}: {e.message}" for e in errors))
+    errors = sorted(meta.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path])
+    shape = [f"{path}: at {place(e.absolute_path)}: {e.message}" for e in errors]
+    raw_name = raw.get("name") if isinstance(raw, dict) else None
+    name = raw_name if isinstance(raw_name, str) and not any(list(e.absolute_path)[:1] == ["name"]
+                                                              for e in errors) else None
+    registry, schema_problems = _schema_registry(name, schema_dir) if name is not None else (Registry(), [])
+    lint = fixture_problems(path, raw, schema_dir / name if name is not None else None) if isinstance(raw, dict) \
+        else []
+    if shape:
+        raise FixtureError("\n".join([*shape, *schema_problems, *lint]))
     fixture = parse_fixture(raw)
-    name = fixture.name
-    registry = _schema_registry(name, schema_dir)
-    fields = fixture.resource.fields
+    missing = [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / fixture.name}"
+               for where, schema in _schema_names(fixture) if _schema_uri(fixture.name, schema) not in registry]
+    problems = [*schema_problems, *_model_problems(path, fixture), *missing, *lint]
+    if problems:
+        raise FixtureError("\n".join(problems))
+    try:
+        provider = _provider(path, fixture, registry, raw)
+    except ValueError as exc:  # (jsonschema-rs refusing a schema the checks above let through)
+        raise FixtureError(f"{path}: its schemas cannot be compiled: {str(exc).splitlines()[0]}") from None
+    problems = sample_problems(provider)  # (firing only a fixture found sound otherwise)
+    if problems:
+        raise FixtureError("\n".join(problems))
+    return provider
+
+
+def _model_problems(path: Path, fixture: Fixture) -> list[str]:
+    """What the typed fixture says that does not hold together: a route's missing view, a
+    `simulate` without a delivery section."""
     views = _views(fixture)
     problems = [f"{path}: at $.routes[{i}].view: no view named {r.view!r}"
                 for i, r in enumerate(fixture.routes) if r.view not in views]
     problems += [f"{path}: at $.routes[{i}].action: 'simulate' needs a delivery section"
                  for i, r in enumerate(fixture.routes) if r.action == "simulate" and fixture.delivery is None]
-    soft = fixture.resource.soft_delete
-    if soft is not None and soft not in fields:
-        problems.append(f"{path}: at $.resource.soft_delete: no field named {soft!r} in $.resource.fields")
-    problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
-                 for where, schema in _schema_names(fixture) if _schema_uri(name, schema) not in registry]
-    from emulator.engine.fixture_lint import fixture_problems  # (it reads the engine, which reads this module)
-    problems += fixture_problems(path, raw, schema_dir / name)
-    if problems:
-        raise FixtureError("\n".join(problems))
+    return problems
+
+
+def _provider(path: Path, fixture: Fixture, registry: Registry, raw: dict[str, Any]) -> Provider:
+    """The Provider of a checked fixture and its schemas."""
+    name = fixture.name
+    fields = fixture.resource.fields
     fast = fast_registry((uri, resource.contents) for uri, resource in registry.items())
     return Provider(
         name=name,
@@ -283,7 +349,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         resource=fixture.resource,
         fields=fields,
         client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
-        views=views,
+        views=_views(fixture),
         listing=fixture.listing,
         routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),
         events=fixture.events,
@@ -301,8 +367,8 @@ def _schema_names(fixture: Fixture) -> list[tuple[str, str]]:
     names += [(f"$.{sect}.schema", schema) for sect, schema in (("resource", fixture.resource.schema),
                                                                  ("errors", fixture.errors.schema)) if schema]
     if fixture.events is not None:
-        names += [(f"$.events.catalogue.{n}.schema", e.schema) for n, e in fixture.events.catalogue.items()
-                  if e.schema]
+        names += [(at(at("$.events.catalogue", n), "schema"), e.schema)
+                  for n, e in fixture.events.catalogue.items() if e.schema]
     if fixture.delivery is not None and fixture.delivery.schema:
         names.append(("$.delivery.schema", fixture.delivery.schema))
     return names
@@ -380,12 +446,17 @@ def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any
     providers: dict[str, Provider] = {}
     problems = []
     for fixture_dir, schema_dir in sources:
+        named: dict[str, Path] = {}  # this folder's providers so far: one name, one fixture
         for path in fixture_files(fixture_dir):
             try:
                 provider = load_provider(path, schema_dir, meta)
             except FixtureError as exc:
                 problems.append(str(exc))
                 continue
+            first = named.setdefault(provider.name, path)
+            if first != path:
+                problems.append(f"{path}: at $.name: {provider.name!r} is the name of {first} already (one of "
+                                "them would replace the other): give each provider its own name")
             providers[provider.name] = provider
     if problems:
         raise FixtureError("\n".join(problems))
