@@ -238,10 +238,19 @@ class Events:
 # -- delivery --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PayloadMatch:
+    """A webhook field that, when set (not null), must equal a field of the event's payload."""
+
+    webhook: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Subscribers:
     field: str | None = None
     match: str
     skip_when: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+    payload_match: PayloadMatch | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,7 @@ override header, create shape vs list shape, skip/limit, and `true` for a delete
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -184,3 +185,49 @@ async def test_a_path_served_before_still_honours_the_method_override(api: Api) 
     assert gone.json["response"] is True
     assert len((await api.post("/v1/webhooks", json={}, headers={**AUTH, "X-Http-Method-Override": "get"}))
                .json["response"]) == 1
+
+
+# -- notifications: id_user routing (issue 17 item 1), documents paths (item 5) -------------------
+
+USER_A, USER_B = "5d9a2d1f0b212a7f5e8b4567", "5d9a2d1f0b212a7f5e8b4568"
+
+
+async def fire(api: Api, event: str, **data: Any) -> list[dict[str, Any]]:
+    answer = await api.post("/_emulator/events", json={"provider": "paybook", "event": event, "data": data})
+    assert answer.status == 202, answer.json
+    return answer.json["deliveries"]  # type: ignore[no-any-return]
+
+
+async def user_webhooks(api: Api) -> dict[str | None, str]:
+    """Three webhooks on one account: one for user A, one for user B, one for every user (null)."""
+    made = {}
+    for user in (USER_A, USER_B, None):
+        made[user] = (await create(api, url="http://127.0.0.1:9/hook", id_user=user)).json["response"]["id_webhook"]
+    return made
+
+
+async def test_a_webhook_for_one_user_gets_only_that_users_events(api: Api) -> None:
+    hooks = await user_webhooks(api)
+    sent = await fire(api, "credential_create", id_user=USER_A)
+    assert sorted(d["webhook_id"] for d in sent) == sorted([hooks[USER_A], hooks[None]])
+    assert {json.loads(d["body"])["id_user"] for d in sent} == {USER_A}
+
+
+async def test_a_firing_without_a_user_carries_each_webhooks_own_user(api: Api) -> None:
+    hooks = await user_webhooks(api)
+    sent = {d["webhook_id"]: json.loads(d["body"]) for d in await fire(api, "refresh")}
+    assert set(sent) == set(hooks.values())
+    assert sent[hooks[USER_A]]["id_user"] == USER_A and sent[hooks[USER_B]]["id_user"] == USER_B
+    assert HEX24.match(sent[hooks[None]]["id_user"]) and sent[hooks[None]]["id_user"] not in (USER_A, USER_B)
+    assert len({p["id_credential"] for p in sent.values()}) == 1  # one event, one credential, per user
+
+
+async def test_documents_completed_links_the_documented_paths(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/hook", events=["documents_completed"])
+    [sent] = await fire(api, "documents_completed")
+    payload = json.loads(sent["body"])
+    base = f"/v1/webhooks/events/{payload['uuid']}/documents"
+    assert payload["endpoints"] == {"documents": [f"{base}?limit=1000&skip=0"],
+                                    "documents_json": [f"{base}/json?limit=1000&skip=0"],
+                                    "documents_zip": [f"{base}/zip?limit=1000&skip=0"]}
+    assert payload["id_external"] is None
