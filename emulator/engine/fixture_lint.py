@@ -101,6 +101,10 @@ SIGNATURE_CLAIMS = Context(
     "JWT claims (jwt)", ("$.delivery.signature.claims",),
     {**_SIGNING_NAMES, "expires": "`timestamp` + `ttl` (a number)"},
     note="Whole-value `{timestamp}` and `{expires}` are numbers.")
+CATALOGUE_ENTRY = Context(
+    "Event catalogue entry", ("$.events.catalogue_entry",),
+    {"ref": "the event's `ref` (its id in the provider's catalogue)", "event": "the event's canonical name"},
+    note="One per event with a `ref`, in the answer of an `event_catalogue` route.")
 ROUTE_PATH = Context(
     "Route path", ("$.routes[<n>].path",),
     {"id": "the webhook's id (retrieve, update, replace, delete and simulate find the webhook by it)"})
@@ -117,7 +121,7 @@ VALIDATION_MESSAGE = Context(
     note="Which names a message offers depends on its key; see the table below.")
 
 CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, AS_WRITTEN,
-            EVENT_SAMPLE, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE, SIGNATURE_CLAIMS)
+            EVENT_SAMPLE, CATALOGUE_ENTRY, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE, SIGNATURE_CLAIMS)
 
 # `errors.messages` keys. A JSON Schema keyword words the errors jsonschema reports under it; those
 # that only pass their subschemas' errors on never report one of their own, so they have no message.
@@ -263,6 +267,7 @@ class _Lint:
         for name, spec in _section(self.raw, "events", "catalogue").items():
             if isinstance(spec, dict):
                 self.template(spec.get("sample"), at(at("$.events.catalogue", name), "sample"), EVENT_SAMPLE)
+        self.template(_section(self.raw, "events").get("catalogue_entry"), "$.events.catalogue_entry", CATALOGUE_ENTRY)
         catalogue = _section(self.raw, "events", "catalogue")
         for alias, target in _section(self.raw, "events", "aliases").items():
             if target not in catalogue:
@@ -310,7 +315,9 @@ def events_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[s
     if listed is None:
         return [f"{file}: lists no event names (give it an \"enum\" of the catalogue's events and aliases)"]
     events = _section(raw, "events")
-    places = {**{n: at("$.events.catalogue", n) for n in _section(events, "catalogue")},
+    refs = {e["ref"]: at(at("$.events.catalogue", n), "ref") for n, e in _section(events, "catalogue").items()
+            if isinstance(e, dict) and isinstance(e.get("ref"), str)}
+    places = {**{n: at("$.events.catalogue", n) for n in _section(events, "catalogue")}, **refs,
               **{n: at("$.events.aliases", n) for n in _section(events, "aliases")}}
     problems = [f"{path}: at {where}: event {n!r} is not in {file}" for n, where in places.items() if n not in listed]
     problems += [f"{file}: event {n!r} is not in the catalogue (or aliases) of {path}" for n in listed

@@ -181,6 +181,7 @@ class Listing:
     sort: Sort | None = None
     filters: Mapping[str, str] = field(default_factory=dict)
     filter_suffixes: Mapping[str, str] = field(default_factory=dict)
+    equals: Mapping[str, str] = field(default_factory=dict)  # query parameter -> the stored field it must equal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +215,7 @@ class FreshValue:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
+    ref: str | None = None  # the id the provider's event catalogue gives it: one more name it answers to
     schema: str | None = None
     sample: Any
 
@@ -232,7 +234,13 @@ class Events:
     id: Any = "uuid4"
     fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
     aliases: Mapping[str, str] = field(default_factory=dict)
+    catalogue_entry: Any = None  # how the `event_catalogue` route shows one event with a `ref`
     catalogue: Mapping[str, EventSpec]
+
+    def __post_init__(self) -> None:
+        refs = {spec.ref: name for name, spec in self.catalogue.items() if spec.ref}
+        if refs:  # an event's `ref` is one more name it answers to
+            object.__setattr__(self, "aliases", {**refs, **self.aliases})
 
 
 # -- delivery --------------------------------------------------------------------------------------

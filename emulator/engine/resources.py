@@ -218,8 +218,42 @@ async def simulate(call: Call) -> Reply:
     return Reply(call.route.status)
 
 
+DEFAULT_CATALOGUE_ENTRY = {"ref": "{ref}", "name": "{event}"}
+
+
+async def event_catalogue(call: Call) -> Reply:
+    """The provider's own catalogue of its events: each event with a `ref`, as `events.catalogue_entry`
+    shows it, paged by the list's offset and limit parameters (when its paging has them)."""
+    events = call.provider.events
+    entry = (events.catalogue_entry if events else None) or DEFAULT_CATALOGUE_ENTRY
+    entries = [fill(entry, {"ref": spec.ref, "event": name}) for name, spec in catalogue(call.provider).items()
+               if spec.ref]
+    if call.provider.listing.paging.style == "offset":
+        offset = _query_int(call, "offset", 0, 0)
+        limit = _query_int(call, "limit", None, 0)
+        entries = entries[offset:None if limit is None else offset + limit]
+    return Reply(call.route.status, entries)
+
+
 @overload
 def _query_int(call: Call, role: str, default: int, minimum: int) -> int: ...
+DEFAULT_CATALOGUE_ENTRY = {"ref": "{ref}", "name": "{event}"}
+
+
+async def event_catalogue(call: Call) -> Reply:
+    """The provider's own catalogue of its events: each event with a `ref`, as `events.catalogue_entry`
+    shows it, paged by the list's offset and limit parameters (when its paging has them)."""
+    events = call.provider.events
+    entry = (events.catalogue_entry if events else None) or DEFAULT_CATALOGUE_ENTRY
+    entries = [fill(entry, {"ref": spec.ref, "event": name}) for name, spec in catalogue(call.provider).items()
+               if spec.ref]
+    if call.provider.listing.paging.style == "offset":
+        offset = _query_int(call, "offset", 0, 0)
+        limit = _query_int(call, "limit", None, 0)
+        entries = entries[offset:None if limit is None else offset + limit]
+    return Reply(call.route.status, entries)
+
+
 @overload
 def _query_int(call: Call, role: str, default: None, minimum: int) -> int | None: ...
 def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int | None:
@@ -265,6 +299,13 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
     return keeps
 
 
+def _equals(call: Call) -> list[Callable[[Record], bool]]:
+    """Filters such as `id_environment=...` from the fixture's `list.equals`: the stored field equals the value."""
+    query = call.request.query
+    return [(lambda r, f=field_name, v=query[param]: str(r.data.get(f)) == v)
+            for param, field_name in call.provider.listing.equals.items() if param in query]
+
+
 def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
     def keep(record: Record) -> bool:
         value: datetime = getattr(record, source)
@@ -305,7 +346,7 @@ async def list_records(call: Call) -> Reply:
 def _list_page(call: Call) -> Reply:
     listing = call.provider.listing
     paging = listing.paging
-    keeps = _filters(call)
+    keeps = _filters(call) + _equals(call)
     scope = _caller_scope(call) if call.provider.resource.scope is not None else EVERYONE
     after = paging.after and call.request.query.get(paging.after)
     if after:
@@ -424,6 +465,7 @@ ACTIONS: dict[str, Action] = {
     "delete": delete,
     "oauth_token": oauth_token,
     "simulate": simulate,
+    "event_catalogue": event_catalogue,
 }
 # Actions that act for a caller without credentials of the provider's API.
 PUBLIC_ACTIONS = {"oauth_token"}

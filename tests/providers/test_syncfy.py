@@ -115,3 +115,48 @@ async def test_subscriptions_and_paybook_webhooks_do_not_mix(api: Api) -> None:
     await api.post("/v1/webhooks", json={"url": "https://x.mx", "events": ["refresh"]}, headers=AUTH)
     assert len(response(await api.get(BASE, headers=AUTH))) == 1
     assert len(response(await api.get("/v1/webhooks", headers=AUTH))) == 1
+
+
+# -- the event catalogue and subscriptions by event id (issue 17 item 2) ------------------------------
+
+async def catalogue(api: Api, query: str = "") -> list[dict[str, str]]:
+    answer = await api.get(f"/v1/catalogues/webhook3_events{query}", headers=AUTH)
+    assert answer.status == 200 and answer.json["status"] is True
+    return response(answer)  # type: ignore[no-any-return]
+
+
+async def test_the_catalogue_lists_an_id_per_event_in_the_envelope(api: Api) -> None:
+    entries = await catalogue(api)
+    assert [e["name"] for e in entries] == ["credentials.created", "credentials.updated", "credentials.refreshed",
+                                            "documents.completed", "documents.success", "documents.fail"]
+    assert all(list(e) == ["id_webhook_event", "name"] and re.fullmatch(r"[0-9a-f]{24}", e["id_webhook_event"])
+               for e in entries)
+    assert len({e["id_webhook_event"] for e in entries}) == 6
+    assert await catalogue(api, "?skip=1&limit=2") == entries[1:3]
+    assert (await api.get("/v1/catalogues/webhook3_events")).status == 401
+
+
+async def test_a_subscription_by_event_id_is_kept_as_sent_and_gets_that_event(api: Api) -> None:
+    ids = {e["name"]: e["id_webhook_event"] for e in await catalogue(api)}
+    # The Postman collection's Add Subscription body, with the id of an event the emulator has.
+    body = {"id_environment": SANDBOX, "description": "test3", "events": [ids["documents.completed"]],
+            "group_events": 1, "url": "http://127.0.0.1:9/syncfy"}
+    sub = response(await api.post(BASE, json=body, headers=AUTH))
+    assert sub["events"] == [ids["documents.completed"]]
+    updated = response(await api.put(f"{BASE}/{sub['id_subscription']}", json={
+        **body, "description": "test2", "events": [ids["credentials.created"], ids["documents.completed"]]},
+        headers=AUTH))
+    assert updated["events"] == [ids["credentials.created"], ids["documents.completed"]]
+    fired = await api.post("/_emulator/events", json={"provider": "syncfy", "event": "credentials.created"})
+    assert [d["webhook_id"] for d in fired.json["deliveries"]] == [sub["id_subscription"]]
+    unknown = await api.post(BASE, json={**body, "events": ["5ed54ea7f79417520c0015ff"]}, headers=AUTH)
+    assert unknown.status == 400
+
+
+async def test_the_list_filters_by_environment(api: Api) -> None:
+    sandbox = response(await create(api, id_environment=SANDBOX))["id_subscription"]
+    production = response(await create(api, id_environment=PRODUCTION))["id_subscription"]
+    listed = response(await api.get(f"{BASE}?id_environment={PRODUCTION}", headers=AUTH))
+    assert [s["id_subscription"] for s in listed] == [production]
+    both = response(await api.get(BASE, headers=AUTH))
+    assert [s["id_subscription"] for s in both] == [sandbox, production]
