@@ -62,7 +62,7 @@ async def test_a_shareactor_object_belongs_to_the_webhook_owners_company(receive
 async def test_a_shareactor_object_at_an_explicit_url_names_a_company(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "shareactor", ["user.created", "plan.deleted"], receiver.url)
-    objects = [check_notification(api, "shareactor", hit, [hit.json["event_type"]])["object"]
+    objects = [check_notification(api, "shareactor", hit, [hit.json["kind"]])["object"]
                for hit in receiver.hits]
     assert len(objects) == 2 and all(len(o["company"]["$oid"]) == 24 for o in objects)
 

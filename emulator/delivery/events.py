@@ -82,6 +82,6 @@ def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: 
     event_id = ids.generate(events.id)
     # Each fresh variable is made when a template first uses it, then reused within the firing.
     factories = {var: partial(fresh_value, spec, ids, now) for var, spec in fresh.items()}
-    values = Values({**seeded, "event": name, "event_id": event_id}, factories)
+    values = Values({**seeded, **spec.values, "event": name, "event_id": event_id}, factories)
     payload = deep_merge(fill(spec.sample, values), overrides)
     return Event(name, event_id, now, payload, values)

@@ -210,7 +210,10 @@ class _Lint:
         self.path = path
         self.raw = raw
         self.problems: list[str] = []
-        self.fresh = list(_section(raw, "events", "fresh"))
+        # The fresh variables, and the constants events give themselves (`values`), are placeholders too.
+        own = [k for spec in _section(raw, "events", "catalogue").values() if isinstance(spec, dict)
+               for k in (spec.get("values") if isinstance(spec.get("values"), dict) else {})]
+        self.fresh = list(dict.fromkeys([*_section(raw, "events", "fresh"), *own]))
         self.webhook = webhook_fields(raw)
 
     def problem(self, where: str, text: str) -> None:

@@ -175,6 +175,24 @@ class Sort:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Search:
+    """A query parameter whose text a listed webhook must contain in one of `fields`."""
+
+    param: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DateRange:
+    """Query parameters bounding a time (epoch numbers), and the one naming which time (a sort key)."""
+
+    since: str = field(metadata=_key("from"))
+    until: str = field(metadata=_key("to"))
+    field_param: str | None = None
+    default: str = "created"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Listing:
     body: Any = "{items}"
     paging: Paging = field(default_factory=Paging)
@@ -182,6 +200,8 @@ class Listing:
     filters: Mapping[str, str] = field(default_factory=dict)
     filter_suffixes: Mapping[str, str] = field(default_factory=dict)
     equals: Mapping[str, str] = field(default_factory=dict)  # query parameter -> the stored field it must equal
+    search: Search | None = None
+    date_range: DateRange | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +236,7 @@ class FreshValue:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
     ref: str | None = None  # the id the provider's event catalogue gives it: one more name it answers to
+    values: Mapping[str, Any] = field(default_factory=dict)  # this event's own constants, e.g. its object's type
     schema: str | None = None
     sample: Any
 

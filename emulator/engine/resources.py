@@ -7,7 +7,7 @@ import base64
 import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from aiohttp import web
@@ -306,6 +306,43 @@ def _equals(call: Call) -> list[Callable[[Record], bool]]:
             for param, field_name in call.provider.listing.equals.items() if param in query]
 
 
+def _search(call: Call) -> list[Callable[[Record], bool]]:
+    """The fixture's `list.search`: the webhooks one of whose fields contains the text (any case)."""
+    spec = call.provider.listing.search
+    text = call.request.query.get(spec.param, "").strip().lower() if spec else ""
+    if not spec or not text:
+        return []
+    ids = {n for n in spec.fields if call.provider.fields.get(n) and call.provider.fields[n].source == "id"}
+    return [lambda r: any(text in str(r.id if n in ids else r.data.get(n, "")).lower() for n in spec.fields)]
+
+
+def _epoch(call: Call, param: str) -> datetime | None:
+    raw = call.request.query.get(param, "").strip()
+    if not raw:
+        return None
+    try:
+        number = float(raw)
+        return datetime.fromtimestamp(number if abs(number) < 1e11 else number / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise param_error(param, "timestamp", call.messages) from None
+
+
+def _date_range(call: Call) -> list[Callable[[Record], bool]]:
+    """The fixture's `list.date_range`: epoch bounds (ms, or s below 10^11) on the time a parameter names."""
+    spec = call.provider.listing.date_range
+    if spec is None:
+        return []
+    keys = {"created": "created", "updated": "updated", **(call.provider.listing.sort.keys
+                                                           if call.provider.listing.sort else {})}
+    name = (call.request.query.get(spec.field_param, "").strip() if spec.field_param else "") or spec.default
+    source = keys.get(name)
+    if source not in ("created", "updated"):
+        raise param_error(spec.field_param or spec.since, "sort", call.messages, choices=", ".join(keys))
+    bounds = [(op, bound) for op, param in (("gte", spec.since), ("lte", spec.until))
+              if (bound := _epoch(call, param)) is not None]
+    return [_compare(source, op, bound) for op, bound in bounds]
+
+
 def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
     def keep(record: Record) -> bool:
         value: datetime = getattr(record, source)
@@ -346,7 +383,7 @@ async def list_records(call: Call) -> Reply:
 def _list_page(call: Call) -> Reply:
     listing = call.provider.listing
     paging = listing.paging
-    keeps = _filters(call) + _equals(call)
+    keeps = _filters(call) + _equals(call) + _search(call) + _date_range(call)
     scope = _caller_scope(call) if call.provider.resource.scope is not None else EVERYONE
     after = paging.after and call.request.query.get(paging.after)
     if after:
