@@ -28,7 +28,7 @@ from multidict import CIMultiDict
 
 from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
-from emulator.delivery.signing import Signed, new_jwk, sign
+from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, sign
 from emulator.delivery.targets import TargetPolicy
 from emulator.engine.model import DeliverySpec, PayloadMatch, Signature
 from emulator.engine.provider import Provider
@@ -343,7 +343,7 @@ class Dispatcher:
         """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
         if provider not in self.keys:
             ids = self.state.ids
-            self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
+            self.keys[provider] = portable_jwk(ids.token(PORTABLE_K_LENGTH, "alnum"), ids.uuid4())
         return self.keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:

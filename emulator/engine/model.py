@@ -154,6 +154,7 @@ class Paging:
     max_size: int | None = None
     first: int = 0
     links: bool = False
+    first_in_links: bool = False
     out_of_range: str = "empty"
     total_header: str | None = None
     offset: str = "offset"

@@ -425,7 +425,7 @@ def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
 def _link(call: Call, paging: Paging, page: int, first: int) -> str:
     """An absolute URL to another page on the request's own host, other parameters kept."""
     query = {k: v for k, v in call.request.query.items() if k != paging.page}
-    if page != first:
+    if page != first or paging.first_in_links:
         query[paging.page] = str(page)
     path = call.request.path
     return str(call.request.url.with_path(path).with_query(query))

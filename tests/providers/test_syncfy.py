@@ -3,11 +3,13 @@ under /v1/webhooks/subscriptions with Paybook v1's auth and envelope."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import pytest
 
+from emulator.delivery.signing import jwk_key
 from tests.conftest import Answer, Api
 
 AUTH = {"Authorization": "api_key api_key=YOUR_API_KEY"}
@@ -160,3 +162,12 @@ async def test_the_list_filters_by_environment(api: Api) -> None:
     assert [s["id_subscription"] for s in listed] == [production]
     both = response(await api.get(BASE, headers=AUTH))
     assert [s["id_subscription"] for s in both] == [sandbox, production]
+
+
+async def test_the_signing_key_decodes_the_same_under_standard_and_url_safe_base64(api: Api) -> None:
+    """A receiver that reads the dashboard key with `base64.b64decode` (standard alphabet, padding
+    checked) gets the same bytes as one that reads it as the JWK's base64url (issue 17 item 9)."""
+    k = (await api.get("/_emulator/providers/syncfy/jwk")).json["k"]
+    assert len(k) % 4 == 0 and k.isalnum()
+    assert base64.b64decode(k, validate=True) == base64.urlsafe_b64decode(k) == jwk_key({"k": k})
+    assert len(base64.b64decode(k)) >= 32  # at least HS256's key size
