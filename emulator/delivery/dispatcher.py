@@ -27,7 +27,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
 from emulator import __version__
-from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
+from emulator.delivery.events import Event, EventError, aliases, canonical, catalogue, firing
 from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, sign
 from emulator.delivery.targets import TargetPolicy
 from emulator.engine.model import DeliverySpec, PayloadMatch, Signature
@@ -477,7 +477,7 @@ class Dispatcher:
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
         if order == "reversed":
             names.reverse()
-        built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
+        built = firing(provider, names, overrides, self.state.ids, self.state.clock)
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         rule = spec.subscribers.payload_match
         given = rule is not None and isinstance(overrides, dict) and rule.payload in overrides
@@ -662,6 +662,8 @@ class Dispatcher:
         record.data[rule.field] = count
         if rule.limit is not None and count > rule.limit:
             record.data.update(rule.then)
+            if rule.touch:
+                record.updated = record.modified = self.state.clock.now()
         collection = self._collection(delivery)
         if collection is not None:
             collection.changed(record)

@@ -270,6 +270,10 @@ class _Lint:
         for name, spec in _section(self.raw, "events", "catalogue").items():
             if isinstance(spec, dict):
                 self.template(spec.get("sample"), at(at("$.events.catalogue", name), "sample"), EVENT_SAMPLE)
+        shared = _section(self.raw, "events").get("shared")
+        for index, name in enumerate(shared if isinstance(shared, list) else []):
+            if name not in self.fresh:
+                self.problem(at("$.events.shared", index), f"{name!r} is not a variable of $.events.fresh")
         self.template(_section(self.raw, "events").get("catalogue_entry"), "$.events.catalogue_entry", CATALOGUE_ENTRY)
         catalogue = _section(self.raw, "events", "catalogue")
         for alias, target in _section(self.raw, "events", "aliases").items():

@@ -225,6 +225,7 @@ class FreshTime:
 
     time: str
     tz: str | None = None
+    before: float = 0  # seconds before the firing's time
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +256,7 @@ def _fresh(value: Any) -> Any:
 class Events:
     id: Any = "uuid4"
     fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
+    shared: tuple[str, ...] = ()  # fresh variables one firing's events share (one job, one user)
     aliases: Mapping[str, str] = field(default_factory=dict)
     catalogue_entry: Any = None  # how the `event_catalogue` route shows one event with a `ref`
     catalogue: Mapping[str, EventSpec]
@@ -313,6 +315,7 @@ class FailureCounter:
     field: str
     limit: int | None = None
     then: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+    touch: bool = False  # what `then` sets is a change: the webhook's modified time moves
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -231,3 +231,24 @@ async def test_documents_completed_links_the_documented_paths(api: Api) -> None:
                                     "documents_json": [f"{base}/json?limit=1000&skip=0"],
                                     "documents_zip": [f"{base}/zip?limit=1000&skip=0"]}
     assert payload["id_external"] is None
+
+
+async def test_the_events_of_one_firing_share_their_job_user_and_credential(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/hook")
+    sent = [json.loads(d["body"]) for d in await fire(api, "credential_create")]
+    sent += [json.loads(d["body"]) for d in await fire(api, "credential_update")]
+    together = [json.loads(d["body"]) for d in (await api.post("/_emulator/events", json={
+        "provider": "paybook", "event": ["credential_create", "credential_update", "refresh"]})).json["deliveries"]]
+    keys = ("id_job", "id_job_uuid", "id_user", "id_credential")
+    assert len({tuple(p[k] for k in keys) for p in together}) == 1
+    assert sent[0]["id_job"] != sent[1]["id_job"]  # separate firings, separate jobs
+
+
+async def test_a_webhook_disabled_by_failures_gets_its_dt_modified(make_api: MakeApi) -> None:
+    api = await make_api(time_scale=1e-6)
+    state = {"paybook": {"YOUR_API_KEY": [{**SEED_BODY, "url": "http://127.0.0.1:9/closed", "ct_failed": 1000}]}}
+    assert (await api.put("/_emulator/state", json=state)).status == 200
+    await api.post("/_emulator/events", json={"provider": "paybook", "event": "refresh", "wait": True})
+    [webhook] = (await api.get("/v1/webhooks", headers=AUTH)).json["response"]
+    assert (webhook["is_disabled"], webhook["ct_failed"]) == (1, 1001)
+    assert ISO.match(webhook["dt_modified"])

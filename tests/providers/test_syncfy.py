@@ -4,6 +4,7 @@ under /v1/webhooks/subscriptions with Paybook v1's auth and envelope."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -171,3 +172,28 @@ async def test_the_signing_key_decodes_the_same_under_standard_and_url_safe_base
     assert len(k) % 4 == 0 and k.isalnum()
     assert base64.b64decode(k, validate=True) == base64.urlsafe_b64decode(k) == jwk_key({"k": k})
     assert len(base64.b64decode(k)) >= 32  # at least HS256's key size
+
+
+async def test_credentials_refreshed_links_one_url_per_list_with_the_refreshed_window(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/syncfy", events=["credentials.refreshed"])
+    [sent] = (await api.post("/_emulator/events", json={"provider": "syncfy", "event": "credentials.refreshed"})
+              ).json["deliveries"]
+    payload = json.loads(sent["body"])["events"][0]["payload"]
+    endpoints = payload["endpoints"]
+    assert {k: len(v) for k, v in endpoints.items()} == {"accounts": 1, "attachments": 1, "credential": 1,
+                                                         "transactions": 1}
+    window = re.search(r"dt_refresh_from=(\d+)&dt_refresh_to=(\d+)&limit=5000&skip=0&wbhk=1$", endpoints["accounts"][0])
+    assert window and int(window[2]) - int(window[1]) == 32
+    assert payload["id_job_type"] == payload["id_job_uuid_type"]
+
+
+async def test_a_grouped_notification_is_one_job_of_one_user(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/syncfy", group_events=1,
+                 events=["credentials.created", "credentials.updated", "documents.completed", "documents.success"])
+    [sent] = (await api.post("/_emulator/events", json={"provider": "syncfy", "event": [
+        "credentials.created", "credentials.updated", "documents.completed", "documents.success"]})).json["deliveries"]
+    events = json.loads(sent["body"])["events"]
+    assert len(events) == 4
+    assert len({(e["payload"]["id_job"], e["payload"]["id_job_uuid"], e["header"]["user"]["id_user"])
+                for e in events}) == 1
+    assert len({e["header"]["event"]["eid"] for e in events}) == 4
