@@ -102,6 +102,7 @@ class FieldSpec:
     format: str | None = None
     tz: str | None = None
     wrap: str | None = None
+    coerce: str | None = None  # `string`: a number given for the field is read as its text
 
     def __post_init__(self) -> None:
         if self.writable is None:

@@ -55,6 +55,24 @@ def is_http_url(value: object) -> bool:
     return re.fullmatch(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", value) is not None
 
 
+# Django's URLValidator (what Django REST Framework's URLField checks): http, https, ftp or ftps; a
+# host of dotted labels ending in a top-level domain (no label starting or ending with a hyphen),
+# localhost, an IPv4 or a bracketed IPv6 address; an optional port; at most 2048 characters.
+_LABEL = r"[a-z\u00a1-\uffff0-9](?:[a-z\u00a1-\uffff0-9-]{0,61}[a-z\u00a1-\uffff0-9])?"
+_DOMAIN = r"(?:\.(?!-)[a-z\u00a1-\uffff0-9-]{1,63}(?<!-))*"
+_TLD = r"\.(?!-)(?:[a-z\u00a1-\uffff-]{2,63}|xn--[a-z0-9]{1,59})(?<!-)\.?"
+_OCTET = r"(?:0|25[0-5]|2[0-4][0-9]|1[0-9]?[0-9]?|[1-9][0-9]?)"
+DJANGO_URL = re.compile(rf"(?:https?|ftps?)://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?(?:{_OCTET}(?:\.{_OCTET}){{3}}"
+                        rf"|\[[0-9a-f:.]+\]|{_LABEL}{_DOMAIN}{_TLD}|localhost)(?::[0-9]{{1,5}})?(?:[/?#][^\s]*)?",
+                        re.IGNORECASE)
+
+
+@FORMAT_CHECKER.checks("django-url")
+def is_django_url(value: object) -> bool:
+    """A URL Django's URLValidator accepts (DJANGO_URL)."""
+    return not isinstance(value, str) or (len(value) <= 2048 and DJANGO_URL.fullmatch(value) is not None)
+
+
 # Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding", "host", "expect", "connection",
                              "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "http2-settings"})
@@ -127,6 +145,7 @@ class Provider:
     resource: Resource
     fields: Mapping[str, FieldSpec]
     client_id_field: str | None  # the field a client may choose the id with, if any
+    coerced: tuple[str, ...]  # fields whose numbers a body gives are read as text (`coerce: string`)
     views: Mapping[str, tuple[FieldSpec, ...]]
     listing: Listing
     routes: tuple[Route, ...]
@@ -283,6 +302,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         resource=fixture.resource,
         fields=fields,
         client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
+        coerced=tuple(f.name for f in fields.values() if f.coerce == "string"),
         views=views,
         listing=fixture.listing,
         routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),

@@ -133,9 +133,19 @@ def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     return current or call.state.ids.generate(call.provider.resource.id)
 
 
+def _coerced(provider: Provider, body: Any) -> Any:
+    """The body with the numbers of `coerce: string` fields as their text."""
+    if not isinstance(body, dict):
+        return body
+    numbers = {n: str(body[n]) for n in provider.coerced if isinstance(body.get(n), int | float)
+               and not isinstance(body.get(n), bool)}
+    return {**body, **numbers} if numbers else body
+
+
 def _checked(call: Call, current: str | None) -> dict[str, Any]:
     """The body, if nothing is wrong with it; otherwise every problem at once: the schema's, and
     a client-chosen id another record of the tenant already has."""
+    call.body = _coerced(call.provider, call.body)
     issues = body_issues(call.body, call.route.request, call.messages)
     field_name = call.provider.client_id_field
     if field_name and isinstance(call.body, dict):

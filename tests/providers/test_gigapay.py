@@ -215,3 +215,37 @@ async def test_idempotency_key_expires_after_24_hours(api: Api) -> None:
     api.state.clock.advance(86400 + 1)
     later = await create(api, headers=headers)
     assert later.json["id"] != first.json["id"]
+
+
+# -- what DRF accepts (issue 17 item 8) ----------------------------------------------------------------
+
+async def test_an_integer_id_is_read_as_its_text(api: Api) -> None:
+    created = await create(api, id=19472)
+    assert created.status == 201 and created.json["id"] == "19472"
+    assert (await api.get("/v2/webhooks/19472/", headers=AUTH)).status == 200
+    again = await create(api, id=19472)
+    assert (again.status, again.json) == (400, {"id": ["webhook with this id already exists."]})
+    boolean = await create(api, id=True)
+    assert (boolean.status, boolean.json) == (400, {"id": ["Not a valid string."]})
+
+
+async def test_indexed_form_lists_are_lists_on_post_and_put(api: Api) -> None:
+    """What laravel-gigapay sends through Guzzle form_params (createByArray, replace)."""
+    form = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    created = await api.post("/v2/webhooks/", data="url=https%3A%2F%2Fexample.com%2Fhook&events%5B1%5D=Payout.notified"
+                             "&events%5B0%5D=Payout.created", headers=form)
+    assert created.status == 201 and created.json["events"] == ["Payout.created", "Payout.notified"]
+    replaced = await api.put(f"/v2/webhooks/{created.json['id']}/", headers=form,
+                             data="url=https%3A%2F%2Fexample.com%2Fother&events%5B0%5D=Payrun.paid")
+    assert replaced.status == 200 and replaced.json["events"] == ["Payrun.paid"]
+
+
+@pytest.mark.parametrize(("url", "valid"), [
+    ("ftp://files.example.com/hook", True), ("http://localhost:8000/hook", True), ("http://0.0.0.0:8000/", True),
+    ("http://[::1]:80/hook", True), ("http://intranet/hook", False), ("http://-bad.example.com/", False),
+    ("http://example.c/", False), ("ws://example.com/", False)])
+async def test_urls_are_validated_as_django_does(api: Api, url: str, valid: bool) -> None:
+    answer = await create(api, url=url)
+    assert answer.status == (201 if valid else 400)
+    if not valid:
+        assert answer.json == {"url": ["Enter a valid URL."]}
