@@ -109,7 +109,7 @@ ROUTE_PATH = Context(
     "Route path", ("$.routes[<n>].path",),
     {"id": "the webhook's id (retrieve, update, replace, delete and simulate find the webhook by it)"})
 AS_WRITTEN = Context(
-    "Values sent as written", ("$.routes[<n>].body", "$.delivery.headers"), {},
+    "Values sent as written", ("$.routes[<n>].body", "$.routes[<n>].headers", "$.delivery.headers"), {},
     note="Not templates: a `{name}` in them would be sent as literal text, so none is allowed.")
 VALIDATION_MESSAGE = Context(
     "Validation message", ("$.errors.messages.<key>",),
@@ -121,7 +121,8 @@ VALIDATION_MESSAGE = Context(
     note="Which names a message offers depends on its key; see the table below.")
 
 CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, AS_WRITTEN,
-            EVENT_SAMPLE, CATALOGUE_ENTRY, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE, SIGNATURE_CLAIMS)
+            EVENT_SAMPLE, CATALOGUE_ENTRY, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE,
+            SIGNATURE_CLAIMS)
 
 # `errors.messages` keys. A JSON Schema keyword words the errors jsonschema reports under it; those
 # that only pass their subschemas' errors on never report one of their own, so they have no message.
@@ -265,6 +266,7 @@ class _Lint:
             if isinstance(route, dict):
                 self.template(route.get("path"), at(at("$.routes", index), "path"), ROUTE_PATH)
                 self.template(route.get("body"), at(at("$.routes", index), "body"), AS_WRITTEN)
+                self.template(route.get("headers"), at(at("$.routes", index), "headers"), AS_WRITTEN)
 
     def events(self) -> None:
         for name, spec in _section(self.raw, "events", "catalogue").items():

@@ -216,6 +216,7 @@ class RouteSpec:
     view: str = "default"
     body: Any = None
     response: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- events ----------------------------------------------------------------------------------------
@@ -356,6 +357,8 @@ class Fixture:
     base_path: str | None = None
     trailing_slash: str = "strict"
     method_override: str | None = None
+    allow: tuple[str, ...] = ()  # the Allow header's order (unsaid: alphabetical, without HEAD)
+    format_suffix: str | None = None  # every route's path ends with it; another suffix is not_acceptable
     dashboard: bool = False
     auth: Auth
     oauth: OAuth | None = None

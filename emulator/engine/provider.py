@@ -119,6 +119,7 @@ class Route:
     view: str = "default"
     body: Any = None
     has_body: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,8 @@ class Provider:
     base_path: str
     trailing_slash: str
     method_override: str | None
+    allow: tuple[str, ...]
+    format_suffix: str | None
     dashboard: bool
     auth: Auth
     body_credentials: tuple[str, ...]  # body fields that carry a credential: not stored with the webhook
@@ -291,6 +294,8 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         base_path=fixture.base_path or fixture.prefixes[0],
         trailing_slash=fixture.trailing_slash,
         method_override=fixture.method_override,
+        allow=fixture.allow,
+        format_suffix=fixture.format_suffix,
         dashboard=fixture.dashboard,
         auth=fixture.auth,
         body_credentials=tuple(c.body for c in fixture.auth.credentials if c.body is not None),
@@ -357,6 +362,7 @@ def _route(name: str, registry: Registry, fast: Any, spec: RouteSpec) -> Route:
         view=spec.view,
         body=spec.body,
         has_body=spec.body is not None,
+        headers=spec.headers,
     )
 
 

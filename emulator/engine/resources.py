@@ -228,6 +228,12 @@ async def simulate(call: Call) -> Reply:
     return Reply(call.route.status)
 
 
+async def describe(call: Call) -> Reply:
+    """The route's own answer: its `body` and `headers` as written (e.g. an OPTIONS answer)."""
+    route = call.route
+    return Reply(route.status, route.body if route.has_body else EMPTY, dict(route.headers))
+
+
 DEFAULT_CATALOGUE_ENTRY = {"ref": "{ref}", "name": "{event}"}
 
 
@@ -247,23 +253,6 @@ async def event_catalogue(call: Call) -> Reply:
 
 @overload
 def _query_int(call: Call, role: str, default: int, minimum: int) -> int: ...
-DEFAULT_CATALOGUE_ENTRY = {"ref": "{ref}", "name": "{event}"}
-
-
-async def event_catalogue(call: Call) -> Reply:
-    """The provider's own catalogue of its events: each event with a `ref`, as `events.catalogue_entry`
-    shows it, paged by the list's offset and limit parameters (when its paging has them)."""
-    events = call.provider.events
-    entry = (events.catalogue_entry if events else None) or DEFAULT_CATALOGUE_ENTRY
-    entries = [fill(entry, {"ref": spec.ref, "event": name}) for name, spec in catalogue(call.provider).items()
-               if spec.ref]
-    if call.provider.listing.paging.style == "offset":
-        offset = _query_int(call, "offset", 0, 0)
-        limit = _query_int(call, "limit", None, 0)
-        entries = entries[offset:None if limit is None else offset + limit]
-    return Reply(call.route.status, entries)
-
-
 @overload
 def _query_int(call: Call, role: str, default: None, minimum: int) -> int | None: ...
 def _query_int(call: Call, role: str, default: int | None, minimum: int) -> int | None:
@@ -513,6 +502,7 @@ ACTIONS: dict[str, Action] = {
     "oauth_token": oauth_token,
     "simulate": simulate,
     "event_catalogue": event_catalogue,
+    "describe": describe,
 }
 # Actions that act for a caller without credentials of the provider's API.
-PUBLIC_ACTIONS = {"oauth_token"}
+PUBLIC_ACTIONS = {"oauth_token", "describe"}

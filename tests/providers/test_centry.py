@@ -175,3 +175,11 @@ async def test_unknown_id_and_unsupported_method(api: Api) -> None:
     assert (await api.get(one("5a1e1e1e1e1e1e1e1e1e1e1e"), headers=AUTH)).json == {"error": "Not Found"}
     answer = await api.patch(LIST, json={}, headers=AUTH)
     assert (answer.status, answer.json) == (405, {"error": "Method Not Allowed"})
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".csv", ".html"])
+async def test_another_format_than_json_is_406(api: Api, suffix: str) -> None:
+    for path in (f"/conexion/v1/webhooks{suffix}", f"/conexion/v1/webhooks/59c9852d1746bf1d93000001{suffix}"):
+        answer = await api.get(path, headers=AUTH)
+        assert (answer.status, answer.json) == (406, {"error": "Not Acceptable"})
+    assert (await api.get("/conexion/v1/nothing.xml", headers=AUTH)).status == 404

@@ -249,3 +249,23 @@ async def test_urls_are_validated_as_django_does(api: Api, url: str, valid: bool
     assert answer.status == (201 if valid else 400)
     if not valid:
         assert answer.json == {"url": ["Enter a valid URL."]}
+
+
+# -- 405 and OPTIONS as DRF answers them (issue 17 item 7) ------------------------------------------
+
+async def test_a_405_lists_the_views_methods_then_head_and_options(api: Api) -> None:
+    listed = await api.delete("/v2/webhooks/", headers=AUTH)
+    assert (listed.status, listed.headers["Allow"]) == (405, "GET, POST, HEAD, OPTIONS")
+    detail = await api.post("/v2/webhooks/481272/", json={}, headers=AUTH)
+    assert (detail.status, detail.headers["Allow"]) == (405, "GET, PUT, PATCH, DELETE, HEAD, OPTIONS")
+    assert detail.json == {"detail": 'Method "POST" not allowed.'}
+
+
+async def test_options_answers_drfs_metadata(api: Api) -> None:
+    listed = await api.request("OPTIONS", "/v2/webhooks/", headers=AUTH, validate=False)
+    assert listed.status == 200
+    assert list(listed.json) == ["name", "description", "renders", "parses", "actions"]
+    assert listed.json["name"] == "Webhook List" and list(listed.json["actions"]) == ["POST"]
+    assert listed.json["actions"]["POST"]["url"]["type"] == "url"
+    detail = await api.request("OPTIONS", "/v2/webhooks/481272/", headers=AUTH, validate=False)
+    assert detail.json["name"] == "Webhook Instance" and list(detail.json["actions"]) == ["PUT"]

@@ -252,3 +252,13 @@ async def test_a_webhook_disabled_by_failures_gets_its_dt_modified(make_api: Mak
     [webhook] = (await api.get("/v1/webhooks", headers=AUTH)).json["response"]
     assert (webhook["is_disabled"], webhook["ct_failed"]) == (1, 1001)
     assert ISO.match(webhook["dt_modified"])
+
+
+async def test_options_is_a_preflight_with_the_documented_cors_headers(api: Api) -> None:
+    preflight = await api.request("OPTIONS", "/v1/webhooks", headers={"Origin": "https://app.example.com"})
+    assert (preflight.status, preflight.raw) == (200, b"")
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert preflight.headers["Access-Control-Allow-Methods"] == "HEAD, POST, GET, DELETE, PUT, OPTIONS"
+    refused = await api.get("/v1/webhooks")
+    assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert refused.headers["Pragma"] == "no-cache"
