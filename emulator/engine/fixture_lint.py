@@ -51,7 +51,7 @@ class Context:
 
 
 ERROR_MESSAGE = Context(
-    "Error message", ("$.errors.kinds.<kind>.message",),
+    "Error message", ("$.errors.kinds.<kind>.message", "$.errors.languages.<tag>.kinds.<kind>"),
     {"detail": "what went wrong: the parser's explanation, the validation issues in one line "
                "(`url: Enter a valid URL.; events: ...`), a fault rule's detail",
      "method": "the request's HTTP method"},
@@ -250,13 +250,20 @@ class _Lint:
                 self.template(spec.get("message"), at(where, "message"), ERROR_MESSAGE)
                 self.template(spec.get("body"), at(where, "body"), ERROR_BODY)
                 self.template(spec.get("headers"), at(where, "headers"), ERROR_BODY)
-        for key, text in _section(errors, "messages").items():
+        self.messages(_section(errors, "messages"), "$.errors.messages")
+        for tag, spec in _section(errors, "languages").items():
+            where = at("$.errors.languages", tag)
+            for kind, text in _section(spec, "kinds").items():
+                self.template(text, at(at(where, "kinds"), kind), ERROR_MESSAGE)
+            self.messages(_section(spec, "messages"), at(where, "messages"))
+
+    def messages(self, messages: dict[str, Any], where: str) -> None:
+        for key, text in messages.items():
             names = message_names(key)
             if names is None:
-                self.problem(at("$.errors.messages", key), f"unknown message key {key!r}; known: "
-                             + ", ".join(known_message_keys()))
+                self.problem(at(where, key), f"unknown message key {key!r}; known: " + ", ".join(known_message_keys()))
             else:
-                self.template(text, at("$.errors.messages", key), VALIDATION_MESSAGE, list(names))
+                self.template(text, at(where, key), VALIDATION_MESSAGE, list(names))
 
     def responses(self) -> None:
         self.template(self.raw.get("envelope"), "$.envelope", ENVELOPE)

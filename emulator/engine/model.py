@@ -72,12 +72,21 @@ class ErrorKind:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Language:
+    """The messages of one Accept-Language: per error kind, and per validation message key."""
+
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Errors:
     schema: str | None = None
     body: Any
     non_field_key: str = "non_field_errors"
     kinds: Mapping[str, ErrorKind] = field(default_factory=dict)
     messages: Mapping[str, str] = field(default_factory=dict)
+    languages: Mapping[str, Language] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,7 @@ from aiohttp import web
 from emulator.delivery.dispatcher import wanted_events
 from emulator.delivery.events import catalogue
 from emulator.engine.auth import Identity, pattern
-from emulator.engine.errors import Issue, ProviderError
+from emulator.engine.errors import Issue, ProviderError, language
 from emulator.engine.ids import IdSource
 from emulator.engine.model import OAuth, Paging
 from emulator.engine.provider import Provider, Route
@@ -47,7 +47,9 @@ class Call:
 
     @property
     def messages(self) -> Mapping[str, str]:
-        return self.provider.errors.messages
+        """The validation messages, in the request's Accept-Language where the fixture has it."""
+        lang = language(self.provider, self.request.headers.get("Accept-Language"))
+        return {**self.provider.errors.messages, **lang.messages} if lang else self.provider.errors.messages
 
     def render(self, record: Record, keep: bool = True) -> dict[str, Any]:
         return render_record(self.provider.views[self.route.view], record, self.collection.ref, keep)
@@ -489,7 +491,7 @@ async def oauth_token(call: Call) -> Reply:
     token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
     call.state.store.issue(call.provider.name, access, token, now)
     return Reply(200, fill(spec.answer, {"access_token": access, "refresh_token": refresh, "expires_in": expires_in,
-                                         "scope": scope, "created_at": int(now.timestamp())}))
+                                         "scope": scope, "created_at": int(call.state.clock.wall().timestamp())}))
 
 
 ACTIONS: dict[str, Action] = {

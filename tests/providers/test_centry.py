@@ -4,6 +4,7 @@ America/Santiago timestamps with milliseconds, `true` for a delete, 422 for inva
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -183,3 +184,11 @@ async def test_another_format_than_json_is_406(api: Api, suffix: str) -> None:
         answer = await api.get(path, headers=AUTH)
         assert (answer.status, answer.json) == (406, {"error": "Not Acceptable"})
     assert (await api.get("/conexion/v1/nothing.xml", headers=AUTH)).status == 404
+
+
+async def test_a_token_issued_under_a_seed_is_not_born_expired(make_api: MakeApi) -> None:
+    """created_at follows the real clock, as signature timestamps do, so a client that checks
+    created_at + expires_in against its own time accepts the token (issue 17 item 10g)."""
+    api = await make_api(seed=1)
+    issued = await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")
+    assert issued.json["created_at"] + issued.json["expires_in"] > time.time() + 7000

@@ -269,3 +269,17 @@ async def test_options_answers_drfs_metadata(api: Api) -> None:
     assert listed.json["actions"]["POST"]["url"]["type"] == "url"
     detail = await api.request("OPTIONS", "/v2/webhooks/481272/", headers=AUTH, validate=False)
     assert detail.json["name"] == "Webhook Instance" and list(detail.json["actions"]) == ["PUT"]
+
+
+async def test_accept_language_sv_answers_drfs_swedish_messages(api: Api) -> None:
+    sv = {**AUTH, "Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"}
+    missing = await api.get("/v2/webhooks/nothing/", headers=sv)
+    assert (missing.status, missing.json) == (404, {"detail": "Hittades inte."})
+    refused = await create(api, headers=sv, url="not a url", events=[])
+    assert refused.json == {"url": ["Ange en giltig URL."], "events": ["Den här listan får inte vara tom."]}
+    not_allowed = await api.delete("/v2/webhooks/", headers=sv)
+    assert not_allowed.json == {"detail": 'Metoden "DELETE" tillåts inte.'}
+    english = await api.get("/v2/webhooks/nothing/", headers={**AUTH, "Accept-Language": "en"})
+    assert english.json == {"detail": "Not found."}
+    no_swedish = await create(api, headers=sv, id=True)  # DRF has no Swedish for this one
+    assert no_swedish.json == {"id": ["Not a valid string."]}
