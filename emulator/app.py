@@ -19,7 +19,7 @@ from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
-from emulator.engine.errors import ProviderError, render_error
+from emulator.engine.errors import ProviderError, language, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal, printable
 from emulator.engine.provider import Provider, Route, load_providers
@@ -50,7 +50,8 @@ NO_FAULT = {"fault": None}
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
                     method: str) -> web.Response:
     state = request.app[STATE]
-    reply = control.plain_error(error) if provider is None else render_error(provider, error, method, state.ids.uuid4)
+    reply = control.plain_error(error) if provider is None else render_error(
+        provider, error, method, state.ids.uuid4, language(provider, request.headers.get("Accept-Language")))
     return json_response(request, reply.status, reply.body, reply.headers)
 
 

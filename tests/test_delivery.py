@@ -315,7 +315,7 @@ def carried_events(provider: str, body: Any) -> list[tuple[str | None, Any]]:
         case "syncfy":
             return [(e["header"]["event"]["name"], e["payload"]) for e in body["events"]]
         case "shareactor":
-            return [(body["event_type"], body["object"])]
+            return [(body["kind"], body["object"])]
         case "centry":
             return [(body["topic"], body)]
         case "paybook":
@@ -610,7 +610,7 @@ async def test_shareactor_simulate_sends_that_webhooks_event_type_to_it(receiver
     [hit] = await receiver.wait_for(1)
     assert hit.path == "/sim"
     body = check_notification(api, "shareactor", hit, ["payment.failed"])
-    assert body["event_type"] == "payment.failed"
+    assert body["kind"] == "payment.failed"
     assert signature_valid("shareactor", hit, webhook["secret"])
 
 

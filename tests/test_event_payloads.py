@@ -22,7 +22,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     await started.stop()
 
 
-async def test_syncfy_credentials_refreshed_is_the_v1_refresh_payload_plus_job_types(
+async def test_syncfy_credentials_refreshed_is_the_v3_samples_refresh_payload(
         receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "syncfy", "credentials.refreshed", receiver.url)
@@ -32,9 +32,10 @@ async def test_syncfy_credentials_refreshed_is_the_v1_refresh_payload_plus_job_t
     assert set(payload) == REFRESH_KEYS and payload["event"] == "refresh"
     credential = payload["id_credential"]
     assert sorted(payload["endpoints"]) == ["accounts", "attachments", "credential", "transactions"]
-    assert payload["endpoints"]["accounts"] == [f"/v1/accounts?id_credential={credential}&limit=5000&skip=0&wbhk=1"]
+    [accounts] = payload["endpoints"]["accounts"]  # one URL a list, with the refreshed window (issue 17)
+    assert accounts.startswith(f"/v1/accounts?id_credential={credential}&dt_refresh_from=")
     assert all(f"id_credential={credential}" in url for url in payload["endpoints"]["transactions"])
-    assert len(payload["endpoints"]["attachments"]) == 3
+    assert len(payload["endpoints"]["attachments"]) == 1
 
 
 async def test_syncfy_credentials_created_keeps_the_credential_payload(receiver: Receiver, make_api: MakeApi) -> None:
@@ -62,7 +63,7 @@ async def test_a_shareactor_object_belongs_to_the_webhook_owners_company(receive
 async def test_a_shareactor_object_at_an_explicit_url_names_a_company(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "shareactor", ["user.created", "plan.deleted"], receiver.url)
-    objects = [check_notification(api, "shareactor", hit, [hit.json["event_type"]])["object"]
+    objects = [check_notification(api, "shareactor", hit, [hit.json["kind"]])["object"]
                for hit in receiver.hits]
     assert len(objects) == 2 and all(len(o["company"]["$oid"]) == 24 for o in objects)
 

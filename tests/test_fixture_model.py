@@ -230,7 +230,9 @@ def test_paybook_and_syncfy_share_one_base() -> None:
     providers = load_providers([])
     paybook, syncfy = providers["paybook"], providers["syncfy"]
     assert paybook.raw["extends"] == syncfy.raw["extends"] == "paybook-v1"
-    assert paybook.auth == syncfy.auth and paybook.envelope == syncfy.envelope and paybook.listing == syncfy.listing
+    assert paybook.auth == syncfy.auth and paybook.envelope == syncfy.envelope
+    assert paybook.listing.paging == syncfy.listing.paging
+    assert syncfy.listing.equals == {"id_environment": "id_environment"}
     assert paybook.errors.kinds == syncfy.errors.kinds and paybook.errors.messages != syncfy.errors.messages
     # Each keeps what is its own, laid over the base key by key.
     assert paybook.delivery and paybook.delivery.subscribers.skip_when == {"is_disabled": 1}

@@ -99,6 +99,9 @@ async def test_a_field_with_its_own_and_its_members_problems_keeps_both_in_drf_s
 @pytest.mark.parametrize("method", ["PROPFIND", "TRACE", "OPTIONS", "PURGE"])
 async def test_unknown_methods_are_the_providers_405(api: Api, provider: str, method: str) -> None:
     answer = await api.request(method, CREATE[provider], headers=AUTH[provider])
+    if method == "OPTIONS" and provider in ("gigapay", "paybook", "syncfy"):  # they answer it (issue 17)
+        assert answer.status == 200
+        return
     assert answer.status == 405
     assert answer.json is not None
 

@@ -23,13 +23,13 @@ def test_first_sees_a_reset_emulator_and_creates_a_webhook(webhook_emulator):
     assert webhook_emulator.emulator is None  # nothing was started in this session
     assert webhook_emulator.url == os.environ["EXPECTED_URL"]
     assert webhook_emulator.state("gigapay")["gigapay"]["tenants"] == {}
-    webhook_emulator.create_webhook("gigapay", "FIRST", {"url": "http://app/one", "events": ["Payout.created"]},
+    webhook_emulator.create_webhook("gigapay", "FIRST", {"url": "http://app.test/one", "events": ["Payout.created"]},
                                     scope="I")
 
 
 def test_second_sees_the_emulator_reset_again(webhook_emulator):
     assert webhook_emulator.state("gigapay")["gigapay"]["tenants"] == {}
-    webhook_emulator.create_webhook("gigapay", "SECOND", {"url": "http://app/two", "events": ["Payout.created"]},
+    webhook_emulator.create_webhook("gigapay", "SECOND", {"url": "http://app.test/two", "events": ["Payout.created"]},
                                     scope="I")
 '''
 
@@ -38,8 +38,8 @@ def test_second_sees_the_emulator_reset_again(webhook_emulator):
 def running() -> Iterator[Emulator]:
     """The emulator that "already runs": started here, outside the user's test session."""
     with Emulator(time_scale=0.001, admin_token=TOKEN) as emulator:
-        emulator.client.create_webhook("gigapay", "BEFORE", {"url": "http://app/before", "events": ["Payout.created"]},
-                                       scope="I")
+        emulator.client.create_webhook("gigapay", "BEFORE", {"url": "http://app.test/before",
+                                                             "events": ["Payout.created"]}, scope="I")
         yield emulator
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.delivery.dispatcher import signature_spec
-from emulator.delivery.signing import new_jwk, sign, verify
+from emulator.delivery.signing import portable_jwk, sign, verify
 from emulator.engine.provider import load_providers
 
 SPECS = {name: signature_spec(p) for name, p in load_providers([]).items()}
@@ -35,7 +35,7 @@ def test_unsigned_providers_add_no_header(provider: str) -> None:
 @pytest.mark.parametrize(("provider", "secret"), [
     ("gigapay", "c1329a085d65f7757838df5920fdcc9a"),
     ("shareactor", "s"),
-    ("syncfy", new_jwk(b"k" * 32, "kid")),
+    ("syncfy", portable_jwk("k" * 44, "kid")),
 ])
 def test_verify_accepts_valid_and_rejects_every_negative_mode(provider: str, secret: object) -> None:
     assert verifies(provider, secret, "valid")
@@ -49,3 +49,4 @@ def verifies(provider: str, secret: object, mode: str, now: int = 1_700_000_000)
     """Sign a body in `mode`, then verify what would be sent, as a receiver at `now` would."""
     signed = sign(SPECS[provider], GIGAPAY_BODY, secret, now, "rid", mode)
     return verify(SPECS[provider], signed.body, signed.headers, secret, now)
+

@@ -23,8 +23,8 @@ syncfy:
        id_environment: 574894bf7848066d138b4570, id_subscription: 65f0c0ffee0000000000beef}
 gigapay:
   MY_TOKEN:
-    - {url: "http://app:8000/gigapay", events: [Payout.created], secret_key: fixed-secret, $scope: INTEGRATION}
-    - {id: user-hook, url: "http://app:8000/gigapay", events: [Registration.verified]}
+    - {url: "http://app.internal:8000/gigapay", events: [Payout.created], secret_key: fixed-secret, $scope: INTEGRATION}
+    - {id: user-hook, url: "http://app.internal:8000/gigapay", events: [Registration.verified]}
 """
 
 
@@ -60,8 +60,8 @@ def test_a_json_state_file_through_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("syncfy:\n  K:\n    - {url: nope, events: [credentials.created]}\n",
      "at $.syncfy.K[0].url: url must be an http(s) URL"),
-    ("syncfy:\n  K:\n    - {url: 'http://a/b', events: [credentials.created]\n", "line 4: not YAML or JSON"),
-    ("shareactor:\n  K:\n    - {endpoint: 'http://a/b', event_type: no.such.event}\n",
+    ("syncfy:\n  K:\n    - {url: 'http://a.test/b', events: [credentials.created]\n", "line 4: not YAML or JSON"),
+    ("shareactor:\n  K:\n    - {endpoint: 'http://a.test/b', event_type: no.such.event}\n",
      "at $.shareactor.K[0].event_type: "),
     ("- just a list\n", "at $: a state document is an object of providers"),
 ])
@@ -76,7 +76,7 @@ def test_a_bad_state_file_names_the_file_and_the_place(tmp_path: Path, text: str
 
 def test_serve_with_a_bad_state_file_exits_2_without_listening(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("gigapay:\n  T:\n    - {url: 'http://a/b', events: [Payout.created]}\n")
+    path.write_text("gigapay:\n  T:\n    - {url: 'http://a.test/b', events: [Payout.created]}\n")
     done = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "0", "--state", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

@@ -83,7 +83,7 @@ def test_state_export_and_import_move_state_between_emulators(tmp_path: Path) ->
     with Emulator() as source, Emulator() as target:
         source.client.create_webhook("syncfy", "MY_KEY", {"url": "http://app:8000/syncfy",
                                                           "events": ["credentials.created"]})
-        source.client.create_webhook("gigapay", "T", {"url": "http://app:8000/g", "events": ["Payout.created"]},
+        source.client.create_webhook("gigapay", "T", {"url": "http://app.test:8000/g", "events": ["Payout.created"]},
                                      scope="INTEGRATION")
         printed = run_cli("state", "export", "--server", source.url)
         assert printed.returncode == 0, printed.stderr

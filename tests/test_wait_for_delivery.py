@@ -32,12 +32,13 @@ def test_nothing_created_without_webhooks(client: EmulatorClient) -> None:
 
 
 def test_nothing_created_lists_the_webhooks_that_exist(client: EmulatorClient) -> None:
-    client.create_webhook("gigapay", "T", {"url": "http://app/employees", "events": ["Employee.created"]}, scope="I")
+    client.create_webhook("gigapay", "T", {"url": "http://app.test/employees", "events": ["Employee.created"]},
+                          scope="I")
     client.fire("gigapay", "Payout.created")
     said = why(client, event="Payout.created", provider="gigapay")
     assert "none was ever created" in said
     assert 'gigapay has 1 webhook(s): tenant \'T\': {"id":' in said
-    assert '"url":"http://app/employees","events":["Employee.created"]' in said
+    assert '"url":"http://app.test/employees","events":["Employee.created"]' in said
     assert why(client, event="Payout.created", tenant="U").endswith("gigapay has no webhooks of tenant 'U'")
 
 

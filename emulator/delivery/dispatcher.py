@@ -27,10 +27,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
 from emulator import __version__
-from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
-from emulator.delivery.signing import Signed, new_jwk, sign
+from emulator.delivery.events import Event, EventError, aliases, canonical, catalogue, firing
+from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, sign
 from emulator.delivery.targets import TargetPolicy
-from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, Signature
+from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, PayloadMatch, Signature
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -87,6 +87,19 @@ def is_disabled(provider: Provider, record: Record) -> bool:
     """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
     skip = delivery_spec(provider).subscribers.skip_when
     return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
+
+
+def payload_matched(rule: PayloadMatch, event: Event, target: Target, given: bool, narrow: bool) -> Event | None:
+    """The event as `target` gets it under `subscribers.payload_match`: with a firing that gave
+    the payload field, itself when the webhook's value is null or the same, else None (when
+    `narrow`); with one that did not, its payload field filled with the webhook's own value."""
+    wanted = target.webhook.get(rule.webhook)
+    payload = event.payload
+    if wanted is None or not isinstance(payload, dict):
+        return event
+    if given:
+        return event if payload.get(rule.payload) == wanted or not narrow else None
+    return replace(event, payload={**payload, rule.payload: wanted}, values=event.values.extend({rule.payload: wanted}))
 
 
 # A subscriber index: event name -> the webhooks that want it, with their places in creation order.
@@ -330,7 +343,7 @@ class Dispatcher:
         """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
         if provider not in self.keys:
             ids = self.state.ids
-            self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
+            self.keys[provider] = portable_jwk(ids.token(PORTABLE_K_LENGTH, "alnum"), ids.uuid4())
         return self.keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:
@@ -464,13 +477,18 @@ class Dispatcher:
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
         if order == "reversed":
             names.reverse()
-        built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
+        built = firing(provider, names, overrides, self.state.ids, self.state.clock)
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
+        rule = spec.subscribers.payload_match
+        given = rule is not None and isinstance(overrides, dict) and rule.payload in overrides
         deliveries = []
         for each, wanted in targets:
-            groups = [wanted] if each.grouped else [[n] for n in wanted]
+            events = [built[n] for n in wanted]
+            if rule is not None:  # (an explicit target gets every event it is sent)
+                events = [m for e in events if (m := payload_matched(rule, e, each, given, target is None)) is not None]
+            groups = [events] if each.grouped else [[e] for e in events]
             for group in groups:
-                delivery = self._new_delivery(provider, spec, [built[n] for n in group], each, mode)
+                delivery = self._new_delivery(provider, spec, group, each, mode)
                 if logged:
                     self._log(delivery)
                 deliveries.append(delivery)
@@ -644,6 +662,8 @@ class Dispatcher:
         record.data[rule.field] = count
         if rule.limit is not None and count > rule.limit:
             record.data.update(rule.then)
+            if rule.touch:
+                record.updated = record.modified = self.state.clock.now()
         collection = self._collection(delivery)
         if collection is not None:
             collection.changed(record)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -62,26 +62,43 @@ def canonical(provider: Provider, name: str) -> str:
 def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
     """One variable's value: an id or secret from `ids`, `now` in a time format, or a constant."""
     if isinstance(spec, FreshTime):
-        return format_time(now, spec.time, spec.tz)
+        return format_time(now - timedelta(seconds=spec.before) if spec.before else now, spec.time, spec.tz)
     if isinstance(spec, FreshValue):
         return spec.value
     return ids.generate(spec)
 
 
-def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock) -> Event:
+def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock,
+          shared: Mapping[str, Any] | None = None) -> Event:
     """A fresh event: the sample with new ids and times, then `overrides` deep-merged. A top-level
-    override of a fresh variable's name (e.g. `id_user`) also sets it wherever the sample uses it."""
+    override of a fresh variable's name (e.g. `id_user`) also sets it wherever the sample uses it;
+    `shared` gives values an earlier event of the same firing made (see `firing`)."""
     name = canonical(provider, name)
     events = provider.events
     assert events is not None  # (canonical found the name in its catalogue)
     spec = events.catalogue[name]
     overrides = overrides or {}
     fresh = events.fresh
-    seeded = {k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}
+    seeded = {**(shared or {}), **{k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}}
     now = clock.now()
     event_id = ids.generate(events.id)
     # Each fresh variable is made when a template first uses it, then reused within the firing.
     factories = {var: partial(fresh_value, spec, ids, now) for var, spec in fresh.items()}
-    values = Values({**seeded, "event": name, "event_id": event_id}, factories)
+    values = Values({**seeded, **spec.values, "event": name, "event_id": event_id}, factories)
     payload = deep_merge(fill(spec.sample, values), overrides)
     return Event(name, event_id, now, payload, values)
+
+
+def firing(provider: Provider, names: list[str], overrides: dict[str, Any] | None, ids: IdSource,
+           clock: Clock) -> dict[str, Event]:
+    """The events of one firing, by name: the fixture's `events.shared` variables made once, by
+    the first event, and given to the others."""
+    built: dict[str, Event] = {}
+    shared: dict[str, Any] = {}
+    wanted = provider.events.shared if provider.events is not None else ()
+    for name in names:
+        event = build(provider, name, overrides, ids, clock, shared)
+        if not shared and wanted:
+            shared = {k: event.values[k] for k in wanted}
+        built[name] = event
+    return built

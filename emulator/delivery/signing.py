@@ -35,9 +35,15 @@ def jwk_key(jwk: dict[str, Any]) -> bytes:
     return base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
 
 
-def new_jwk(raw_key: bytes, kid: str) -> dict[str, str]:
-    """A symmetric ("oct") JWK for `raw_key`."""
-    return {"kty": "oct", "kid": kid, "k": base64.urlsafe_b64encode(raw_key).rstrip(b"=").decode()}
+# Letters and digits only, a multiple of 4 long: the same bytes under standard and URL-safe base64,
+# with or without padding checks (a receiver that reads the key with `base64.b64decode` gets them too).
+PORTABLE_K_LENGTH = 44
+
+
+def portable_jwk(k: str, kid: str) -> dict[str, str]:
+    """A symmetric JWK whose `k` is `k`: meant for PORTABLE_K_LENGTH letters and digits, text
+    whose standard and URL-safe base64 decodings are the same bytes (33 of them)."""
+    return {"kty": "oct", "kid": kid, "k": k}
 
 
 def _hmac_hex(key: bytes, message: bytes) -> str:

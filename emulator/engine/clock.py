@@ -31,6 +31,11 @@ class Clock:
         self._readings += 1
         return self._start + self._offset + SEEDED_TICK * (self._readings - 1)
 
+    def wall(self) -> datetime:
+        """The real time (moved by `advance()` too), seeded or not: what a client compares the times
+        it is told with, as signature timestamps do (an issued token's `created_at`)."""
+        return datetime.now(UTC) + self._offset
+
     def advance(self, seconds: float) -> None:
         """Move the clock forward by `seconds`."""
         self._offset += timedelta(seconds=seconds)

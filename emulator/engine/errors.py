@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.engine.model import ErrorKind
+from emulator.engine.model import ErrorKind, Language
 from emulator.engine.provider import Provider
 from emulator.engine.render import Values, fill
 
@@ -16,6 +16,7 @@ DEFAULT_STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    "not_acceptable": 406,
     "invalid_page": 404,
     "malformed_body": 400,
     "validation": 400,
@@ -32,6 +33,7 @@ DEFAULT_MESSAGE = {
     "forbidden": "Forbidden",
     "not_found": "Not Found",
     "method_not_allowed": "Method Not Allowed",
+    "not_acceptable": "Not Acceptable",
     "invalid_page": "Invalid page",
     "malformed_body": "Malformed request body: {detail}",
     "validation": "{detail}",
@@ -110,13 +112,28 @@ def issues_text(issues: list[Issue]) -> str:
     return "; ".join(_located(i) for i in issues)
 
 
-def render_error(provider: Provider, error: ProviderError, method: str, rid: Any) -> ErrorReply:
-    """The provider's status, body and headers for `error` (see the fixture's `errors`)."""
+def language(provider: Provider, accept: str | None) -> Language | None:
+    """The fixture's `errors.languages` entry for the first language of an Accept-Language header
+    (`sv-SE` finds `sv`), if it has one."""
+    languages = provider.errors.languages
+    if not languages or not accept:
+        return None
+    first = accept.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return languages.get(first) or languages.get(first.split("-", 1)[0])
+
+
+def render_error(provider: Provider, error: ProviderError, method: str, rid: Any,
+                 lang: Language | None = None) -> ErrorReply:
+    """The provider's status, body and headers for `error` (see the fixture's `errors`), its
+    message in `lang` where that language has one."""
     spec = provider.errors
     kind = spec.kinds.get(error.kind) or NO_KIND
     detail = error.detail or issues_text(error.issues)
     base = {"detail": detail, "method": method}
-    message = fill(kind.message if kind.message is not None else DEFAULT_MESSAGE.get(error.kind, "{detail}"), base)
+    template = lang.kinds.get(error.kind) if lang else None
+    if template is None:
+        template = kind.message if kind.message is not None else DEFAULT_MESSAGE.get(error.kind, "{detail}")
+    message = fill(template, base)
     status = error.status or kind.status or DEFAULT_STATUS.get(error.kind, 400)
     values = Values(
         {**base, "status": status, "message": message,

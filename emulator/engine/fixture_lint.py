@@ -58,7 +58,7 @@ class Context:
 
 
 ERROR_MESSAGE = Context(
-    "Error message", ("$.errors.kinds.<kind>.message",),
+    "Error message", ("$.errors.kinds.<kind>.message", "$.errors.languages.<tag>.kinds.<kind>"),
     {"detail": "what went wrong: the parser's explanation, the validation issues in one line "
                "(`url: Enter a valid URL.; events: ...`), a fault rule's detail",
      "method": "the request's HTTP method"},
@@ -108,11 +108,15 @@ SIGNATURE_CLAIMS = Context(
     "JWT claims (jwt)", ("$.delivery.signature.claims",),
     {**_SIGNING_NAMES, "expires": "`timestamp` + `ttl` (a number)"},
     note="Whole-value `{timestamp}` and `{expires}` are numbers.")
+CATALOGUE_ENTRY = Context(
+    "Event catalogue entry", ("$.events.catalogue_entry",),
+    {"ref": "the event's `ref` (its id in the provider's catalogue)", "event": "the event's canonical name"},
+    note="One per event with a `ref`, in the answer of an `event_catalogue` route.")
 ROUTE_PATH = Context(
     "Route path", ("$.routes[<n>].path",),
     {"id": "the webhook's id (retrieve, update, replace, delete and simulate find the webhook by it)"})
 AS_WRITTEN = Context(
-    "Values sent as written", ("$.routes[<n>].body", "$.delivery.headers"), {},
+    "Values sent as written", ("$.routes[<n>].body", "$.routes[<n>].headers", "$.delivery.headers"), {},
     note="Not templates: a `{name}` in them would be sent as literal text, so none is allowed.")
 VALIDATION_MESSAGE = Context(
     "Validation message", ("$.errors.messages.<key>",),
@@ -124,7 +128,8 @@ VALIDATION_MESSAGE = Context(
     note="Which names a message offers depends on its key; see the table below.")
 
 CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, AS_WRITTEN,
-            EVENT_SAMPLE, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE, SIGNATURE_CLAIMS)
+            EVENT_SAMPLE, CATALOGUE_ENTRY, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE,
+            SIGNATURE_CLAIMS)
 
 # `errors.messages` keys. A JSON Schema keyword words the errors jsonschema reports under it; those
 # that only pass their subschemas' errors on never report one of their own, so they have no message.
@@ -246,7 +251,10 @@ class _Lint:
         self.path = path
         self.raw = raw
         self.problems: list[str] = []
-        self.fresh = list(_section(raw, "events", "fresh"))
+        # The fresh variables, and the constants events give themselves (`values`), are placeholders too.
+        own = [k for spec in _section(raw, "events", "catalogue").values() if isinstance(spec, dict)
+               for k in _section(spec, "values")]
+        self.fresh = list(dict.fromkeys([*_section(raw, "events", "fresh"), *own]))
         self.webhook = webhook_fields(raw)
 
     def problem(self, where: str, text: str) -> None:
@@ -282,14 +290,22 @@ class _Lint:
                 self.template(spec.get("message"), at(where, "message"), ERROR_MESSAGE)
                 self.template(spec.get("body"), at(where, "body"), ERROR_BODY)
                 self.template(spec.get("headers"), at(where, "headers"), ERROR_BODY)
-        for key, text in _section(errors, "messages").items():
+        self.messages(_section(errors, "messages"), "$.errors.messages")
+        for tag, spec in _section(errors, "languages").items():
+            where = at("$.errors.languages", tag)
+            for kind, text in _section(spec, "kinds").items():
+                self.template(text, at(at(where, "kinds"), kind), ERROR_MESSAGE)
+            self.messages(_section(spec, "messages"), at(where, "messages"))
+
+    def messages(self, messages: dict[str, Any], where: str) -> None:
+        for key, text in messages.items():
             names = message_names(key) if isinstance(key, str) else None
             if names is None:
                 known = known_message_keys()
-                self.problem(at("$.errors.messages", str(key)), f"unknown message key {key!r}"
+                self.problem(at(where, str(key)), f"unknown message key {key!r}"
                              f"{did_you_mean(key, known)}; known: " + ", ".join(known))
             else:
-                self.template(text, at("$.errors.messages", key), VALIDATION_MESSAGE, list(names))
+                self.template(text, at(where, key), VALIDATION_MESSAGE, list(names))
 
     def responses(self) -> None:
         self.template(self.raw.get("envelope"), "$.envelope", ENVELOPE)
@@ -299,11 +315,17 @@ class _Lint:
             if isinstance(route, dict):
                 self.template(route.get("path"), at(at("$.routes", index), "path"), ROUTE_PATH)
                 self.template(route.get("body"), at(at("$.routes", index), "body"), AS_WRITTEN)
+                self.template(route.get("headers"), at(at("$.routes", index), "headers"), AS_WRITTEN)
 
     def events(self) -> None:
         for name, spec in _section(self.raw, "events", "catalogue").items():
             if isinstance(spec, dict):
                 self.template(spec.get("sample"), at(at("$.events.catalogue", name), "sample"), EVENT_SAMPLE)
+        shared = _section(self.raw, "events").get("shared")
+        for index, name in enumerate(shared if isinstance(shared, list) else []):
+            if name not in self.fresh:
+                self.problem(at("$.events.shared", index), f"{name!r} is not a variable of $.events.fresh")
+        self.template(_section(self.raw, "events").get("catalogue_entry"), "$.events.catalogue_entry", CATALOGUE_ENTRY)
         catalogue = _section(self.raw, "events", "catalogue")
         for alias, target in _section(self.raw, "events", "aliases").items():
             if isinstance(target, str) and target not in catalogue:
@@ -410,7 +432,9 @@ def events_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[s
     if listed is None:
         return [f"{file}: lists no event names (give it an \"enum\" of the catalogue's events and aliases)"]
     events = _section(raw, "events")
-    places = {**{n: at("$.events.catalogue", n) for n in _section(events, "catalogue")},
+    refs = {e["ref"]: at(at("$.events.catalogue", n), "ref") for n, e in _section(events, "catalogue").items()
+            if isinstance(e, dict) and isinstance(e.get("ref"), str)}
+    places = {**{n: at("$.events.catalogue", n) for n in _section(events, "catalogue")}, **refs,
               **{n: at("$.events.aliases", n) for n in _section(events, "aliases")}}
     problems = [f"{path}: at {where}: event {n!r} is not in {file}" for n, where in places.items() if n not in listed]
     problems += [f"{file}: event {n!r} is not in the catalogue (or aliases) of {path}" for n in listed

@@ -89,12 +89,21 @@ class ErrorKind:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Language:
+    """The messages of one Accept-Language: per error kind, and per validation message key."""
+
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Errors:
     schema: str | None = None
     body: Any
     non_field_key: str = "non_field_errors"
     kinds: Mapping[str, ErrorKind] = field(default_factory=dict)
     messages: Mapping[str, str] = field(default_factory=dict)
+    languages: Mapping[str, Language] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +128,7 @@ class FieldSpec:
     format: str | None = None
     tz: str | None = None
     wrap: str | None = None
+    coerce: str | None = None  # `string`: a number given for the field is read as its text
 
     def __post_init__(self) -> None:
         if self.writable is None:
@@ -171,6 +181,7 @@ class Paging:
     max_size: int | None = None
     first: int = 0
     links: bool = False
+    first_in_links: bool = False
     out_of_range: str = "empty"
     total_header: str | None = None
     offset: str = "offset"
@@ -192,12 +203,33 @@ class Sort:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Search:
+    """A query parameter whose text a listed webhook must contain in one of `fields`."""
+
+    param: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DateRange:
+    """Query parameters bounding a time (epoch numbers), and the one naming which time (a sort key)."""
+
+    since: str = field(metadata=_key("from"))
+    until: str = field(metadata=_key("to"))
+    field_param: str | None = None
+    default: str = "created"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Listing:
     body: Any = "{items}"
     paging: Paging = field(default_factory=Paging)
     sort: Sort | None = None
     filters: Mapping[str, str] = field(default_factory=dict)
     filter_suffixes: Mapping[str, str] = field(default_factory=dict)
+    equals: Mapping[str, str] = field(default_factory=dict)  # query parameter -> the stored field it must equal
+    search: Search | None = None
+    date_range: DateRange | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +242,7 @@ class RouteSpec:
     view: str = "default"
     body: Any = None
     response: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- events ----------------------------------------------------------------------------------------
@@ -220,6 +253,7 @@ class FreshTime:
 
     time: str
     tz: str | None = None
+    before: float = 0  # seconds before the firing's time
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,6 +265,8 @@ class FreshValue:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
+    ref: str | None = None  # the id the provider's event catalogue gives it: one more name it answers to
+    values: Mapping[str, Any] = field(default_factory=dict)  # this event's own constants, e.g. its object's type
     schema: str | None = None
     sample: Any
 
@@ -248,17 +284,33 @@ def _fresh(value: Any) -> Any:
 class Events:
     id: Generator = "uuid4"
     fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
+    shared: tuple[str, ...] = ()  # fresh variables one firing's events share (one job, one user)
     aliases: Mapping[str, str] = field(default_factory=dict)
+    catalogue_entry: Any = None  # how the `event_catalogue` route shows one event with a `ref`
     catalogue: Mapping[str, EventSpec]
+
+    def __post_init__(self) -> None:
+        refs = {spec.ref: name for name, spec in self.catalogue.items() if spec.ref}
+        if refs:  # an event's `ref` is one more name it answers to
+            object.__setattr__(self, "aliases", {**refs, **self.aliases})
 
 
 # -- delivery --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayloadMatch:
+    """A webhook field that, when set (not null), must equal a field of the event's payload."""
+
+    webhook: str
+    payload: str
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subscribers:
     field: str | None = None
     match: str
     skip_when: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+    payload_match: PayloadMatch | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +343,7 @@ class FailureCounter:
     field: str
     limit: int | None = None
     then: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # (`field` is a key here)
+    touch: bool = False  # what `then` sets is a change: the webhook's modified time moves
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,6 +383,8 @@ class Fixture:
     base_path: str | None = None
     trailing_slash: str = "strict"
     method_override: str | None = None
+    allow: tuple[str, ...] = ()  # the Allow header's order (unsaid: alphabetical, without HEAD)
+    format_suffix: str | None = None  # every route's path ends with it; another suffix is not_acceptable
     dashboard: bool = False
     auth: Auth
     oauth: OAuth | None = None

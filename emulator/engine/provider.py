@@ -80,6 +80,24 @@ def is_hostname(value: object) -> bool:
                                           is not None)
 
 
+# Django's URLValidator (what Django REST Framework's URLField checks): http, https, ftp or ftps; a
+# host of dotted labels ending in a top-level domain (no label starting or ending with a hyphen),
+# localhost, an IPv4 or a bracketed IPv6 address; an optional port; at most 2048 characters.
+_LABEL = r"[a-z\u00a1-\uffff0-9](?:[a-z\u00a1-\uffff0-9-]{0,61}[a-z\u00a1-\uffff0-9])?"
+_DOMAIN = r"(?:\.(?!-)[a-z\u00a1-\uffff0-9-]{1,63}(?<!-))*"
+_TLD = r"\.(?!-)(?:[a-z\u00a1-\uffff-]{2,63}|xn--[a-z0-9]{1,59})(?<!-)\.?"
+_OCTET = r"(?:0|25[0-5]|2[0-4][0-9]|1[0-9]?[0-9]?|[1-9][0-9]?)"
+DJANGO_URL = re.compile(rf"(?:https?|ftps?)://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?(?:{_OCTET}(?:\.{_OCTET}){{3}}"
+                        rf"|\[[0-9a-f:.]+\]|{_LABEL}{_DOMAIN}{_TLD}|localhost)(?::[0-9]{{1,5}})?(?:[/?#][^\s]*)?",
+                        re.IGNORECASE)
+
+
+@FORMAT_CHECKER.checks("django-url")
+def is_django_url(value: object) -> bool:
+    """A URL Django's URLValidator accepts (DJANGO_URL)."""
+    return not isinstance(value, str) or (len(value) <= 2048 and DJANGO_URL.fullmatch(value) is not None)
+
+
 # Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding", "host", "expect", "connection",
                              "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "http2-settings"})
@@ -126,6 +144,7 @@ class Route:
     view: str = "default"
     body: Any = None
     has_body: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +159,8 @@ class Provider:
     base_path: str
     trailing_slash: str
     method_override: str | None
+    allow: tuple[str, ...]
+    format_suffix: str | None
     dashboard: bool
     auth: Auth
     body_credentials: tuple[str, ...]  # body fields that carry a credential: not stored with the webhook
@@ -152,6 +173,7 @@ class Provider:
     resource: Resource
     fields: Mapping[str, FieldSpec]
     client_id_field: str | None  # the field a client may choose the id with, if any
+    coerced: tuple[str, ...]  # fields whose numbers a body gives are read as text (`coerce: string`)
     views: Mapping[str, tuple[FieldSpec, ...]]
     listing: Listing
     routes: tuple[Route, ...]
@@ -338,6 +360,8 @@ def _provider(path: Path, fixture: Fixture, registry: Registry, raw: dict[str, A
         base_path=fixture.base_path or fixture.prefixes[0],
         trailing_slash=fixture.trailing_slash,
         method_override=fixture.method_override,
+        allow=fixture.allow,
+        format_suffix=fixture.format_suffix,
         dashboard=fixture.dashboard,
         auth=fixture.auth,
         body_credentials=tuple(c.body for c in fixture.auth.credentials if c.body is not None),
@@ -349,6 +373,7 @@ def _provider(path: Path, fixture: Fixture, registry: Registry, raw: dict[str, A
         resource=fixture.resource,
         fields=fields,
         client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
+        coerced=tuple(f.name for f in fields.values() if f.coerce == "string"),
         views=_views(fixture),
         listing=fixture.listing,
         routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),
@@ -403,6 +428,7 @@ def _route(name: str, registry: Registry, fast: Any, spec: RouteSpec) -> Route:
         view=spec.view,
         body=spec.body,
         has_body=spec.body is not None,
+        headers=spec.headers,
     )
 
 

@@ -7,7 +7,7 @@ import base64
 import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from aiohttp import web
@@ -15,7 +15,7 @@ from aiohttp import web
 from emulator.delivery.dispatcher import wanted_events
 from emulator.delivery.events import catalogue
 from emulator.engine.auth import Identity, pattern
-from emulator.engine.errors import Issue, ProviderError
+from emulator.engine.errors import Issue, ProviderError, language
 from emulator.engine.ids import IdSource
 from emulator.engine.model import OAuth, Paging
 from emulator.engine.provider import Provider, Route
@@ -47,7 +47,9 @@ class Call:
 
     @property
     def messages(self) -> Mapping[str, str]:
-        return self.provider.errors.messages
+        """The validation messages, in the request's Accept-Language where the fixture has it."""
+        lang = language(self.provider, self.request.headers.get("Accept-Language"))
+        return {**self.provider.errors.messages, **lang.messages} if lang else self.provider.errors.messages
 
     def render(self, record: Record, keep: bool = True) -> dict[str, Any]:
         return render_record(self.provider.views[self.route.view], record, self.collection.ref, keep)
@@ -133,9 +135,19 @@ def _new_id(call: Call, body: dict[str, Any], current: str | None) -> str:
     return current or call.state.ids.generate(call.provider.resource.id)
 
 
+def _coerced(provider: Provider, body: Any) -> Any:
+    """The body with the numbers of `coerce: string` fields as their text."""
+    if not isinstance(body, dict):
+        return body
+    numbers = {n: str(body[n]) for n in provider.coerced if isinstance(body.get(n), int | float)
+               and not isinstance(body.get(n), bool)}
+    return {**body, **numbers} if numbers else body
+
+
 def _checked(call: Call, current: str | None) -> dict[str, Any]:
     """The body, if nothing is wrong with it; otherwise every problem at once: the schema's, and
     a client-chosen id another record of the tenant already has."""
+    call.body = _coerced(call.provider, call.body)
     issues = body_issues(call.body, call.route.request, call.messages)
     field_name = call.provider.client_id_field
     if field_name and isinstance(call.body, dict):
@@ -218,6 +230,29 @@ async def simulate(call: Call) -> Reply:
     return Reply(call.route.status)
 
 
+async def describe(call: Call) -> Reply:
+    """The route's own answer: its `body` and `headers` as written (e.g. an OPTIONS answer)."""
+    route = call.route
+    return Reply(route.status, route.body if route.has_body else EMPTY, dict(route.headers))
+
+
+DEFAULT_CATALOGUE_ENTRY = {"ref": "{ref}", "name": "{event}"}
+
+
+async def event_catalogue(call: Call) -> Reply:
+    """The provider's own catalogue of its events: each event with a `ref`, as `events.catalogue_entry`
+    shows it, paged by the list's offset and limit parameters (when its paging has them)."""
+    events = call.provider.events
+    entry = (events.catalogue_entry if events else None) or DEFAULT_CATALOGUE_ENTRY
+    entries = [fill(entry, {"ref": spec.ref, "event": name}) for name, spec in catalogue(call.provider).items()
+               if spec.ref]
+    if call.provider.listing.paging.style == "offset":
+        offset = _query_int(call, "offset", 0, 0)
+        limit = _query_int(call, "limit", None, 0)
+        entries = entries[offset:None if limit is None else offset + limit]
+    return Reply(call.route.status, entries)
+
+
 @overload
 def _query_int(call: Call, role: str, default: int, minimum: int) -> int: ...
 @overload
@@ -265,6 +300,54 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
     return keeps
 
 
+def _equals(call: Call) -> list[Callable[[Record], bool]]:
+    """Filters such as `id_environment=...` from the fixture's `list.equals`: the stored field equals the value."""
+    query = call.request.query
+
+    def equal(field_name: str, value: str) -> Callable[[Record], bool]:
+        return lambda record: str(record.data.get(field_name)) == value
+
+    return [equal(field_name, query[param]) for param, field_name in call.provider.listing.equals.items()
+            if param in query]
+
+
+def _search(call: Call) -> list[Callable[[Record], bool]]:
+    """The fixture's `list.search`: the webhooks one of whose fields contains the text (any case)."""
+    spec = call.provider.listing.search
+    text = call.request.query.get(spec.param, "").strip().lower() if spec else ""
+    if not spec or not text:
+        return []
+    ids = {n for n in spec.fields if call.provider.fields.get(n) and call.provider.fields[n].source == "id"}
+    return [lambda r: any(text in str(r.id if n in ids else r.data.get(n, "")).lower() for n in spec.fields)]
+
+
+def _epoch(call: Call, param: str) -> datetime | None:
+    raw = call.request.query.get(param, "").strip()
+    if not raw:
+        return None
+    try:
+        number = float(raw)
+        return datetime.fromtimestamp(number if abs(number) < 1e11 else number / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise param_error(param, "timestamp", call.messages) from None
+
+
+def _date_range(call: Call) -> list[Callable[[Record], bool]]:
+    """The fixture's `list.date_range`: epoch bounds (ms, or s below 10^11) on the time a parameter names."""
+    spec = call.provider.listing.date_range
+    if spec is None:
+        return []
+    keys = {"created": "created", "updated": "updated", **(call.provider.listing.sort.keys
+                                                           if call.provider.listing.sort else {})}
+    name = (call.request.query.get(spec.field_param, "").strip() if spec.field_param else "") or spec.default
+    source = keys.get(name)
+    if source not in ("created", "updated"):
+        raise param_error(spec.field_param or spec.since, "sort", call.messages, choices=", ".join(keys))
+    bounds = [(op, bound) for op, param in (("gte", spec.since), ("lte", spec.until))
+              if (bound := _epoch(call, param)) is not None]
+    return [_compare(source, op, bound) for op, bound in bounds]
+
+
 def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
     def keep(record: Record) -> bool:
         value: datetime = getattr(record, source)
@@ -305,7 +388,7 @@ async def list_records(call: Call) -> Reply:
 def _list_page(call: Call) -> Reply:
     listing = call.provider.listing
     paging = listing.paging
-    keeps = _filters(call)
+    keeps = _filters(call) + _equals(call) + _search(call) + _date_range(call)
     scope = _caller_scope(call) if call.provider.resource.scope is not None else EVERYONE
     after = paging.after and call.request.query.get(paging.after)
     if after:
@@ -347,7 +430,7 @@ def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
 def _link(call: Call, paging: Paging, page: int, first: int) -> str:
     """An absolute URL to another page on the request's own host, other parameters kept."""
     query = {k: v for k, v in call.request.query.items() if k != paging.page}
-    if page != first:
+    if page != first or paging.first_in_links:
         query[paging.page] = str(page)
     path = call.request.path
     return str(call.request.url.with_path(path).with_query(query))
@@ -412,7 +495,7 @@ async def oauth_token(call: Call) -> Reply:
     token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
     call.state.store.issue(call.provider.name, access, token, now)
     return Reply(200, fill(spec.answer, {"access_token": access, "refresh_token": refresh, "expires_in": expires_in,
-                                         "scope": scope, "created_at": int(now.timestamp())}))
+                                         "scope": scope, "created_at": int(call.state.clock.wall().timestamp())}))
 
 
 ACTIONS: dict[str, Action] = {
@@ -424,6 +507,8 @@ ACTIONS: dict[str, Action] = {
     "delete": delete,
     "oauth_token": oauth_token,
     "simulate": simulate,
+    "event_catalogue": event_catalogue,
+    "describe": describe,
 }
 # Actions that act for a caller without credentials of the provider's API.
-PUBLIC_ACTIONS = {"oauth_token"}
+PUBLIC_ACTIONS = {"oauth_token", "describe"}

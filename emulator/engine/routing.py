@@ -48,6 +48,16 @@ def normalise_path(raw_path: str) -> str:
     return path or "/"
 
 
+def allowed(provider: Provider, methods: set[str]) -> list[str]:
+    """A path's methods as its Allow header lists them: in the fixture's `allow` order (HEAD too
+    where GET is served, when the order names HEAD), else alphabetically."""
+    if not provider.allow:
+        return sorted(methods)
+    if "GET" in methods and "HEAD" in provider.allow:
+        methods = methods | {"HEAD"}
+    return [m for m in provider.allow if m in methods] + sorted(methods - set(provider.allow))
+
+
 class Router:
     """Matches requests against every provider's routes; the most literal route wins."""
 
@@ -111,6 +121,14 @@ class Router:
                 found.append((provider, route, m.groupdict()))
         return found
 
+    def _other_format(self, owner: Provider | None, path: str) -> bool:
+        """Whether `path` is one of `owner`'s routes with another format suffix than its `format_suffix`."""
+        suffix = owner.format_suffix if owner is not None else None
+        stem, dot, ext = path.rpartition(".")
+        if not suffix or not dot or "/" in ext or not ext or f".{ext}" == suffix:
+            return False
+        return any(p is owner for p, _, _ in self._matching(stem + suffix))
+
     def resolve(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> Match | Redirect | Miss:
         owner = self.owner(path)
         found = self._matching(path)
@@ -120,12 +138,12 @@ class Router:
             if found and owner.trailing_slash == "redirect":
                 return Redirect(owner, alternative)
         if not found:
-            return Miss(owner, ProviderError("not_found"))
+            return Miss(owner, ProviderError("not_acceptable" if self._other_format(owner, path) else "not_found"))
         provider = found[0][0]
         method = self.effective_method(method, headers, provider)
         for p, route, params in found:
             if route.method == method or (method == "HEAD" and route.method == "GET"):
                 return Match(p, route, params, method)
-        allow = sorted({r.method for p, r, _ in found if p is provider})
+        allow = allowed(provider, {r.method for p, r, _ in found if p is provider})
         return Miss(provider, ProviderError("method_not_allowed", headers={"Allow": ", ".join(allow)}),
                     allow)

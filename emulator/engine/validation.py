@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,13 +120,24 @@ def _check_parsed(value: Any, max_values: int = MAX_VALUES) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+INDEXED_KEY = re.compile(r"(\w+)\[(\d+)\]")
+
+
 def coerce_form(form: MultiDictProxy[Any], schema: dict[str, Any] | None) -> dict[str, Any]:
     """A form-encoded body as the JSON object the route's schema describes: repeated or single
     values for arrays, JSON text for objects, "true"/"1" for booleans, digits for integers."""
     props = (schema or {}).get("properties", {})
     body: dict[str, Any] = {}
+    indexed: dict[str, list[tuple[int, str]]] = {}  # `events[0]=A&events[1]=B` (PHP, Rails, DRF forms)
     for key in form:
-        if key in body:
+        found = INDEXED_KEY.fullmatch(key)
+        if found and props.get(found[1], {}).get("type") == "array" and found[1] not in form:
+            indexed.setdefault(found[1], []).extend((int(found[2]), v) for v in form.getall(key) if isinstance(v, str))
+    for name, items in indexed.items():
+        body[name] = [value for _, value in sorted(items, key=lambda item: item[0])]
+    for key in form:
+        found = INDEXED_KEY.fullmatch(key)
+        if key in body or (found and found[1] in indexed):
             continue
         kind = props.get(key, {}).get("type")
         values = [v for v in form.getall(key) if isinstance(v, str)]

@@ -4,6 +4,7 @@ America/Santiago timestamps with milliseconds, `true` for a delete, 422 for inva
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -107,7 +108,7 @@ async def test_issued_tokens_act_for_their_client(api: Api) -> None:
     issued = await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")
     assert issued.status == 200
     assert issued.json["token_type"] == "bearer" and issued.json["expires_in"] == 7200
-    assert issued.json["scope"] == "read_webhook write_webhook"
+    assert "scope" not in issued.json  # as the docs' token answers (_authentication.md 117-122)
     await create(api, headers={"Authorization": f"Bearer {issued.json['access_token']}"})
     again = await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")
     listed = await api.get(LIST, headers={"Authorization": f"Bearer {again.json['access_token']}"})
@@ -176,3 +177,19 @@ async def test_unknown_id_and_unsupported_method(api: Api) -> None:
     assert (await api.get(one("5a1e1e1e1e1e1e1e1e1e1e1e"), headers=AUTH)).json == {"error": "Not Found"}
     answer = await api.patch(LIST, json={}, headers=AUTH)
     assert (answer.status, answer.json) == (405, {"error": "Method Not Allowed"})
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".csv", ".html"])
+async def test_another_format_than_json_is_406(api: Api, suffix: str) -> None:
+    for path in (f"/conexion/v1/webhooks{suffix}", f"/conexion/v1/webhooks/59c9852d1746bf1d93000001{suffix}"):
+        answer = await api.get(path, headers=AUTH)
+        assert (answer.status, answer.json) == (406, {"error": "Not Acceptable"})
+    assert (await api.get("/conexion/v1/nothing.xml", headers=AUTH)).status == 404
+
+
+async def test_a_token_issued_under_a_seed_is_not_born_expired(make_api: MakeApi) -> None:
+    """created_at follows the real clock, as signature timestamps do, so a client that checks
+    created_at + expires_in against its own time accepts the token (issue 17 item 10g)."""
+    api = await make_api(seed=1)
+    issued = await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")
+    assert issued.json["created_at"] + issued.json["expires_in"] > time.time() + 7000

@@ -177,8 +177,8 @@ async def test_pages_have_absolute_links(api: Api) -> None:
     assert first.json["previous"] is None
     assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page_size=2&x=1&page=2", first.json["next"])
     second = await api.get("/v2/webhooks/?page_size=2&x=1&page=2", headers=AUTH)
-    # DRF drops `page` from the link to page 1.
-    assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page_size=2&x=1", second.json["previous"])
+    # Gigapay's docs keep `page=1` in the link to page 1 (plain DRF would drop it), other parameters too.
+    assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page_size=2&x=1&page=1", second.json["previous"])
     last = await api.get("/v2/webhooks/?page_size=2&page=3", headers=AUTH)
     assert len(last.json["results"]) == 1 and last.json["next"] is None
 
@@ -216,3 +216,71 @@ async def test_idempotency_key_expires_after_24_hours(api: Api) -> None:
     api.state.clock.advance(86400 + 1)
     later = await create(api, headers=headers)
     assert later.json["id"] != first.json["id"]
+
+
+# -- what DRF accepts (issue 17 item 8) ----------------------------------------------------------------
+
+async def test_an_integer_id_is_read_as_its_text(api: Api) -> None:
+    created = await create(api, id=19472)
+    assert created.status == 201 and created.json["id"] == "19472"
+    assert (await api.get("/v2/webhooks/19472/", headers=AUTH)).status == 200
+    again = await create(api, id=19472)
+    assert (again.status, again.json) == (400, {"id": ["webhook with this id already exists."]})
+    boolean = await create(api, id=True)
+    assert (boolean.status, boolean.json) == (400, {"id": ["Not a valid string."]})
+
+
+async def test_indexed_form_lists_are_lists_on_post_and_put(api: Api) -> None:
+    """What laravel-gigapay sends through Guzzle form_params (createByArray, replace)."""
+    form = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    created = await api.post("/v2/webhooks/", data="url=https%3A%2F%2Fexample.com%2Fhook&events%5B1%5D=Payout.notified"
+                             "&events%5B0%5D=Payout.created", headers=form)
+    assert created.status == 201 and created.json["events"] == ["Payout.created", "Payout.notified"]
+    replaced = await api.put(f"/v2/webhooks/{created.json['id']}/", headers=form,
+                             data="url=https%3A%2F%2Fexample.com%2Fother&events%5B0%5D=Payrun.paid")
+    assert replaced.status == 200 and replaced.json["events"] == ["Payrun.paid"]
+
+
+@pytest.mark.parametrize(("url", "valid"), [
+    ("ftp://files.example.com/hook", True), ("http://localhost:8000/hook", True), ("http://0.0.0.0:8000/", True),
+    ("http://[::1]:80/hook", True), ("http://intranet/hook", False), ("http://-bad.example.com/", False),
+    ("http://example.c/", False), ("ws://example.com/", False)])
+async def test_urls_are_validated_as_django_does(api: Api, url: str, valid: bool) -> None:
+    answer = await create(api, url=url)
+    assert answer.status == (201 if valid else 400)
+    if not valid:
+        assert answer.json == {"url": ["Enter a valid URL."]}
+
+
+# -- 405 and OPTIONS as DRF answers them (issue 17 item 7) ------------------------------------------
+
+async def test_a_405_lists_the_views_methods_then_head_and_options(api: Api) -> None:
+    listed = await api.delete("/v2/webhooks/", headers=AUTH)
+    assert (listed.status, listed.headers["Allow"]) == (405, "GET, POST, HEAD, OPTIONS")
+    detail = await api.post("/v2/webhooks/481272/", json={}, headers=AUTH)
+    assert (detail.status, detail.headers["Allow"]) == (405, "GET, PUT, PATCH, DELETE, HEAD, OPTIONS")
+    assert detail.json == {"detail": 'Method "POST" not allowed.'}
+
+
+async def test_options_answers_drfs_metadata(api: Api) -> None:
+    listed = await api.request("OPTIONS", "/v2/webhooks/", headers=AUTH, validate=False)
+    assert listed.status == 200
+    assert list(listed.json) == ["name", "description", "renders", "parses", "actions"]
+    assert listed.json["name"] == "Webhook List" and list(listed.json["actions"]) == ["POST"]
+    assert listed.json["actions"]["POST"]["url"]["type"] == "url"
+    detail = await api.request("OPTIONS", "/v2/webhooks/481272/", headers=AUTH, validate=False)
+    assert detail.json["name"] == "Webhook Instance" and list(detail.json["actions"]) == ["PUT"]
+
+
+async def test_accept_language_sv_answers_drfs_swedish_messages(api: Api) -> None:
+    sv = {**AUTH, "Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"}
+    missing = await api.get("/v2/webhooks/nothing/", headers=sv)
+    assert (missing.status, missing.json) == (404, {"detail": "Hittades inte."})
+    refused = await create(api, headers=sv, url="not a url", events=[])
+    assert refused.json == {"url": ["Ange en giltig URL."], "events": ["Den här listan får inte vara tom."]}
+    not_allowed = await api.delete("/v2/webhooks/", headers=sv)
+    assert not_allowed.json == {"detail": 'Metoden "DELETE" tillåts inte.'}
+    english = await api.get("/v2/webhooks/nothing/", headers={**AUTH, "Accept-Language": "en"})
+    assert english.json == {"detail": "Not found."}
+    no_swedish = await create(api, headers=sv, id=True)  # DRF has no Swedish for this one
+    assert no_swedish.json == {"id": ["Not a valid string."]}

@@ -3,6 +3,7 @@ override header, create shape vs list shape, skip/limit, and `true` for a delete
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -185,3 +186,80 @@ async def test_a_path_served_before_still_honours_the_method_override(api: Api) 
     assert gone.json["response"] is True
     assert len((await api.post("/v1/webhooks", json={}, headers={**AUTH, "X-Http-Method-Override": "get"}))
                .json["response"]) == 1
+
+
+# -- notifications: id_user routing (issue 17 item 1), documents paths (item 5) -------------------
+
+USER_A, USER_B = "5d9a2d1f0b212a7f5e8b4567", "5d9a2d1f0b212a7f5e8b4568"
+
+
+async def fire(api: Api, event: str, **data: Any) -> list[dict[str, Any]]:
+    answer = await api.post("/_emulator/events", json={"provider": "paybook", "event": event, "data": data})
+    assert answer.status == 202, answer.json
+    return answer.json["deliveries"]  # type: ignore[no-any-return]
+
+
+async def user_webhooks(api: Api) -> dict[str | None, str]:
+    """Three webhooks on one account: one for user A, one for user B, one for every user (null)."""
+    made = {}
+    for user in (USER_A, USER_B, None):
+        made[user] = (await create(api, url="http://127.0.0.1:9/hook", id_user=user)).json["response"]["id_webhook"]
+    return made
+
+
+async def test_a_webhook_for_one_user_gets_only_that_users_events(api: Api) -> None:
+    hooks = await user_webhooks(api)
+    sent = await fire(api, "credential_create", id_user=USER_A)
+    assert sorted(d["webhook_id"] for d in sent) == sorted([hooks[USER_A], hooks[None]])
+    assert {json.loads(d["body"])["id_user"] for d in sent} == {USER_A}
+
+
+async def test_a_firing_without_a_user_carries_each_webhooks_own_user(api: Api) -> None:
+    hooks = await user_webhooks(api)
+    sent = {d["webhook_id"]: json.loads(d["body"]) for d in await fire(api, "refresh")}
+    assert set(sent) == set(hooks.values())
+    assert sent[hooks[USER_A]]["id_user"] == USER_A and sent[hooks[USER_B]]["id_user"] == USER_B
+    assert HEX24.match(sent[hooks[None]]["id_user"]) and sent[hooks[None]]["id_user"] not in (USER_A, USER_B)
+    assert len({p["id_credential"] for p in sent.values()}) == 1  # one event, one credential, per user
+
+
+async def test_documents_completed_links_the_documented_paths(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/hook", events=["documents_completed"])
+    [sent] = await fire(api, "documents_completed")
+    payload = json.loads(sent["body"])
+    base = f"/v1/webhooks/events/{payload['uuid']}/documents"
+    assert payload["endpoints"] == {"documents": [f"{base}?limit=1000&skip=0"],
+                                    "documents_json": [f"{base}/json?limit=1000&skip=0"],
+                                    "documents_zip": [f"{base}/zip?limit=1000&skip=0"]}
+    assert payload["id_external"] is None
+
+
+async def test_the_events_of_one_firing_share_their_job_user_and_credential(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/hook")
+    sent = [json.loads(d["body"]) for d in await fire(api, "credential_create")]
+    sent += [json.loads(d["body"]) for d in await fire(api, "credential_update")]
+    together = [json.loads(d["body"]) for d in (await api.post("/_emulator/events", json={
+        "provider": "paybook", "event": ["credential_create", "credential_update", "refresh"]})).json["deliveries"]]
+    keys = ("id_job", "id_job_uuid", "id_user", "id_credential")
+    assert len({tuple(p[k] for k in keys) for p in together}) == 1
+    assert sent[0]["id_job"] != sent[1]["id_job"]  # separate firings, separate jobs
+
+
+async def test_a_webhook_disabled_by_failures_gets_its_dt_modified(make_api: MakeApi) -> None:
+    api = await make_api(time_scale=1e-6)
+    state = {"paybook": {"YOUR_API_KEY": [{**SEED_BODY, "url": "http://127.0.0.1:9/closed", "ct_failed": 1000}]}}
+    assert (await api.put("/_emulator/state", json=state)).status == 200
+    await api.post("/_emulator/events", json={"provider": "paybook", "event": "refresh", "wait": True})
+    [webhook] = (await api.get("/v1/webhooks", headers=AUTH)).json["response"]
+    assert (webhook["is_disabled"], webhook["ct_failed"]) == (1, 1001)
+    assert ISO.match(webhook["dt_modified"])
+
+
+async def test_options_is_a_preflight_with_the_documented_cors_headers(api: Api) -> None:
+    preflight = await api.request("OPTIONS", "/v1/webhooks", headers={"Origin": "https://app.example.com"})
+    assert (preflight.status, preflight.raw) == (200, b"")
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert preflight.headers["Access-Control-Allow-Methods"] == "HEAD, POST, GET, DELETE, PUT, OPTIONS"
+    refused = await api.get("/v1/webhooks")
+    assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert refused.headers["Pragma"] == "no-cache"

@@ -148,3 +148,33 @@ async def test_simulate_answers_204(api: Api) -> None:
     webhook = (await create(api)).json
     answer = await api.post(f"/webhooks/{webhook['_id']['$oid']}/simulate", headers=AUTH)
     assert (answer.status, answer.raw) == (204, b"")
+
+
+# -- search and date filters (issue 17 item 4) ------------------------------------------------------
+
+def ids(answer: Answer) -> list[str]:
+    assert answer.status == 200, answer.json
+    return [w["_id"]["$oid"] for w in answer.json]
+
+
+async def test_search_finds_webhooks_by_id_event_or_endpoint(api: Api) -> None:
+    order = (await create(api, endpoint="https://shop.example.com/orders")).json["_id"]["$oid"]
+    user = (await create(api, event_type="user.created", endpoint="https://crm.example.com/hook")).json["_id"]["$oid"]
+    assert ids(await api.get("/webhooks/search?query=user.created", headers=AUTH)) == [user]
+    assert ids(await api.get("/webhooks/search?query=SHOP.example", headers=AUTH)) == [order]
+    assert ids(await api.get(f"/webhooks/search?query={order}", headers=AUTH)) == [order]
+    assert ids(await api.get("/webhooks/search?query=nothing-like-it", headers=AUTH)) == []
+    assert sorted(ids(await api.get("/webhooks/search", headers=AUTH))) == sorted([order, user])
+
+
+async def test_from_date_and_to_date_bound_the_created_time_in_ms_or_seconds(make_api: MakeApi) -> None:
+    api = await make_api(seed=1)
+    first = (await create(api)).json
+    at = first["created"]["$date"]
+    assert ids(await api.get(f"/webhooks?from_date={at}", headers=AUTH)) == [first["_id"]["$oid"]]
+    assert ids(await api.get(f"/webhooks?from_date={at + 1}", headers=AUTH)) == []
+    assert ids(await api.get(f"/webhooks?to_date={at // 1000 - 1}", headers=AUTH)) == []  # seconds
+    assert ids(await api.get(f"/webhooks/search?query=order&to_date={at}&date_filter=modified",
+                             headers=AUTH)) == [first["_id"]["$oid"]]
+    bad = await api.get("/webhooks?from_date=yesterday", headers=AUTH)
+    assert (bad.status, bad.json["message"]) == (400, "from_date must be a timestamp (a number)")

@@ -3,11 +3,14 @@ under /v1/webhooks/subscriptions with Paybook v1's auth and envelope."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from typing import Any
 
 import pytest
 
+from emulator.delivery.signing import jwk_key
 from tests.conftest import Answer, Api
 from tests.providers.clients import auth
 
@@ -116,3 +119,82 @@ async def test_subscriptions_and_paybook_webhooks_do_not_mix(api: Api) -> None:
     await api.post("/v1/webhooks", json={"url": "https://x.mx", "events": ["refresh"]}, headers=AUTH)
     assert len(response(await api.get(BASE, headers=AUTH))) == 1
     assert len(response(await api.get("/v1/webhooks", headers=AUTH))) == 1
+
+
+# -- the event catalogue and subscriptions by event id (issue 17 item 2) ------------------------------
+
+async def catalogue(api: Api, query: str = "") -> list[dict[str, str]]:
+    answer = await api.get(f"/v1/catalogues/webhook3_events{query}", headers=AUTH)
+    assert answer.status == 200 and answer.json["status"] is True
+    return response(answer)  # type: ignore[no-any-return]
+
+
+async def test_the_catalogue_lists_an_id_per_event_in_the_envelope(api: Api) -> None:
+    entries = await catalogue(api)
+    assert [e["name"] for e in entries] == ["credentials.created", "credentials.updated", "credentials.refreshed",
+                                            "documents.completed", "documents.success", "documents.fail"]
+    assert all(list(e) == ["id_webhook_event", "name"] and re.fullmatch(r"[0-9a-f]{24}", e["id_webhook_event"])
+               for e in entries)
+    assert len({e["id_webhook_event"] for e in entries}) == 6
+    assert await catalogue(api, "?skip=1&limit=2") == entries[1:3]
+    assert (await api.get("/v1/catalogues/webhook3_events")).status == 401
+
+
+async def test_a_subscription_by_event_id_is_kept_as_sent_and_gets_that_event(api: Api) -> None:
+    ids = {e["name"]: e["id_webhook_event"] for e in await catalogue(api)}
+    # The Postman collection's Add Subscription body, with the id of an event the emulator has.
+    body = {"id_environment": SANDBOX, "description": "test3", "events": [ids["documents.completed"]],
+            "group_events": 1, "url": "http://127.0.0.1:9/syncfy"}
+    sub = response(await api.post(BASE, json=body, headers=AUTH))
+    assert sub["events"] == [ids["documents.completed"]]
+    updated = response(await api.put(f"{BASE}/{sub['id_subscription']}", json={
+        **body, "description": "test2", "events": [ids["credentials.created"], ids["documents.completed"]]},
+        headers=AUTH))
+    assert updated["events"] == [ids["credentials.created"], ids["documents.completed"]]
+    fired = await api.post("/_emulator/events", json={"provider": "syncfy", "event": "credentials.created"})
+    assert [d["webhook_id"] for d in fired.json["deliveries"]] == [sub["id_subscription"]]
+    unknown = await api.post(BASE, json={**body, "events": ["5ed54ea7f79417520c0015ff"]}, headers=AUTH)
+    assert unknown.status == 400
+
+
+async def test_the_list_filters_by_environment(api: Api) -> None:
+    sandbox = response(await create(api, id_environment=SANDBOX))["id_subscription"]
+    production = response(await create(api, id_environment=PRODUCTION))["id_subscription"]
+    listed = response(await api.get(f"{BASE}?id_environment={PRODUCTION}", headers=AUTH))
+    assert [s["id_subscription"] for s in listed] == [production]
+    both = response(await api.get(BASE, headers=AUTH))
+    assert [s["id_subscription"] for s in both] == [sandbox, production]
+
+
+async def test_the_signing_key_decodes_the_same_under_standard_and_url_safe_base64(api: Api) -> None:
+    """A receiver that reads the dashboard key with `base64.b64decode` (standard alphabet, padding
+    checked) gets the same bytes as one that reads it as the JWK's base64url (issue 17 item 9)."""
+    k = (await api.get("/_emulator/providers/syncfy/jwk")).json["k"]
+    assert len(k) % 4 == 0 and k.isalnum()
+    assert base64.b64decode(k, validate=True) == base64.urlsafe_b64decode(k) == jwk_key({"k": k})
+    assert len(base64.b64decode(k)) >= 32  # at least HS256's key size
+
+
+async def test_credentials_refreshed_links_one_url_per_list_with_the_refreshed_window(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/syncfy", events=["credentials.refreshed"])
+    [sent] = (await api.post("/_emulator/events", json={"provider": "syncfy", "event": "credentials.refreshed"})
+              ).json["deliveries"]
+    payload = json.loads(sent["body"])["events"][0]["payload"]
+    endpoints = payload["endpoints"]
+    assert {k: len(v) for k, v in endpoints.items()} == {"accounts": 1, "attachments": 1, "credential": 1,
+                                                         "transactions": 1}
+    window = re.search(r"dt_refresh_from=(\d+)&dt_refresh_to=(\d+)&limit=5000&skip=0&wbhk=1$", endpoints["accounts"][0])
+    assert window and int(window[2]) - int(window[1]) == 32
+    assert payload["id_job_type"] == payload["id_job_uuid_type"]
+
+
+async def test_a_grouped_notification_is_one_job_of_one_user(api: Api) -> None:
+    await create(api, url="http://127.0.0.1:9/syncfy", group_events=1,
+                 events=["credentials.created", "credentials.updated", "documents.completed", "documents.success"])
+    [sent] = (await api.post("/_emulator/events", json={"provider": "syncfy", "event": [
+        "credentials.created", "credentials.updated", "documents.completed", "documents.success"]})).json["deliveries"]
+    events = json.loads(sent["body"])["events"]
+    assert len(events) == 4
+    assert len({(e["payload"]["id_job"], e["payload"]["id_job_uuid"], e["header"]["user"]["id_user"])
+                for e in events}) == 1
+    assert len({e["header"]["event"]["eid"] for e in events}) == 4
