@@ -47,6 +47,8 @@ JOURNAL_TEXT = 2048
 JOURNAL_BODY = 4096
 # Why a call was refused (the journal's `reason`, also logged at debug), once known.
 REASON = web.RequestKey("emulator_reason", str)
+# How a body the provider would not read (its Content-Type) was treated: the journal's `note`.
+NOTE = web.RequestKey("emulator_note", str)
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NO_FAULT = {"fault": None}
 
@@ -76,7 +78,8 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
         await control.within_body_timeout(request, request.read())
     if not raw.strip():
         return {}
-    if not raw.lstrip().startswith((b"{", b"[")) and \
+    as_declared = request.app[STATE].settings.strict  # (--strict: JSON labelled as a form is a form)
+    if (as_declared or not raw.lstrip().startswith((b"{", b"["))) and \
             request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.post()  # (from the body read above)
@@ -139,7 +142,6 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
         return control.fail(request, "not_found", f"no control endpoint {request.method} {path}")
-    request[REASON] = f"not_found: no provider serves {path}"
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
         request[PROVIDER_NAME] = resolved.provider.name
@@ -149,6 +151,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         request[PROVIDER_NAME] = resolved.provider.name
         method = state.router.effective_method(request.method, request.headers, resolved.provider)
         return _error_response(request, resolved.provider, resolved.error, method)
+    request[REASON] = f"not_found: no provider serves {path}"
     return control.fail(request, "not_found", f"no provider serves {path}; GET /_emulator/providers lists "
                         "their routes, and /_emulator/ui is the inspector page")
 
@@ -160,8 +163,11 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     try:
         if not request.app[GUARD].host_allowed(request.headers.get("Host")):
             raise ProviderError("forbidden", "this Host is not the emulator's")
-        body = await _read_body(request, provider, route) if method in BODY_METHODS or \
-            request.method in BODY_METHODS else {}
+        reading = method in BODY_METHODS or request.method in BODY_METHODS
+        unread = _unread_body(request, provider, state.settings) if reading else None
+        body = await _read_body(request, provider, route) if reading and not unread else {}
+        if unread:  # (read, for the journal, not parsed)
+            await control.within_body_timeout(request, request.read())
         identity = None
         if route.action not in PUBLIC_ACTIONS:
             identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
@@ -169,6 +175,9 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
             strip = provider.body_credentials
             if strip and isinstance(body, dict):
                 body = {k: v for k, v in body.items() if k not in strip}
+        if unread == "unsupported_media_type":
+            request[REASON] = f"{unread}: {request.pop(NOTE)}"
+            raise ProviderError(unread, request.headers.get("Content-Type", ""))
         replay_key = _idempotency_key(provider, request, method, identity)
         if replay_key is not None:
             replay = state.store.replays.get(replay_key)
@@ -190,6 +199,25 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
+
+
+def _unread_body(request: web.Request, provider: Provider, settings: Settings) -> str | None:
+    """What --strict does with a body whose Content-Type the provider does not read (the fixture's
+    `content_types.strict_error`): None when it reads it, there is no body, or it is read anyway
+    (without --strict, or `lenient`); the journal's note says what happened to such a body."""
+    spec = provider.content_types
+    header = request.headers.get("Content-Type")
+    if not request.body_exists or spec.reads(header):
+        return None
+    sent = f"Content-Type {header}" if header else "no Content-Type"
+    unread = f"{provider.name} reads only {', '.join(spec.accepted)} bodies; this one has {sent}"
+    if not settings.strict or spec.strict_error == "lenient":
+        request[NOTE] = f"{unread}: read anyway" + ("" if spec.strict_error == "lenient" else
+                                                     f" (--strict answers as {provider.name} would)")
+        return None
+    request[NOTE] = f"--strict: {unread}" + (": not read, its fields are missing"
+                                             if spec.strict_error == "ignore_body" else "")
+    return spec.strict_error
 
 
 def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
@@ -229,7 +257,7 @@ def _journal(request: web.Request, state: EmulatorState, started: datetime, resp
                          printable(reason))
     answered = getattr(response, "body", None)
     state.journal.add((started, request.method, request.path[:JOURNAL_TEXT], request.query_string[:JOURNAL_TEXT],
-                       provider, tenant, status, fault, reason, _clipped(body),
+                       provider, tenant, status, fault, reason, request.get(NOTE), _clipped(body),
                        _clipped(answered if isinstance(answered, bytes) else None)))
 
 
@@ -244,9 +272,9 @@ def _body_text(kept: tuple[bytes, int] | None) -> str | None:
 
 def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
     """A request journal entry as the control API shows it (made when read, not per request)."""
-    started, method, path, query, provider, tenant, status, fault, reason, body, answer = entry
+    started, method, path, query, provider, tenant, status, fault, reason, note, body, answer = entry
     return {"time": started.isoformat(timespec="milliseconds"), "method": method, "path": path, "query": query,
-            "provider": provider, "tenant": tenant, "status": status, **fault, "reason": reason,
+            "provider": provider, "tenant": tenant, "status": status, **fault, "reason": reason, "note": note,
             "request_body": _body_text(body), "response_body": _body_text(answer)}
 
 

@@ -30,6 +30,22 @@ def _key(name: str) -> dict[str, str]:
     return {"key": name}
 
 
+# -- request bodies --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentTypes:
+    """The media types whose bodies the provider reads, and what --strict does with another:
+    `unsupported_media_type`, `ignore_body` or `lenient` (see the meta-schema)."""
+
+    accepted: tuple[str, ...] = ("application/json",)
+    strict_error: str = "unsupported_media_type"
+
+    def reads(self, header: str | None) -> bool:
+        """Whether the provider reads a body sent with this Content-Type header (None: none sent)."""
+        media = (header or "").split(";", 1)[0].strip().lower()
+        return media in (m.lower() for m in self.accepted)
+
+
 # -- auth ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,6 +330,7 @@ class Fixture:
     trailing_slash: str = "strict"
     method_override: str | None = None
     dashboard: bool = False
+    content_types: ContentTypes = field(default_factory=ContentTypes)
     auth: Auth
     oauth: OAuth | None = None
     envelope: Any = None

@@ -23,6 +23,7 @@ from referencing.jsonschema import DRAFT202012
 from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
 from emulator.engine.model import (
     Auth,
+    ContentTypes,
     DeliverySpec,
     Errors,
     Events,
@@ -116,6 +117,7 @@ class Provider:
     trailing_slash: str
     method_override: str | None
     dashboard: bool
+    content_types: ContentTypes
     auth: Auth
     body_credentials: tuple[str, ...]  # body fields that carry a credential: not stored with the webhook
     oauth: OAuth | None
@@ -273,6 +275,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         trailing_slash=fixture.trailing_slash,
         method_override=fixture.method_override,
         dashboard=fixture.dashboard,
+        content_types=fixture.content_types,
         auth=fixture.auth,
         body_credentials=tuple(c.body for c in fixture.auth.credentials if c.body is not None),
         oauth=fixture.oauth,
