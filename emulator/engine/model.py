@@ -30,22 +30,6 @@ def _key(name: str) -> dict[str, str]:
     return {"key": name}
 
 
-# -- request bodies --------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContentTypes:
-    """The media types whose bodies the provider reads, and what --strict does with another:
-    `unsupported_media_type`, `ignore_body` or `lenient` (see the meta-schema)."""
-
-    accepted: tuple[str, ...] = ("application/json",)
-    strict_error: str = "unsupported_media_type"
-
-    def reads(self, header: str | None) -> bool:
-        """Whether the provider reads a body sent with this Content-Type header (None: none sent)."""
-        media = (header or "").split(";", 1)[0].strip().lower()
-        return media in (m.lower() for m in self.accepted)
-
-
 # -- auth ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +56,22 @@ class OAuth:
     scope: str = ""
     token: Any = field(default_factory=lambda: {"token": 64})
     answer: Any = field(default_factory=lambda: dict(DEFAULT_TOKEN_ANSWER))
+
+
+# -- request bodies --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentTypes:
+    """The media types whose bodies the provider reads, and what --strict does with another:
+    `unsupported_media_type`, `ignore_body` or `lenient` (see the meta-schema)."""
+
+    accepted: tuple[str, ...] = ("application/json",)
+    strict_error: str = "unsupported_media_type"
+
+    def reads(self, header: str | None) -> bool:
+        """Whether the provider reads a body sent with this Content-Type header (None: none sent)."""
+        media = (header or "").split(";", 1)[0].strip().lower()
+        return media in (m.lower() for m in self.accepted)
 
 
 # -- errors ----------------------------------------------------------------------------------------
