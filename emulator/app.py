@@ -19,9 +19,9 @@ from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
-from emulator.engine.errors import ProviderError, language, render_error
+from emulator.engine.errors import ProviderError, issues_text, language, render_error
 from emulator.engine.ids import IdSource
-from emulator.engine.journal import Journal, printable
+from emulator.engine.journal import Journal, printable, recorded
 from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
@@ -43,6 +43,12 @@ MAX_BODY = 1024 * 1024
 MAX_LINE = 64 * 1024
 # The journal keeps this much of a path or query string, so that its memory stays bounded.
 JOURNAL_TEXT = 2048
+# ... and this much of each request and response body (then `... [truncated: N bytes in all]`).
+JOURNAL_BODY = 4096
+# Why a call was refused (the journal's `reason`, also logged at debug), once known.
+REASON = web.RequestKey("emulator_reason", str)
+# How a body the provider would not read (its Content-Type) was treated: the journal's `note`.
+NOTE = web.RequestKey("emulator_note", str)
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NO_FAULT = {"fault": None}
 
@@ -50,9 +56,17 @@ NO_FAULT = {"fault": None}
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
                     method: str) -> web.Response:
     state = request.app[STATE]
+    _refused(request, error)
     reply = control.plain_error(error) if provider is None else render_error(
         provider, error, method, state.ids.uuid4, language(provider, request.headers.get("Accept-Language")))
     return json_response(request, reply.status, reply.body, reply.headers)
+
+
+def _refused(request: web.Request, error: ProviderError) -> None:
+    """Keep why the call was refused, for the journal: the error's kind and detail (or field issues)."""
+    if REASON not in request:
+        detail = error.detail or issues_text(error.issues)
+        request[REASON] = f"{error.kind}: {detail}" if detail else error.kind
 
 
 async def _read_body(request: web.Request, provider: Provider, route: Route) -> Any:
@@ -65,7 +79,8 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
         await control.within_body_timeout(request, request.read())
     if not raw.strip():
         return {}
-    if not raw.lstrip().startswith((b"{", b"[")) and \
+    as_declared = request.app[STATE].settings.strict  # (--strict: JSON labelled as a form is a form)
+    if (as_declared or not raw.lstrip().startswith((b"{", b"["))) and \
             request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.post()  # (from the body read above)
@@ -102,8 +117,21 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
         response = _http_error(request, exc)
     if not request.path.startswith(CONTROL_PREFIX):  # (a call cancelled at shutdown is sent nothing: no entry)
         fault = faults.journal_fields(request) if with_faults else NO_FAULT
-        _journal(request, state, started, response.status, time.perf_counter() - began, fault)
+        if fault["fault"] is not None and REASON not in request and (response.status >= 400 or "status" in fault):
+            request[REASON] = f"fault rule {fault['fault']}" + (": connection dropped" if "status" in fault else "")
+        body = await _body_read(request)
+        _journal(request, state, started, response, time.perf_counter() - began, fault, body)
     return response
+
+
+async def _body_read(request: web.Request) -> bytes | None:
+    """The request body as the handler read it (aiohttp keeps it), or None when it read none."""
+    if not request.body_exists or not request.content.is_eof():
+        return None
+    try:
+        return await request.read()
+    except (web.HTTPException, web.RequestPayloadError):  # (what was read, too large or undecodable)
+        return None
 
 
 async def _provider_call(request: web.Request) -> web.StreamResponse:
@@ -124,6 +152,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         request[PROVIDER_NAME] = resolved.provider.name
         method = state.router.effective_method(request.method, request.headers, resolved.provider)
         return _error_response(request, resolved.provider, resolved.error, method)
+    request[REASON] = f"not_found: no provider serves {path}"
     return control.fail(request, "not_found", f"no provider serves {path}; GET /_emulator/providers lists "
                         "their routes, and /_emulator/ui is the inspector page")
 
@@ -135,8 +164,11 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     try:
         if not request.app[GUARD].host_allowed(request.headers.get("Host")):
             raise ProviderError("forbidden", "this Host is not the emulator's")
-        body = await _read_body(request, provider, route) if method in BODY_METHODS or \
-            request.method in BODY_METHODS else {}
+        reading = method in BODY_METHODS or request.method in BODY_METHODS
+        unread = _unread_body(request, provider, state.settings) if reading else None
+        body = await _read_body(request, provider, route) if reading and not unread else {}
+        if unread:  # (read, for the journal, not parsed)
+            await control.within_body_timeout(request, request.read())
         identity = None
         if route.action not in PUBLIC_ACTIONS:
             identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
@@ -144,6 +176,9 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
             strip = provider.body_credentials
             if strip and isinstance(body, dict):
                 body = {k: v for k, v in body.items() if k not in strip}
+        if unread == "unsupported_media_type":
+            request[REASON] = f"{unread}: {request.pop(NOTE)}"
+            raise ProviderError(unread, request.headers.get("Content-Type", ""))
         replay_key = _idempotency_key(provider, request, method, identity)
         if replay_key is not None:
             replay = state.store.replays.get(replay_key)
@@ -165,6 +200,25 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
+
+
+def _unread_body(request: web.Request, provider: Provider, settings: Settings) -> str | None:
+    """What --strict does with a body whose Content-Type the provider does not read (the fixture's
+    `content_types.strict_error`): None when it reads it, there is no body, or it is read anyway
+    (without --strict, or `lenient`); the journal's note says what happened to such a body."""
+    spec = provider.content_types
+    header = request.headers.get("Content-Type")
+    if not request.body_exists or spec.reads(header):
+        return None
+    sent = f"Content-Type {header}" if header else "no Content-Type"
+    unread = f"{provider.name} reads only {', '.join(spec.accepted)} bodies; this one has {sent}"
+    if not settings.strict or spec.strict_error == "lenient":
+        request[NOTE] = f"{unread}: read anyway" + ("" if spec.strict_error == "lenient" else
+                                                     f" (--strict answers as {provider.name} would)")
+        return None
+    request[NOTE] = f"--strict: {unread}" + (": not read, its fields are missing"
+                                             if spec.strict_error == "ignore_body" else "")
+    return spec.strict_error
 
 
 def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
@@ -190,22 +244,39 @@ def _idempotency_key(provider: Provider, request: web.Request, method: str, iden
     return (provider.name, identity.tenant, f"{method} {request.path} {key}")
 
 
-def _journal(request: web.Request, state: EmulatorState, started: datetime, status: int, seconds: float,
-             fault: dict[str, Any]) -> None:
-    """One API call in the request journal, and (at info) one line in the log."""
-    provider, tenant = request[PROVIDER_NAME], request[TENANT]
+def _journal(request: web.Request, state: EmulatorState, started: datetime, response: web.StreamResponse,
+             seconds: float, fault: dict[str, Any], body: bytes | None) -> None:
+    """One API call in the request journal (with its bodies, cut at JOURNAL_BODY), at info one line
+    in the log, and at debug why it was refused."""
+    provider, tenant, status = request[PROVIDER_NAME], request[TENANT], response.status
+    reason = request.get(REASON)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info("%s %s -> %d  %s tenant=%s %.1f ms", request.method, printable(request.path_qs), status,
                         provider or "-", printable(tenant or "-"), seconds * 1000)
+    if reason and access_log.isEnabledFor(logging.DEBUG):
+        access_log.debug("%s %s -> %d refused: %s", request.method, printable(request.path), status,
+                         printable(reason))
+    answered = getattr(response, "body", None)
     state.journal.add((started, request.method, request.path[:JOURNAL_TEXT], request.query_string[:JOURNAL_TEXT],
-                       provider, tenant, status, fault))
+                       provider, tenant, status, fault, reason, request.get(NOTE), _clipped(body),
+                       _clipped(answered if isinstance(answered, bytes) else None)))
+
+
+def _clipped(body: bytes | None) -> tuple[bytes, int] | None:
+    """What the journal keeps of a body: its first JOURNAL_BODY bytes and its size."""
+    return None if body is None else (body[:JOURNAL_BODY], len(body))
+
+
+def _body_text(kept: tuple[bytes, int] | None) -> str | None:
+    return None if kept is None else recorded(kept[0], JOURNAL_BODY, kept[1])
 
 
 def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
     """A request journal entry as the control API shows it (made when read, not per request)."""
-    started, method, path, query, provider, tenant, status, fault = entry
+    started, method, path, query, provider, tenant, status, fault, reason, note, body, answer = entry
     return {"time": started.isoformat(timespec="milliseconds"), "method": method, "path": path, "query": query,
-            "provider": provider, "tenant": tenant, "status": status, **fault}
+            "provider": provider, "tenant": tenant, "status": status, **fault, "reason": reason, "note": note,
+            "request_body": _body_text(body), "response_body": _body_text(answer)}
 
 
 def _http_error(request: web.Request, exc: Exception) -> web.Response:
@@ -213,6 +284,7 @@ def _http_error(request: web.Request, exc: Exception) -> web.Response:
     status, error = control.error_of(exc)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
+        _refused(request, error)
         return control.plain_response(request, error, status)
     return _error_response(request, provider, error, request.method)
 

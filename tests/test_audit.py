@@ -300,9 +300,9 @@ def test_the_cli_says_in_one_line_that_the_consumer_cannot_be_reached(tmp_path: 
 
 
 def test_the_readmes_audit_example_is_what_the_audit_prints() -> None:
-    """The README's example consumer checks the HMAC but not the age of `t`."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    [example] = re.findall(r"^```text\n\$ (webhook-emulator audit .*?)\n(.*?)^```", readme, flags=re.M | re.S)
+    """docs/audit.md's example consumer checks the HMAC but not the age of `t`."""
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```text audit\n\$ (webhook-emulator audit .*?)\n(.*?)^```", readme, flags=re.M | re.S)
     command, shown = example
 
     def ignores_age(path: str, hit: Hit) -> int:

@@ -315,8 +315,8 @@ async def test_a_provider_path_without_a_route_is_faulted_too(api: Api) -> None:
 
 
 def test_the_readmes_fault_commands_run(emulator: Emulator, client: Any) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    commands = [shlex.split(line) for line in readme.splitlines() if line.startswith("webhook-emulator fault ")]
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "faults.md").read_text(encoding="utf-8")
+    commands = [shlex.split(line) for line in guide.splitlines() if line.startswith("webhook-emulator fault ")]
     assert len(commands) == 4
     for words in commands:
         done = cli(*[w.replace("http://127.0.0.1:8080", emulator.url) for w in words[2:]])

@@ -400,9 +400,8 @@ def test_a_format_that_is_not_enforced_is_refused(acme: Path, capsys: pytest.Cap
     create = schema(acme, "create.json", '"format": "http-url"', '"format": "colour"')
     assert check(acme, capsys) == (2, [
         f"{create}: at $.properties.target.format: format 'colour' is not enforced; the enforced formats: date, "
-        "date-time, django-url, email, header-name, header-value, hostname, http-url, idn-email, idn-hostname, ipv4, ipv6, "
-            "regex, "
-        "time, uri, uri-reference, uuid"])
+        "date-time, django-url, email, header-name, header-value, hostname, http-url, idn-email, idn-hostname, "
+        "ipv4, ipv6, regex, time, uri, uri-reference, uuid"])
 
 
 def test_a_placeholder_a_pattern_is_made_of_is_used_once(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,8 @@
-"""The README's examples, run: its curl and CLI examples against a live emulator (with a live
-receiver standing in for http://127.0.0.1:9000), its pytest example through pytester, and its
-set-up commands checked against .ci/run. A README change that breaks an example fails here."""
+"""The examples of the README and of the guides in docs/, run: their curl and CLI examples (every
+`sh` block, each found by the name in its fence) against one live emulator, in the order a reader
+meets them, with a live receiver standing in for http://127.0.0.1:9000; the pytest examples
+through pytester; the set-up commands checked against .ci/run; and every relative link. A change
+that breaks an example, or moves one without its name, fails here."""
 
 from __future__ import annotations
 
@@ -20,21 +22,24 @@ import yaml
 from emulator import Emulator
 from emulator.cli import build_parser
 from emulator.receiver import Receiver
+from emulator.settings import Settings
+from tests.docs_blocks import PAGES, ROOT, block, fenced, page_name
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# Every `sh` block, in the order they run against one emulator: later ones use what earlier ones
+# created (the firing examples deliver to the webhooks the provider examples registered).
+RUN = [("README.md", "quick-start")] + \
+    [("docs/providers.md", name) for name in ("paybook", "syncfy", "shareactor", "gigapay", "centry")] + \
+    [("docs/firing.md", name) for name in ("fire", "fire-to-a-url", "misbehave")] + \
+    [("docs/faults.md", "faults"), ("docs/state.md", "dashboard-and-snapshot"),
+     ("docs/inspector.md", "syncfy-dashboard"), ("docs/control-api.md", "control")]
 EMULATOR_URL = "http://127.0.0.1:8080"
 RECEIVER_URL = "http://127.0.0.1:9000"
 
 
-def blocks(language: str) -> list[str]:
-    """The README's fenced code blocks in `language`, in order."""
-    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.M | re.S)
-
-
-def commands(block: str) -> list[list[str]]:
+def commands(text: str) -> list[list[str]]:
     """A shell block's commands (continuation lines joined), each split into words."""
-    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+    return [shlex.split(line) for line in text.replace("\\\n", " ").splitlines() if line.strip()]
 
 
 def curl(args: list[str]) -> requests.Response:
@@ -67,10 +72,21 @@ def live() -> Iterator[tuple[Emulator, Receiver]]:
 
 
 def test_setup_commands_are_the_ones_ci_runs() -> None:
-    install_and_start, install_and_test = blocks("shell")[:2]
-    assert install_and_start.strip() == "pip install . && webhook-emulator serve"
+    assert block("README.md", "install-and-serve", "shell").strip() == "pip install . && webhook-emulator serve"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert install_and_test.strip() in ci.splitlines()
+    assert block("README.md", "install-and-test", "shell").strip() in ci.splitlines()
+
+
+def test_the_quick_start_serves_where_its_examples_go() -> None:
+    served = Settings()  # what `webhook-emulator serve` listens on, given no option or variable
+    assert f"http://{served.host}:{served.port}" == EMULATOR_URL
+    assert f"<{EMULATOR_URL}/_emulator/ui>" in README
+
+
+def test_every_sh_block_has_a_name_and_is_run() -> None:
+    found = [(page_name(p), name) for p in PAGES for lang, name, _ in fenced(page_name(p)) if lang == "sh"]
+    assert all(name for _, name in found), f"an sh block without a name: {found}"
+    assert sorted(found) == sorted(RUN)
 
 
 def test_subprocesses_run_the_working_tree() -> None:
@@ -83,9 +99,9 @@ def test_subprocesses_run_the_working_tree() -> None:
 
 def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
     emulator, receiver = live
-    examples = [c for block in blocks("sh") for c in commands(block)]
+    examples = [c for page, name in RUN for c in commands(block(page, name, "sh"))]
     fired: list[str] = []
-    assert examples, "the README has no runnable examples"
+    assert examples, "no runnable examples"
     for words in examples:
         words = [w.replace(EMULATOR_URL, emulator.url).replace(RECEIVER_URL, receiver.url) for w in words]
         if words[0] == "curl":
@@ -111,8 +127,8 @@ def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
                 assert lines and all(line.startswith(("delivered ", "secret: ")) for line in lines), done.stdout
                 fired.append("\n".join(lines))
         else:
-            pytest.fail(f"the README's sh blocks hold only curl and webhook-emulator commands, not {words[0]}")
-    assert blocks("text")[0].strip() in fired, "the README shows what its first fire example prints"
+            pytest.fail(f"the sh blocks hold only curl and webhook-emulator commands, not {words[0]}")
+    assert block("docs/firing.md", "fire-output").strip() in fired, "docs/firing.md shows what its fire example prints"
     # The fired examples reached the webhooks the examples registered (and the --url one).
     assert {"/gigapay", "/share"} <= {r.path for r in receiver.received}
 
@@ -120,19 +136,18 @@ def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
 def test_docker_examples_match_the_dockerfile() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     [exposed] = re.findall(r"^EXPOSE (\d+)$", dockerfile, flags=re.M)
-    build, run = commands(blocks("shell")[2])
+    build, run = commands(block("docs/docker.md", "docker-build-and-run"))
     assert build[:4] == ["docker", "build", "-t", "webhook-emulator"] and build[-1] == "."
     assert f"{exposed}:{exposed}" in run and run[-1] == "webhook-emulator"
-    [compose] = blocks("yaml")
-    service = yaml.safe_load(compose)["services"]["webhooks"]
+    service = yaml.safe_load(block("docs/docker.md", "compose"))["services"]["webhooks"]
     assert f"{exposed}:{exposed}" in service["ports"] and service["build"] == "."
 
 
 def test_pytest_examples_pass_in_a_fresh_project(pytester: pytest.Pytester) -> None:
-    """A project of its own (no config of ours), with what the README says it needs installed."""
-    examples = blocks("python")
-    assert len(examples) == 2
-    pytester.makepyfile(**{f"test_readme_example_{i}": example for i, example in enumerate(examples)})
+    """A project of its own (no config of ours), with what the README says it needs installed:
+    the README's example, and docs/pytest.md's async one."""
+    pytester.makepyfile(test_readme_example=block("README.md", "pytest-example", "python"),
+                        test_async_example=block("docs/pytest.md", "async-example", "python"))
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
@@ -146,9 +161,8 @@ def test_the_pytest_extra_brings_what_the_examples_need() -> None:
 
 
 def test_the_state_file_example_loads_and_the_compose_example_mounts_it(tmp_path: Path) -> None:
-    [state] = blocks("yaml state.yaml")
     path = tmp_path / "state.yaml"
-    path.write_text(state, encoding="utf-8")
+    path.write_text(block("docs/state.md", "state.yaml", "yaml"), encoding="utf-8")
     with Emulator(state=path) as emulator:
         listed = requests.get(f"{emulator.url}/v1/webhooks/subscriptions", timeout=10,
                               headers={"Authorization": "api_key api_key=MY_SYNCFY_KEY"}).json()["response"]
@@ -156,9 +170,28 @@ def test_the_state_file_example_loads_and_the_compose_example_mounts_it(tmp_path
         payouts = requests.get(f"{emulator.url}/v2/webhooks/payouts/", timeout=10, headers={
             "Authorization": "Token MY_GIGAPAY_TOKEN", "Integration-ID": "MY_INTEGRATION_ID"}).json()
         assert payouts["secret_key"] == "my-fixed-secret"
-    [compose] = blocks("yaml docker-compose.yml")
-    service = yaml.safe_load(compose)["services"]["webhooks"]
+    service = yaml.safe_load(block("docs/state.md", "docker-compose.yml", "yaml"))["services"]["webhooks"]
     mounted = {v.split(":")[1] for v in service["volumes"]}
     assert {service["environment"]["EMULATOR_STATE"], service["environment"]["EMULATOR_DATA_DIR"]} <= mounted
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert f'VOLUME ["{service["environment"]["EMULATOR_DATA_DIR"]}"]' in dockerfile
+
+
+def _anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_name)
+def test_every_relative_link_leads_somewhere(page: Path) -> None:
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        where, _, anchor = target.partition("#")
+        linked = (page.parent / where).resolve() if where else page
+        if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
+            broken.append(target)
+    assert broken == []

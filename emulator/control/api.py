@@ -554,7 +554,9 @@ ROUTES = [
                  query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
-    ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
+    ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications "
+                 "(the emulator's own `k` is 44 letters and digits: the same 33 bytes under standard and URL-safe "
+                 "base64, so a receiver reading it with `base64.b64decode` verifies too)"),
     ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK", body=JWK_BODY),
     ControlRoute("GET", "/_emulator/openapi.json", openapi_document, "This document"),
     ControlRoute("GET", "/_emulator/state/snapshot", state_snapshot,

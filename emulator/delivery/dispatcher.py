@@ -30,6 +30,7 @@ from emulator import __version__
 from emulator.delivery.events import Event, EventError, aliases, canonical, catalogue, firing
 from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, sign
 from emulator.delivery.targets import TargetPolicy
+from emulator.engine.journal import recorded
 from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, PayloadMatch, Signature
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
@@ -221,14 +222,6 @@ class Delivery:
     def held_bytes(self) -> int:
         """The bytes of bodies this delivery holds: its own and its attempts' recorded ones."""
         return len(self.body) + sum(len(a.request_body) + len(a.response_body or "") for a in self.attempts)
-
-
-def recorded(raw: bytes, limit: int) -> str:
-    """A body as the delivery log keeps it: the first `limit` bytes, then a marker saying how many
-    there were in all."""
-    if len(raw) <= limit:
-        return raw.decode("utf-8", errors="replace")
-    return raw[:limit].decode("utf-8", errors="ignore") + f"... [truncated: {len(raw)} bytes in all]"
 
 
 async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:

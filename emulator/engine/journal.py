@@ -1,5 +1,5 @@
-"""Bounded logs: the most recent entries are kept, the oldest dropped (a ring buffer); and log
-lines that no request can forge."""
+"""Bounded logs: the most recent entries are kept, the oldest dropped (a ring buffer); bodies
+kept up to a limit, with a marker; and log lines that no request can forge."""
 
 from __future__ import annotations
 
@@ -11,6 +11,15 @@ from typing import Any
 def printable(text: str) -> str:
     """`text` for a log line: control characters escaped, so no request can forge a line."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def recorded(raw: bytes, limit: int, size: int | None = None) -> str:
+    """A body as a log keeps it: the first `limit` bytes, then a marker saying how many there were
+    in all (`size`, when `raw` is already cut short)."""
+    size = len(raw) if size is None else size
+    if size <= limit:
+        return raw.decode("utf-8", errors="replace")
+    return raw[:limit].decode("utf-8", errors="ignore") + f"... [truncated: {size} bytes in all]"
 
 
 def _as_is(entry: Any) -> dict[str, Any]:

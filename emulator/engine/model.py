@@ -75,6 +75,22 @@ class OAuth:
     answer: Any = field(default_factory=lambda: dict(DEFAULT_TOKEN_ANSWER))
 
 
+# -- request bodies --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentTypes:
+    """The media types whose bodies the provider reads, and what --strict does with another:
+    `unsupported_media_type`, `ignore_body` or `lenient` (see the meta-schema)."""
+
+    accepted: tuple[str, ...] = ("application/json",)
+    strict_error: str = "unsupported_media_type"
+
+    def reads(self, header: str | None) -> bool:
+        """Whether the provider reads a body sent with this Content-Type header (None: none sent)."""
+        media = (header or "").split(";", 1)[0].strip().lower()
+        return media in (m.lower() for m in self.accepted)
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -386,6 +402,7 @@ class Fixture:
     allow: tuple[str, ...] = ()  # the Allow header's order (unsaid: alphabetical, without HEAD)
     format_suffix: str | None = None  # every route's path ends with it; another suffix is not_acceptable
     dashboard: bool = False
+    content_types: ContentTypes = field(default_factory=ContentTypes)
     auth: Auth
     oauth: OAuth | None = None
     envelope: Any = None

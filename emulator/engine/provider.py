@@ -23,6 +23,7 @@ from referencing.jsonschema import DRAFT202012
 from emulator.engine.fast_validation import TwoTierValidator, fast_registry, schema_is_valid, two_tier
 from emulator.engine.model import (
     Auth,
+    ContentTypes,
     DeliverySpec,
     Errors,
     Events,
@@ -162,6 +163,7 @@ class Provider:
     allow: tuple[str, ...]
     format_suffix: str | None
     dashboard: bool
+    content_types: ContentTypes
     auth: Auth
     body_credentials: tuple[str, ...]  # body fields that carry a credential: not stored with the webhook
     oauth: OAuth | None
@@ -363,6 +365,7 @@ def _provider(path: Path, fixture: Fixture, registry: Registry, raw: dict[str, A
         allow=fixture.allow,
         format_suffix=fixture.format_suffix,
         dashboard=fixture.dashboard,
+        content_types=fixture.content_types,
         auth=fixture.auth,
         body_credentials=tuple(c.body for c in fixture.auth.credentials if c.body is not None),
         oauth=fixture.oauth,
