@@ -149,7 +149,11 @@ async def reset(request: web.Request) -> web.Response:
         found = provider_named(request, provider)
         if isinstance(found, web.Response):
             return found
-    state.reset(provider)
+    # Written before anything else forgets: a reset the file cannot take leaves memory (the
+    # delivery log too) as it was, and the call answers 500.
+    state.store.reset(provider)
+    state.store.commit()
+    state.forget(provider)
     return json_response(request, 200, {"reset": provider or "all"})
 
 

@@ -152,6 +152,9 @@ class SqliteStore(Store):
         self.changes = Changes()
         self.jwks: dict[str, dict[str, str]] = {}
         self._saved_jwks: dict[str, dict[str, str]] = {}
+        self._in_file: dict[str, str] = {}  # delivery id -> provider, of the deliveries the file holds
+        # The webhooks whose failure counter an attempt moved: progress, written but never rolled back.
+        self._counted: set[tuple[str, str, str]] = set()
 
     # -- reading back -------------------------------------------------------------------------
 
@@ -161,6 +164,7 @@ class SqliteStore(Store):
         self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (), lambda p, k: (p, json.loads(k))))
         deliveries = list(self._rows("deliveries", "delivery, due", " ORDER BY seq", (),
                                      lambda d, due: (delivery_from_json(d), due)))
+        self._in_file = {d.id: d.provider for d, _ in deliveries}
         self.changes = Changes()
         return deliveries
 
@@ -250,7 +254,9 @@ class SqliteStore(Store):
                 found = self._read_replays(" WHERE provider = ? AND tenant = ? AND key = ?", stored)
                 self.replays.pop(key, None)
                 self.replays.update(found)
-        self.changes = Changes(deliveries=changes.deliveries, forgotten=changes.forgotten)
+        # Kept: the progress of deliveries the file holds (a firing's new ones are not sent at all).
+        self.changes = Changes(deliveries={i: v for i, v in changes.deliveries.items() if i in self._in_file},
+                               forgotten={i for i in changes.forgotten if i in self._in_file})
 
     def saved_jwks(self) -> dict[str, dict[str, str]]:
         """The signing JWKs the file holds."""
@@ -258,9 +264,11 @@ class SqliteStore(Store):
 
     def forget_deliveries(self, keep: set[str]) -> None:
         """Drop the rows of deliveries no longer in the delivery log (it keeps the newest)."""
-        held = [i for (i,) in self._db.execute("SELECT id FROM deliveries")]
+        gone = [i for (i,) in self._db.execute("SELECT id FROM deliveries") if i not in keep]
         with self._transaction():
-            self._db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in held if i not in keep])
+            self._db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in gone])
+        for delivery_id in gone:
+            self._in_file.pop(delivery_id, None)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -283,22 +291,48 @@ class SqliteStore(Store):
             due = earlier[1]
         self.changes.deliveries[delivery.id] = (delivery, due)
         target = delivery.target
-        if target.webhook_id is not None and target.tenant is not None:  # a failure counter may have moved
-            self.changes.records.add((delivery.provider, target.tenant, target.webhook_id))
+        if delivery.attempts and target.webhook_id is not None and target.tenant is not None:
+            # (an attempt may have moved the webhook's failure counter)
+            self._counted.add((delivery.provider, target.tenant, target.webhook_id))
 
     def commit(self) -> None:
+        """Write what changed. When the file cannot take it, memory is rolled back wherever the
+        changes touched it and the error is raised: the call (or the firing) has failed. Only the
+        progress of deliveries already in the file (attempts made: what a receiver saw cannot be
+        undone) is kept, to be written with the next commit; failing to write it alone logs one
+        line and raises nothing."""
         changes = self.changes
         assert changes is not None
-        if not changes and self.jwks == self._saved_jwks:
+        if not changes and not self._counted and self.jwks == self._saved_jwks:
             return
         self.changes = Changes()
         try:
             with self._transaction():
                 self._write(changes)
-        except Exception:
+        except Exception as exc:
             self._roll_back(changes)
-            raise
+            if self._undoable(changes):
+                raise
+            log.error("%s: cannot save what deliveries did now (%s: %s); it is written with the next commit "
+                      "that succeeds", self.path, type(exc).__name__, exc)
+            return
         self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
+        self._counted.clear()
+        self._note_written(changes)
+
+    def _undoable(self, changes: Changes) -> bool:
+        """Whether `changes` hold more than the progress of deliveries the file already holds: what
+        a call changed, or a firing's new deliveries."""
+        return bool(changes.records or changes.tenants or changes.tokens or changes.replays or changes.resets) \
+            or any(i not in self._in_file for i in changes.deliveries)
+
+    def _note_written(self, changes: Changes) -> None:
+        """Which deliveries the file holds, after `changes` were written."""
+        for provider in changes.resets:
+            self._in_file = {} if provider is None else {i: p for i, p in self._in_file.items() if p != provider}
+        for delivery_id in changes.forgotten:
+            self._in_file.pop(delivery_id, None)
+        self._in_file.update((i, d.provider) for i, (d, _) in changes.deliveries.items())
 
     def _write(self, changes: Changes) -> None:
         db = self._db
@@ -313,7 +347,7 @@ class SqliteStore(Store):
             if collection is not None:
                 db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)",
                            (provider, _stored(tenant), collection.ref))
-        for provider, tenant, record_id in changes.records:
+        for provider, tenant, record_id in changes.records | self._counted:
             collection = self.collections.get((provider, tenant))
             record = collection and (collection.get(record_id) or collection.removed.get(record_id))
             if record:
