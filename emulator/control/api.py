@@ -301,7 +301,8 @@ async def fire_events(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
-    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
+    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first
+    (`order=newest`: newest first, the offset counted from the newest)."""
     dispatcher = _dispatcher(request)
     q = request.query
     try:
@@ -310,11 +311,16 @@ async def list_deliveries(request: web.Request) -> web.Response:
         limit = offset = -1
     if not (1 <= limit <= MAX_PAGE and offset >= 0):
         return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
+    order = q.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        return fail(request, "validation", "order must be oldest (the default) or newest")
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
+    if order == "newest":
+        found.reverse()
     page = [d.as_json() for d in found[offset:offset + limit]]
     return json_response(request, 200, {"deliveries": page, "total": len(found), "offset": offset, "limit": limit,
-                                        "dropped": dispatcher.log.dropped})
+                                        "order": order, "dropped": dispatcher.log.dropped})
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
@@ -555,7 +561,7 @@ ROUTES = [
     ControlRoute("POST", "/_emulator/events", fire_events,
                  "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
     ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
-                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
+                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset", "order")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
