@@ -20,6 +20,7 @@ from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.auth import Identity
+from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
 from emulator.engine.journal import printable
 from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
@@ -103,6 +104,8 @@ async def read_json_object(request: web.Request, max_bytes: int | None = None,
     try:
         raw = await within_body_timeout(request, request.read() if max_bytes is None
                                         else _read_at_most(request, max_bytes))
+        if raw is not None:
+            raw = decode_body(request.headers.get("Content-Encoding"), raw, max_bytes or MAX_BODY)
     except ProviderError as error:
         return plain_response(request, error, error.status)
     if raw is None:

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from emulator.control.api import ControlRoute, fail, read_json_object
 from emulator.engine.auth import authenticate
+from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
 from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.responses import json_response
@@ -199,7 +200,7 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
     body: Any = {}
     if provider.body_credentials and request.can_read_body:
         try:
-            body = parse_json(await request.read())
+            body = parse_json(decode_body(request.headers.get("Content-Encoding"), await request.read(), MAX_BODY))
         except ProviderError:
             body = {}
     try:
