@@ -87,7 +87,7 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     """A rule's fields from a JSON object, checked; FaultError says what is wrong."""
     if not isinstance(body, dict):
         raise FaultError("a fault rule is a JSON object")
-    unknown = sorted(set(body) - set(RULE_FIELDS))
+    unknown = sorted({str(k) for k in body if k not in RULE_FIELDS})  # (a YAML key may be a number)
     status, latency, drop = body.get("status"), body.get("latency", 0), body.get("drop", False)
     times, probability = body.get("times"), body.get("probability")
     retry_after = body.get("retry_after")

@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -50,8 +50,30 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _aware(value: Any) -> datetime:
+    """A stored time: ISO 8601 text with a time zone; ValueError (or TypeError) when it is not."""
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a time")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"the time {value!r} has no time zone")
+    return moment
+
+
 def _maybe_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else _aware(value)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """`value` when it is of `kind`; TypeError naming `what` when it is not."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"{what} is {type(value).__name__}, not {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _object(text: str) -> dict[str, Any]:
+    """A row's JSON text, which must hold an object."""
+    return _typed(json.loads(_checked(text)), dict, "the row's JSON")
 
 
 def _stored(text: str) -> str | bytes:
@@ -98,9 +120,10 @@ def record_json(record: Record) -> str:
 
 
 def record_from_json(text: str) -> Record:
-    raw = json.loads(text)
-    return Record(raw["id"], raw["data"], datetime.fromisoformat(raw["created"]),
-                  datetime.fromisoformat(raw["updated"]), _maybe_time(raw["modified"]), raw["scope"], raw["deleted"])
+    raw = _object(text)
+    return Record(_typed(raw["id"], str, "id"), _typed(raw["data"], dict, "data"), _aware(raw["created"]),
+                  _aware(raw["updated"]), _maybe_time(raw["modified"]),
+                  _typed(raw["scope"], (str, type(None)), "scope"), _typed(raw["deleted"], bool, "deleted"))
 
 
 def _bytes_text(raw: bytes) -> str:
@@ -121,8 +144,13 @@ def delivery_json(delivery: Delivery) -> str:
 
 
 def delivery_from_json(text: str) -> Delivery:
-    raw = json.loads(text)
-    attempts = [Attempt(**a) for a in raw["attempts"]]
+    raw = _object(text)
+    for key, kind in (("id", str), ("provider", str), ("status", str), ("body", str), ("events", list),
+                      ("event_ids", list), ("attempts", list), ("target", dict)):
+        _typed(raw[key], kind, key)
+    if raw["status"] not in ("pending", "delivered", "failed"):
+        raise ValueError(f"status {raw['status']!r} is not pending, delivered or failed")
+    attempts = [Attempt(**_typed(a, dict, "an attempt")) for a in raw["attempts"]]
     return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
                     target=Target(**raw["target"]), body=_text_bytes(raw["body"]),
                     signature=raw["signature"], created=raw["created"], status=raw["status"],
@@ -152,21 +180,31 @@ class SqliteStore(Store):
         self.changes = Changes()
         self.jwks: dict[str, dict[str, str]] = {}
         self._saved_jwks: dict[str, dict[str, str]] = {}
+        self.providers: frozenset[str] = frozenset()  # those loaded (see restore)
         self._in_file: dict[str, str] = {}  # delivery id -> provider, of the deliveries the file holds
         # The webhooks whose failure counter an attempt moved: progress, written but never rolled back.
         self._counted: set[tuple[str, str, str]] = set()
 
     # -- reading back -------------------------------------------------------------------------
 
-    def restore(self) -> list[tuple[Delivery, float | None]]:
-        """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
+    def restore(self, providers: Iterable[str]) -> list[tuple[Delivery, float | None]]:
+        """Fill memory from the file; returns the deliveries (oldest first) with their due times.
+        Rows of webhooks, tokens, replays and JWKs must name one of `providers` (those loaded)."""
+        self.providers = frozenset(providers)
         self._read_back()
-        self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (), lambda p, k: (p, json.loads(k))))
+        self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (),
+                                           lambda p, k: (self._provider(p), _typed(json.loads(k), dict, "jwk"))))
         deliveries = list(self._rows("deliveries", "delivery, due", " ORDER BY seq", (),
                                      lambda d, due: (delivery_from_json(d), due)))
         self._in_file = {d.id: d.provider for d, _ in deliveries}
         self.changes = Changes()
         return deliveries
+
+    def _provider(self, value: Any) -> str:
+        """A row's provider, which must be loaded (the emulator cannot serve the rows of another)."""
+        if _checked(value) not in self.providers:
+            raise ValueError(f"no provider {value!r} is loaded")
+        return value
 
     def _rows(self, table: str, columns: str, where: str, params: tuple[Any, ...],
               convert: Callable[..., T]) -> Iterator[T]:
@@ -194,10 +232,10 @@ class SqliteStore(Store):
         """The collections the file holds (those `where` selects), keyed by provider and tenant."""
         found: dict[tuple[str, str], Collection] = {}
         for key, ref in self._rows("tenants", "provider, tenant, ref", where, params,
-                                   lambda p, t, ref: ((_checked(p), _loaded(t)), _checked(ref))):
+                                   lambda p, t, ref: ((self._provider(p), _loaded(t)), _checked(ref))):
             found[key] = Collection(ref=ref)
         rows = self._rows("records", "provider, tenant, record", where + " ORDER BY rowid", params,
-                          lambda p, t, r: (_checked(p), _loaded(t), record_from_json(r)))
+                          lambda p, t, r: (self._provider(p), _loaded(t), record_from_json(r)))
         for provider, tenant, record in sorted(rows, key=lambda x: x[2].created):
             collection = found.get((provider, tenant))
             if collection is None:
@@ -214,9 +252,10 @@ class SqliteStore(Store):
         tokens: dict[str, dict[str, Token]] = {}
 
         def token(provider: str, access: str, text: str) -> tuple[str, str, Token]:
-            raw = json.loads(text)
-            return _checked(provider), _checked(access), Token(
-                raw["owner"], datetime.fromisoformat(raw["expires"]), raw["refresh"], raw["scope"])
+            raw = _object(text)
+            return self._provider(provider), _checked(access), Token(
+                _typed(raw["owner"], str, "owner"), _aware(raw["expires"]), _typed(raw["refresh"], str, "refresh"),
+                raw["scope"])
 
         for provider, access, made in self._rows("tokens", "provider, access, token", where, params, token):
             tokens.setdefault(provider, {})[access] = made
@@ -224,9 +263,10 @@ class SqliteStore(Store):
 
     def _read_replays(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str, str], Replay]:
         def replay(provider: str, tenant: Any, key: Any, text: str) -> tuple[tuple[str, str, str], Replay]:
-            raw = json.loads(text)
-            return (_checked(provider), _loaded(tenant), _loaded(key)), Replay(
-                raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
+            raw = _object(text)
+            return (self._provider(provider), _loaded(tenant), _loaded(key)), Replay(
+                _typed(raw["status"], int, "status"), _text_bytes(_typed(raw["body"], str, "body")),
+                _typed(raw["headers"], dict, "headers"), _aware(raw["expires"]))
 
         return dict(self._rows("replays", "provider, tenant, key, replay", where, params, replay))
 
@@ -406,7 +446,7 @@ def setup(app: web.Application) -> None:
         assert dispatcher is not None
         began = time.perf_counter()
         log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
-        deliveries = store.restore()
+        deliveries = store.restore(state.providers)
         dispatcher.keys.update(store.saved_jwks())
         store.jwks = dispatcher.keys
         for delivery, due in deliveries:

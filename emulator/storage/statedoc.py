@@ -87,7 +87,7 @@ def place(base: str, *keys: str | int) -> str:
         elif isinstance(key, str) and re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
             base += f".{key}"
         else:
-            base += f"[{json.dumps(key)}]"
+            base += f"[{json.dumps(key, default=str)}]"  # (a YAML key may be a date)
     return base
 
 
