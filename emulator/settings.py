@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -91,6 +92,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
+        _finite(time_scale=self.time_scale, delivery_timeout=self.delivery_timeout,
+                header_timeout=self.header_timeout, body_timeout=self.body_timeout)
         if self.time_scale <= 0:
             raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
         if min(self.header_timeout, self.body_timeout) <= 0 or self.max_connections < 1:
@@ -133,6 +136,13 @@ class Settings:
     def strict_for(self, provider: str) -> bool:
         """Whether `provider` accepts only configured (or issued) credentials."""
         return self.strict or bool(self.credentials.get(provider))
+
+
+def _finite(**numbers: float | None) -> None:
+    """SettingsError for a number setting that is NaN or infinite (flag, variable or argument)."""
+    for name, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise SettingsError(f"{name.replace('_', ' ')} must be a finite number, not {value}")
 
 
 def _convert(name: str, raw: str) -> Any:
