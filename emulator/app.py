@@ -19,6 +19,7 @@ from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
 from emulator.engine.clock import SEEDED_EPOCH, Clock
+from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import ProviderError, issues_text, language, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal, printable, recorded
@@ -37,7 +38,6 @@ from emulator.vocabulary import CONTROL_PREFIX
 log = logging.getLogger("emulator")
 # One line per provider API call at info (method, path, status, provider, tenant, duration).
 access_log = logging.getLogger("emulator.access")
-MAX_BODY = 1024 * 1024
 # The longest request line and header line read (aiohttp's default is 8190): longer ids, paths and
 # query values reach the application and get the provider's own error, not the parser's plain text.
 MAX_LINE = 64 * 1024
@@ -77,11 +77,15 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
     # (A body that has all arrived, as a small one has, is read without a timer.)
     raw = await request.read() if request.content.is_eof() else \
         await control.within_body_timeout(request, request.read())
+    encoding = request.headers.get("Content-Encoding")
+    raw = decode_body(encoding, raw, MAX_BODY)
     if not raw.strip():
         return {}
     as_declared = request.app[STATE].settings.strict  # (--strict: JSON labelled as a form is a form)
     if (as_declared or not raw.lstrip().startswith((b"{", b"["))) and \
             request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if encoding:  # (aiohttp reads a form from the body as sent)
+            raise ProviderError("malformed_body", "a form body cannot be compressed (Content-Encoding)")
         try:
             form = await request.post()  # (from the body read above)
         except ValueError as exc:  # undecodable bytes in a form body
@@ -298,7 +302,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     ids = ids or IdSource(clock, settings.seed)
     store = persistence.open_store(ids.objectid, settings.data_dir, settings.skip_corrupt_rows)
     app = web.Application(client_max_size=MAX_BODY,
-                          handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
+                          handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE,
+                                        "auto_decompress": False})  # (bodies are decoded as they are read)
     app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,

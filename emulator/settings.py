@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
@@ -103,7 +104,9 @@ class Settings:
         "for an OAuth provider, `NAME=CLIENT_ID:SECRET` is a client allowed tokens", factory=dict,
         parse=parse_credentials)
     log_level: str = option("info", "logging detail: `info`, a line per API call and per delivery attempt; "
-                            "`warning`, problems only; `debug`; `error`", choices=LOG_LEVELS)
+                            "`warning`, problems only; `debug`; `error`; the \"listening on\" line is there at "
+                            "every level",
+                            choices=LOG_LEVELS)
     admin_token: str | None = option(None, "require `Authorization: Bearer TOKEN` on every `/_emulator/` "
                                      "endpoint but health", default_words="none, the control API is open")
     allow_targets: list[str] | None = option(
@@ -126,6 +129,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
+        _finite(time_scale=self.time_scale, delivery_timeout=self.delivery_timeout,
+                header_timeout=self.header_timeout, body_timeout=self.body_timeout)
         if self.time_scale <= 0:
             raise SettingsError(f"time scale must be > 0, not {self.time_scale}")
         if min(self.header_timeout, self.body_timeout) <= 0 or self.max_connections < 1:
@@ -228,6 +233,13 @@ def markdown_table() -> str:
         shown = f"{flag(f)} {opt.metavar}" if opt.metavar else flag(f)
         rows.append(f"| `{shown}` | `{variable(f)}` | {default_text(f)} | {opt.help} |")
     return "\n".join(rows)
+
+
+def _finite(**numbers: float | None) -> None:
+    """SettingsError for a number setting that is NaN or infinite (flag, variable or argument)."""
+    for name, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise SettingsError(f"{name.replace('_', ' ')} must be a finite number, not {value}")
 
 
 def _convert(f: Field[Any], raw: str) -> Any:

@@ -104,7 +104,8 @@ def test_webhooks_survive_a_restart_and_a_kill_9(tmp_path: Path, servers: list[S
     requests.delete(f"{first.url}/webhooks/{doomed['_id']['$oid']}", headers=SHARE, timeout=10)
     first.post("/v2/webhooks/", {"url": "https://g.se/1", "events": ["Payout.created"], "secret_key": "s"},
                {**GIGAPAY, "Idempotency-Key": "k1"})
-    token = first.post("/oauth/token", {"grant_type": "client_credentials", "client_id": "CE"})["access_token"]
+    token = first.post("/oauth/token", {"grant_type": "client_credentials", "client_id": "CE",
+                                        "client_secret": "s"})["access_token"]
     first.post("/conexion/v1/webhooks.json", {"callback_url": "https://c.cl/1", "on_order_save": True},
                {"Authorization": f"Bearer {token}"})
     before, snapshot = answers(first, token), first.get("/_emulator/state/snapshot")

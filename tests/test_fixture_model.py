@@ -208,8 +208,8 @@ async def test_the_token_answer_is_the_fixtures_template(tmp_path: Path, make_ap
         "\nerrors:", '\noauth:\n  expires_in: 60\n  answer: {token: "{access_token}", ttl: "{expires_in}"}\nerrors:', 1)
         .replace("routes:\n", "routes:\n  - {method: POST, path: /acme/token, action: oauth_token}\n", 1))
     api = await make_api(fixtures=[folder])
-    answer = await api.post("/acme/token", json={"grant_type": "client_credentials", "client_id": "me"},
-                            validate=False)
+    answer = await api.post("/acme/token", json={"grant_type": "client_credentials", "client_id": "me",
+                                                 "client_secret": "s"}, validate=False)
     assert answer.status == 200 and sorted(answer.json) == ["token", "ttl"] and answer.json["ttl"] == 60
     listed = await api.get("/acme/hooks", headers={"Authorization": f"Bearer {answer.json['token']}"}, validate=False)
     assert listed.status == 200

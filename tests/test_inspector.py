@@ -396,3 +396,16 @@ def test_a_delivery_nobody_answers_shows_why_without_opening_it(page: Page, emul
     error = delivery(page).get_by_test_id("delivery-error")
     expect(error).to_contain_text(f"Cannot connect to host 127.0.0.1:{closed.split(':')[2].split('/')[0]}")
     expect(delivery(page).locator("summary").first).to_contain_text("no answer")
+
+
+def test_the_delivery_log_shows_the_newest_deliveries_past_one_page(page: Page, emulator: Emulator,
+                                                                     receiver: Receiver) -> None:
+    for number in range(105):
+        emulator.client.fire("gigapay", "Payout.created", url=receiver.url_for(f"/n{number}"), secret="s")
+    open_view(page, emulator.url, "deliveries")
+    items = page.get_by_test_id("delivery")
+    expect(items).to_have_count(100)  # one page: the newest 100, newest first
+    expect(items.first.locator(".summary-url")).to_have_text(receiver.url_for("/n104"))
+    expect(items.last.locator(".summary-url")).to_have_text(receiver.url_for("/n5"))
+    emulator.client.fire("gigapay", "Payout.created", url=receiver.url_for("/n105"), secret="s")
+    expect(items.first.locator(".summary-url")).to_have_text(receiver.url_for("/n105"))  # (the page polls)

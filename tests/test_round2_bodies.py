@@ -3,9 +3,13 @@ notification headers that would change the framing or routing of what the receiv
 
 from __future__ import annotations
 
+import gzip
 import json
+import logging
+import zlib
 
 import pytest
+import requests
 
 from emulator import Emulator
 from emulator.receiver import Receiver
@@ -33,6 +37,34 @@ async def test_a_control_body_that_does_not_decode_is_a_json_400(api: Api, encod
 
 PAYBOOK = auth("paybook", "k")
 SYNCFY = auth("syncfy", "k")
+HOOK = json.dumps({"url": "https://x.mx/", "events": ["refresh"]}).encode()
+UNDECODABLE = {
+    "gzip": b"not compressed at all",
+    "deflate": b"not compressed either",
+    "gzip ": gzip.compress(HOOK) + b"trailing garbage",
+    "br": b"\x0b\x02\x80brotli?",
+    "zstd": b"\x28\xb5\x2f\xfdzstd?",
+}
+
+
+def test_undecodable_bodies_get_the_providers_400_over_http_and_log_no_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with Emulator() as emulator:
+        for coding, body in UNDECODABLE.items():
+            headers = {**PAYBOOK, "Content-Type": "application/json", "Content-Encoding": coding}
+            answer = requests.post(emulator.url + "/v1/webhooks", data=body, headers=headers, timeout=10)
+            assert answer.status_code == 400 and answer.raw.version == 11, coding
+            assert answer.json()["code"] == 400 and answer.json()["status"] is False, coding  # Paybook's envelope
+        for coding, body in {"gzip": gzip.compress(HOOK), "deflate": zlib.compress(HOOK),
+                             "identity": HOOK}.items():
+            headers = {**PAYBOOK, "Content-Type": "application/json", "Content-Encoding": coding}
+            assert requests.post(emulator.url + "/v1/webhooks", data=body, headers=headers,
+                                 timeout=10).status_code == 200, coding
+        bomb = {**PAYBOOK, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+        assert requests.post(emulator.url + "/v1/webhooks", data=gzip.compress(b" " * (2 << 20)), headers=bomb,
+                             timeout=10).status_code == 413
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING] == []
 FRAMING = ["Content-Length", "transfer-encoding", "Host", "Expect", "Connection", "Upgrade"]
 
 

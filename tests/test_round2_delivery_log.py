@@ -47,10 +47,14 @@ def test_the_list_answers_a_page_at_a_time() -> None:
         ids = [emulator.client.fire("gigapay", "Payout.created", url=receiver.url_for("/"), secret="s")[0]["id"]
                for _ in range(5)]
         page = requests.get(emulator.url + "/_emulator/deliveries?limit=2&offset=1", timeout=10).json()
+        newest = requests.get(emulator.url + "/_emulator/deliveries?limit=2&offset=1&order=newest", timeout=10).json()
         too_many = requests.get(emulator.url + "/_emulator/deliveries?limit=100000", timeout=10)
+        no_order = requests.get(emulator.url + "/_emulator/deliveries?order=latest", timeout=10)
         every = emulator.client.deliveries()
     assert [d["id"] for d in page["deliveries"]] == ids[1:3] and page["total"] == 5
+    assert [d["id"] for d in newest["deliveries"]] == [ids[3], ids[2]] and newest["order"] == "newest"
     assert too_many.status_code == 400
+    assert no_order.status_code == 400 and "order must be oldest" in no_order.json()["message"]
     assert [d["id"] for d in every] == ids
 
 

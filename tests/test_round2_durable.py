@@ -89,6 +89,14 @@ CORRUPTIONS = {
     "not-utf8": ("UPDATE records SET record = CAST(? AS TEXT) WHERE rowid = 1", b'{"id": "\xff\xfe"}'),
     "missing-key": ("UPDATE records SET record = json_remove(record, '$.created') WHERE rowid = 1",),
     "bad-delivery": ("UPDATE deliveries SET delivery = '[]'",),
+    "naive-created": ("UPDATE records SET record = json_set(record, '$.created', '2024-01-01T00:00:00') "
+                      "WHERE rowid = 1",),
+    "data-not-object": ("UPDATE records SET record = json_set(record, '$.data', 'x') WHERE rowid = 1",),
+    "naive-token": ("INSERT INTO tokens VALUES ('centry', 'tok', json_object('owner', 'a:b', 'expires', "
+                    "'2030-01-01T00:00:00', 'refresh', 'r', 'scope', 's'))",),
+    "unknown-provider-tenant": ("UPDATE tenants SET provider = 'nosuch'",),
+    "unknown-provider-record": ("UPDATE records SET provider = 'nosuch' WHERE rowid = 1",),
+    "delivery-status": ("UPDATE deliveries SET delivery = json_set(delivery, '$.status', 'weird')",),
 }
 
 
@@ -102,11 +110,13 @@ def test_a_corrupted_row_stops_start_up_in_one_line(tmp_path: Path, corruption: 
     assert str(data / "emulator.sqlite3") in line and " row " in line and "--skip-corrupt-rows" in line
 
 
-def test_corrupted_rows_can_be_left_out(tmp_path: Path) -> None:
-    data = corrupted(tmp_path, *CORRUPTIONS["bad-json"])
+@pytest.mark.parametrize("corruption", ["bad-json", "data-not-object", "naive-created", "unknown-provider-record"])
+def test_corrupted_rows_can_be_left_out(tmp_path: Path, corruption: str) -> None:
+    data = corrupted(tmp_path, *CORRUPTIONS[corruption])
     with Emulator(data_dir=data, skip_corrupt_rows=True) as emulator:
         assert listed(emulator, "T1") == ["https://x.se/second"]
         assert len(emulator.client.deliveries()) == 1
+        assert requests.get(emulator.url + "/_emulator/state/snapshot", timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize(("name", "text", "option"), [
@@ -114,6 +124,8 @@ def test_corrupted_rows_can_be_left_out(tmp_path: Path) -> None:
     ("faults.yaml", "- {provider: [gigapay], status: 500}\n", "--faults"),
     ("faults.json", '[{"provider": {"a": 1}, "status": 500}]', "--faults"),
     ("faults2.yaml", "- {provider: gigapay, status: 500, latency: 1.0e+308}\n", "--faults"),
+    ("faults3.yaml", "- {status: 500, 5: x}\n", "--faults"),
+    ("state2.yaml", "paybook:\n  2024-01-01: []\n", "--state"),
 ])
 def test_a_bad_state_or_faults_file_stops_start_up_in_one_line(tmp_path: Path, name: str, text: str,
                                                                  option: str) -> None:

@@ -1,10 +1,15 @@
 """Smaller things, round two: a malformed HTTP request logs one debug line (no ERROR traceback);
-a fault rule's latency and retry_after are bounded, and Retry-After is sent in whole seconds."""
+a fault rule's latency and retry_after are bounded, and Retry-After is sent in whole seconds;
+`serve` always says where it listens (an IPv6 address in brackets)."""
 
 from __future__ import annotations
 
 import logging
+import re
+import signal
 import socket
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -44,3 +49,27 @@ async def test_retry_after_is_whole_seconds(api: Api) -> None:
     await api.post("/_emulator/faults", json={"provider": "gigapay", "status": 429, "retry_after": 2.5})
     answer = await api.get("/v2/webhooks/", headers={"Authorization": "Token t", "Integration-ID": "i"})
     assert answer.status == 429 and answer.headers["Retry-After"] == "3"
+
+
+def listening_line(*args: str) -> str:
+    """The line `serve --port 0 ARGS` says it listens with (then it is stopped)."""
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    try:
+        while "listening on" not in (line := process.stderr.readline()):
+            assert line, "serve ended before it listened"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    return line
+
+
+@pytest.mark.parametrize("level", ["warning", "error"])
+def test_the_listening_line_is_there_at_every_log_level(level: str) -> None:
+    assert re.search(r"listening on http://127\.0\.0\.1:[1-9]\d*$", listening_line("--log-level", level))
+
+
+def test_an_ipv6_address_is_written_in_brackets() -> None:
+    url = listening_line("--host", "::1").split("listening on ", 1)[1].strip()
+    assert re.fullmatch(r"http://\[::1\]:[1-9]\d*", url)

@@ -38,7 +38,8 @@ async def build_state(api: Api) -> dict[str, str]:
     made = await api.post("/v2/webhooks/", json={"url": "https://g.se/payout", "events": ["Payout.created"]},
                           headers={**GIGAPAY, "Idempotency-Key": "once"})
     ids["gigapay"] = made.json["id"]
-    token = (await api.post("/oauth/token", json={"grant_type": "client_credentials", "client_id": "CE"})).json
+    token = (await api.post("/oauth/token", json={"grant_type": "client_credentials", "client_id": "CE",
+                                                  "client_secret": "s"})).json
     ids["centry_token"] = token["access_token"]
     await api.post("/conexion/v1/webhooks.json", json={"callback_url": "https://c.cl/1", "on_order_save": True},
                    headers={"Authorization": f"Bearer {token['access_token']}"})

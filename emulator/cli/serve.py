@@ -82,7 +82,10 @@ async def _serve(settings: Settings) -> None:
     tune_garbage_collector()
     for line in loaded_summary(app):
         log.info("%s", line)
-    log.info("listening on http://%s:%s", settings.host, port)
+    # The one line shown at every --log-level (made at info, handed to the handlers whatever the
+    # level lets through), so that `--port 0` always tells the port; an IPv6 host in brackets.
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "listening on http://%s:%s", (host, port), None))
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()

@@ -20,6 +20,7 @@ from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.auth import Identity
+from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
 from emulator.engine.journal import printable
 from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
@@ -103,6 +104,8 @@ async def read_json_object(request: web.Request, max_bytes: int | None = None,
     try:
         raw = await within_body_timeout(request, request.read() if max_bytes is None
                                         else _read_at_most(request, max_bytes))
+        if raw is not None:
+            raw = decode_body(request.headers.get("Content-Encoding"), raw, max_bytes or MAX_BODY)
     except ProviderError as error:
         return plain_response(request, error, error.status)
     if raw is None:
@@ -149,7 +152,11 @@ async def reset(request: web.Request) -> web.Response:
         found = provider_named(request, provider)
         if isinstance(found, web.Response):
             return found
-    state.reset(provider)
+    # Written before anything else forgets: a reset the file cannot take leaves memory (the
+    # delivery log too) as it was, and the call answers 500.
+    state.store.reset(provider)
+    state.store.commit()
+    state.forget(provider)
     return json_response(request, 200, {"reset": provider or "all"})
 
 
@@ -297,7 +304,8 @@ async def fire_events(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
-    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
+    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first
+    (`order=newest`: newest first, the offset counted from the newest)."""
     dispatcher = _dispatcher(request)
     q = request.query
     try:
@@ -306,11 +314,16 @@ async def list_deliveries(request: web.Request) -> web.Response:
         limit = offset = -1
     if not (1 <= limit <= MAX_PAGE and offset >= 0):
         return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
+    order = q.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        return fail(request, "validation", "order must be oldest (the default) or newest")
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
+    if order == "newest":
+        found.reverse()
     page = [d.as_json() for d in found[offset:offset + limit]]
     return json_response(request, 200, {"deliveries": page, "total": len(found), "offset": offset, "limit": limit,
-                                        "dropped": dispatcher.log.dropped})
+                                        "order": order, "dropped": dispatcher.log.dropped})
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
@@ -550,8 +563,10 @@ ROUTES = [
     ControlRoute("GET", "/_emulator/providers", list_providers, "Providers with their routes and events"),
     ControlRoute("POST", "/_emulator/events", fire_events,
                  "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
-    ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
-                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
+    ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log, a page at a time (`limit` 100, "
+                 "at most 1000, and `offset`; oldest first, newest first with `order=newest`; the answer says the "
+                 "`total`): each delivery with its most recent attempts and the exact `attempt_count`",
+                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset", "order")),
     ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
     ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
     ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications "

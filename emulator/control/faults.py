@@ -23,6 +23,7 @@ from aiohttp import web
 
 from emulator.control.api import ControlRoute, fail, read_json_object
 from emulator.engine.auth import authenticate
+from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
 from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.responses import json_response
@@ -86,7 +87,7 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     """A rule's fields from a JSON object, checked; FaultError says what is wrong."""
     if not isinstance(body, dict):
         raise FaultError("a fault rule is a JSON object")
-    unknown = sorted(set(body) - set(RULE_FIELDS))
+    unknown = sorted({str(k) for k in body if k not in RULE_FIELDS})  # (a YAML key may be a number)
     status, latency, drop = body.get("status"), body.get("latency", 0), body.get("drop", False)
     times, probability = body.get("times"), body.get("probability")
     retry_after = body.get("retry_after")
@@ -199,7 +200,7 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
     body: Any = {}
     if provider.body_credentials and request.can_read_body:
         try:
-            body = parse_json(await request.read())
+            body = parse_json(decode_body(request.headers.get("Content-Encoding"), await request.read(), MAX_BODY))
         except ProviderError:
             body = {}
     try:

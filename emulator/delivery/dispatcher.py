@@ -269,6 +269,11 @@ class DeliveryLog:
     def get(self, delivery_id: str) -> Delivery | None:
         return self._items.get(delivery_id)
 
+    def discard(self, delivery_id: str) -> None:
+        """Forget one delivery (a firing that could not be saved)."""
+        if delivery_id in self._items:
+            self._pop(delivery_id)
+
     def find(self, provider: str | None = None, event: str | None = None, status: str | None = None,
              url: str | None = None, tenant: str | None = None, webhook: str | None = None) -> list[Delivery]:
         """Deliveries matching every filter given, oldest first."""
@@ -453,6 +458,8 @@ class Dispatcher:
                 delivery.after = previous.get(delivery.target.url)
                 previous[delivery.target.url] = delivery
             self._saved(delivery, due=time.time(), commit=False)
+        self._commit_firing(deliveries)
+        for delivery in deliveries:
             self._tasks[delivery.id] = asyncio.create_task(self._run(provider, spec, delivery))
         for delivery in deliveries:  # a firing larger than the log pushed some of its own out
             if self.log.get(delivery.id) is not delivery:
@@ -503,13 +510,30 @@ class Dispatcher:
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
         self._log(delivery)
 
+    def _commit_firing(self, deliveries: list[Delivery]) -> None:
+        """Make a firing's deliveries durable before any is sent: when the store cannot write them,
+        they leave the delivery log unsent and the error is raised (the firing has failed)."""
+        try:
+            self.state.store.commit()
+        except Exception:
+            for delivery in deliveries:  # (the store has forgotten them)
+                self.log.discard(delivery.id)
+                delivery.status, delivery.error = "failed", "not sent: the firing could not be saved"
+                delivery.done.set()
+            raise
+
     def _saved(self, delivery: Delivery, due: float | None = None, commit: bool = True) -> None:
         """Tell the store a delivery changed (a durable one writes it; `commit` at once, outside a
-        request); one forgotten by a reset is not written again."""
+        request); one forgotten by a reset is not written again. A commit that fails changes
+        nothing of the delivery: its attempts and outcome are what the receiver made them."""
         if self.log.get(delivery.id) is delivery:
             self.state.store.delivery_changed(delivery, due)
             if commit:
-                self.state.store.commit()
+                try:
+                    self.state.store.commit()
+                except Exception as exc:  # (what else changed was rolled back; the store logs progress kept)
+                    log.error("delivery %s: cannot save what changed with it (%s: %s)", delivery.id,
+                              type(exc).__name__, exc)
 
     def _new_delivery(self, provider: Provider, spec: DeliverySpec, events: list[Event], target: Target,
                       mode: str) -> Delivery:

@@ -451,42 +451,53 @@ def _oauth_error(status: int, code: str, description: str) -> Reply:
     return Reply(status, {"error": code, "error_description": description})
 
 
+def _client(call: Call, body: dict[str, Any]) -> str | None:
+    """The client as the request authenticates it, `ID:SECRET` (Basic, or the body's client_id and
+    client_secret, which must agree with Basic when both are given); None when it does not: no
+    id, no secret (a confidential client's, RFC 6749 2.3.1), or under --strict a client that is
+    not configured (`--credentials NAME=ID:SECRET`; one configured with an empty secret needs none)."""
+    basic = _basic_client(call.request)
+    given = body.get("client_id"), body.get("client_secret")
+    if any(v is not None and not isinstance(v, str) for v in given):
+        return None
+    if basic != (None, None) and any(v is not None and v != b for v, b in zip(given, basic, strict=True)):
+        return None  # two authentications that disagree
+    client_id, secret = given[0] or basic[0], given[1] or basic[1] or ""
+    if not client_id:
+        return None
+    client, settings = f"{client_id}:{secret}", call.state.settings
+    if settings.strict_for(call.provider.name):
+        return client if client in settings.credentials.get(call.provider.name, []) else None
+    return client if secret else None
+
+
 async def oauth_token(call: Call) -> Reply:
     """An OAuth2 token endpoint (RFC 6749): client_credentials, authorization_code and
-    refresh_token grants. The issued token acts for the tenant `CLIENT_ID:CLIENT_SECRET` (the
-    client's credentials together, so that a bearer guessing a client id reaches nothing of it);
-    when the provider is strict, only the clients configured so (`--credentials NAME=ID:SECRET`)
-    get tokens."""
+    refresh_token grants, each for an authenticated client (see _client). The issued token acts
+    for the tenant `CLIENT_ID:CLIENT_SECRET` (the client's credentials together, so that a bearer
+    guessing a client id reaches nothing of it); a refresh token is only good for its own client."""
     body = call.body if isinstance(call.body, dict) else {}
     spec = call.provider.oauth or OAuth()
-    basic_id, basic_secret = _basic_client(call.request)
-    client_id = body.get("client_id") or basic_id
-    client = f"{client_id}:{body.get('client_secret') or basic_secret or ''}"
     grant = body.get("grant_type")
-    tokens = call.state.store.provider_tokens(call.provider.name)
-    if grant in ("client_credentials", "authorization_code"):
-        settings = call.state.settings
-        unknown = settings.strict_for(call.provider.name) and client not in settings.credentials.get(
-            call.provider.name, [])
-        if not client_id or unknown:
-            return _oauth_error(401, "invalid_client", "Client authentication failed due to unknown "
-                                "client, no client authentication included, or unsupported authentication "
-                                "method.")
-        if grant == "authorization_code" and not body.get("code"):
-            return _oauth_error(400, "invalid_request", "Missing required parameter: code.")
-        owner = client
-    elif grant == "refresh_token":
-        old = next((t for t, v in tokens.items() if v.refresh == body.get("refresh_token")), None)
+    if not grant:
+        return _oauth_error(400, "invalid_request", "Missing required parameter: grant_type.")
+    if grant not in ("client_credentials", "authorization_code", "refresh_token"):
+        return _oauth_error(400, "unsupported_grant_type",
+                            "The authorization grant type is not supported by the authorization server.")
+    owner = _client(call, body)
+    if owner is None:
+        return _oauth_error(401, "invalid_client", "Client authentication failed due to unknown client, no client "
+                            "authentication included, or unsupported authentication method.")
+    if grant == "authorization_code" and not body.get("code"):
+        return _oauth_error(400, "invalid_request", "Missing required parameter: code.")
+    if grant == "refresh_token":
+        tokens = call.state.store.provider_tokens(call.provider.name)
+        old = next((t for t, v in tokens.items() if v.refresh == body.get("refresh_token") and v.owner == owner), None)
         if old is None:
             return _oauth_error(400, "invalid_grant", "The provided authorization grant is invalid, "
                                 "expired, revoked, does not match the redirection URI used in the "
                                 "authorization request, or was issued to another client.")
-        owner = tokens.pop(old).owner
-    elif not grant:
-        return _oauth_error(400, "invalid_request", "Missing required parameter: grant_type.")
-    else:
-        return _oauth_error(400, "unsupported_grant_type",
-                            "The authorization grant type is not supported by the authorization server.")
+        del tokens[old]
     ids, now = call.state.ids, call.state.clock.now()
     expires_in = spec.expires_in
     scope = body.get("scope") or spec.scope

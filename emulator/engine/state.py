@@ -37,6 +37,11 @@ class EmulatorState:
         """Forget webhooks, tokens and replays (of one provider, or all and the request journal),
         and tell the parts with state of their own (`extras["reset_hooks"]`: deliveries, faults)."""
         self.store.reset(provider)
+        self.forget(provider)
+
+    def forget(self, provider: str | None = None) -> None:
+        """What a reset forgets besides the store: the request journal (of a full reset) and what the
+        parts with state of their own keep (`extras["reset_hooks"]`: deliveries, faults)."""
         if provider is None:
             self.journal.clear()
         for hook in self.extras.get("reset_hooks", []):

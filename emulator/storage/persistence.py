@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -50,8 +50,30 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _aware(value: Any) -> datetime:
+    """A stored time: ISO 8601 text with a time zone; ValueError (or TypeError) when it is not."""
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a time")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"the time {value!r} has no time zone")
+    return moment
+
+
 def _maybe_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else _aware(value)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """`value` when it is of `kind`; TypeError naming `what` when it is not."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"{what} is {type(value).__name__}, not {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _object(text: str) -> dict[str, Any]:
+    """A row's JSON text, which must hold an object."""
+    return _typed(json.loads(_checked(text)), dict, "the row's JSON")
 
 
 def _stored(text: str) -> str | bytes:
@@ -98,9 +120,10 @@ def record_json(record: Record) -> str:
 
 
 def record_from_json(text: str) -> Record:
-    raw = json.loads(text)
-    return Record(raw["id"], raw["data"], datetime.fromisoformat(raw["created"]),
-                  datetime.fromisoformat(raw["updated"]), _maybe_time(raw["modified"]), raw["scope"], raw["deleted"])
+    raw = _object(text)
+    return Record(_typed(raw["id"], str, "id"), _typed(raw["data"], dict, "data"), _aware(raw["created"]),
+                  _aware(raw["updated"]), _maybe_time(raw["modified"]),
+                  _typed(raw["scope"], (str, type(None)), "scope"), _typed(raw["deleted"], bool, "deleted"))
 
 
 def _bytes_text(raw: bytes) -> str:
@@ -121,8 +144,13 @@ def delivery_json(delivery: Delivery) -> str:
 
 
 def delivery_from_json(text: str) -> Delivery:
-    raw = json.loads(text)
-    attempts = [Attempt(**a) for a in raw["attempts"]]
+    raw = _object(text)
+    for key, kind in (("id", str), ("provider", str), ("status", str), ("body", str), ("events", list),
+                      ("event_ids", list), ("attempts", list), ("target", dict)):
+        _typed(raw[key], kind, key)
+    if raw["status"] not in ("pending", "delivered", "failed"):
+        raise ValueError(f"status {raw['status']!r} is not pending, delivered or failed")
+    attempts = [Attempt(**_typed(a, dict, "an attempt")) for a in raw["attempts"]]
     return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
                     target=Target(**raw["target"]), body=_text_bytes(raw["body"]),
                     signature=raw["signature"], created=raw["created"], status=raw["status"],
@@ -152,17 +180,31 @@ class SqliteStore(Store):
         self.changes = Changes()
         self.jwks: dict[str, dict[str, str]] = {}
         self._saved_jwks: dict[str, dict[str, str]] = {}
+        self.providers: frozenset[str] = frozenset()  # those loaded (see restore)
+        self._in_file: dict[str, str] = {}  # delivery id -> provider, of the deliveries the file holds
+        # The webhooks whose failure counter an attempt moved: progress, written but never rolled back.
+        self._counted: set[tuple[str, str, str]] = set()
 
     # -- reading back -------------------------------------------------------------------------
 
-    def restore(self) -> list[tuple[Delivery, float | None]]:
-        """Fill memory from the file; returns the deliveries (oldest first) with their due times."""
+    def restore(self, providers: Iterable[str]) -> list[tuple[Delivery, float | None]]:
+        """Fill memory from the file; returns the deliveries (oldest first) with their due times.
+        Rows of webhooks, tokens, replays and JWKs must name one of `providers` (those loaded)."""
+        self.providers = frozenset(providers)
         self._read_back()
-        self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (), lambda p, k: (p, json.loads(k))))
+        self._saved_jwks = dict(self._rows("jwks", "provider, jwk", "", (),
+                                           lambda p, k: (self._provider(p), _typed(json.loads(k), dict, "jwk"))))
         deliveries = list(self._rows("deliveries", "delivery, due", " ORDER BY seq", (),
                                      lambda d, due: (delivery_from_json(d), due)))
+        self._in_file = {d.id: d.provider for d, _ in deliveries}
         self.changes = Changes()
         return deliveries
+
+    def _provider(self, value: Any) -> str:
+        """A row's provider, which must be loaded (the emulator cannot serve the rows of another)."""
+        if _checked(value) not in self.providers:
+            raise ValueError(f"no provider {value!r} is loaded")
+        return value
 
     def _rows(self, table: str, columns: str, where: str, params: tuple[Any, ...],
               convert: Callable[..., T]) -> Iterator[T]:
@@ -190,10 +232,10 @@ class SqliteStore(Store):
         """The collections the file holds (those `where` selects), keyed by provider and tenant."""
         found: dict[tuple[str, str], Collection] = {}
         for key, ref in self._rows("tenants", "provider, tenant, ref", where, params,
-                                   lambda p, t, ref: ((_checked(p), _loaded(t)), _checked(ref))):
+                                   lambda p, t, ref: ((self._provider(p), _loaded(t)), _checked(ref))):
             found[key] = Collection(ref=ref)
         rows = self._rows("records", "provider, tenant, record", where + " ORDER BY rowid", params,
-                          lambda p, t, r: (_checked(p), _loaded(t), record_from_json(r)))
+                          lambda p, t, r: (self._provider(p), _loaded(t), record_from_json(r)))
         for provider, tenant, record in sorted(rows, key=lambda x: x[2].created):
             collection = found.get((provider, tenant))
             if collection is None:
@@ -210,9 +252,10 @@ class SqliteStore(Store):
         tokens: dict[str, dict[str, Token]] = {}
 
         def token(provider: str, access: str, text: str) -> tuple[str, str, Token]:
-            raw = json.loads(text)
-            return _checked(provider), _checked(access), Token(
-                raw["owner"], datetime.fromisoformat(raw["expires"]), raw["refresh"], raw["scope"])
+            raw = _object(text)
+            return self._provider(provider), _checked(access), Token(
+                _typed(raw["owner"], str, "owner"), _aware(raw["expires"]), _typed(raw["refresh"], str, "refresh"),
+                raw["scope"])
 
         for provider, access, made in self._rows("tokens", "provider, access, token", where, params, token):
             tokens.setdefault(provider, {})[access] = made
@@ -220,9 +263,10 @@ class SqliteStore(Store):
 
     def _read_replays(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str, str], Replay]:
         def replay(provider: str, tenant: Any, key: Any, text: str) -> tuple[tuple[str, str, str], Replay]:
-            raw = json.loads(text)
-            return (_checked(provider), _loaded(tenant), _loaded(key)), Replay(
-                raw["status"], _text_bytes(raw["body"]), raw["headers"], datetime.fromisoformat(raw["expires"]))
+            raw = _object(text)
+            return (self._provider(provider), _loaded(tenant), _loaded(key)), Replay(
+                _typed(raw["status"], int, "status"), _text_bytes(_typed(raw["body"], str, "body")),
+                _typed(raw["headers"], dict, "headers"), _aware(raw["expires"]))
 
         return dict(self._rows("replays", "provider, tenant, key, replay", where, params, replay))
 
@@ -250,7 +294,9 @@ class SqliteStore(Store):
                 found = self._read_replays(" WHERE provider = ? AND tenant = ? AND key = ?", stored)
                 self.replays.pop(replay, None)
                 self.replays.update(found)
-        self.changes = Changes(deliveries=changes.deliveries, forgotten=changes.forgotten)
+        # Kept: the progress of deliveries the file holds (a firing's new ones are not sent at all).
+        self.changes = Changes(deliveries={i: v for i, v in changes.deliveries.items() if i in self._in_file},
+                               forgotten={i for i in changes.forgotten if i in self._in_file})
 
     def saved_jwks(self) -> dict[str, dict[str, str]]:
         """The signing JWKs the file holds."""
@@ -258,9 +304,11 @@ class SqliteStore(Store):
 
     def forget_deliveries(self, keep: set[str]) -> None:
         """Drop the rows of deliveries no longer in the delivery log (it keeps the newest)."""
-        held = [i for (i,) in self._db.execute("SELECT id FROM deliveries")]
+        gone = [i for (i,) in self._db.execute("SELECT id FROM deliveries") if i not in keep]
         with self._transaction():
-            self._db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in held if i not in keep])
+            self._db.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in gone])
+        for delivery_id in gone:
+            self._in_file.pop(delivery_id, None)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -283,22 +331,48 @@ class SqliteStore(Store):
             due = earlier[1]
         self.changes.deliveries[delivery.id] = (delivery, due)
         target = delivery.target
-        if target.webhook_id is not None and target.tenant is not None:  # a failure counter may have moved
-            self.changes.records.add((delivery.provider, target.tenant, target.webhook_id))
+        if delivery.attempts and target.webhook_id is not None and target.tenant is not None:
+            # (an attempt may have moved the webhook's failure counter)
+            self._counted.add((delivery.provider, target.tenant, target.webhook_id))
 
     def commit(self) -> None:
+        """Write what changed. When the file cannot take it, memory is rolled back wherever the
+        changes touched it and the error is raised: the call (or the firing) has failed. Only the
+        progress of deliveries already in the file (attempts made: what a receiver saw cannot be
+        undone) is kept, to be written with the next commit; failing to write it alone logs one
+        line and raises nothing."""
         changes = self.changes
         assert changes is not None
-        if not changes and self.jwks == self._saved_jwks:
+        if not changes and not self._counted and self.jwks == self._saved_jwks:
             return
         self.changes = Changes()
         try:
             with self._transaction():
                 self._write(changes)
-        except Exception:
+        except Exception as exc:
             self._roll_back(changes)
-            raise
+            if self._undoable(changes):
+                raise
+            log.error("%s: cannot save what deliveries did now (%s: %s); it is written with the next commit "
+                      "that succeeds", self.path, type(exc).__name__, exc)
+            return
         self._saved_jwks = {p: dict(k) for p, k in self.jwks.items()}
+        self._counted.clear()
+        self._note_written(changes)
+
+    def _undoable(self, changes: Changes) -> bool:
+        """Whether `changes` hold more than the progress of deliveries the file already holds: what
+        a call changed, or a firing's new deliveries."""
+        return bool(changes.records or changes.tenants or changes.tokens or changes.replays or changes.resets) \
+            or any(i not in self._in_file for i in changes.deliveries)
+
+    def _note_written(self, changes: Changes) -> None:
+        """Which deliveries the file holds, after `changes` were written."""
+        for provider in changes.resets:
+            self._in_file = {} if provider is None else {i: p for i, p in self._in_file.items() if p != provider}
+        for delivery_id in changes.forgotten:
+            self._in_file.pop(delivery_id, None)
+        self._in_file.update((i, d.provider) for i, (d, _) in changes.deliveries.items())
 
     def _write(self, changes: Changes) -> None:
         db = self._db
@@ -313,7 +387,7 @@ class SqliteStore(Store):
             if collection is not None:
                 db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)",
                            (provider, _stored(tenant), collection.ref))
-        for provider, tenant, record_id in changes.records:
+        for provider, tenant, record_id in changes.records | self._counted:
             collection = self.collections.get((provider, tenant))
             record = collection and (collection.get(record_id) or collection.removed.get(record_id))
             if record:
@@ -372,7 +446,7 @@ def setup(app: web.Application) -> None:
         assert dispatcher is not None
         began = time.perf_counter()
         log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
-        deliveries = store.restore()
+        deliveries = store.restore(state.providers)
         dispatcher.keys.update(store.saved_jwks())
         store.jwks = dispatcher.keys
         for delivery, due in deliveries:

@@ -87,7 +87,7 @@ def place(base: str, *keys: str | int) -> str:
         elif isinstance(key, str) and re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
             base += f".{key}"
         else:
-            base += f"[{json.dumps(key)}]"
+            base += f"[{json.dumps(key, default=str)}]"  # (a YAML key may be a date)
     return base
 
 
@@ -237,9 +237,11 @@ def to_record(state: EmulatorState, provider: Provider, entry: Any, where: str, 
 
 
 def replace_state(state: EmulatorState, loaded: Loaded) -> None:
-    """Forget the emulator's state (webhooks, tokens, replays, journal, deliveries) and take `loaded`'s."""
+    """Forget the emulator's state (webhooks, tokens, replays, journal, deliveries) and take `loaded`'s.
+    The store's part is written first: when a durable store cannot take it, it raises with memory
+    (the delivery log too) as it was."""
     store = state.store
-    state.reset()
+    store.reset()
     for (name, tenant), collection in loaded.collections.items():
         store.adopt(name, tenant, collection)
     for name, tokens in loaded.tokens.items():
@@ -247,6 +249,8 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     now = state.clock.now()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
+    store.commit()
+    state.forget()
     if state.dispatcher is not None:  # the document's keys only: a replaced state keeps none of the old ones
         state.dispatcher.keys.clear()
         state.dispatcher.keys.update(loaded.jwks)

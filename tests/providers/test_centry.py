@@ -116,16 +116,18 @@ async def test_issued_tokens_act_for_their_client(api: Api) -> None:
 
 
 async def test_refresh_token_grant_keeps_the_owner(api: Api) -> None:
-    first = (await token(api, grant_type="client_credentials", client_id="my-app")).json
+    first = (await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")).json
     await create(api, headers={"Authorization": f"Bearer {first['access_token']}"})
-    refreshed = await token(api, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    refreshed = await token(api, grant_type="refresh_token", refresh_token=first["refresh_token"], client_id="my-app",
+                            client_secret="s")
     assert refreshed.status == 200
     listed = await api.get(LIST, headers={"Authorization": f"Bearer {refreshed.json['access_token']}"})
     assert len(listed.json) == 1
 
 
 async def test_form_encoded_token_requests_work(api: Api) -> None:
-    answer = await api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "my-app"})
+    answer = await api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "my-app",
+                                                  "client_secret": "s"})
     assert answer.status == 200
 
 
@@ -133,8 +135,10 @@ async def test_form_encoded_token_requests_work(api: Api) -> None:
     ({}, 400, "invalid_request"),
     ({"grant_type": "password"}, 400, "unsupported_grant_type"),
     ({"grant_type": "client_credentials"}, 401, "invalid_client"),
-    ({"grant_type": "authorization_code", "client_id": "my-app"}, 400, "invalid_request"),
-    ({"grant_type": "refresh_token", "refresh_token": "nope"}, 400, "invalid_grant"),
+    ({"grant_type": "client_credentials", "client_id": "my-app"}, 401, "invalid_client"),  # no secret
+    ({"grant_type": "authorization_code", "client_id": "my-app", "client_secret": "s"}, 400, "invalid_request"),
+    ({"grant_type": "refresh_token", "refresh_token": "nope", "client_id": "my-app", "client_secret": "s"}, 400,
+     "invalid_grant"),
 ])
 async def test_token_errors_follow_rfc_6749(api: Api, body: dict[str, Any], status: int, error: str) -> None:
     answer = await token(api, **body)

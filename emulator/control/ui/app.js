@@ -387,9 +387,10 @@ function deliveryView(d) {
 }
 
 async function refreshDeliveries() {
-  const answer = await api("GET", `/_emulator/deliveries${query($("#delivery-filters"))}`);
+  const filters = query($("#delivery-filters"));
+  const answer = await api("GET", `/_emulator/deliveries${filters ? `${filters}&` : "?"}order=newest`);
   drawIfChanged("deliveries", answer, () => {
-    const list = [...answer.deliveries].reverse();
+    const list = answer.deliveries;
     replace($("#deliveries"), list.length ? list.map(deliveryView) : empty("No deliveries match. Fire an event to see one here."),
       answer.dropped ? h("p", { class: "muted" }, `${answer.dropped} older deliveries were dropped from the log.`) : null);
   });
