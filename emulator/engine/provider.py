@@ -31,6 +31,8 @@ from emulator.engine.model import (
     Idempotency,
     Listing,
     OAuth,
+    ObjectRoute,
+    Objects,
     Resource,
     RouteSpec,
     parse_fixture,
@@ -101,6 +103,8 @@ class Route:
     view: str = "default"
     body: Any = None
     has_body: bool = False
+    kind: str | None = None  # the object kind of an `object_one` or `object_list` route
+    object_route: ObjectRoute | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,8 @@ class Provider:
     routes: tuple[Route, ...]
     events: Events | None
     delivery: DeliverySpec | None
+    objects: Objects | None
+    object_pool: str  # whose stored objects this provider's are (`objects.pool`, else its name)
     registry: Registry = field(repr=False)
     fast_registry: Any = field(repr=False)  # the schemas again, for the fast tier of validation
     # The fixture document as read (after `extends`), for check-like tooling only: the engine never reads it.
@@ -259,6 +265,7 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         problems.append(f"{path}: at $.resource.soft_delete: no field named {soft!r} in $.resource.fields")
     problems += [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / name}"
                  for where, schema in _schema_names(fixture) if _schema_uri(name, schema) not in registry]
+    problems += _sample_problems(path, fixture, registry)
     from emulator.engine.fixture_lint import fixture_problems  # (it reads the engine, which reads this module)
     problems += fixture_problems(path, raw, schema_dir / name)
     if problems:
@@ -285,9 +292,11 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
         client_id_field=next((f.name for f in fields.values() if f.source == "id" and f.writable), None),
         views=views,
         listing=fixture.listing,
-        routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),
+        routes=(*(_route(name, registry, fast, r) for r in fixture.routes), *_object_routes(fixture.objects)),
         events=fixture.events,
         delivery=fixture.delivery,
+        objects=fixture.objects,
+        object_pool=(fixture.objects.pool if fixture.objects else None) or name,
         registry=registry,
         fast_registry=fast,
         raw=raw,
@@ -305,7 +314,32 @@ def _schema_names(fixture: Fixture) -> list[tuple[str, str]]:
                   if e.schema]
     if fixture.delivery is not None and fixture.delivery.schema:
         names.append(("$.delivery.schema", fixture.delivery.schema))
+    for kind_name, kind in (fixture.objects.kinds.items() if fixture.objects else ()):
+        where = f"$.objects.kinds.{kind_name}"
+        names.append((f"{where}.schema", kind.schema))
+        names += [(f"{where}.routes[{i}].response", r.response) for i, r in enumerate(kind.routes) if r.response]
     return names
+
+
+def _sample_problems(path: Path, fixture: Fixture, registry: Registry) -> list[str]:
+    """Each object kind's schema must hold the documented sample as its first `examples` entry, and
+    the sample must satisfy it (every new object starts from it)."""
+    problems = []
+    for kind_name, kind in (fixture.objects.kinds.items() if fixture.objects else ()):
+        uri = _schema_uri(fixture.name, kind.schema)
+        if uri not in registry:
+            continue  # (reported as a missing schema)
+        examples = registry.contents(uri).get("examples")
+        where = f"{path}: at $.objects.kinds.{kind_name}.schema"
+        if not (isinstance(examples, list) and examples and isinstance(examples[0], dict)):
+            problems.append(f"{where}: {kind.schema} has no `examples` entry (the documented sample, an object)")
+            continue
+        validator = Draft202012Validator({"$ref": uri}, registry=registry, format_checker=FORMAT_CHECKER)
+        wrong = next(iter(validator.iter_errors(examples[0])), None)
+        if wrong is not None:
+            problems.append(f"{where}: its sample (examples[0]) does not satisfy it at "
+                            f"{wrong.json_path}: {wrong.message}")
+    return problems
 
 
 def _views(fixture: Fixture) -> dict[str, tuple[FieldSpec, ...]]:
@@ -338,6 +372,18 @@ def _route(name: str, registry: Registry, fast: Any, spec: RouteSpec) -> Route:
         body=spec.body,
         has_body=spec.body is not None,
     )
+
+
+def _object_routes(objects: Objects | None) -> list[Route]:
+    """The GET routes of every object kind, served by the `object_one` and `object_list` actions."""
+    routes = []
+    for kind_name, kind in (objects.kinds.items() if objects else ()):
+        for spec in kind.routes:
+            pattern, literal = _compile_path(spec.path)
+            routes.append(Route(method="GET", path=spec.path, action=f"object_{spec.answer}", pattern=pattern,
+                                literal_length=literal, response_schema=spec.response, kind=kind_name,
+                                object_route=spec))
+    return routes
 
 
 def load_providers(dirs: list[Path]) -> dict[str, Provider]:

@@ -34,9 +34,13 @@ class EmulatorState:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def reset(self, provider: str | None = None) -> None:
-        """Forget webhooks, tokens and replays (of one provider, or all and the request journal),
-        and tell the parts with state of their own (`extras["reset_hooks"]`: deliveries, faults)."""
+        """Forget webhooks, tokens, replays and objects (of one provider and its object pool, or all and
+        the request journal), and tell the parts with state of their own (`extras["reset_hooks"]`:
+        deliveries, faults)."""
         self.store.reset(provider)
+        pool = self.providers[provider].object_pool if provider in self.providers else None
+        if pool is not None and pool != provider:
+            self.store.reset_objects(pool)
         if provider is None:
             self.journal.clear()
         for hook in self.extras.get("reset_hooks", []):
