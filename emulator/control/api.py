@@ -33,7 +33,7 @@ from emulator.vocabulary import MODES, ORDERS, did_you_mean
 
 log = logging.getLogger("emulator")
 T = TypeVar("T")
-FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
+FIRE_FIELDS = ("provider", "event", "data", "objects", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
 # Bounds of a firing's numbers: what a test could want, and no more (nothing overflows or piles up).
@@ -220,6 +220,9 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
                                                          and all(isinstance(e, str) for e in event)),
          "event is required: an event name or a non-empty list of names"),
         (not isinstance(body.get("data", {}), dict), "data must be an object (merged into the payload)"),
+        (not _objects_ok(body.get("objects", {}), provider),
+         "objects must map object kinds (" + ", ".join(provider.objects.kinds if provider.objects else ()) +
+         ") to objects, laid over the objects the events are about"),
         (any(not isinstance(body.get(k, ""), str) for k in ("tenant", "scope")), "tenant and scope must be strings"),
         ("url" in body and not (isinstance(body["url"], str) and is_http_url(body["url"])),
          "url must be an absolute http(s) URL"),
@@ -240,6 +243,11 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
         *_misbehaviour_problems(body),
     ]
     return next((message for failed, message in checks if failed), None)
+
+
+def _objects_ok(objects: Any, provider: Provider) -> bool:
+    kinds = provider.objects.kinds if provider.objects else {}
+    return isinstance(objects, dict) and all(k in kinds and isinstance(v, dict) for k, v in objects.items())
 
 
 def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
@@ -277,11 +285,12 @@ async def fire_events(request: web.Request) -> web.Response:
     try:
         target = None
         if "url" in body:
-            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
+            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"),
+                                                body.get("tenant"))
         deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
                                      scope=body.get("scope"), target=target, mode=body.get("signature", "valid"),
                                      duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
-                                     order=body.get("order"))
+                                     order=body.get("order"), objects=body.get("objects"))
     except EventError as exc:
         return fail(request, "validation", str(exc))
     complete = None
@@ -522,7 +531,8 @@ FIRE_BODY = {
         "provider": {"type": "string"},
         "event": {"oneOf": [{"type": "string", "minLength": 1},
                             {"type": "array", "minItems": 1, "items": {"type": "string"}}]},
-        "data": {"type": "object"}, "tenant": {"type": "string"}, "scope": {"type": "string"},
+        "data": {"type": "object"}, "objects": {"type": "object", "additionalProperties": {"type": "object"}},
+        "tenant": {"type": "string"}, "scope": {"type": "string"},
         "url": {"type": "string", "format": "uri"}, "secret": {"type": ["string", "object"]}, "headers": STRINGS,
         "signature": {"enum": list(MODES)}, "wait": {"type": "boolean"},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WAIT},

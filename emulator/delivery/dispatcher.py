@@ -378,15 +378,17 @@ class Dispatcher:
         )
 
     def explicit_target(self, provider: Provider, url: str, secret: Any = None,
-                        headers: dict[str, str] | None = None) -> Target:
-        """A target outside the store: one URL, with a given secret or a fresh one."""
+                        headers: dict[str, str] | None = None, tenant: str | None = None) -> Target:
+        """A target outside the store: one URL, with a given secret or a fresh one; its webhook
+        values show `tenant`'s ref when one is given (as the objects stored for it do)."""
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
         now = self.state.clock.now()
         unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
+        ref = self.state.store.collection(provider.name, tenant).ref if tenant is not None else self.state.ids.objectid()
         return Target(url=url, secret=secret, headers=dict(headers or {}),
-                      webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
+                      webhook=self._webhook_values(provider, unstored, ref))
 
     @staticmethod
     def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:

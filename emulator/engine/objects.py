@@ -82,8 +82,7 @@ def kind_of(provider: Provider, name: str) -> ObjectKind:
 
 def sample(provider: Provider, kind: ObjectKind) -> dict[str, Any]:
     """A fresh copy of a kind's documented sample: its schema's first `examples` entry."""
-    examples = provider.schema(kind.schema).get("examples") or [{}]
-    return copy.deepcopy(examples[0])
+    return copy.deepcopy(provider.example(kind.schema) or {})
 
 
 def fresh_values(provider: Provider, state: EmulatorState, now: datetime, base: Values | None = None) -> Values:

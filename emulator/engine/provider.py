@@ -151,9 +151,28 @@ class Provider:
         """One of this provider's schemas, as written."""
         return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
 
+    def example(self, name: str) -> Any:
+        """The first `examples` entry of one of this provider's schemas (or of the schema it `$ref`s), or None."""
+        return first_example(self.registry, self.schema_uri(name))
+
     def validator(self, name: str) -> TwoTierValidator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""
         return _validator(self.name, self.registry, self.fast_registry, name)
+
+
+def first_example(registry: Registry, uri: str) -> Any:
+    """A schema's first `examples` entry, following its `$ref` when it has none of its own; None if none."""
+    resolver = registry.resolver(base_uri=uri)
+    contents = resolver.lookup(uri).contents
+    for _ in range(8):  # (a chain of references is short)
+        examples = contents.get("examples") if isinstance(contents, dict) else None
+        if isinstance(examples, list) and examples:
+            return examples[0]
+        if not (isinstance(contents, dict) and isinstance(contents.get("$ref"), str)):
+            return None
+        resolved = resolver.lookup(contents["$ref"])
+        contents, resolver = resolved.contents, resolved.resolver
+    return None
 
 
 def _schema_uri(provider: str, name: str) -> str:
@@ -329,13 +348,13 @@ def _sample_problems(path: Path, fixture: Fixture, registry: Registry) -> list[s
         uri = _schema_uri(fixture.name, kind.schema)
         if uri not in registry:
             continue  # (reported as a missing schema)
-        examples = registry.contents(uri).get("examples")
+        example = first_example(registry, uri)
         where = f"{path}: at $.objects.kinds.{kind_name}.schema"
-        if not (isinstance(examples, list) and examples and isinstance(examples[0], dict)):
+        if not isinstance(example, dict):
             problems.append(f"{where}: {kind.schema} has no `examples` entry (the documented sample, an object)")
             continue
         validator = Draft202012Validator({"$ref": uri}, registry=registry, format_checker=FORMAT_CHECKER)
-        wrong = next(iter(validator.iter_errors(examples[0])), None)
+        wrong = next(iter(validator.iter_errors(example)), None)
         if wrong is not None:
             problems.append(f"{where}: its sample (examples[0]) does not satisfy it at "
                             f"{wrong.json_path}: {wrong.message}")
