@@ -331,9 +331,9 @@ class ObjectKind:
     schema: str
     id: str = "id"  # the field holding its id, dotted for a nested one (`_id.$oid`)
     generate: Any = "uuid4"
+    scoped: bool = False
     new: Any = field(default_factory=dict)
     hidden: tuple[str, ...] = ()
-    scoped: bool = False
     soft_delete: str | None = None
     deleted_answer: str = "not_found"
     routes: tuple[ObjectRoute, ...] = ()
@@ -345,11 +345,11 @@ class ObjectEffect:
 
     kind: str
     id: Any = None
+    ensure: int | None = None
     object: Any = None
     assign: Any = field(default_factory=dict, metadata=_key("set"))
     delete: bool = False
     if_missing: bool = False
-    ensure: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
