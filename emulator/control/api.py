@@ -19,6 +19,7 @@ from emulator.control.openapi import build_openapi
 from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.delivery.unreached import why_nobody
+from emulator.engine import objects
 from emulator.engine.auth import Identity
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
 from emulator.engine.journal import printable
@@ -168,6 +169,8 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
                 "deleted": [render_record(view, r, collection.ref) for r in collection.removed.values()],
             }
         result[name] = {"tenants": tenants}
+        if provider.objects is not None:  # what its notifications point to, by tenant and kind
+            result[name]["objects"] = objects.dump(provider, state)
     return result
 
 
@@ -508,6 +511,36 @@ async def delete_webhook(request: web.Request) -> web.Response:
     return await _dashboard_action(request, "delete")
 
 
+async def put_object(request: web.Request) -> web.Response:
+    """PUT /_emulator/providers/{name}/objects/{kind}: store an object its notifications may point
+    to, for a tenant, before a firing: `{"tenant", "scope"?, "object"}`; the object is laid over the
+    stored one with its id (or the documented sample) and validated against the kind's schema."""
+    provider = provider_named(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    fields = ("tenant", "scope", "object")
+    unknown = sorted(set(body) - set(fields))
+    tenant, scope = body.get("tenant"), body.get("scope")
+    problem = next((message for failed, message in [
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(fields)}"),
+        (not (isinstance(tenant, str) and tenant), "tenant is required: the credential whose object it is"),
+        (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
+    ] if failed), None)
+    if problem:
+        return fail(request, "validation", problem)
+    kind = request.match_info["kind"]
+    try:
+        object_id, stored = objects.put(request.app[STATE], provider, tenant, kind, body.get("object"), scope)
+    except objects.ObjectError as exc:
+        known = provider.objects is not None and kind in provider.objects.kinds
+        return fail(request, "validation" if known else "not_found", str(exc))
+    return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "kind": kind, "id": object_id,
+                                        "object": objects.entry(stored)})
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     """One endpoint of the control API: registered from this table, and documented from it in the
@@ -544,6 +577,8 @@ JWK_BODY = {"type": "object", "required": ["kty", "k"],
             "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
                            "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
 PROVIDER_BODY = {"type": "object", "properties": {"provider": {"type": "string"}}}
+OBJECT_BODY = {"type": "object", "required": ["tenant", "object"], "additionalProperties": False,
+               "properties": {"tenant": {"type": "string"}, "scope": {"type": "string"}, "object": {"type": "object"}}}
 WEBHOOK_BODY = {"type": "object", "required": ["tenant", "webhook"],
                 "properties": {"tenant": {"type": "string"}, "scope": {"type": "string"},
                                "webhook": {"type": "object"}}}
@@ -553,7 +588,8 @@ ROUTES = [
     ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
     ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})',
                  query=("provider",), body=PROVIDER_BODY),
-    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks",
+    ControlRoute("GET", "/_emulator/state", state_dump,
+                 "Every provider's tenants and their webhooks, and the objects its notifications point to",
                  query=("provider",)),
     ControlRoute("GET", "/_emulator/requests", requests_journal, "The request journal",
                  query=("provider", "tenant", "method", "status")),
@@ -577,6 +613,9 @@ ROUTES = [
     ControlRoute("PATCH", "/_emulator/providers/{name}/webhooks/{id}", update_webhook,
                  "Change a tenant's webhook as the provider's update route does: {tenant, scope?, webhook}",
                  body=WEBHOOK_BODY),
+    ControlRoute("PUT", "/_emulator/providers/{name}/objects/{kind}", put_object,
+                 "Store an object a notification may point to, for a tenant: {tenant, scope?, object}",
+                 body=OBJECT_BODY),
     ControlRoute("DELETE", "/_emulator/providers/{name}/webhooks/{id}", delete_webhook,
                  "Delete a tenant's webhook as the provider's delete route does: {tenant}",
                  body={"type": "object", "required": ["tenant"], "properties": {"tenant": {"type": "string"}}}),

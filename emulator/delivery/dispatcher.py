@@ -386,7 +386,8 @@ class Dispatcher:
             secret = self._webhook_secret(provider, {})
         now = self.state.clock.now()
         unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
-        ref = self.state.store.collection(provider.name, tenant).ref if tenant is not None else self.state.ids.objectid()
+        store = self.state.store
+        ref = store.collection(provider.name, tenant).ref if tenant is not None else self.state.ids.objectid()
         return Target(url=url, secret=secret, headers=dict(headers or {}),
                       webhook=self._webhook_values(provider, unstored, ref))
 
@@ -500,8 +501,8 @@ class Dispatcher:
             now = self.state.clock.now()
             defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
             ref = self.state.store.collection(provider.name, tenant).ref
-            places[(tenant, scope)] = Place(tenant, scope, self._webhook_values(provider, Record("", defaults, now, now),
-                                                                                ref))
+            unstored = Record("", defaults, now, now)
+            places[(tenant, scope)] = Place(tenant, scope, self._webhook_values(provider, unstored, ref))
         return list(places.values())
 
     def _log(self, delivery: Delivery) -> None:

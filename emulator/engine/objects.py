@@ -10,7 +10,7 @@ the effects (`objects.events`) that upsert, update or delete the objects it is a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -94,26 +94,35 @@ def fresh_values(provider: Provider, state: EmulatorState, now: datetime, base: 
 
 
 def _ref(state: EmulatorState, provider: Provider, tenant: str) -> str:
+    """The tenant's ref (its webhooks' `tenant_ref`): made now if the tenant has none yet."""
     return state.store.collection(provider.name, tenant).ref
+
+
+def _made(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, object_id: str, fields: Any,
+          values: Values, existing: StoredObject | None, ref: Callable[[], str] | None = None) -> dict[str, Any]:
+    """An object's data: `existing`'s (or a new one's, from the sample and `new`) with `fields` laid
+    over; `ref` makes the tenant's ref when `new` names it (unsaid: the store's)."""
+    kind = kind_of(provider, kind_name)
+    if existing is not None:
+        data = existing.data
+    else:
+        own = values.extend({"id": object_id}).with_factories({"ref": ref or partial(_ref, state, provider, tenant)})
+        data = deep_merge(sample(provider, kind), fill(kind.new, own))
+    data = deep_merge(data, fields) if isinstance(fields, dict) else copy.deepcopy(data)
+    set_path(data, kind.id, object_id)
+    return data
 
 
 def _store(state: EmulatorState, provider: Provider, place: Place, kind_name: str, object_id: str,
            fields: Any, values: Values, deleted: bool = False) -> StoredObject:
-    """Upsert one object: the stored one (or a new one from the sample and `new`) with `fields` laid over."""
+    """Upsert one object: the stored one (or a new one) with `fields` laid over."""
     kind = kind_of(provider, kind_name)
-    pool, store = provider.object_pool, state.store
-    existing = store.kind_objects(pool, place.tenant, kind_name).get(object_id)
-    if existing is not None:
-        data = existing.data
-    else:
-        own = values.extend({"id": object_id, "ref": _ref(state, provider, place.tenant)})
-        data = deep_merge(sample(provider, kind), fill(kind.new, own))
-    data = deep_merge(data, fields) if isinstance(fields, dict) else copy.deepcopy(data)
-    set_path(data, kind.id, object_id)
+    existing = state.store.kind_objects(provider.object_pool, place.tenant, kind_name).get(object_id)
+    data = _made(state, provider, place.tenant, kind_name, object_id, fields, values, existing)
     if deleted and kind.soft_delete:
         data[kind.soft_delete] = True
     stored = StoredObject(data, place.scope if kind.scoped else None, deleted)
-    store.put_object(pool, place.tenant, kind_name, object_id, stored, spec_of(provider).cap)
+    state.store.put_object(provider.object_pool, place.tenant, kind_name, object_id, stored, spec_of(provider).cap)
     return stored
 
 
@@ -132,7 +141,8 @@ def apply_effect(state: EmulatorState, provider: Provider, place: Place, effect:
                         given.get(effect.kind) or {})
     objects = state.store.kind_objects(provider.object_pool, place.tenant, effect.kind)
     if effect.ensure is not None:
-        have = sum(1 for o in objects.values() if not o.deleted and o.seen_from(place.scope) and _matches(o.data, assigned))
+        have = sum(1 for o in objects.values()
+                   if not o.deleted and o.seen_from(place.scope) and _matches(o.data, assigned))
         for _ in range(effect.ensure - have):
             _store(state, provider, place, effect.kind, state.ids.generate(kind.generate), fields, values)
         return
@@ -165,11 +175,14 @@ def on_firing(state: EmulatorState, provider: Provider, events: Iterable[Fired],
                 apply_effect(state, provider, place, effect, values, given or {})
 
 
-def put(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
-        scope: str | None = None, where: str = "$.object") -> tuple[str, StoredObject]:
-    """Store an object a caller gives (the control API, a state document) in `tenant`: laid over the
-    stored one with its id, or over a new one from the sample; validated against the kind's schema.
-    `$scope` and `$deleted` keys set its scope and soft-deleted mark. ObjectError if it does not fit."""
+def build(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+          scope: str | None = None, where: str = "$.object", ref: Callable[[], str] | None = None
+          ) -> tuple[str, StoredObject]:
+    """An object a caller gives (the control API, a state document) for `tenant`, not yet stored:
+    laid over the stored one with its id, or over a new one from the sample, and validated against
+    the kind's schema; `ref` (a state document's, read before it replaces the state) gives the
+    tenant's ref when a template needs it, and nothing stored is read. `$scope` and `$deleted` keys set its scope and soft-deleted
+    mark. ObjectError naming the place if it does not fit."""
     kind = kind_of(provider, kind_name)
     if not isinstance(given, dict):
         raise ObjectError(f"at {where}: an object is a JSON object in {provider.name}'s {kind_name} shape")
@@ -182,20 +195,26 @@ def put(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, g
     object_id = get_path(fields, kind.id)
     if object_id is not None and not isinstance(object_id, str):
         raise ObjectError(f"at {where}.{kind.id}: an id is a string")
-    pool = provider.object_pool
-    before = state.store.kind_objects(pool, tenant, kind_name).get(object_id) if object_id else None
+    existing = state.store.kind_objects(provider.object_pool, tenant, kind_name).get(object_id) \
+        if object_id and ref is None else None
     object_id = object_id or state.ids.generate(kind.generate)
     values = fresh_values(provider, state, state.clock.now())
-    stored = _store(state, provider, Place(tenant, scope, {}), kind_name, object_id, fields, values, deleted)
-    wrong = next(iter(provider.validator(kind.schema).iter_errors(stored.data)), None)
+    data = _made(state, provider, tenant, kind_name, object_id, fields, values, existing, ref)
+    if deleted and kind.soft_delete:
+        data[kind.soft_delete] = True
+    wrong = next(iter(provider.validator(kind.schema).iter_errors(data)), None)
     if wrong is not None:
-        if before is None:
-            state.store.remove_object(pool, tenant, kind_name, object_id)
-        else:
-            state.store.put_object(pool, tenant, kind_name, object_id, before, spec_of(provider).cap)
         path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in wrong.absolute_path)
         raise ObjectError(f"at {where}{path}: {wrong.message}")
-    return object_id, stored
+    return object_id, StoredObject(data, scope if kind.scoped else None, deleted)
+
+
+def put(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+        scope: str | None = None) -> tuple[str, StoredObject]:
+    """Store an object a caller gives (see build); ObjectError if it does not fit."""
+    object_id, made = build(state, provider, tenant, kind_name, given, scope)
+    state.store.put_object(provider.object_pool, tenant, kind_name, object_id, made, spec_of(provider).cap)
+    return object_id, made
 
 
 def shown(kind: ObjectKind, data: dict[str, Any]) -> dict[str, Any]:
