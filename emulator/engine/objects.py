@@ -181,8 +181,8 @@ def build(state: EmulatorState, provider: Provider, tenant: str, kind_name: str,
     """An object a caller gives (the control API, a state document) for `tenant`, not yet stored:
     laid over the stored one with its id, or over a new one from the sample, and validated against
     the kind's schema; `ref` (a state document's, read before it replaces the state) gives the
-    tenant's ref when a template needs it, and nothing stored is read. `$scope` and `$deleted` keys set its scope and soft-deleted
-    mark. ObjectError naming the place if it does not fit."""
+    tenant's ref when a template needs it, and nothing stored is read. `$scope` and `$deleted` keys
+    set its scope and soft-deleted mark. ObjectError naming the place if it does not fit."""
     kind = kind_of(provider, kind_name)
     if not isinstance(given, dict):
         raise ObjectError(f"at {where}: an object is a JSON object in {provider.name}'s {kind_name} shape")
