@@ -402,3 +402,16 @@ def test_a_delivery_nobody_answers_shows_why_without_opening_it(page: Page, emul
     error = delivery(page).get_by_test_id("delivery-error")
     expect(error).to_contain_text(f"Cannot connect to host 127.0.0.1:{closed.split(':')[2].split('/')[0]}")
     expect(delivery(page).locator("summary").first).to_contain_text("no answer")
+
+
+def test_the_objects_tab_shows_what_notifications_point_to(page: Page, emulator: Emulator) -> None:
+    emulator.client.put_object("centry", "MY_CENTRY", "product", {"_id": "597644781d41c846ea0000ab", "name": "Mug"})
+    emulator.client.fire("gigapay", "Payrun.created", tenant="MY_GIGAPAY", scope="my-integration")
+    open_view(page, emulator.url, "objects")
+    groups = page.get_by_test_id("object-group")
+    expect(groups).to_have_count(2)
+    centry = page.locator("[data-testid=object-group][data-provider=centry]")
+    expect(centry.locator("h3")).to_contain_text("MY_CENTRY1 object")
+    expect(centry.locator("article[data-kind=product]")).to_contain_text("597644781d41c846ea0000ab")
+    expect(page.locator("[data-testid=object-group][data-provider=gigapay] article[data-kind=payrun]")).to_contain_text(
+        "my-integration")
