@@ -131,10 +131,10 @@ def test_docker_examples_match_the_dockerfile() -> None:
 def test_pytest_examples_pass_in_a_fresh_project(pytester: pytest.Pytester) -> None:
     """A project of its own (no config of ours), with what the README says it needs installed."""
     examples = blocks("python")
-    assert len(examples) == 2
+    assert len(examples) == 3
     pytester.makepyfile(**{f"test_readme_example_{i}": example for i, example in enumerate(examples)})
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_the_pytest_extra_brings_what_the_examples_need() -> None:
