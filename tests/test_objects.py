@@ -51,7 +51,7 @@ async def test_a_put_object_that_breaks_the_documented_shape_is_refused(api: Api
     unknown = await api.put("/_emulator/providers/gigapay/objects/invoice", json={"tenant": "GP", "object": {}},
                             validate=False)
     assert unknown.status == 404 and "its kinds: employee, payout, payrun, registration" in unknown.json["message"]
-    assert (await api.get("/_emulator/state")).json["gigapay"]["objects"] == {}
+    assert "objects" not in (await api.get("/_emulator/state")).json["gigapay"]
 
 
 async def test_other_methods_on_an_object_route_answer_the_providers_405(api: Api) -> None:

@@ -169,8 +169,9 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
                 "deleted": [render_record(view, r, collection.ref) for r in collection.removed.values()],
             }
         result[name] = {"tenants": tenants}
-        if provider.objects is not None:  # what its notifications point to, by tenant and kind
-            result[name]["objects"] = objects.dump(provider, state)
+        pointed_to = objects.dump(provider, state) if provider.objects is not None else {}
+        if pointed_to:  # what its notifications point to, by tenant and kind
+            result[name]["objects"] = pointed_to
     return result
 
 

@@ -249,7 +249,9 @@ class Changes:
     tenants: set[tuple[str, str]] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     replays: set[tuple[str, str, str]] = field(default_factory=set)
-    objects: set[tuple[str, str, str, str]] = field(default_factory=set)  # pool, tenant, kind, id
+    # (pool, tenant, kind, id) of objects stored or forgotten, in the order they were (new ones are
+    # written in it, which is the order they are read back in)
+    objects: dict[tuple[str, str, str, str], None] = field(default_factory=dict)
     object_resets: list[str | None] = field(default_factory=list)  # pools (None: all)
     deliveries: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
     forgotten: set[str] = field(default_factory=set)  # delivery ids
@@ -378,13 +380,13 @@ class Store:
             del objects[oldest]
             changed.append(oldest)
         if self.changes is not None:
-            self.changes.objects.update((pool, tenant, kind, i) for i in changed)
+            self.changes.objects.update(((pool, tenant, kind, i), None) for i in changed)
 
     def remove_object(self, pool: str, tenant: str, kind: str, object_id: str) -> None:
         """Forget one object (a hard delete)."""
         if self.objects.get((pool, tenant), {}).get(kind, {}).pop(object_id, None) is not None \
                 and self.changes is not None:
-            self.changes.objects.add((pool, tenant, kind, object_id))
+            self.changes.objects[(pool, tenant, kind, object_id)] = None
 
     def reset_objects(self, pool: str | None = None) -> None:
         """Forget every object, or one pool's."""
