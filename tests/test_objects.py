@@ -57,7 +57,7 @@ async def test_a_put_object_that_breaks_the_documented_shape_is_refused(api: Api
 async def test_other_methods_on_an_object_route_answer_the_providers_405(api: Api) -> None:
     answer = await api.delete(f"/v2/payouts/{PAYOUT}/", headers=GIGAPAY)
     assert (answer.status, answer.json) == (405, {"detail": 'Method "DELETE" not allowed.'})
-    assert answer.headers["Allow"] == "GET"
+    assert "GET" in answer.headers["Allow"].split(", ") and "DELETE" not in answer.headers["Allow"]
 
 
 async def test_a_firing_updates_a_put_object_and_keeps_what_the_event_does_not_say(api: Api) -> None:
