@@ -23,10 +23,11 @@ from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import ProviderError, issues_text, language, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal, printable, recorded
+from emulator.engine.object_routes import OBJECT_ACTIONS
 from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
-from emulator.engine.responses import EMPTY, json_response, wants_pretty
+from emulator.engine.responses import EMPTY, Download, json_response, wants_pretty
 from emulator.engine.routing import Match, Redirect, Router, normalise_path
 from emulator.engine.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.engine.store import Replay
@@ -51,6 +52,8 @@ REASON = web.RequestKey("emulator_reason", str)
 NOTE = web.RequestKey("emulator_note", str)
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NO_FAULT = {"fault": None}
+# Every generic action: the webhook API's and the GET routes of the objects notifications point to.
+SERVED = {**ACTIONS, **OBJECT_ACTIONS}
 
 
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
@@ -188,7 +191,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
             replay = state.store.replays.get(replay_key)
             if replay is not None and replay.expires > state.clock.now():
                 return web.Response(status=replay.status, body=replay.body, headers=replay.headers)
-        reply = await ACTIONS[route.action](Call(state, provider, route, request, identity, match.params, body))
+        reply = await SERVED[route.action](Call(state, provider, route, request, identity, match.params, body))
         response = _reply_response(request, provider, reply)
         if replay_key is not None and reply.status < 500:
             ttl = timedelta(seconds=provider.idempotency.ttl)  # type: ignore[union-attr]
@@ -227,7 +230,7 @@ def _unread_body(request: web.Request, provider: Provider, settings: Settings) -
 
 def _reply_response(request: web.Request, provider: Provider, reply: Reply) -> web.Response:
     body = reply.body
-    if provider.envelope is not None and body is not EMPTY:
+    if provider.envelope is not None and body is not EMPTY and not isinstance(body, Download):
         values = {"status": reply.status, "body": body, "rid": request.app[STATE].ids.uuid4()}
         if provider.envelope_parts is not None and not wants_pretty(request):
             body = Encoded(encode_template(provider.envelope_parts, values))

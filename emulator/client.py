@@ -113,8 +113,8 @@ class EmulatorClient:
     def fire(self, provider: str, event: str | list[str], data: dict[str, Any] | None = None, *,
              wait: bool = False, **options: Any) -> list[dict[str, Any]]:
         """Fire an event; `options` are the control API's (tenant, scope, url, secret, headers,
-        signature, timeout, and the misbehaviours duplicate, delay, order). Returns the deliveries
-        created (final ones with `wait=True`)."""
+        signature, timeout, objects, and the misbehaviours duplicate, delay, order). Returns the
+        deliveries created (final ones with `wait=True`)."""
         body = {"provider": provider, "event": event, "wait": wait, **options}
         if data is not None:
             body["data"] = data
@@ -151,6 +151,13 @@ class EmulatorClient:
 
             document = read_file(Path(state))
         return self.request("PUT", "/_emulator/state", document)
+
+    def put_object(self, provider: str, tenant: str, kind: str, obj: dict[str, Any],
+                   scope: str | None = None) -> dict[str, Any]:
+        """Store an object the provider's notifications may point to (a payout, a product) for
+        `tenant`, before a firing; missing fields come from the documented sample. Returns it as stored."""
+        body = {"tenant": tenant, "object": obj, **({"scope": scope} if scope is not None else {})}
+        return self.request("PUT", f"/_emulator/providers/{provider}/objects/{kind}", body)["object"]
 
     def create_webhook(self, provider: str, tenant: str, webhook: dict[str, Any],
                        scope: str | None = None) -> dict[str, Any]:
@@ -336,6 +343,11 @@ class AsyncEmulatorClient:
     async def load_state(self, state: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Replace the emulator's state with a state document, or a state file (YAML or JSON)."""
         return await asyncio.to_thread(self.sync.load_state, state)
+
+    async def put_object(self, provider: str, tenant: str, kind: str, obj: dict[str, Any],
+                         scope: str | None = None) -> dict[str, Any]:
+        """Store an object notifications may point to, before a firing (see EmulatorClient.put_object)."""
+        return await asyncio.to_thread(self.sync.put_object, provider, tenant, kind, obj, scope)
 
     async def create_webhook(self, provider: str, tenant: str, webhook: dict[str, Any],
                              scope: str | None = None) -> dict[str, Any]:

@@ -35,6 +35,8 @@ def example(schema: Any, depth: int = 0) -> Any:
     for key in ("const", "default"):
         if key in schema:
             return copy.deepcopy(schema[key])
+    if schema.get("examples"):  # (a schema's own sample: an object's documented one)
+        return copy.deepcopy(schema["examples"][0])
     if schema.get("enum"):
         return schema["enum"][0]
     for key in ("allOf", "anyOf", "oneOf"):

@@ -230,7 +230,7 @@ def test_a_ref_to_a_missing_file_is_one_line_naming_the_file_and_the_ref(
     create = schema(acme, "create.json", '"items": {"$ref": "events.json"}', '"items": {"$ref": "event.json"}')
     lines = [f"{create}: at $.properties.topics.items['$ref']: the $ref 'event.json' names nothing: there is no "
              "event.json beside it (the provider's schemas: create.json, error.json, events.json, list.json, "
-             "update.json, webhook.json)"]
+             "object-anvil-list.json, object-anvil.json, update.json, webhook.json)"]
     assert check(acme, capsys) == (2, lines)
     serve_refuses(acme, lines, capsys)
 

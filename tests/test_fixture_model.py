@@ -96,6 +96,8 @@ def _members(tp: Any) -> list[tuple[str, Any]]:
         return [("items", args[0])]
     if typing.get_origin(tp) is Mapping and dataclasses.is_dataclass(args[1]):
         return [("additionalProperties", args[1])]
+    if typing.get_origin(tp) is Mapping and typing.get_origin(args[1]) is tuple:  # objects.events: lists of effects
+        return [(f"additionalProperties.{step}", member) for step, member in _members(args[1])]
     return []
 
 
@@ -130,7 +132,9 @@ def _disagreements(cls: type, node: dict[str, Any], where: str) -> list[str]:
         elif documented is not dataclasses.MISSING and documented != model:
             found.append(f"{where}.{key}: the meta-schema's default {documented!r} is not the model's {model!r}")
         for step, member in _members(hints[f.name]):
-            inner = _node(prop)[step] if step else prop
+            inner = prop
+            for part in step.split(".") if step else ():
+                inner = _node(inner)[part]
             found += _disagreements(member, inner, f"{where}.{key}")
         if f.metadata.get("each"):  # events.fresh: a generator, a time or a value
             branches = {_node(b).get("required", [None])[0]: _node(b) for b in prop["additionalProperties"]["oneOf"]}
@@ -304,7 +308,7 @@ def test_every_built_in_fixture_writes_its_keys_in_the_meta_schemas_order(path: 
 
 
 SCHEMA_NAME = re.compile(r"(create|update|webhook|list|error|notification|events"
-                         r"|(event|view|response)-[a-z0-9_-]+)\.json")
+                         r"|(event|view|response|object)-[a-z0-9_-]+)\.json")
 
 
 def test_every_provider_names_its_schemas_for_their_roles() -> None:

@@ -409,3 +409,16 @@ def test_the_delivery_log_shows_the_newest_deliveries_past_one_page(page: Page, 
     expect(items.last.locator(".summary-url")).to_have_text(receiver.url_for("/n5"))
     emulator.client.fire("gigapay", "Payout.created", url=receiver.url_for("/n105"), secret="s")
     expect(items.first.locator(".summary-url")).to_have_text(receiver.url_for("/n105"))  # (the page polls)
+
+
+def test_the_objects_tab_shows_what_notifications_point_to(page: Page, emulator: Emulator) -> None:
+    emulator.client.put_object("centry", "MY_CENTRY", "product", {"_id": "597644781d41c846ea0000ab", "name": "Mug"})
+    emulator.client.fire("gigapay", "Payrun.created", tenant="MY_GIGAPAY", scope="my-integration")
+    open_view(page, emulator.url, "objects")
+    groups = page.get_by_test_id("object-group")
+    expect(groups).to_have_count(2)
+    centry = page.locator("[data-testid=object-group][data-provider=centry]")
+    expect(centry.locator("h3")).to_contain_text("MY_CENTRY1 object")
+    expect(centry.locator("article[data-kind=product]")).to_contain_text("597644781d41c846ea0000ab")
+    expect(page.locator("[data-testid=object-group][data-provider=gigapay] article[data-kind=payrun]")).to_contain_text(
+        "my-integration")

@@ -32,7 +32,8 @@ RUN = [("README.md", "quick-start")] + \
     [("docs/providers.md", name) for name in ("paybook", "syncfy", "shareactor", "gigapay", "centry")] + \
     [("docs/firing.md", name) for name in ("fire", "fire-to-a-url", "misbehave")] + \
     [("docs/faults.md", "faults"), ("docs/state.md", "dashboard-and-snapshot"),
-     ("docs/inspector.md", "syncfy-dashboard"), ("docs/control-api.md", "control")]
+     ("docs/inspector.md", "syncfy-dashboard"), ("docs/following.md", "follow-curl"),
+     ("docs/control-api.md", "control")]
 EMULATOR_URL = "http://127.0.0.1:8080"
 RECEIVER_URL = "http://127.0.0.1:9000"
 
@@ -145,11 +146,12 @@ def test_docker_examples_match_the_dockerfile() -> None:
 
 def test_pytest_examples_pass_in_a_fresh_project(pytester: pytest.Pytester) -> None:
     """A project of its own (no config of ours), with what the README says it needs installed:
-    the README's example, and docs/pytest.md's async one."""
+    the README's example, docs/pytest.md's async one and docs/following.md's."""
     pytester.makepyfile(test_readme_example=block("README.md", "pytest-example", "python"),
-                        test_async_example=block("docs/pytest.md", "async-example", "python"))
+                        test_async_example=block("docs/pytest.md", "async-example", "python"),
+                        test_following_example=block("docs/following.md", "follow-example", "python"))
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_the_pytest_extra_brings_what_the_examples_need() -> None:

@@ -31,7 +31,7 @@ def guarded() -> Iterator[Emulator]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "syncfy").replace("{id}", "nope")
+    return path.replace("{name}", "syncfy").replace("{id}", "nope").replace("{kind}", "credential")
 
 
 @pytest.mark.parametrize("route", [r for r in all_routes() if (r.method, r.path) not in OPEN_ROUTES],

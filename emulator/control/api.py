@@ -19,6 +19,7 @@ from emulator.control.openapi import build_openapi
 from emulator.delivery.dispatcher import Delivery, Dispatcher, signature_spec
 from emulator.delivery.events import EventError, aliases, catalogue
 from emulator.delivery.unreached import why_nobody
+from emulator.engine import objects
 from emulator.engine.auth import Identity
 from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import DEFAULT_MESSAGE, DEFAULT_STATUS, ErrorReply, ProviderError, issues_text
@@ -34,7 +35,7 @@ from emulator.vocabulary import MODES, ORDERS, did_you_mean
 
 log = logging.getLogger("emulator")
 T = TypeVar("T")
-FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",
+FIRE_FIELDS = ("provider", "event", "data", "objects", "tenant", "scope", "url", "secret", "headers", "signature",
                "wait", "timeout", "duplicate", "delay", "order")
 DEFAULT_WAIT_TIMEOUT = 30.0
 # Bounds of a firing's numbers: what a test could want, and no more (nothing overflows or piles up).
@@ -154,7 +155,7 @@ async def reset(request: web.Request) -> web.Response:
             return found
     # Written before anything else forgets: a reset the file cannot take leaves memory (the
     # delivery log too) as it was, and the call answers 500.
-    state.store.reset(provider)
+    state.reset_store(provider)
     state.store.commit()
     state.forget(provider)
     return json_response(request, 200, {"reset": provider or "all"})
@@ -175,6 +176,9 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
                 "deleted": [render_record(view, r, collection.ref) for r in collection.removed.values()],
             }
         result[name] = {"tenants": tenants}
+        pointed_to = objects.dump(provider, state) if provider.objects is not None else {}
+        if pointed_to:  # what its notifications point to, by tenant and kind
+            result[name]["objects"] = pointed_to
     return result
 
 
@@ -227,6 +231,9 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
                                                          and all(isinstance(e, str) for e in event)),
          "event is required: an event name or a non-empty list of names"),
         (not isinstance(body.get("data", {}), dict), "data must be an object (merged into the payload)"),
+        (not _objects_ok(body.get("objects", {}), provider),
+         "objects must map object kinds (" + ", ".join(provider.objects.kinds if provider.objects else ()) +
+         ") to objects, laid over the objects the events are about"),
         (any(not isinstance(body.get(k, ""), str) for k in ("tenant", "scope")), "tenant and scope must be strings"),
         ("url" in body and not (isinstance(body["url"], str) and is_http_url(body["url"])),
          "url must be an absolute http(s) URL"),
@@ -247,6 +254,11 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
         *_misbehaviour_problems(body),
     ]
     return next((message for failed, message in checks if failed), None)
+
+
+def _objects_ok(objects: Any, provider: Provider) -> bool:
+    kinds = provider.objects.kinds if provider.objects else {}
+    return isinstance(objects, dict) and all(k in kinds and isinstance(v, dict) for k, v in objects.items())
 
 
 def _misbehaviour_problems(body: dict[str, Any]) -> list[tuple[bool, str]]:
@@ -284,11 +296,12 @@ async def fire_events(request: web.Request) -> web.Response:
     try:
         target = None
         if "url" in body:
-            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
+            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"),
+                                                body.get("tenant"))
         deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
                                      scope=body.get("scope"), target=target, mode=body.get("signature", "valid"),
                                      duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
-                                     order=body.get("order"))
+                                     order=body.get("order"), objects=body.get("objects"))
     except EventError as exc:
         return fail(request, "validation", str(exc))
     complete = None
@@ -512,6 +525,36 @@ async def delete_webhook(request: web.Request) -> web.Response:
     return await _dashboard_action(request, "delete")
 
 
+async def put_object(request: web.Request) -> web.Response:
+    """PUT /_emulator/providers/{name}/objects/{kind}: store an object its notifications may point
+    to, for a tenant, before a firing: `{"tenant", "scope"?, "object"}`; the object is laid over the
+    stored one with its id (or the documented sample) and validated against the kind's schema."""
+    provider = provider_named(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    fields = ("tenant", "scope", "object")
+    unknown = sorted(set(body) - set(fields))
+    tenant, scope = body.get("tenant"), body.get("scope")
+    problem = next((message for failed, message in [
+        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(fields)}"),
+        (not (isinstance(tenant, str) and tenant), "tenant is required: the credential whose object it is"),
+        (scope is not None and not (isinstance(scope, str) and scope), "scope must be a non-empty string"),
+    ] if failed), None)
+    if problem:
+        return fail(request, "validation", problem)
+    kind = request.match_info["kind"]
+    try:
+        object_id, stored = objects.put(request.app[STATE], provider, str(tenant), kind, body.get("object"), scope)
+    except objects.ObjectError as exc:
+        known = provider.objects is not None and kind in provider.objects.kinds
+        return fail(request, "validation" if known else "not_found", str(exc))
+    return json_response(request, 200, {"provider": provider.name, "tenant": tenant, "kind": kind, "id": object_id,
+                                        "object": objects.entry(stored)})
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     """One endpoint of the control API: registered from this table, and documented from it in the
@@ -535,7 +578,8 @@ FIRE_BODY = {
         "provider": {"type": "string"},
         "event": {"oneOf": [{"type": "string", "minLength": 1},
                             {"type": "array", "minItems": 1, "items": {"type": "string"}}]},
-        "data": {"type": "object"}, "tenant": {"type": "string"}, "scope": {"type": "string"},
+        "data": {"type": "object"}, "objects": {"type": "object", "additionalProperties": {"type": "object"}},
+        "tenant": {"type": "string"}, "scope": {"type": "string"},
         "url": {"type": "string", "format": "uri"}, "secret": {"type": ["string", "object"]}, "headers": STRINGS,
         "signature": {"enum": list(MODES)}, "wait": {"type": "boolean"},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WAIT},
@@ -547,6 +591,8 @@ JWK_BODY = {"type": "object", "required": ["kty", "k"],
             "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
                            "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
 PROVIDER_BODY = {"type": "object", "properties": {"provider": {"type": "string"}}}
+OBJECT_BODY = {"type": "object", "required": ["tenant", "object"], "additionalProperties": False,
+               "properties": {"tenant": {"type": "string"}, "scope": {"type": "string"}, "object": {"type": "object"}}}
 WEBHOOK_BODY = {"type": "object", "required": ["tenant", "webhook"],
                 "properties": {"tenant": {"type": "string"}, "scope": {"type": "string"},
                                "webhook": {"type": "object"}}}
@@ -556,7 +602,8 @@ ROUTES = [
     ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
     ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})',
                  query=("provider",), body=PROVIDER_BODY),
-    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks",
+    ControlRoute("GET", "/_emulator/state", state_dump,
+                 "Every provider's tenants and their webhooks, and the objects its notifications point to",
                  query=("provider",)),
     ControlRoute("GET", "/_emulator/requests", requests_journal, "The request journal",
                  query=("provider", "tenant", "method", "status")),
@@ -584,6 +631,9 @@ ROUTES = [
     ControlRoute("PATCH", "/_emulator/providers/{name}/webhooks/{id}", update_webhook,
                  "Change a tenant's webhook as the provider's update route does: {tenant, scope?, webhook}",
                  body=WEBHOOK_BODY),
+    ControlRoute("PUT", "/_emulator/providers/{name}/objects/{kind}", put_object,
+                 "Store an object a notification may point to, for a tenant: {tenant, scope?, object}",
+                 body=OBJECT_BODY),
     ControlRoute("DELETE", "/_emulator/providers/{name}/webhooks/{id}", delete_webhook,
                  "Delete a tenant's webhook as the provider's delete route does: {tenant}",
                  body={"type": "object", "required": ["tenant"], "properties": {"tenant": {"type": "string"}}}),

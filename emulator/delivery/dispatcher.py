@@ -32,6 +32,7 @@ from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, s
 from emulator.delivery.targets import TargetPolicy
 from emulator.engine.journal import recorded
 from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, PayloadMatch, Signature
+from emulator.engine.objects import Place, on_firing
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
@@ -388,15 +389,18 @@ class Dispatcher:
         )
 
     def explicit_target(self, provider: Provider, url: str, secret: Any = None,
-                        headers: dict[str, str] | None = None) -> Target:
-        """A target outside the store: one URL, with a given secret or a fresh one."""
+                        headers: dict[str, str] | None = None, tenant: str | None = None) -> Target:
+        """A target outside the store: one URL, with a given secret or a fresh one; its webhook
+        values show `tenant`'s ref when one is given (as the objects stored for it do)."""
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
         now = self.state.clock.now()
         unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
+        store = self.state.store
+        ref = store.collection(provider.name, tenant).ref if tenant is not None else self.state.ids.objectid()
         return Target(url=url, secret=secret, headers=dict(headers or {}),
-                      webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
+                      webhook=self._webhook_values(provider, unstored, ref))
 
     @staticmethod
     def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
@@ -439,15 +443,16 @@ class Dispatcher:
 
     def fire(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
              tenant: str | None = None, scope: str | None = None, target: Target | None = None,
-             mode: str = "valid", duplicate: int = 0, delay: float = 0.0, order: str | None = None
-             ) -> list[Delivery]:
+             mode: str = "valid", duplicate: int = 0, delay: float = 0.0, order: str | None = None,
+             objects: dict[str, Any] | None = None) -> list[Delivery]:
         """Build each event once and start a delivery per subscriber (or to `target` alone);
         a subscriber with grouping on gets the events of this firing in one notification.
         Misbehaving on purpose: each notification is sent `duplicate` more times once delivered,
         held back `delay` more seconds, and with an `order` ("fired" or "reversed") a subscriber's
-        notifications go one after the other in that order."""
+        notifications go one after the other in that order. `objects`: fields by object kind,
+        laid over the objects the events are about (see prepare)."""
         deliveries = self.prepare(provider, names, overrides, tenant=tenant, scope=scope, target=target, mode=mode,
-                                  order=order)
+                                  order=order, objects=objects)
         spec = delivery_spec(provider)
         previous: dict[str, Delivery] = {}
         for delivery in deliveries:
@@ -468,9 +473,12 @@ class Dispatcher:
 
     def prepare(self, provider: Provider, names: list[str], overrides: dict[str, Any] | None = None, *,
                 tenant: str | None = None, scope: str | None = None, target: Target | None = None,
-                mode: str = "valid", order: str | None = None, logged: bool = True) -> list[Delivery]:
+                mode: str = "valid", order: str | None = None, logged: bool = True,
+                objects: dict[str, Any] | None = None) -> list[Delivery]:
         """The deliveries a firing makes, not started (`fire` starts them; `redeliver` sends one
-        once), in the delivery log unless `logged` is False (the audit's, which its report shows)."""
+        once), in the delivery log unless `logged` is False (the audit's, which its report shows).
+        First the objects the events are about are stored in each tenant the firing reaches (and in
+        `tenant`, when given), `objects` laid over them, so a consumer can fetch what it is told of."""
         if self._closing:
             raise EventError("the emulator is stopping; it sends nothing more")
         spec = delivery_spec(provider)
@@ -492,7 +500,28 @@ class Dispatcher:
                 if logged:
                     self._log(delivery)
                 deliveries.append(delivery)
+        if provider.objects is not None:
+            on_firing(self.state, provider, built.values(), self._places(provider, targets, tenant, scope), objects)
         return deliveries
+
+    def _places(self, provider: Provider, targets: list[tuple[Target, list[str]]], tenant: str | None,
+                scope: str | None) -> list[Place]:
+        """Each tenant (and sub-scope) a firing reaches, once: its subscribers', and `tenant`."""
+        places: dict[tuple[str, str | None], Place] = {}
+        for target, _ in targets:
+            if target.tenant is None:
+                continue
+            collection = self.state.store.existing(provider.name, target.tenant)
+            record = collection.get(target.webhook_id) if collection and target.webhook_id else None
+            where = scope or (record.scope if record else None)
+            places.setdefault((target.tenant, where), Place(target.tenant, where, target.webhook))
+        if tenant is not None and not any(t == tenant for t, _ in places):
+            now = self.state.clock.now()
+            defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
+            ref = self.state.store.collection(provider.name, tenant).ref
+            unstored = Record("", defaults, now, now)
+            places[(tenant, scope)] = Place(tenant, scope, self._webhook_values(provider, unstored, ref))
+        return list(places.values())
 
     def _log(self, delivery: Delivery) -> None:
         """Put a delivery in the log; those it pushes out stop (see _abandon) and a durable store

@@ -127,9 +127,34 @@ VALIDATION_MESSAGE = Context(
      "choices": "the sort keys allowed, comma-separated"},
     note="Which names a message offers depends on its key; see the table below.")
 
+_OBJECT_FRESH = "each variable of `events.fresh` and of `objects.fresh`, made once per firing (or put)"
+OBJECT_NEW = Context(
+    "A new object", ("$.objects.kinds.<kind>.new",),
+    {"id": "the new object's id (given, or made as the kind's `generate` says)",
+     "ref": "the tenant's ref (the id the webhooks' `tenant_ref` fields show)"},
+    fresh=True, note="Laid over the kind's documented sample (its schema's first `examples` entry) for each new "
+                     "object; also offers " + _OBJECT_FRESH + ".")
+OBJECT_EFFECT = Context(
+    "What an event does to an object", ("$.objects.events.<event>[<n>].id", "$.objects.events.<event>[<n>].object",
+                                         "$.objects.events.<event>[<n>].set"),
+    {key: _EVENT_NAMES[key] for key in ("event", "event_id", "webhook")}
+    | {"payload": "the event's payload, filled for the tenant (as its notification carries it); "
+                  "`{payload.<key>}` names a member"},
+    members=("webhook", "payload"), fresh=True,
+    note="Filled once per tenant (and scope) the event is fired for, before its notifications are sent; also "
+         "offers " + _OBJECT_FRESH + ". `{webhook.<field>}` is a webhook of the tenant that gets the event.")
+OBJECT_PATH = Context(
+    "Object route path", ("$.objects.kinds.<kind>.routes[<n>].path",),
+    {"id": "the object's id (an `answer: one` route)",
+     "<name>": "any other name: a path parameter, which `filters` must name"})
+OBJECT_ONE = Context(
+    "One object's answer", ("$.objects.kinds.<kind>.routes[<n>].body",),
+    {"object": "the object, as stored (without its `hidden` fields; `decode`d)"},
+    note="In a route with `answer: one`; a route with `answer: list` offers the placeholders of the list body.")
+
 CONTEXTS = (ERROR_MESSAGE, ERROR_BODY, VALIDATION_MESSAGE, LIST_BODY, ENVELOPE, ROUTE_PATH, AS_WRITTEN,
             EVENT_SAMPLE, CATALOGUE_ENTRY, DELIVERY_ENTRY, DELIVERY_BODY, SIGNATURE_MESSAGE, SIGNATURE_VALUE,
-            SIGNATURE_CLAIMS)
+            SIGNATURE_CLAIMS, OBJECT_NEW, OBJECT_EFFECT, OBJECT_PATH, OBJECT_ONE)
 
 # `errors.messages` keys. A JSON Schema keyword words the errors jsonschema reports under it; those
 # that only pass their subschemas' errors on never report one of their own, so they have no message.
@@ -255,6 +280,7 @@ class _Lint:
         own = [k for spec in _section(raw, "events", "catalogue").values() if isinstance(spec, dict)
                for k in _section(spec, "values")]
         self.fresh = list(dict.fromkeys([*_section(raw, "events", "fresh"), *own]))
+        self.object_fresh = [*self.fresh, *_section(raw, "objects", "fresh")]
         self.webhook = webhook_fields(raw)
 
     def problem(self, where: str, text: str) -> None:
@@ -402,6 +428,44 @@ class _Lint:
                 self.problem(where, f"{method.upper()} {path} is served already by {first}")
 
 
+    def objects(self) -> None:
+        """Templates, routes and effects of the `objects` section, and the kinds and events they name."""
+        objects = _section(self.raw, "objects")
+        kinds = _section(objects, "kinds")
+        for kind_name, kind in kinds.items():
+            where = at("$.objects.kinds", kind_name)
+            self.template(kind.get("new"), at(where, "new"), OBJECT_NEW, [*OBJECT_NEW.names, *self.object_fresh])
+            for index, route in enumerate(kind.get("routes") or []):
+                self.object_route(route, at(at(where, "routes"), index))
+        catalogue = _section(self.raw, "events", "catalogue")
+        names = [*_EVENT_NAMES, "payload", *self.object_fresh]
+        names.remove("rid")
+        for event, effects in _section(objects, "events").items():
+            where = at("$.objects.events", event)
+            if event not in catalogue:
+                self.problem(where, f"no event {event!r} in the catalogue (name it by its canonical name)")
+            for index, effect in enumerate(effects or []):
+                place = at(where, index)
+                if effect.get("kind") not in kinds:
+                    self.problem(at(place, "kind"), f"no object kind {effect.get('kind')!r}; the kinds: "
+                                 + ", ".join(kinds))
+                for key in ("id", "object", "set"):
+                    self.template(effect.get(key), at(place, key), OBJECT_EFFECT, names)
+
+    def object_route(self, route: dict[str, Any], where: str) -> None:
+        params = [m.group(1) for m in PLACEHOLDER.finditer(route.get("path", ""))]
+        one = route.get("answer") == "one"
+        if one and "id" not in params:
+            self.problem(at(where, "path"), "a route with `answer: one` names the object's {id} in its path")
+        for param in params:
+            if param != "id" and param not in (route.get("filters") or {}):
+                self.problem(at(where, "path"), f"the path parameter {{{param}}} is not one of the route's filters")
+        if one and route.get("zip") is not None:
+            self.problem(at(where, "zip"), "only a route with `answer: list` answers a ZIP archive")
+        body_names = ["object"] if one else self.names(LIST_BODY)
+        self.template(route.get("body"), at(where, "body"), OBJECT_ONE if one else LIST_BODY, body_names)
+
+
 def listed_events(schema: Any) -> list[str] | None:
     """The event names an events.json lists: its `enum`, `const`s under `oneOf`/`anyOf`, an
     array's `items`, or a plain JSON list of names; None when it lists none that way."""
@@ -486,4 +550,5 @@ def fixture_problems(path: Path, raw: dict[str, Any], schema_dir: Path | None) -
     lint.field_names()
     lint.compiled()
     lint.routes()
+    lint.objects()
     return lint.problems + (events_problems(path, raw, schema_dir) if schema_dir is not None else [])

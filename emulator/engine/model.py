@@ -385,6 +385,68 @@ class DeliverySpec:
         return status in self.success if self.success else 200 <= status < 300
 
 
+# -- objects: what notifications point to ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectZip:
+    """A route that answers a ZIP archive: one entry per object, named by a field, holding the
+    base64-decoded `content` field (None: the object as JSON)."""
+
+    name: str
+    content: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectRoute:
+    """One GET route of an object kind: one object by its id, or a list (filtered, paged)."""
+
+    path: str
+    answer: str  # one | list
+    body: Any = None  # None: "{object}" (one), the provider's `list.body` (list)
+    filters: Mapping[str, str] = field(default_factory=dict)
+    decode: tuple[str, ...] = ()
+    zip: ObjectZip | None = None
+    response: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectKind:
+    """One kind of object the provider's notifications refer to (a payout, a product, a credential)."""
+
+    name: str = field(metadata={"from_key": True})
+    schema: str
+    id: str = "id"  # the field holding its id, dotted for a nested one (`_id.$oid`)
+    generate: Any = "uuid4"
+    scoped: bool = False
+    new: Any = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+    soft_delete: str | None = None
+    deleted_answer: str = "not_found"
+    routes: tuple[ObjectRoute, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectEffect:
+    """What one event does to one kind of object in the tenant it is fired for."""
+
+    kind: str
+    id: Any = None
+    ensure: int | None = None
+    object: Any = None
+    assign: Any = field(default_factory=dict, metadata=_key("set"))
+    delete: bool = False
+    if_missing: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Objects:
+    pool: str | None = None  # None: the provider's name
+    cap: int = 1000
+    fresh: Mapping[str, Any] = field(default_factory=dict, metadata={"each": _fresh})
+    kinds: Mapping[str, ObjectKind]
+    events: Mapping[str, tuple[ObjectEffect, ...]] = field(default_factory=dict)
+
+
 # -- the whole fixture -----------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -414,6 +476,7 @@ class Fixture:
     routes: tuple[RouteSpec, ...]
     events: Events | None = None
     delivery: DeliverySpec | None = None
+    objects: Objects | None = None
 
 
 def yaml_key(f: dataclasses.Field[Any]) -> str:
@@ -460,7 +523,7 @@ def _convert(tp: Any, value: Any, each: Any = None) -> Any:
             return {k: each(v) for k, v in value.items()}
         if dataclasses.is_dataclass(member):
             return {k: parse(member, v, k) for k, v in value.items()}  # type: ignore[arg-type]
-        return dict(value)
+        return {k: _convert(member, v) for k, v in value.items()}
     return value
 
 

@@ -32,6 +32,8 @@ from emulator.engine.model import (
     Idempotency,
     Listing,
     OAuth,
+    ObjectRoute,
+    Objects,
     Resource,
     RouteSpec,
     parse_fixture,
@@ -146,6 +148,8 @@ class Route:
     body: Any = None
     has_body: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
+    kind: str | None = None  # the object kind of an `object_one` or `object_list` route
+    object_route: ObjectRoute | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,8 @@ class Provider:
     routes: tuple[Route, ...]
     events: Events | None
     delivery: DeliverySpec | None
+    objects: Objects | None
+    object_pool: str  # whose stored objects this provider's are (`objects.pool`, else its name)
     registry: Registry = field(repr=False)
     fast_registry: Any = field(repr=False)  # the schemas again, for the fast tier of validation
     # The fixture document as read (after `extends`), for check-like tooling only: the engine never reads it.
@@ -194,9 +200,28 @@ class Provider:
         """One of this provider's schemas, as written."""
         return self.registry.contents(self.schema_uri(name))  # type: ignore[no-any-return]
 
+    def example(self, name: str) -> Any:
+        """The first `examples` entry of one of this provider's schemas (or of the schema it `$ref`s), or None."""
+        return first_example(self.registry, self.schema_uri(name))
+
     def validator(self, name: str) -> TwoTierValidator:
         """A validator for one of this provider's schemas, with `$ref`s resolved."""
         return _validator(self.name, self.registry, self.fast_registry, name)
+
+
+def first_example(registry: Registry, uri: str) -> Any:
+    """A schema's first `examples` entry, following its `$ref` when it has none of its own; None if none."""
+    resolver = registry.resolver(base_uri=uri)
+    contents = resolver.lookup(uri).contents
+    for _ in range(8):  # (a chain of references is short)
+        examples = contents.get("examples") if isinstance(contents, dict) else None
+        if isinstance(examples, list) and examples:
+            return examples[0]
+        if not (isinstance(contents, dict) and isinstance(contents.get("$ref"), str)):
+            return None
+        resolved = resolver.lookup(contents["$ref"])
+        contents, resolver = resolved.contents, resolved.resolver
+    return None
 
 
 def _schema_uri(provider: str, name: str) -> str:
@@ -325,7 +350,8 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
     fixture = parse_fixture(raw)
     missing = [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / fixture.name}"
                for where, schema in _schema_names(fixture) if _schema_uri(fixture.name, schema) not in registry]
-    problems = [*schema_problems, *_model_problems(path, fixture), *missing, *lint]
+    problems = [*schema_problems, *_model_problems(path, fixture), *missing,
+                *_object_sample_problems(path, fixture, registry), *lint]
     if problems:
         raise FixtureError("\n".join(problems))
     try:
@@ -379,9 +405,11 @@ def _provider(path: Path, fixture: Fixture, registry: Registry, raw: dict[str, A
         coerced=tuple(f.name for f in fields.values() if f.coerce == "string"),
         views=_views(fixture),
         listing=fixture.listing,
-        routes=tuple(_route(name, registry, fast, r) for r in fixture.routes),
+        routes=(*(_route(name, registry, fast, r) for r in fixture.routes), *_object_routes(fixture.objects)),
         events=fixture.events,
         delivery=fixture.delivery,
+        objects=fixture.objects,
+        object_pool=(fixture.objects.pool if fixture.objects else None) or name,
         registry=registry,
         fast_registry=fast,
         raw=raw,
@@ -399,7 +427,32 @@ def _schema_names(fixture: Fixture) -> list[tuple[str, str]]:
                   for n, e in fixture.events.catalogue.items() if e.schema]
     if fixture.delivery is not None and fixture.delivery.schema:
         names.append(("$.delivery.schema", fixture.delivery.schema))
+    for kind_name, kind in (fixture.objects.kinds.items() if fixture.objects else ()):
+        where = f"$.objects.kinds.{kind_name}"
+        names.append((f"{where}.schema", kind.schema))
+        names += [(f"{where}.routes[{i}].response", r.response) for i, r in enumerate(kind.routes) if r.response]
     return names
+
+
+def _object_sample_problems(path: Path, fixture: Fixture, registry: Registry) -> list[str]:
+    """Each object kind's schema must hold the documented sample as its first `examples` entry, and
+    the sample must satisfy it (every new object starts from it)."""
+    problems = []
+    for kind_name, kind in (fixture.objects.kinds.items() if fixture.objects else ()):
+        uri = _schema_uri(fixture.name, kind.schema)
+        if uri not in registry:
+            continue  # (reported as a missing schema)
+        example = first_example(registry, uri)
+        where = f"{path}: at $.objects.kinds.{kind_name}.schema"
+        if not isinstance(example, dict):
+            problems.append(f"{where}: {kind.schema} has no `examples` entry (the documented sample, an object)")
+            continue
+        validator = Draft202012Validator({"$ref": uri}, registry=registry, format_checker=FORMAT_CHECKER)
+        wrong = next(iter(validator.iter_errors(example)), None)
+        if wrong is not None:
+            problems.append(f"{where}: its sample (examples[0]) does not satisfy it at "
+                            f"{wrong.json_path}: {wrong.message}")
+    return problems
 
 
 def _views(fixture: Fixture) -> dict[str, tuple[FieldSpec, ...]]:
@@ -433,6 +486,18 @@ def _route(name: str, registry: Registry, fast: Any, spec: RouteSpec) -> Route:
         has_body=spec.body is not None,
         headers=spec.headers,
     )
+
+
+def _object_routes(objects: Objects | None) -> list[Route]:
+    """The GET routes of every object kind, served by the `object_one` and `object_list` actions."""
+    routes = []
+    for kind_name, kind in (objects.kinds.items() if objects else ()):
+        for spec in kind.routes:
+            pattern, literal = _compile_path(spec.path)
+            routes.append(Route(method="GET", path=spec.path, action=f"object_{spec.answer}", pattern=pattern,
+                                literal_length=literal, response_schema=spec.response, kind=kind_name,
+                                object_route=spec))
+    return routes
 
 
 def load_providers(dirs: list[Path]) -> dict[str, Provider]:

@@ -68,6 +68,11 @@ class Values(dict[str, Any]):
         """These values plus `extra`; lazy ones not yet made are still made here, once."""
         return Values({**self, **extra}, {k: partial(self.__getitem__, k) for k in self._factories if k not in extra})
 
+    def with_factories(self, factories: Mapping[str, Callable[[], Any]]) -> Values:
+        """These values plus lazy ones for the names they lack."""
+        mine = {k: partial(self.__getitem__, k) for k in self._factories}
+        return Values(self, {**{k: f for k, f in factories.items() if k not in self}, **mine})
+
     def __missing__(self, key: str) -> Any:
         if key in self._factories:
             self[key] = self._factories[key]()

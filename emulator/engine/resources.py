@@ -395,29 +395,41 @@ def _list_page(call: Call) -> Reply:
         keeps.append(_after(call.collection, after))
     keep = (lambda r: all(k(r) for k in keeps)) if keeps else None
     key, descending = _sort(call)
-    values: dict[str, Any] = {}
-    headers: dict[str, str] = {}
+    offset, limit, page = window(call)
+    records, total = call.collection.page(offset, limit, key, descending, keep, scope)
+    view, ref = call.provider.views[call.route.view], call.collection.ref
+    values, headers = page_values(call, page, limit, total, bool(records))
+    values["items"] = [render_record(view, r, ref) for r in records]
+    return Reply(call.route.status, fill(listing.body, values), headers)
+
+
+def window(call: Call) -> tuple[int, int | None, int | None]:
+    """The offset and limit a list request asks for, as the provider's `list.paging` reads them, and
+    its page number (None with offset paging)."""
+    paging = call.provider.listing.paging
     if paging.style == "page":
         first = paging.first
         size = _query_int(call, "size", paging.default_size, 1)
         size = min(size, paging.max_size or size)
         page = _query_int(call, "page", first, first)
-        records, total = call.collection.page((page - first) * size, size, key, descending, keep, scope)
-        if not records and page != first and paging.out_of_range == "error":
+        return (page - first) * size, size, page
+    return _query_int(call, "offset", 0, 0), _query_int(call, "limit", paging.default_limit, 0), None
+
+
+def page_values(call: Call, page: int | None, size: int | None, total: int, found: bool
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A list body's {count}, {next} and {previous}, and the total header, for one page (`found`:
+    whether it holds anything); invalid_page for an empty page past the first where paging says so."""
+    paging = call.provider.listing.paging
+    values: dict[str, Any] = {"count": total}
+    if page is not None and size is not None:
+        first = paging.first
+        if not found and page != first and paging.out_of_range == "error":
             raise ProviderError("invalid_page")
         if paging.links:
             values["next"] = _link(call, paging, page + 1, first) if (page - first + 1) * size < total else None
             values["previous"] = _link(call, paging, page - 1, first) if page > first else None
-    else:
-        offset = _query_int(call, "offset", 0, 0)
-        limit = _query_int(call, "limit", paging.default_limit, 0)
-        records, total = call.collection.page(offset, limit, key, descending, keep, scope)
-    if paging.total_header:
-        headers[paging.total_header] = str(total)
-    values["count"] = total
-    view, ref = call.provider.views[call.route.view], call.collection.ref
-    values["items"] = [render_record(view, r, ref) for r in records]
-    return Reply(call.route.status, fill(listing.body, values), headers)
+    return values, ({paging.total_header: str(total)} if paging.total_header else {})
 
 
 def _after(collection: Collection, after: str) -> Callable[[Record], bool]:

@@ -34,10 +34,19 @@ class EmulatorState:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def reset(self, provider: str | None = None) -> None:
-        """Forget webhooks, tokens and replays (of one provider, or all and the request journal),
-        and tell the parts with state of their own (`extras["reset_hooks"]`: deliveries, faults)."""
-        self.store.reset(provider)
+        """Forget webhooks, tokens, replays and objects (of one provider and its object pool, or all and
+        the request journal), and tell the parts with state of their own (`extras["reset_hooks"]`:
+        deliveries, faults)."""
+        self.reset_store(provider)
         self.forget(provider)
+
+    def reset_store(self, provider: str | None = None) -> None:
+        """A reset's part in the store: webhooks, tokens, replays, and the objects of the provider's
+        object pool (which another provider may share)."""
+        self.store.reset(provider)
+        pool = self.providers[provider].object_pool if provider in self.providers else None
+        if pool is not None and pool != provider:
+            self.store.reset_objects(pool)
 
     def forget(self, provider: str | None = None) -> None:
         """What a reset forgets besides the store: the request journal (of a full reset) and what the

@@ -204,6 +204,23 @@ def _sort_key(value: Any) -> tuple[int, str]:
     return (0, "") if value is None else (1, str(value))
 
 
+@dataclass(slots=True)
+class StoredObject:
+    """One object a notification points to (a payout, a product), as the provider's API shows it."""
+
+    data: dict[str, Any]
+    scope: str | None = None
+    deleted: bool = False
+
+    def seen_from(self, scope: str | None) -> bool:
+        """Whether a caller in `scope` sees it: unscoped objects, and its own scope's."""
+        return self.scope is None or self.scope == scope
+
+
+# The objects of one tenant of a pool, by kind and id, in the order they were first stored.
+Objects = dict[str, dict[str, StoredObject]]
+
+
 @dataclass
 class Token:
     """An OAuth access token a provider issued."""
@@ -232,6 +249,10 @@ class Changes:
     tenants: set[tuple[str, str]] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     replays: set[tuple[str, str, str]] = field(default_factory=set)
+    # (pool, tenant, kind, id) of objects stored or forgotten, in the order they were (new ones are
+    # written in it, which is the order they are read back in)
+    objects: dict[tuple[str, str, str, str], None] = field(default_factory=dict)
+    object_resets: list[str | None] = field(default_factory=list)  # pools (None: all)
     deliveries: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
     forgotten: set[str] = field(default_factory=set)  # delivery ids
     resets: list[str | None] = field(default_factory=list)
@@ -275,6 +296,8 @@ class Store:
         self.collections: dict[tuple[str, str], Collection] = {}
         self.tokens: dict[str, dict[str, Token]] = {}
         self.replays: dict[tuple[str, str, str], Replay] = {}
+        # Objects notifications point to, by (pool, tenant): see put_object.
+        self.objects: dict[tuple[str, str], Objects] = {}
         self.changes: Changes | None = None
 
     def collection(self, provider: str, tenant: str) -> Collection:
@@ -341,10 +364,44 @@ class Store:
         if self.changes is not None:
             self.changes.replays.update([key, *dropped])
 
+    # -- objects ------------------------------------------------------------------------------
+
+    def kind_objects(self, pool: str, tenant: str, kind: str) -> dict[str, StoredObject]:
+        """A tenant's objects of one kind (empty, and not kept, until one is stored)."""
+        return self.objects.get((pool, tenant), {}).get(kind, {})
+
+    def put_object(self, pool: str, tenant: str, kind: str, object_id: str, stored: StoredObject, cap: int) -> None:
+        """Store (or replace, keeping its place) an object; past `cap` of the kind the oldest go."""
+        objects = self.objects.setdefault((pool, tenant), {}).setdefault(kind, {})
+        objects[object_id] = stored
+        changed = [object_id]
+        while len(objects) > cap:
+            oldest = next(iter(objects))
+            del objects[oldest]
+            changed.append(oldest)
+        if self.changes is not None:
+            self.changes.objects.update(((pool, tenant, kind, i), None) for i in changed)
+
+    def remove_object(self, pool: str, tenant: str, kind: str, object_id: str) -> None:
+        """Forget one object (a hard delete)."""
+        if self.objects.get((pool, tenant), {}).get(kind, {}).pop(object_id, None) is not None \
+                and self.changes is not None:
+            self.changes.objects[(pool, tenant, kind, object_id)] = None
+
+    def reset_objects(self, pool: str | None = None) -> None:
+        """Forget every object, or one pool's."""
+        if self.changes is not None:
+            self.changes.object_resets.append(pool)
+        if pool is None:
+            self.objects.clear()
+        else:
+            self.objects = {k: v for k, v in self.objects.items() if k[0] != pool}
+
     def reset(self, provider: str | None = None) -> None:
-        """Forget everything, or everything of one provider."""
+        """Forget everything, or everything of one provider (and the objects of the pool of its name)."""
         if self.changes is not None:
             self.changes.resets.append(provider)
+        self.reset_objects(provider)
         if provider is None:
             self.collections.clear()
             self.tokens.clear()

@@ -1,6 +1,7 @@
 """Durable state (opt-in with `--data-dir DIR`): every provider's webhooks, tenant refs, issued
-tokens, idempotency replays, signing JWKs and deliveries in one SQLite file (the standard
-library's sqlite3, WAL mode, synchronous FULL, locked to one emulator at a time) in DIR.
+tokens, idempotency replays, signing JWKs, deliveries and the objects notifications point to, in
+one SQLite file (the standard library's sqlite3, WAL mode, synchronous FULL, locked to one
+emulator at a time) in DIR.
 
 The in-memory `Store` stays the working copy that requests read; `SqliteStore` is a subclass
 that records what changed and writes it on `commit()`: after every request, before the answer is
@@ -25,7 +26,7 @@ from aiohttp import web
 
 from emulator.delivery.dispatcher import Attempt, Delivery, Target
 from emulator.engine.state import STATE
-from emulator.engine.store import Changes, Collection, Record, Replay, Store, Token
+from emulator.engine.store import Changes, Collection, Record, Replay, Store, StoredObject, Token
 from emulator.settings import SettingsError
 
 log = logging.getLogger("emulator")
@@ -39,6 +40,8 @@ CREATE TABLE IF NOT EXISTS tokens (provider TEXT, access TEXT, token TEXT, PRIMA
 CREATE TABLE IF NOT EXISTS replays (provider TEXT, tenant TEXT, key TEXT, replay TEXT,
                                     PRIMARY KEY (provider, tenant, key));
 CREATE TABLE IF NOT EXISTS jwks (provider TEXT PRIMARY KEY, jwk TEXT);
+CREATE TABLE IF NOT EXISTS objects (pool TEXT, tenant TEXT, kind TEXT, id TEXT, object TEXT,
+                                    PRIMARY KEY (pool, tenant, kind, id));
 CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, provider TEXT,
                                        status TEXT, due REAL, delivery TEXT);
 """
@@ -124,6 +127,11 @@ def record_from_json(text: str) -> Record:
     return Record(_typed(raw["id"], str, "id"), _typed(raw["data"], dict, "data"), _aware(raw["created"]),
                   _aware(raw["updated"]), _maybe_time(raw["modified"]),
                   _typed(raw["scope"], (str, type(None)), "scope"), _typed(raw["deleted"], bool, "deleted"))
+
+
+def _object_from_json(text: str) -> StoredObject:
+    raw = json.loads(text)
+    return StoredObject(raw["data"], raw["scope"], raw["deleted"])
 
 
 def _bytes_text(raw: bytes) -> str:
@@ -227,6 +235,11 @@ class SqliteStore(Store):
             self._watch(*key, collection)
         self.tokens.update(self._read_tokens())
         self.replays.update(self._read_replays())
+        self.objects.clear()
+        for pool, tenant, kind, object_id, stored in self._rows(
+                "objects", "pool, tenant, kind, id, object", " ORDER BY rowid", (),
+                lambda p, t, k, i, o: (_checked(p), _loaded(t), _checked(k), _loaded(i), _object_from_json(o))):
+            self.objects.setdefault((pool, tenant), {}).setdefault(kind, {})[object_id] = stored
 
     def _read_collections(self, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[str, str], Collection]:
         """The collections the file holds (those `where` selects), keyed by provider and tenant."""
@@ -274,7 +287,7 @@ class SqliteStore(Store):
         """After a failed commit: memory as the file holds it again wherever `changes` touched it
         (a call whose changes cannot be written leaves nothing behind). Deliveries keep their
         progress (their attempts were made), to be written with the next commit."""
-        if changes.resets:  # (rare, and only after a failure): everything read back
+        if changes.resets or changes.object_resets or changes.objects:  # (rare, after a failure): all read back
             self.collections.clear()
             self.tokens.clear()
             self.replays.clear()
@@ -382,6 +395,7 @@ class SqliteStore(Store):
                     db.execute(f"DELETE FROM {table}")
                 else:
                     db.execute(f"DELETE FROM {table} WHERE provider = ?", (provider,))
+        self._write_objects(changes)
         for provider, tenant in changes.tenants:
             collection = self.collections.get((provider, tenant))
             if collection is not None:
@@ -420,6 +434,23 @@ class SqliteStore(Store):
         if self.jwks != self._saved_jwks:
             db.execute("DELETE FROM jwks")
             db.executemany("INSERT INTO jwks VALUES (?, ?)", [(p, json.dumps(k)) for p, k in self.jwks.items()])
+
+    def _write_objects(self, changes: Changes) -> None:
+        db = self._db
+        for pool in changes.object_resets:
+            if pool is None:
+                db.execute("DELETE FROM objects")
+            else:
+                db.execute("DELETE FROM objects WHERE pool = ?", (pool,))
+        for pool, tenant, kind, object_id in changes.objects:
+            stored = self.objects.get((pool, tenant), {}).get(kind, {}).get(object_id)
+            key = (pool, _stored(tenant), kind, _stored(object_id))
+            if stored is None:
+                db.execute("DELETE FROM objects WHERE pool = ? AND tenant = ? AND kind = ? AND id = ?", key)
+            else:
+                row = json.dumps({"data": stored.data, "scope": stored.scope, "deleted": stored.deleted})
+                db.execute("INSERT INTO objects VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT DO UPDATE SET object = excluded.object", (*key, row))
 
     def close(self) -> None:
         """Write what is left and close the file."""

@@ -7,11 +7,16 @@ signing JWKs). A `--state` file, `PUT /_emulator/state` and a snapshot all use i
         - {url: "http://app:8000/hooks", events: [EVENT]}       # the provider's create shape
         - {url: "http://app:8000/other", events: [EVENT], $scope: MY_SCOPE}
 
+    $objects:                     # what notifications point to, before any firing
+      PROVIDER: {MY_KEY: {KIND: [{...an object, in the provider's shape...}]}}
+
 A webhook is validated by the JSON Schema of the provider's create route; it may also fix its id
 (under the provider's id field), any stored field (a secret, a counter), and through `$` keys its
 scope (`$scope`: the value of the provider's scope header, if it has one), its timestamps
 (`$created`, `$updated`, `$modified`) and `$deleted` (a soft-deleted webhook). A snapshot writes
-all of these, and a `$emulator` section with the rest.
+all of these, and a `$emulator` section with the rest. An object is laid over its kind's
+documented sample and validated by the kind's schema; `$scope` and `$deleted` keys say its scope
+and whether it is soft-deleted.
 """
 
 from __future__ import annotations
@@ -20,22 +25,25 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
+from emulator.engine import objects
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.provider import FORMAT_CHECKER, Provider, read_yaml
 from emulator.engine.render import render_record
 from emulator.engine.resources import field_values, scope_for
 from emulator.engine.state import STATE, EmulatorState
-from emulator.engine.store import Collection, Record, Replay, Store, Token
+from emulator.engine.store import Collection, Record, Replay, Store, StoredObject, Token
 from emulator.engine.validation import body_issues, raise_issues
 from emulator.settings import SettingsError
 
 EXTRA = "$emulator"
+OBJECTS = "$objects"
 RECORD_KEYS = ("$scope", "$created", "$updated", "$modified", "$deleted")
 _TIME = {"type": "string"}
 EXTRA_SCHEMA: dict[str, Any] = {
@@ -77,6 +85,8 @@ class Loaded:
     tokens: dict[str, dict[str, Token]] = field(default_factory=dict)
     replays: dict[tuple[str, str, str], Replay] = field(default_factory=dict)
     jwks: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (pool, tenant, kind, id) -> object, in the document's order.
+    objects: dict[tuple[str, str, str, str], StoredObject] = field(default_factory=dict)
 
 
 def place(base: str, *keys: str | int) -> str:
@@ -122,7 +132,7 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
         raise StateError(f"at {place('$', EXTRA, *error.absolute_path)}: {error.message}")
     refs = extra.get("refs", {})
     for name, tenants in doc.items():
-        if name == EXTRA:
+        if name in (EXTRA, OBJECTS):
             continue
         provider = _provider(state, name, place("$", name))
         if not isinstance(tenants, dict):
@@ -137,6 +147,7 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
                 record = to_record(state, provider, entry, place(where, index), ref)
                 _insert(collection, record, f"at {place(where, index)}: the id {record.id!r} repeats")
             collection.order_by_update_time()
+    _parse_objects(state, doc.get(OBJECTS), refs, loaded)
     for name, tokens in extra.get("tokens", {}).items():
         _provider(state, name, place("$", EXTRA, "tokens", name))
         loaded.tokens[name] = {access: Token(t["owner"], _time(t["expires"], place("$", EXTRA, "tokens", name, access)),
@@ -154,6 +165,45 @@ def parse(state: EmulatorState, doc: Any) -> Loaded:
         _provider(state, name, place("$", EXTRA, "jwks", name))
         loaded.jwks[name] = dict(jwk)
     return loaded
+
+
+def _parse_objects(state: EmulatorState, doc: Any, refs: dict[str, dict[str, str]], loaded: Loaded) -> None:
+    """The `$objects` section: per provider, tenant and kind a list of objects, each validated."""
+    if doc is None:
+        return
+    where = place("$", OBJECTS)
+    if not isinstance(doc, dict):
+        raise StateError(f"at {where}: maps providers to tenants to object kinds to lists of objects")
+    for name, tenants in doc.items():
+        provider = _provider(state, name, place(where, name))
+        if not isinstance(tenants, dict) or not all(isinstance(t, str) and t and isinstance(k, dict)
+                                                    for t, k in tenants.items()):
+            raise StateError(f"at {place(where, name)}: a provider's value maps tenants to object kinds")
+        for tenant, kinds in tenants.items():
+            ref = partial(_tenant_ref, state, loaded, refs, name, tenant)
+            for kind, entries in kinds.items():
+                at = place(where, name, tenant, kind)
+                if not isinstance(entries, list):
+                    raise StateError(f"at {at}: an object kind maps to a list of objects")
+                for index, entry in enumerate(entries):
+                    try:
+                        object_id, made = objects.build(state, provider, tenant, kind, entry, where=place(at, index),
+                                                        ref=ref)
+                    except objects.ObjectError as exc:
+                        raise StateError(str(exc) if str(exc).startswith("at ") else f"at {at}: {exc}") from None
+                    key = (provider.object_pool, tenant, kind, object_id)
+                    if key in loaded.objects:
+                        raise StateError(f"at {place(at, index)}: the id {object_id!r} repeats")
+                    loaded.objects[key] = made
+
+
+def _tenant_ref(state: EmulatorState, loaded: Loaded, refs: dict[str, dict[str, str]], name: str, tenant: str) -> str:
+    """The ref of a tenant of the document (made, with its collection, when it has none yet)."""
+    collection = loaded.collections.get((name, tenant))
+    if collection is None:
+        ref = refs.get(name, {}).get(tenant) or state.ids.objectid()
+        collection = loaded.collections[(name, tenant)] = Collection(ref=ref)
+    return collection.ref
 
 
 def _provider(state: EmulatorState, name: Any, where: str) -> Provider:
@@ -249,6 +299,9 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     now = state.clock.now()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
+    for (pool, tenant, kind, object_id), made in loaded.objects.items():
+        cap = next(p.objects.cap for p in state.providers.values() if p.object_pool == pool and p.objects)
+        store.put_object(pool, tenant, kind, object_id, made, cap)
     store.commit()
     state.forget()
     if state.dispatcher is not None:  # the document's keys only: a replaced state keeps none of the old ones
@@ -314,6 +367,13 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
     replays = [{"provider": p, "tenant": t, "key": k, "status": r.status, "body": r.body.decode("utf-8", "replace"),
                 "headers": r.headers, "expires": r.expires.isoformat()}
                for (p, t, k), r in state.store.replays.items()]
+    owners: dict[str, str] = {}
+    for name, provider in state.providers.items():
+        owners.setdefault(provider.object_pool, name)
+    for (pool, tenant), kinds in state.store.objects.items():
+        found = {kind: [objects.entry(o) for o in stored.values()] for kind, stored in kinds.items() if stored}
+        if found and pool in owners:
+            doc.setdefault(OBJECTS, {}).setdefault(owners[pool], {})[tenant] = found
     jwks = dict(state.dispatcher.keys) if state.dispatcher is not None else {}
     extra = {k: v for k, v in {"refs": refs, "tokens": tokens, "replays": replays, "jwks": jwks}.items() if v}
     if extra:
@@ -322,8 +382,8 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
 
 
 def is_empty(store: Store) -> bool:
-    """Whether a store holds nothing yet (no tenant, no token, no replay)."""
-    return not store.collections and not any(store.tokens.values()) and not store.replays
+    """Whether a store holds nothing yet (no tenant, no token, no replay, no object)."""
+    return not store.collections and not any(store.tokens.values()) and not store.replays and not store.objects
 
 
 def setup(app: web.Application) -> None:

@@ -121,7 +121,7 @@ async def test_unsupported_method_is_405_with_allow(api: Api) -> None:
 
 
 async def test_unknown_path_under_the_api_is_drf_404(api: Api) -> None:
-    answer = await api.get("/v2/employees/", headers=AUTH)
+    answer = await api.get("/v2/nothing-here/", headers=AUTH)
     assert (answer.status, answer.json) == (404, {"detail": "Not found."})
 
 

@@ -143,7 +143,7 @@ async def test_unsupported_method_is_405(api: Api) -> None:
 
 
 async def test_unknown_path_is_404_in_the_envelope(api: Api) -> None:
-    answer = await api.get("/v1/credentials", headers=AUTH)
+    answer = await api.get("/v1/nothing-here", headers=AUTH)
     assert_envelope(answer, 404, False)
 
 

@@ -324,6 +324,33 @@ async function refreshWebhooks() {
   });
 }
 
+// The Objects tab: per provider and tenant, the objects its notifications point to, by kind
+// (what the provider's GET routes answer; GET /_emulator/state lists them).
+function objectGroups(state) {
+  const groups = [];
+  for (const [name, info] of Object.entries(state)) {
+    for (const [tenant, kinds] of Object.entries(info.objects || {})) {
+      const cards = Object.entries(kinds).flatMap(([kind, objects]) => objects.map((o) =>
+        h("article", { class: o.$deleted ? "record deleted" : "record", "data-kind": kind },
+          pill(kind, "provider"), o.$deleted ? pill("deleted", "bad") : null, kv(Object.entries(o)))));
+      const count = Object.values(kinds).reduce((n, objects) => n + objects.length, 0);
+      groups.push(h("section", { class: "card", "data-provider": name, "data-tenant": tenant, "data-testid": "object-group" },
+        h("h3", { class: "group-title" }, pill(name, "provider"), h("span", { class: "mono" }, tenant),
+          h("span", { class: "muted" }, plural(count, "object"))),
+        h("div", { class: "records" }, cards)));
+    }
+  }
+  return groups;
+}
+
+async function refreshObjects() {
+  const state = await api("GET", "/_emulator/state");
+  drawIfChanged("objects", state, () => {
+    const groups = objectGroups(state);
+    replace($("#objects"), groups.length ? groups : empty("No objects yet: firing an event stores the object it is about, for the tenant it is fired for; PUT /_emulator/providers/NAME/objects/KIND puts one in place."));
+  });
+}
+
 function headerTable(headers, signatureHeader) {
   return h("table", { class: "headers" }, h("tbody", {}, Object.entries(headers || {}).map(([k, v]) =>
     h("tr", { class: signatureHeader && k.toLowerCase() === signatureHeader.toLowerCase() ? "signature" : null },
@@ -462,6 +489,7 @@ async function refreshFaults() {
 const VIEWS = {
   webhooks: refreshWebhooks,
   deliveries: refreshDeliveries,
+  objects: refreshObjects,
   fire: async () => {},
   dashboard: refreshSubscriptions,
   requests: refreshRequests,

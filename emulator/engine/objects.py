@@ -1,0 +1,241 @@
+"""The objects notifications point to (a payout, a product, a credential and its transactions):
+made from each kind's documented sample, stored per tenant when an event is fired for it (or put
+in place by a caller), and read by the provider's GET routes (see object_routes.py).
+
+Everything about a kind is the fixture's `objects` section: its schema (whose first `examples`
+entry is the documented sample), id field, `new` template, scope and soft delete, and per event
+the effects (`objects.events`) that upsert, update or delete the objects it is about.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
+
+from emulator.delivery.events import fresh_value
+from emulator.engine.model import ObjectEffect, ObjectKind, Objects
+from emulator.engine.provider import Provider
+from emulator.engine.render import Values, deep_merge, fill
+from emulator.engine.state import EmulatorState
+from emulator.engine.store import StoredObject
+
+
+class ObjectError(ValueError):
+    """An object a caller gives cannot be stored; the message names the place in it."""
+
+
+class Fired(Protocol):
+    """What an effect reads of a built event (delivery.events.Event)."""
+
+    name: str
+    time: datetime
+    payload: Any
+    values: Values
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a firing's objects go: a tenant, the sub-scope inside it, and the webhook values its
+    payload's `{webhook.<field>}` are filled with there."""
+
+    tenant: str
+    scope: str | None
+    webhook: Mapping[str, Any]
+
+
+def get_path(data: Any, dotted: str) -> Any:
+    """The value at a dotted path (`_id.$oid`), or None."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set the value at a dotted path, making the objects on the way."""
+    *heads, last = dotted.split(".")
+    for part in heads:
+        inner = data.get(part)
+        if not isinstance(inner, dict):
+            inner = data[part] = {}
+        data = inner
+    data[last] = value
+
+
+def spec_of(provider: Provider) -> Objects:
+    assert provider.objects is not None
+    return provider.objects
+
+
+def kind_of(provider: Provider, name: str) -> ObjectKind:
+    """A kind of the provider's objects; ObjectError naming the kinds if it has no such kind."""
+    kinds = provider.objects.kinds if provider.objects else {}
+    if name not in kinds:
+        raise ObjectError(f"{provider.name} has no object kind {name!r} (its kinds: {', '.join(kinds) or 'none'})")
+    return kinds[name]
+
+
+def sample(provider: Provider, kind: ObjectKind) -> dict[str, Any]:
+    """A fresh copy of a kind's documented sample: its schema's first `examples` entry."""
+    return copy.deepcopy(provider.example(kind.schema) or {})
+
+
+def fresh_values(provider: Provider, state: EmulatorState, now: datetime, base: Values | None = None) -> Values:
+    """Template values of the objects: `base` (a firing's), plus every variable of `events.fresh`
+    and `objects.fresh` it lacks, each made when a template first uses it."""
+    specs = {**(provider.events.fresh if provider.events else {}), **spec_of(provider).fresh}
+    values = base if base is not None else Values({})
+    return values.with_factories({var: partial(fresh_value, spec, state.ids, now) for var, spec in specs.items()})
+
+
+def _ref(state: EmulatorState, provider: Provider, tenant: str) -> str:
+    """The tenant's ref (its webhooks' `tenant_ref`): made now if the tenant has none yet."""
+    return state.store.collection(provider.name, tenant).ref
+
+
+def _made(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, object_id: str, fields: Any,
+          values: Values, existing: StoredObject | None, ref: Callable[[], str] | None = None) -> dict[str, Any]:
+    """An object's data: `existing`'s (or a new one's, from the sample and `new`) with `fields` laid
+    over; `ref` makes the tenant's ref when `new` names it (unsaid: the store's)."""
+    kind = kind_of(provider, kind_name)
+    if existing is not None:
+        data = existing.data
+    else:
+        own = values.extend({"id": object_id}).with_factories({"ref": ref or partial(_ref, state, provider, tenant)})
+        data = deep_merge(sample(provider, kind), fill(kind.new, own))
+    data = deep_merge(data, fields) if isinstance(fields, dict) else copy.deepcopy(data)
+    set_path(data, kind.id, object_id)
+    return data
+
+
+def _store(state: EmulatorState, provider: Provider, place: Place, kind_name: str, object_id: str,
+           fields: Any, values: Values, deleted: bool = False) -> StoredObject:
+    """Upsert one object: the stored one (or a new one) with `fields` laid over."""
+    kind = kind_of(provider, kind_name)
+    existing = state.store.kind_objects(provider.object_pool, place.tenant, kind_name).get(object_id)
+    data = _made(state, provider, place.tenant, kind_name, object_id, fields, values, existing)
+    if deleted and kind.soft_delete:
+        data[kind.soft_delete] = True
+    stored = StoredObject(data, place.scope if kind.scoped else None, deleted)
+    state.store.put_object(provider.object_pool, place.tenant, kind_name, object_id, stored, spec_of(provider).cap)
+    return stored
+
+
+def _matches(data: Any, wanted: Mapping[str, Any]) -> bool:
+    return all(data.get(k) == v if not isinstance(v, dict) else _matches(data.get(k) or {}, v)
+               for k, v in wanted.items()) if isinstance(data, dict) else False
+
+
+def apply_effect(state: EmulatorState, provider: Provider, place: Place, effect: ObjectEffect, values: Values,
+                 given: Mapping[str, Any]) -> None:
+    """What one effect does in one place: upsert, update, ensure or delete objects of its kind."""
+    kind = kind_of(provider, effect.kind)
+    object_fields = fill(effect.object, values) if effect.object is not None else {}
+    assigned = fill(effect.assign, values)
+    fields = deep_merge(deep_merge(object_fields if isinstance(object_fields, dict) else {}, assigned),
+                        given.get(effect.kind) or {})
+    objects = state.store.kind_objects(provider.object_pool, place.tenant, effect.kind)
+    if effect.ensure is not None:
+        have = sum(1 for o in objects.values()
+                   if not o.deleted and o.seen_from(place.scope) and _matches(o.data, assigned))
+        for _ in range(effect.ensure - have):
+            _store(state, provider, place, effect.kind, state.ids.generate(kind.generate), fields, values)
+        return
+    object_id = fill(effect.id, values) if effect.id is not None else get_path(fields, kind.id)
+    object_id = str(object_id) if isinstance(object_id, str | int) else state.ids.generate(kind.generate)
+    existing = objects.get(object_id)
+    if effect.delete:
+        if kind.soft_delete:
+            _store(state, provider, place, effect.kind, object_id, fields, values, deleted=True)
+        else:
+            state.store.remove_object(provider.object_pool, place.tenant, effect.kind, object_id)
+    elif not (effect.if_missing and existing is not None and not existing.deleted):
+        _store(state, provider, place, effect.kind, object_id, fields, values)
+
+
+def on_firing(state: EmulatorState, provider: Provider, events: Iterable[Fired], places: Iterable[Place],
+              given: Mapping[str, Any] | None = None) -> None:
+    """Store what each event is about in every place it is fired for, before any notification goes:
+    a consumer that fetches what a notification names finds it. `given`: objects by kind, laid over
+    the ones the firing stores (a caller's own fields)."""
+    if provider.objects is None:
+        return
+    places = list(places)
+    for event in events:
+        effects = provider.objects.events.get(event.name, ())
+        for place in places if effects else ():
+            base = event.values.extend({"webhook": place.webhook})
+            values = fresh_values(provider, state, event.time, base.extend({"payload": fill(event.payload, base)}))
+            for effect in effects:
+                apply_effect(state, provider, place, effect, values, given or {})
+
+
+def build(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+          scope: str | None = None, where: str = "$.object", ref: Callable[[], str] | None = None
+          ) -> tuple[str, StoredObject]:
+    """An object a caller gives (the control API, a state document) for `tenant`, not yet stored:
+    laid over the stored one with its id, or over a new one from the sample, and validated against
+    the kind's schema; `ref` (a state document's, read before it replaces the state) gives the
+    tenant's ref when a template needs it, and nothing stored is read. `$scope` and `$deleted` keys
+    set its scope and soft-deleted mark. ObjectError naming the place if it does not fit."""
+    kind = kind_of(provider, kind_name)
+    if not isinstance(given, dict):
+        raise ObjectError(f"at {where}: an object is a JSON object in {provider.name}'s {kind_name} shape")
+    fields = {k: v for k, v in given.items() if k not in ("$scope", "$deleted")}
+    scope, deleted = given.get("$scope", scope), given.get("$deleted", False)
+    if scope is not None and not (isinstance(scope, str) and scope):
+        raise ObjectError(f"at {where}.$scope: a scope is a non-empty string")
+    if not isinstance(deleted, bool):
+        raise ObjectError(f"at {where}.$deleted: must be true or false")
+    object_id = get_path(fields, kind.id)
+    if object_id is not None and not isinstance(object_id, str):
+        raise ObjectError(f"at {where}.{kind.id}: an id is a string")
+    existing = state.store.kind_objects(provider.object_pool, tenant, kind_name).get(object_id) \
+        if object_id and ref is None else None
+    object_id = object_id or state.ids.generate(kind.generate)
+    values = fresh_values(provider, state, state.clock.now())
+    data = _made(state, provider, tenant, kind_name, object_id, fields, values, existing, ref)
+    if deleted and kind.soft_delete:
+        data[kind.soft_delete] = True
+    wrong = next(iter(provider.validator(kind.schema).iter_errors(data)), None)
+    if wrong is not None:
+        path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in wrong.absolute_path)
+        raise ObjectError(f"at {where}{path}: {wrong.message}")
+    return object_id, StoredObject(data, scope if kind.scoped else None, deleted)
+
+
+def put(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+        scope: str | None = None) -> tuple[str, StoredObject]:
+    """Store an object a caller gives (see build); ObjectError if it does not fit."""
+    object_id, made = build(state, provider, tenant, kind_name, given, scope)
+    state.store.put_object(provider.object_pool, tenant, kind_name, object_id, made, spec_of(provider).cap)
+    return object_id, made
+
+
+def shown(kind: ObjectKind, data: dict[str, Any]) -> dict[str, Any]:
+    """An object as the API shows it: without its hidden fields."""
+    return {k: v for k, v in data.items() if k not in kind.hidden} if kind.hidden else data
+
+
+def dump(provider: Provider, state: EmulatorState) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Every tenant's objects of the provider's pool, by tenant and kind, as the API shows them
+    (with `$scope` and `$deleted` where they apply)."""
+    result: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for (pool, tenant), kinds in state.store.objects.items():
+        if pool != provider.object_pool:
+            continue
+        for kind_name, objects in kinds.items():
+            if objects:
+                result.setdefault(tenant, {})[kind_name] = [entry(o) for o in objects.values()]
+    return result
+
+
+def entry(stored: StoredObject) -> dict[str, Any]:
+    """A stored object as a state document (and GET /_emulator/state) writes it."""
+    marks = {"$scope": stored.scope} if stored.scope is not None else {}
+    return {**stored.data, **marks, **({"$deleted": True} if stored.deleted else {})}
