@@ -12,16 +12,18 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator import faults
 from emulator.aiohttp_internals import EveryPathResource, app_handler
 from emulator.control import api as control
-from emulator.control import faults
 from emulator.control.guard import GUARD, Guard
 from emulator.delivery import dispatcher as delivery
 from emulator.engine.auth import authenticate
+from emulator.engine.bodies import within_body_timeout
 from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.errors import ProviderError, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal, printable
+from emulator.engine.plain_errors import error_of, plain_error, plain_response
 from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
@@ -50,7 +52,7 @@ NO_FAULT = {"fault": None}
 def _error_response(request: web.Request, provider: Provider | None, error: ProviderError,
                     method: str) -> web.Response:
     state = request.app[STATE]
-    reply = control.plain_error(error) if provider is None else render_error(provider, error, method, state.ids.uuid4)
+    reply = plain_error(error) if provider is None else render_error(provider, error, method, state.ids.uuid4)
     return json_response(request, reply.status, reply.body, reply.headers)
 
 
@@ -61,7 +63,7 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
         return {}
     # (A body that has all arrived, as a small one has, is read without a timer.)
     raw = await request.read() if request.content.is_eof() else \
-        await control.within_body_timeout(request, request.read())
+        await within_body_timeout(request, request.read())
     if not raw.strip():
         return {}
     if not raw.lstrip().startswith((b"{", b"[")) and \
@@ -113,7 +115,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         return await _serve(request, state, resolved)
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
-        return control.fail(request, "not_found", f"no control endpoint {request.method} {path}")
+        return plain_response(request, ProviderError("not_found", f"no control endpoint {request.method} {path}"))
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
         request[PROVIDER_NAME] = resolved.provider.name
@@ -123,8 +125,8 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         request[PROVIDER_NAME] = resolved.provider.name
         method = state.router.effective_method(request.method, request.headers, resolved.provider)
         return _error_response(request, resolved.provider, resolved.error, method)
-    return control.fail(request, "not_found", f"no provider serves {path}; GET /_emulator/providers lists "
-                        "their routes, and /_emulator/ui is the inspector page")
+    return plain_response(request, ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
+                                                 "lists their routes, and /_emulator/ui is the inspector page"))
 
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
@@ -209,10 +211,10 @@ def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
 
 def _http_error(request: web.Request, exc: Exception) -> web.Response:
     """An error aiohttp raised (a too-large body) or a bug, as the provider's (or a plain) JSON error."""
-    status, error = control.error_of(exc)
+    status, error = error_of(exc)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
-        return control.plain_response(request, error, status)
+        return plain_response(request, error, status)
     return _error_response(request, provider, error, request.method)
 
 

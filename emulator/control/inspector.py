@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, fail, provider_named
+from emulator.control.base import ControlRoute, fail, provider_named
 from emulator.delivery.dispatcher import delivery_spec
 from emulator.delivery.events import EventError, catalogue
 from emulator.delivery.unreached import describe_webhook

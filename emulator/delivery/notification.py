@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.app import create_app
-from emulator.control.api import fire_problem
 from emulator.delivery.dispatcher import Dispatcher, delivery_spec, signature_spec, wire
 from emulator.delivery.events import EventError
+from emulator.delivery.firing import fire_problem
 from emulator.engine.provider import Provider
 from emulator.engine.state import STATE
 from emulator.settings import Settings

@@ -1,0 +1,144 @@
+"""The control API's events and deliveries: firing, the delivery log, redelivery and the JWKs
+that sign notifications."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.control.base import ControlRoute, _dispatcher, fail, provider_named, read_json_object
+from emulator.delivery.dispatcher import Delivery, signature_spec
+from emulator.delivery.events import EventError
+from emulator.delivery.firing import DEFAULT_WAIT_TIMEOUT, FIRE_BODY, _base64url, fire_problem
+from emulator.delivery.unreached import why_nobody
+from emulator.engine.provider import Provider
+from emulator.engine.responses import json_response
+from emulator.engine.state import STATE
+
+# Deliveries in one page of GET /_emulator/deliveries: by default, and at most.
+DEFAULT_PAGE = 100
+
+
+MAX_PAGE = 1000
+
+
+async def fire_events(request: web.Request) -> web.Response:
+    """POST /_emulator/events: fire one event (or several) of a provider at its subscribers, or
+    at one `url`; with `"wait": true` answer once every delivery has a final outcome."""
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    provider = provider_named(request, body.get("provider"))
+    if isinstance(provider, web.Response):
+        return provider
+    problem = fire_problem(body, provider)
+    if problem:
+        return fail(request, "validation", problem)
+    dispatcher = _dispatcher(request)
+    names = [body["event"]] if isinstance(body["event"], str) else body["event"]
+    try:
+        target = None
+        if "url" in body:
+            target = dispatcher.explicit_target(provider, body["url"], body.get("secret"), body.get("headers"))
+        deliveries = dispatcher.fire(provider, names, body.get("data"), tenant=body.get("tenant"),
+                                     scope=body.get("scope"), target=target, mode=body.get("signature", "valid"),
+                                     duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
+                                     order=body.get("order"))
+    except EventError as exc:
+        return fail(request, "validation", str(exc))
+    complete = None
+    if body.get("wait"):
+        complete = await dispatcher.wait(deliveries, float(body.get("timeout", DEFAULT_WAIT_TIMEOUT)))
+    answer = {"provider": provider.name, "events": names, "deliveries": [d.as_json() for d in deliveries]}
+    if not deliveries and "url" not in body:
+        answer.update(why_nobody(request.app[STATE], provider, names, body.get("tenant"), body.get("scope")))
+    if complete is not None:
+        answer["complete"] = complete
+    return json_response(request, 200 if body.get("wait") else 202, answer)
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
+    tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
+    dispatcher = _dispatcher(request)
+    q = request.query
+    try:
+        limit, offset = int(q.get("limit", DEFAULT_PAGE)), int(q.get("offset", 0))
+    except ValueError:
+        limit = offset = -1
+    if not (1 <= limit <= MAX_PAGE and offset >= 0):
+        return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
+    found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
+                                url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
+    page = [d.as_json() for d in found[offset:offset + limit]]
+    return json_response(request, 200, {"deliveries": page, "total": len(found), "offset": offset, "limit": limit,
+                                        "dropped": dispatcher.log.dropped})
+
+
+def _delivery(request: web.Request) -> Delivery | web.Response:
+    found = _dispatcher(request).log.get(request.match_info["id"])
+    if found is None:
+        return fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
+    return found
+
+
+async def get_delivery(request: web.Request) -> web.Response:
+    found = _delivery(request)
+    return found if isinstance(found, web.Response) else json_response(request, 200, found.as_json())
+
+
+async def redeliver(request: web.Request) -> web.Response:
+    """POST /_emulator/deliveries/{id}/redeliver: one more attempt now (same event ids and body)."""
+    found = _delivery(request)
+    if isinstance(found, web.Response):
+        return found
+    delivery = await _dispatcher(request).redeliver(found)
+    return json_response(request, 200, delivery.as_json())
+
+
+def _jwt_provider(request: web.Request) -> Provider | web.Response:
+    provider = provider_named(request, request.match_info["name"])
+    if isinstance(provider, web.Response):
+        return provider
+    if signature_spec(provider).scheme != "jwt":
+        return fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
+    return provider
+
+
+async def get_jwk(request: web.Request) -> web.Response:
+    """GET /_emulator/providers/{name}/jwk: the JWK that signs the provider's notifications."""
+    provider = _jwt_provider(request)
+    if isinstance(provider, web.Response):
+        return provider
+    return json_response(request, 200, _dispatcher(request).jwk(provider.name))
+
+
+async def put_jwk(request: web.Request) -> web.Response:
+    """PUT /_emulator/providers/{name}/jwk: sign with this JWK (`{"kty": "oct", "kid", "k"}`) from now on."""
+    provider = _jwt_provider(request)
+    if isinstance(provider, web.Response):
+        return provider
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    k, kid = body.get("k"), body.get("kid", "")
+    if body.get("kty") != "oct" or not isinstance(k, str) or not _base64url(k) or not isinstance(kid, str):
+        return fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
+    _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
+    return json_response(request, 200, _dispatcher(request).keys[provider.name])
+
+
+JWK_BODY = {"type": "object", "required": ["kty", "k"],
+            "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
+                           "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
+
+
+ROUTES = [
+    ControlRoute("POST", "/_emulator/events", fire_events,
+                 "Fire an event (or several) at its subscribers, or at one url (200 with wait)", 202, body=FIRE_BODY),
+    ControlRoute("GET", "/_emulator/deliveries", list_deliveries, "The delivery log",
+                 query=("provider", "event", "status", "url", "tenant", "webhook", "limit", "offset")),
+    ControlRoute("GET", "/_emulator/deliveries/{id}", get_delivery, "One delivery with every attempt"),
+    ControlRoute("POST", "/_emulator/deliveries/{id}/redeliver", redeliver, "One more attempt of a delivery, now"),
+    ControlRoute("GET", "/_emulator/providers/{name}/jwk", get_jwk, "The JWK that signs a provider's notifications"),
+    ControlRoute("PUT", "/_emulator/providers/{name}/jwk", put_jwk, "Replace that JWK", body=JWK_BODY),
+]

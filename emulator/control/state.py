@@ -1,0 +1,114 @@
+"""The control API's state endpoints: health, reset, the state (dump, snapshot, replace) and the
+request journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from emulator import __version__
+from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
+from emulator.engine.render import render_record
+from emulator.engine.responses import json_response
+from emulator.engine.state import STATE, EmulatorState
+from emulator.storage import statedoc
+
+# A state document may be larger than an API request body.
+STATE_MAX_BODY = 64 * 1024 * 1024
+
+
+STATE_MAX_VALUES = 5_000_000  # a state document holds many webhooks: more values than one API body
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return json_response(request, 200, {"status": "ok", "version": __version__, "providers": sorted(state.providers),
+                                        "seed": state.settings.seed, "time_scale": state.settings.time_scale})
+
+
+async def reset(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    state = request.app[STATE]
+    provider = body.get("provider") or request.query.get("provider")
+    if provider is not None:
+        found = provider_named(request, provider)
+        if isinstance(found, web.Response):
+            return found
+    state.reset(provider)
+    return json_response(request, 200, {"reset": provider or "all"})
+
+
+def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict[str, Any]:
+    """Every provider's tenants and their records, rendered as the provider renders them."""
+    result: dict[str, Any] = {}
+    for name, provider in state.providers.items():
+        if provider_filter and name != provider_filter:
+            continue
+        tenants = {}
+        for tenant, collection in state.store.provider_collections(name):
+            view = provider.views["default"]
+            tenants[tenant] = {
+                "ref": collection.ref,
+                "records": [render_record(view, r, collection.ref) for r in collection.records.values()],
+                "deleted": [render_record(view, r, collection.ref) for r in collection.removed.values()],
+            }
+        result[name] = {"tenants": tenants}
+    return result
+
+
+async def state_dump(request: web.Request) -> web.Response:
+    provider = request.query.get("provider")
+    if provider is not None:
+        found = provider_named(request, provider)
+        if isinstance(found, web.Response):
+            return found
+    return json_response(request, 200, dump_state(request.app[STATE], provider))
+
+
+async def requests_journal(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    q = request.query
+    entries = state.journal.entries(provider=q.get("provider"), tenant=q.get("tenant"),
+                                    method=q.get("method"), status=q.get("status"))
+    return json_response(request, 200, {"requests": entries, "dropped": state.journal.dropped})
+
+
+async def state_snapshot(request: web.Request) -> web.Response:
+    """GET /_emulator/state/snapshot: everything needed to reproduce the state, as a state document."""
+    return json_response(request, 200, statedoc.snapshot(request.app[STATE]))
+
+
+async def state_replace(request: web.Request) -> web.Response:
+    """PUT /_emulator/state: replace the whole state with a state document (validated first)."""
+    doc = await read_json_object(request, STATE_MAX_BODY, STATE_MAX_VALUES)
+    if isinstance(doc, web.Response):
+        return doc
+    state = request.app[STATE]
+    try:
+        loaded = statedoc.parse(state, doc)
+    except statedoc.StateError as exc:
+        return fail(request, "validation", str(exc))
+    statedoc.replace_state(state, loaded)
+    webhooks = sum(len(c.records) for c in loaded.collections.values())
+    return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})
+
+
+PROVIDER_BODY = {"type": "object", "properties": {"provider": {"type": "string"}}}
+
+
+ROUTES = [
+    ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
+    ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})',
+                 query=("provider",), body=PROVIDER_BODY),
+    ControlRoute("GET", "/_emulator/state", state_dump, "Every provider's tenants and their webhooks",
+                 query=("provider",)),
+    ControlRoute("GET", "/_emulator/requests", requests_journal, "The request journal",
+                 query=("provider", "tenant", "method", "status")),
+    ControlRoute("GET", "/_emulator/state/snapshot", state_snapshot,
+                 "Everything needed to reproduce the state, as a state document"),
+    ControlRoute("PUT", "/_emulator/state", state_replace,
+                 "Replace the state with a state document (as --state reads)", body={"type": "object"}),
+]
