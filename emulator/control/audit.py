@@ -8,9 +8,11 @@ from aiohttp import web
 
 from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
 from emulator.delivery.audit import audit
-from emulator.delivery.dispatcher import Dispatcher, Target, delivery_spec, signature_spec
+from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.events import EventError, catalogue
 from emulator.delivery.firing import fire_problem
+from emulator.delivery.records import Target
+from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE

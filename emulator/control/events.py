@@ -6,9 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.control.base import ControlRoute, _dispatcher, fail, provider_named, read_json_object
-from emulator.delivery.dispatcher import Delivery, signature_spec
 from emulator.delivery.events import EventError
 from emulator.delivery.firing import DEFAULT_WAIT_TIMEOUT, FIRE_BODY, _base64url, fire_problem
+from emulator.delivery.records import Delivery
+from emulator.delivery.specs import signature_spec
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response

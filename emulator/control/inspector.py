@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator.control.base import ControlRoute, fail, provider_named
-from emulator.delivery.dispatcher import delivery_spec
 from emulator.delivery.events import EventError, catalogue
+from emulator.delivery.specs import delivery_spec
 from emulator.delivery.unreached import describe_webhook
 from emulator.engine.provider import Provider
 from emulator.engine.render import render_record

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator.control.base import ControlRoute
-from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.events import aliases, catalogue
+from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.engine.state import STATE

@@ -16,7 +16,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 from xml.etree import ElementTree
 
-from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec
+from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.records import Attempt, Target
+from emulator.delivery.specs import delivery_spec
 from emulator.engine.model import Signature
 from emulator.engine.provider import Provider
 

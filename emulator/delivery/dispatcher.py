@@ -1,5 +1,6 @@
-"""Event delivery: which webhooks want an event, the notification each one gets, and the dispatcher
-that signs it, POSTs it, retries on the provider's schedule and records every attempt.
+"""Event delivery: the dispatcher, which builds the notification each subscriber gets, signs it,
+POSTs it, retries on the provider's schedule and records every attempt (which webhooks want an
+event: subscribers.py; the records and the log: records.py; reading the fixture: specs.py).
 
 Everything provider-specific comes from the fixture's `delivery` section: `subscribers` (which
 field says what a webhook wants: `contains`, `equals` or `flag`, and `skip_when`), the `url_field`,
@@ -11,48 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
 from emulator import __version__
-from emulator.delivery.events import Event, EventError, aliases, build, canonical, catalogue
+from emulator.delivery.events import Event, EventError, build, canonical
+from emulator.delivery.records import DROPPED, Attempt, Delivery, DeliveryLog, Target, recorded
+from emulator.delivery.resolver import PolicyResolver
 from emulator.delivery.signing import Signed, new_jwk, sign
+from emulator.delivery.specs import delivery_spec, signature_spec
+from emulator.delivery.subscribers import is_disabled, subscriber_index, wanted_events
 from emulator.delivery.targets import TargetPolicy
-from emulator.engine.model import DeliverySpec, Signature
+from emulator.engine.model import DeliverySpec
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
 from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record
-from emulator.settings import DELIVERY_BODY_LIMIT, DELIVERY_LOG_BYTES
 
 log = logging.getLogger("emulator.delivery")
 USER_AGENT = f"webhook-emulator/{__version__}"
-NO_SIGNATURE = Signature()
-
-
-def delivery_spec(provider: Provider) -> DeliverySpec:
-    """The provider's `delivery` section; EventError if it sends no notifications."""
-    spec = provider.delivery
-    if spec is None:
-        raise EventError(f"{provider.name} sends no event notifications")
-    return spec
-
-
-def signature_spec(provider: Provider) -> Signature:
-    """How the provider signs its notifications (its `delivery.signature`; scheme `none` when it does not)."""
-    return provider.delivery.signature if provider.delivery is not None else NO_SIGNATURE
 
 
 def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
@@ -68,156 +54,6 @@ def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
     return Signed(signed.body, dict(headers))
 
 
-def wanted_events(provider: Provider, record: Record) -> list[str]:
-    """The canonical names of the events a stored webhook subscribes to."""
-    rule = delivery_spec(provider).subscribers
-    match rule.match:
-        case "flag":
-            names = [name for name in catalogue(provider) if record.data.get(name) is True]
-        case "equals":
-            value = record.data.get(str(rule.field))
-            names = [value] if isinstance(value, str) else []
-        case _:  # contains
-            names = [v for v in record.data.get(str(rule.field)) or [] if isinstance(v, str)]
-    known = aliases(provider)
-    return [known.get(n, n) for n in names]
-
-
-def is_disabled(provider: Provider, record: Record) -> bool:
-    """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
-    skip = delivery_spec(provider).subscribers.skip_when
-    return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
-
-
-# A subscriber index: event name -> the webhooks that want it, with their places in creation order.
-SubscriberIndex = dict[str, list[tuple[int, Record]]]
-
-
-def subscriber_index(provider: Provider, collection: Collection) -> SubscriberIndex:
-    """The webhooks of a collection that receive notifications, by the events they want; made once
-    and kept by the collection until it changes, so a firing looks only at its subscribers."""
-    index: SubscriberIndex | None = collection.derived.get("subscribers")
-    if index is None:
-        index = {}
-        for position, record in enumerate(collection.records.values()):
-            if is_disabled(provider, record):
-                continue
-            entry = (position, record)
-            for name in set(wanted_events(provider, record)):
-                index.setdefault(name, []).append(entry)
-        collection.keep("subscribers", index)
-    return index
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names as `inner` does and keeps only the addresses `policy` allows."""
-
-    def __init__(self, policy: TargetPolicy, inner: AbstractResolver | None = None) -> None:
-        self.policy = policy
-        self.inner = inner or aiohttp.DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
-        if self.policy.allows_name(host, port):
-            return found
-        kept = [r for r in found
-                if self.policy.allows_address(ipaddress.ip_address(r["host"].split("%")[0]), port)]
-        if not kept:
-            raise OSError(f"{host} resolves to no address --allow-targets allows")
-        return kept
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-@dataclass
-class Target:
-    """Where one notification goes, and with what secret and extra headers."""
-
-    url: str
-    secret: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    tenant: str | None = None
-    webhook_id: str | None = None
-    webhook: dict[str, Any] = field(default_factory=dict)
-    delay: float = 0.0
-    grouped: bool = False
-
-
-@dataclass
-class Attempt:
-    """One POST of a notification and what came back."""
-
-    number: int
-    at: str
-    request_headers: dict[str, str]
-    request_body: str
-    status: int | None = None
-    response_body: str | None = None
-    duration_ms: float = 0.0
-    error: str | None = None
-    outcome: str = "failed"  # delivered | failed | refused (a target --allow-targets does not allow)
-
-
-@dataclass
-class Delivery:
-    """One notification to one target: its events, its body, its outcome and every attempt."""
-
-    id: str
-    provider: str
-    events: list[str]
-    event_ids: list[str]
-    target: Target
-    body: bytes
-    signature: str
-    created: str
-    status: str = "pending"
-    attempts: list[Attempt] = field(default_factory=list)
-    next_attempt_at: str | None = None
-    error: str | None = None
-    duplicates: int = 0  # the same notification sent again this many times once it is delivered
-    attempt_count: int = 0  # every attempt made (`attempts` keeps the most recent)
-    scheduled: int = 0  # attempts of its schedule made (a redelivery is not one of them)
-    body_limit: int = field(default=DELIVERY_BODY_LIMIT, repr=False)  # of the body `as_json` shows
-    after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
-    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-
-    def as_json(self) -> dict[str, Any]:
-        """The delivery as the control API shows it."""
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "events": self.events,
-            "event_ids": self.event_ids,
-            "tenant": self.target.tenant,
-            "webhook_id": self.target.webhook_id,
-            "url": self.target.url,
-            "secret": self.target.secret,
-            "signature": self.signature,
-            "status": self.status,
-            "created": self.created,
-            "next_attempt_at": self.next_attempt_at,
-            "error": self.error,
-            "duplicates": self.duplicates,
-            "body": recorded(self.body, self.body_limit),
-            "attempt_count": self.attempt_count,
-            "attempts": [vars(a) for a in self.attempts],
-        }
-
-    def held_bytes(self) -> int:
-        """The bytes of bodies this delivery holds: its own and its attempts' recorded ones."""
-        return len(self.body) + sum(len(a.request_body) + len(a.response_body or "") for a in self.attempts)
-
-
-def recorded(raw: bytes, limit: int) -> str:
-    """A body as the delivery log keeps it: the first `limit` bytes, then a marker saying how many
-    there were in all."""
-    if len(raw) <= limit:
-        return raw.decode("utf-8", errors="replace")
-    return raw[:limit].decode("utf-8", errors="ignore") + f"... [truncated: {len(raw)} bytes in all]"
-
-
 async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
     """The first `limit` bytes of a response body (all of it, when shorter)."""
     chunks, size = [], 0
@@ -225,59 +61,6 @@ async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-# Why a delivery dropped from the (bounded) log gets no more retries.
-DROPPED = "dropped from the delivery log before its next attempt"
-
-
-class DeliveryLog:
-    """The most recent deliveries, oldest dropped first once `size` deliveries or `max_bytes` bytes
-    of bodies (Delivery.held_bytes) are reached; the newest is kept whatever its size."""
-
-    def __init__(self, size: int, max_bytes: int = DELIVERY_LOG_BYTES) -> None:
-        self.size = size
-        self.max_bytes = max_bytes
-        self.dropped = 0
-        self.bytes = 0
-        self._items: OrderedDict[str, Delivery] = OrderedDict()
-        self._sizes: dict[str, int] = {}
-
-    def add(self, delivery: Delivery) -> list[Delivery]:
-        """Log a delivery, or account for what a logged one has grown by (its place is kept);
-        returns the oldest ones dropped to stay within the bounds."""
-        self._items[delivery.id] = delivery
-        held = delivery.held_bytes()
-        self.bytes += held - self._sizes.get(delivery.id, 0)
-        self._sizes[delivery.id] = held
-        gone = []
-        while len(self._items) > self.size or (self.bytes > self.max_bytes and len(self._items) > 1):
-            gone.append(self._pop(next(iter(self._items))))
-            self.dropped += 1
-        return gone
-
-    def _pop(self, delivery_id: str) -> Delivery:
-        self.bytes -= self._sizes.pop(delivery_id)
-        return self._items.pop(delivery_id)
-
-    def get(self, delivery_id: str) -> Delivery | None:
-        return self._items.get(delivery_id)
-
-    def find(self, provider: str | None = None, event: str | None = None, status: str | None = None,
-             url: str | None = None, tenant: str | None = None, webhook: str | None = None) -> list[Delivery]:
-        """Deliveries matching every filter given, oldest first."""
-        return [d for d in self._items.values()
-                if (provider is None or d.provider == provider) and (event is None or event in d.events)
-                and (status is None or d.status == status) and (url is None or d.target.url == url)
-                and (tenant is None or d.target.tenant == tenant)
-                and (webhook is None or d.target.webhook_id == webhook)]
-
-    def remove(self, provider: str | None) -> list[Delivery]:
-        """Forget every delivery (of one provider); returns those forgotten."""
-        gone = [d for d in self._items.values() if provider is None or d.provider == provider]
-        for d in gone:
-            self._pop(d.id)
-        return gone
 
 
 class Dispatcher:

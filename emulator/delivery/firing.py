@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from emulator.delivery.dispatcher import signature_spec
+from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
 from emulator.vocabulary import MODES, ORDERS
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from emulator.app import create_app
-from emulator.delivery.dispatcher import Dispatcher, delivery_spec, signature_spec, wire
+from emulator.delivery.dispatcher import Dispatcher, wire
 from emulator.delivery.events import EventError
 from emulator.delivery.firing import fire_problem
+from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.state import STATE
 from emulator.settings import Settings

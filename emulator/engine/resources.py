@@ -12,8 +12,8 @@ from typing import Any, overload
 
 from aiohttp import web
 
-from emulator.delivery.dispatcher import wanted_events
 from emulator.delivery.events import catalogue
+from emulator.delivery.subscribers import wanted_events
 from emulator.engine.auth import Identity, pattern
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.ids import IdSource

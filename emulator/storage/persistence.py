@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from emulator.delivery.dispatcher import Attempt, Delivery, Target
+from emulator.delivery.records import Attempt, Delivery, Target
 from emulator.engine.state import STATE
 from emulator.engine.store import Changes, Collection, Record, Replay, Store, Token
 from emulator.settings import SettingsError
