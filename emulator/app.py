@@ -29,10 +29,10 @@ from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
 from emulator.engine.responses import EMPTY, json_response, wants_pretty
 from emulator.engine.routing import Match, Redirect, Router, normalise_path
-from emulator.engine.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.engine.store import Replay
 from emulator.engine.validation import coerce_form, parse_json
 from emulator.settings import Settings
+from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.storage import persistence, statedoc
 from emulator.vocabulary import CONTROL_PREFIX
 

@@ -26,9 +26,9 @@ from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
 from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.responses import json_response
 from emulator.engine.routing import normalise_path
-from emulator.engine.state import PROVIDER_NAME, STATE, TENANT
 from emulator.engine.validation import parse_json
 from emulator.settings import SettingsError
+from emulator.state import PROVIDER_NAME, STATE, TENANT
 from emulator.vocabulary import CONTROL_PREFIX
 
 # Statuses that tell a client when to come back (Retry-After, in seconds; 1 unless a rule says).

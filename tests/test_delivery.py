@@ -26,7 +26,7 @@ from multidict import CIMultiDict
 
 from emulator import Emulator
 from emulator.delivery.events import catalogue
-from emulator.engine.state import STATE
+from emulator.state import STATE
 from tests.conftest import Answer, Api, MakeApi, free_port
 
 FAST = {"time_scale": 1e-6}

@@ -91,8 +91,8 @@ async def _serve(settings: Settings) -> None:
 def loaded_summary(app: Any) -> list[str]:
     """What a started emulator loaded, a line each: its providers (and which folders added some),
     the webhooks of a state file or a data dir, the deliveries a data dir restored, the fault rules."""
-    from emulator.engine.state import STATE
     from emulator.faults import FAULTS
+    from emulator.state import STATE
 
     state = app[STATE]
     settings = state.settings

@@ -11,7 +11,7 @@ from emulator.control import state as state_routes
 from emulator.control.base import ControlRoute, admin_only, control_call, same_origin
 from emulator.control.openapi import build_openapi
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
+from emulator.state import STATE
 
 
 async def openapi_document(request: web.Request) -> web.Response:

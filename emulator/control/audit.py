@@ -15,7 +15,7 @@ from emulator.delivery.records import Target
 from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
+from emulator.state import STATE
 
 AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
 

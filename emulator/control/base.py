@@ -19,8 +19,8 @@ from emulator.engine.journal import printable
 from emulator.engine.plain_errors import error_of, plain_error, plain_response
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
 from emulator.engine.validation import MAX_VALUES, parse_json
+from emulator.state import STATE
 from emulator.vocabulary import did_you_mean
 
 log = logging.getLogger("emulator")

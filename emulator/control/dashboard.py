@@ -15,7 +15,7 @@ from emulator.engine.provider import Provider
 from emulator.engine.render import render_record
 from emulator.engine.resources import ACTIONS, Call
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
+from emulator.state import STATE
 from emulator.storage import statedoc
 
 

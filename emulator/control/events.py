@@ -13,7 +13,7 @@ from emulator.delivery.specs import signature_spec
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
+from emulator.state import STATE
 
 # Deliveries in one page of GET /_emulator/deliveries: by default, and at most.
 DEFAULT_PAGE = 100

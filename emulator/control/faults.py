@@ -6,8 +6,8 @@ from aiohttp import web
 
 from emulator.control.base import ControlRoute, fail, read_json_object
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
 from emulator.faults import FAULTS, MAX_LATENCY, MAX_RETRY_AFTER, FaultError, Rule, parse_rule
+from emulator.state import STATE
 
 # Rules one emulator keeps at most (used-up ones stay listed with their hits until removed).
 MAX_RULES = 1000

@@ -18,8 +18,8 @@ from emulator.delivery.unreached import describe_webhook
 from emulator.engine.provider import Provider
 from emulator.engine.render import render_record
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
 from emulator.engine.store import Collection, Record
+from emulator.state import STATE
 
 UI_DIR = Path(__file__).parent / "ui"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}

@@ -11,7 +11,7 @@ from emulator.delivery.events import aliases, catalogue
 from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
+from emulator.state import STATE
 from emulator.storage import statedoc
 from emulator.vocabulary import MODES, ORDERS
 

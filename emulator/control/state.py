@@ -11,7 +11,7 @@ from emulator import __version__
 from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
 from emulator.engine.render import render_record
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE, EmulatorState
+from emulator.state import STATE, EmulatorState
 from emulator.storage import statedoc
 
 # A state document may be larger than an API request body.

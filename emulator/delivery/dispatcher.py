@@ -34,8 +34,8 @@ from emulator.delivery.targets import TargetPolicy
 from emulator.engine.model import DeliverySpec
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
-from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record
+from emulator.state import STATE, EmulatorState
 
 log = logging.getLogger("emulator.delivery")
 USER_AGENT = f"webhook-emulator/{__version__}"

@@ -22,8 +22,8 @@ from emulator.delivery.events import EventError
 from emulator.delivery.firing import fire_problem
 from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.engine.provider import Provider
-from emulator.engine.state import STATE
 from emulator.settings import Settings
+from emulator.state import STATE
 
 # Where the notification is addressed: no request goes there, and nothing signed names it.
 NOWHERE = "http://localhost/webhook"

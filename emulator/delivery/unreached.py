@@ -9,8 +9,8 @@ from emulator.delivery.events import canonical
 from emulator.delivery.specs import delivery_spec
 from emulator.delivery.subscribers import is_disabled, wanted_events
 from emulator.engine.provider import Provider
-from emulator.engine.state import EmulatorState
 from emulator.engine.store import Record
+from emulator.state import EmulatorState
 
 # The webhooks an explanation lists at most (the count says how many there are).
 LISTED = 20

@@ -9,7 +9,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from emulator.engine.errors import ProviderError
-from emulator.engine.state import STATE
+from emulator.state import STATE
 
 T = TypeVar("T")
 

@@ -21,9 +21,9 @@ from emulator.engine.model import OAuth, Paging
 from emulator.engine.provider import Provider, Route
 from emulator.engine.render import Encoded, dump_json, fill, render_record
 from emulator.engine.responses import EMPTY, wants_pretty
-from emulator.engine.state import EmulatorState
 from emulator.engine.store import EVERYONE, Collection, Record, Token
 from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
+from emulator.state import EmulatorState
 
 
 @dataclass

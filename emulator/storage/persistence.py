@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from emulator.delivery.records import Attempt, Delivery, Target
-from emulator.engine.state import STATE
 from emulator.engine.store import Changes, Collection, Record, Replay, Store, Token
 from emulator.settings import SettingsError
+from emulator.state import STATE
 
 log = logging.getLogger("emulator")
 T = TypeVar("T")

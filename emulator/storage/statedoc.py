@@ -30,10 +30,10 @@ from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.provider import FORMAT_CHECKER, Provider, read_yaml
 from emulator.engine.render import render_record
 from emulator.engine.resources import field_values, scope_for
-from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record, Replay, Store, Token
 from emulator.engine.validation import body_issues, raise_issues
 from emulator.settings import SettingsError
+from emulator.state import STATE, EmulatorState
 
 EXTRA = "$emulator"
 RECORD_KEYS = ("$scope", "$created", "$updated", "$modified", "$deleted")
