@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from emulator.delivery.specs import signature_spec
-from emulator.engine.provider import Provider, is_header_name, is_header_value, is_http_url
+from emulator.engine.formats import is_header_name, is_header_value, is_http_url
+from emulator.engine.provider import Provider
 from emulator.vocabulary import MODES, ORDERS
 
 FIRE_FIELDS = ("provider", "event", "data", "tenant", "scope", "url", "secret", "headers", "signature",

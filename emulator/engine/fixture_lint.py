@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from emulator.engine.provider import FORMAT_CHECKER
+from emulator.engine.formats import FORMAT_CHECKER
 from emulator.engine.render import _PLACEHOLDER as PLACEHOLDER
 from emulator.engine.validation import JSON_TYPES
 
