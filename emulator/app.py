@@ -3,11 +3,13 @@ the control API. Every response is JSON, in the provider's style where a provide
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +18,7 @@ from emulator import faults
 from emulator.aiohttp_internals import EveryPathResource, app_handler
 from emulator.control import api as control
 from emulator.control.guard import GUARD, Guard
-from emulator.delivery import dispatcher as delivery
+from emulator.delivery.dispatcher import Dispatcher
 from emulator.engine.auth import authenticate
 from emulator.engine.bodies import within_body_timeout
 from emulator.engine.clock import SEEDED_EPOCH, Clock
@@ -63,7 +65,7 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
         return {}
     # (A body that has all arrived, as a small one has, is read without a timer.)
     raw = await request.read() if request.content.is_eof() else \
-        await within_body_timeout(request, request.read())
+        await within_body_timeout(request, request.read(), request.app[STATE].settings.body_timeout)
     if not raw.strip():
         return {}
     if not raw.lstrip().startswith((b"{", b"[")) and \
@@ -85,7 +87,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     started = state.clock.now()
     began = time.perf_counter()
     request[PROVIDER_NAME] = request[TENANT] = None
-    with_faults = bool(app[faults.FAULTS].rules)
+    with_faults = bool(state.faults.rules)
     try:
         if with_faults:
             response = await faults.with_faults(request, _provider_call)
@@ -228,7 +230,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     store = persistence.open_store(ids.objectid, settings.data_dir, settings.skip_corrupt_rows)
     app = web.Application(client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE})
-    app[STATE] = EmulatorState(
+    state = app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,
         router=Router(providers),
@@ -236,17 +238,40 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         journal=Journal(settings.journal_size, journal_entry),
         clock=clock,
         ids=ids,
+        dispatcher=Dispatcher(settings, providers, store, clock, ids),
+        faults=faults.Faults(settings.seed),
     )
     app[GUARD] = Guard(settings)
+    # Read now, so that a bad file stops start-up with a one-line error before anything runs.
+    rules = faults.load_file(settings.faults, providers) if settings.faults is not None else []
+    state_file = statedoc.read_path(Path(settings.state), state) if settings.state is not None else None
+    app.cleanup_ctx.append(functools.partial(_lifetime, state, rules, state_file))
     control.setup(app)
-    delivery.setup(app)
-    persistence.setup(app)
-    statedoc.setup(app)
-    faults.setup(app)
     target = AnyTarget()
     app.router.register_resource(target)
     target.add_route("*", provider_handler)
     return app
+
+
+async def _lifetime(state: EmulatorState, rules: list[dict[str, Any]], state_file: statedoc.Loaded | None,
+                    app: web.Application) -> AsyncIterator[None]:
+    """The emulator's start-up and shut-down, in order (an aiohttp cleanup context). Start-up: the
+    dispatcher's HTTP session; a data dir read back (its pending deliveries resume); the --state
+    file, if the state is still empty; then the --faults rules (after the state file, whose reset
+    would remove them). Shut-down: deliveries stop first (in-flight attempts get a grace period
+    and are saved), then the store is closed."""
+    dispatcher = state.dispatcher
+    await dispatcher.start()
+    try:
+        persistence.restore(state.store, dispatcher)
+        if state_file is not None:
+            statedoc.load_state_file(state, state_file)
+        for spec in rules:
+            state.faults.add(spec)
+        yield
+    finally:
+        await dispatcher.close(grace=min(state.settings.delivery_timeout or 10.0, 5.0))
+        state.store.close()
 
 
 def answer_any_target(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:

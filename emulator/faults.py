@@ -164,7 +164,6 @@ class Faults:
         return None
 
 
-FAULTS = web.AppKey("emulator_faults", Faults)
 
 
 # The rule that hit a request, and whether it dropped the connection, for the journal.
@@ -232,11 +231,11 @@ async def with_faults(request: web.Request, handler: Callable[[web.Request], Awa
     """Apply the first fault rule that hits a provider call: wait, then answer an error or drop
     the connection (or, with latency alone, go on to `handler` late). The caller looks first
     whether there are rules at all: with none, this is not called."""
-    faults = request.app[FAULTS]
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX):
         return await handler(request)
     state = request.app[STATE]
+    faults = state.faults
     provider = state.router.owner(path)
     if provider is None:
         return await handler(request)
@@ -275,21 +274,3 @@ def journal_fields(request: web.Request) -> dict[str, Any]:
     return {"fault": rule.id, **({"status": None} if rule.drop else {})}
 
 
-def setup(app: web.Application) -> None:
-    """Give the app its fault rules (from `--faults FILE`, read now and added at start-up, after
-    a `--state` file's load, whose reset would remove them); a reset removes them."""
-    state = app[STATE]
-    faults = Faults(state.settings.seed)
-    specs = load_file(state.settings.faults, state.providers) if state.settings.faults is not None else []
-    app[FAULTS] = faults
-
-    async def add_rules(app: web.Application) -> None:
-        for spec in specs:
-            faults.add(spec)
-
-    app.on_startup.append(add_rules)
-
-    def forget(provider: str | None) -> None:
-        faults.remove(provider=provider)
-
-    state.extras.setdefault("reset_hooks", []).append(forget)

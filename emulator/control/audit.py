@@ -46,7 +46,7 @@ class MissingSecret(EventError):
 def _registered_secret(dispatcher: Dispatcher, provider: Provider, url: str) -> Any:
     """The secret of the first registered webhook of the provider at `url`, or None."""
     field = delivery_spec(provider).url_field
-    for owner, collection in dispatcher.state.store.provider_collections(provider.name):
+    for owner, collection in dispatcher.store.provider_collections(provider.name):
         for record in collection.records.values():
             if record.data.get(field) == url:
                 return dispatcher.target_for(provider, owner, record).secret
@@ -70,7 +70,6 @@ async def run_audit(request: web.Request) -> web.Response:
     if problem:
         return fail(request, "validation", problem)
     dispatcher = state.dispatcher
-    assert dispatcher is not None, "the dispatcher starts with the app"
     try:
         targets = _targets(dispatcher, provider, body)
     except EventError as exc:

@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 
 from emulator.control.guard import GUARD
-from emulator.delivery.dispatcher import Dispatcher
 from emulator.engine.bodies import within_body_timeout
 from emulator.engine.errors import ProviderError
 from emulator.engine.journal import printable
@@ -38,7 +37,8 @@ async def read_json_object(request: web.Request, max_bytes: int | None = None,
     for a route that takes larger documents, read no further than that), 408 past the body timeout."""
     try:
         raw = await within_body_timeout(request, request.read() if max_bytes is None
-                                        else _read_at_most(request, max_bytes))
+                                        else _read_at_most(request, max_bytes),
+                                        request.app[STATE].settings.body_timeout)
     except ProviderError as error:
         return plain_response(request, error, error.status)
     if raw is None:
@@ -67,12 +67,6 @@ async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _dispatcher(request: web.Request) -> Dispatcher:
-    dispatcher = request.app[STATE].dispatcher
-    assert dispatcher is not None, "the dispatcher starts with the app"
-    return dispatcher
 
 
 def provider_named(request: web.Request, name: Any) -> Provider | web.Response:

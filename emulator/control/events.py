@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.base import ControlRoute, _dispatcher, fail, provider_named, read_json_object
+from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
 from emulator.delivery.events import EventError
 from emulator.delivery.firing import DEFAULT_WAIT_TIMEOUT, FIRE_BODY, _base64url, fire_problem
 from emulator.delivery.records import Delivery
@@ -34,7 +34,7 @@ async def fire_events(request: web.Request) -> web.Response:
     problem = fire_problem(body, provider)
     if problem:
         return fail(request, "validation", problem)
-    dispatcher = _dispatcher(request)
+    dispatcher = request.app[STATE].dispatcher
     names = [body["event"]] if isinstance(body["event"], str) else body["event"]
     try:
         target = None
@@ -60,7 +60,7 @@ async def fire_events(request: web.Request) -> web.Response:
 async def list_deliveries(request: web.Request) -> web.Response:
     """GET /_emulator/deliveries: the delivery log, filtered by provider, event, status, url,
     tenant or webhook, one page at a time (`limit`, at most MAX_PAGE; `offset`), oldest first."""
-    dispatcher = _dispatcher(request)
+    dispatcher = request.app[STATE].dispatcher
     q = request.query
     try:
         limit, offset = int(q.get("limit", DEFAULT_PAGE)), int(q.get("offset", 0))
@@ -76,7 +76,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 
 
 def _delivery(request: web.Request) -> Delivery | web.Response:
-    found = _dispatcher(request).log.get(request.match_info["id"])
+    found = request.app[STATE].dispatcher.log.get(request.match_info["id"])
     if found is None:
         return fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
     return found
@@ -92,7 +92,7 @@ async def redeliver(request: web.Request) -> web.Response:
     found = _delivery(request)
     if isinstance(found, web.Response):
         return found
-    delivery = await _dispatcher(request).redeliver(found)
+    delivery = await request.app[STATE].dispatcher.redeliver(found)
     return json_response(request, 200, delivery.as_json())
 
 
@@ -110,7 +110,7 @@ async def get_jwk(request: web.Request) -> web.Response:
     provider = _jwt_provider(request)
     if isinstance(provider, web.Response):
         return provider
-    return json_response(request, 200, _dispatcher(request).jwk(provider.name))
+    return json_response(request, 200, request.app[STATE].dispatcher.jwk(provider.name))
 
 
 async def put_jwk(request: web.Request) -> web.Response:
@@ -124,8 +124,9 @@ async def put_jwk(request: web.Request) -> web.Response:
     k, kid = body.get("k"), body.get("kid", "")
     if body.get("kty") != "oct" or not isinstance(k, str) or not _base64url(k) or not isinstance(kid, str):
         return fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
-    _dispatcher(request).keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
-    return json_response(request, 200, _dispatcher(request).keys[provider.name])
+    keys = request.app[STATE].store.jwks
+    keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
+    return json_response(request, 200, keys[provider.name])
 
 
 JWK_BODY = {"type": "object", "required": ["kty", "k"],

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from emulator.control.base import ControlRoute, fail, read_json_object
 from emulator.engine.responses import json_response
-from emulator.faults import FAULTS, MAX_LATENCY, MAX_RETRY_AFTER, FaultError, Rule, parse_rule
+from emulator.faults import MAX_LATENCY, MAX_RETRY_AFTER, FaultError, Rule, parse_rule
 from emulator.state import STATE
 
 # Rules one emulator keeps at most (used-up ones stay listed with their hits until removed).
@@ -15,7 +15,7 @@ MAX_RULES = 1000
 
 async def list_faults(request: web.Request) -> web.Response:
     """GET /_emulator/faults: every rule with its hit count."""
-    return json_response(request, 200, {"faults": [r.as_json() for r in request.app[FAULTS].rules]})
+    return json_response(request, 200, {"faults": [r.as_json() for r in request.app[STATE].faults.rules]})
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -23,17 +23,17 @@ async def add_fault(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     if isinstance(body, web.Response):
         return body
-    if len(request.app[FAULTS].rules) >= MAX_RULES:
+    if len(request.app[STATE].faults.rules) >= MAX_RULES:
         return fail(request, "validation", f"there are {MAX_RULES} fault rules already; remove some first")
     try:
         spec = parse_rule(body, request.app[STATE].providers)
     except FaultError as exc:
         return fail(request, "validation", str(exc))
-    return json_response(request, 201, request.app[FAULTS].add(spec).as_json())
+    return json_response(request, 201, request.app[STATE].faults.add(spec).as_json())
 
 
 def _rule(request: web.Request) -> Rule | web.Response:
-    found = request.app[FAULTS].get(request.match_info["id"])
+    found = request.app[STATE].faults.get(request.match_info["id"])
     return found or fail(request, "not_found", f"no fault rule {request.match_info['id']!r}")
 
 
@@ -48,13 +48,13 @@ async def delete_fault(request: web.Request) -> web.Response:
     found = _rule(request)
     if isinstance(found, web.Response):
         return found
-    request.app[FAULTS].remove(found.id)
+    request.app[STATE].faults.remove(found.id)
     return json_response(request, 200, found.as_json())
 
 
 async def delete_faults(request: web.Request) -> web.Response:
     """DELETE /_emulator/faults: remove every rule (or, with ?provider=, that provider's)."""
-    gone = request.app[FAULTS].remove(provider=request.query.get("provider"))
+    gone = request.app[STATE].faults.remove(provider=request.query.get("provider"))
     return json_response(request, 200, {"deleted": [r.id for r in gone]})
 
 

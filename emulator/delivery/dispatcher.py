@@ -11,31 +11,30 @@ field says what a webhook wants: `contains`, `equals` or `flag`, and `skip_when`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from multidict import CIMultiDict
 
 from emulator import __version__
-from emulator.delivery.events import Event, EventError, build, canonical
+from emulator.delivery.events import Event, EventError, build, canonical, catalogue
 from emulator.delivery.records import DROPPED, Attempt, Delivery, DeliveryLog, Target, recorded
 from emulator.delivery.resolver import PolicyResolver
 from emulator.delivery.signing import Signed, new_jwk, sign
 from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.delivery.subscribers import is_disabled, subscriber_index, wanted_events
 from emulator.delivery.targets import TargetPolicy
+from emulator.engine.clock import Clock
+from emulator.engine.ids import IdSource
 from emulator.engine.model import DeliverySpec
 from emulator.engine.provider import Provider
 from emulator.engine.render import dump_json, fill, render_record
-from emulator.engine.store import Collection, Record
-from emulator.state import STATE, EmulatorState
+from emulator.engine.store import Collection, Record, Store
+from emulator.settings import Settings
 
 log = logging.getLogger("emulator.delivery")
 USER_AGENT = f"webhook-emulator/{__version__}"
@@ -66,13 +65,12 @@ async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
 class Dispatcher:
     """Sends one emulator's notifications: one task per delivery, one shared ClientSession."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.state = state
-        settings = state.settings
+    def __init__(self, settings: Settings, providers: dict[str, Provider], store: Store, clock: Clock,
+                 ids: IdSource) -> None:
+        self.settings, self.providers, self.store, self.clock, self.ids = settings, providers, store, clock, ids
         self.log = DeliveryLog(settings.delivery_log_size, settings.delivery_log_bytes)
         self.body_limit = settings.delivery_body_limit
         self.attempts_kept = settings.delivery_attempts_kept
-        self.keys: dict[str, dict[str, str]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -80,13 +78,13 @@ class Dispatcher:
         # a delivery timeout covers the attempt, not its wait for a free connection.
         self._slots = asyncio.Semaphore(settings.delivery_connections)
         self._closing = False
-        targets = state.settings.allow_targets
+        targets = settings.allow_targets
         self.policy = TargetPolicy.parse(targets) if targets is not None else None
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
         resolver = PolicyResolver(self.policy) if self.policy else None
-        connector = aiohttp.TCPConnector(limit=self.state.settings.delivery_connections, resolver=resolver)
+        connector = aiohttp.TCPConnector(limit=self.settings.delivery_connections, resolver=resolver)
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self, grace: float) -> None:
@@ -110,11 +108,12 @@ class Dispatcher:
         return len(self._tasks)
 
     def jwk(self, provider: str) -> dict[str, str]:
-        """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
-        if provider not in self.keys:
-            ids = self.state.ids
-            self.keys[provider] = new_jwk(bytes.fromhex(ids.token(64, "hex")), ids.uuid4())
-        return self.keys[provider]
+        """The JWK that signs a provider's `jwt`-scheme notifications (made on first use; the
+        store keeps it, with the state it signs for)."""
+        keys = self.store.jwks
+        if provider not in keys:
+            keys[provider] = new_jwk(bytes.fromhex(self.ids.token(64, "hex")), self.ids.uuid4())
+        return keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:
         """A delivery dropped from the log stops, so that pending deliveries stay bounded: one
@@ -154,7 +153,7 @@ class Dispatcher:
             headers={str(k): str(v) for k, v in (headers or {}).items()},
             tenant=tenant,
             webhook_id=record.id,
-            webhook=self._webhook_values(provider, record, self.state.store.collection(provider.name, tenant).ref),
+            webhook=self._webhook_values(provider, record, self.store.collection(provider.name, tenant).ref),
             delay=float(data.get(spec.delay_field) or 0) if spec.delay_field else 0.0,
             grouped=bool(data.get(spec.group_field)) if spec.group_field else False,
         )
@@ -165,10 +164,10 @@ class Dispatcher:
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
-        now = self.state.clock.now()
-        unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
+        now = self.clock.now()
+        unstored = Record(self.ids.generate(provider.resource.id), defaults, now, now)
         return Target(url=url, secret=secret, headers=dict(headers or {}),
-                      webhook=self._webhook_values(provider, unstored, self.state.ids.objectid()))
+                      webhook=self._webhook_values(provider, unstored, self.ids.objectid()))
 
     @staticmethod
     def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
@@ -186,14 +185,14 @@ class Dispatcher:
         if name in data:
             return data[name]
         generate = provider.fields[name].generate if name in provider.fields else None
-        return self.state.ids.generate(generate or {"token": 32})
+        return self.ids.generate(generate or {"token": 32})
 
     def subscribers(self, provider: Provider, names: list[str], tenant: str | None = None,
                     scope: str | None = None) -> list[tuple[Target, list[str]]]:
         """Every stored webhook that wants any of `names`, with the names it wants, in creation
         order; limited to one tenant and to what a caller with `scope` sees, when given."""
         found = []
-        for owner, collection in self.state.store.provider_collections(provider.name):
+        for owner, collection in self.store.provider_collections(provider.name):
             if tenant is not None and owner != tenant:
                 continue
             index = subscriber_index(provider, collection)
@@ -206,6 +205,12 @@ class Dispatcher:
                 wanted = set(wanted_events(provider, record))
                 found.append((self.target_for(provider, owner, record), [n for n in names if n in wanted]))
         return found
+
+    def simulate(self, provider: Provider, tenant: str, record: Record) -> list[Delivery]:
+        """Fire a sample of each known event a stored webhook subscribes to at it alone (a
+        provider's "send a test event" route); one that wants no known event gets nothing."""
+        names = [n for n in wanted_events(provider, record) if n in catalogue(provider)]
+        return self.fire(provider, names, target=self.target_for(provider, tenant, record)) if names else []
 
     # -- firing -------------------------------------------------------------------------------
 
@@ -247,7 +252,7 @@ class Dispatcher:
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
         if order == "reversed":
             names.reverse()
-        built = {n: build(provider, n, overrides, self.state.ids, self.state.clock) for n in names}
+        built = {n: build(provider, n, overrides, self.ids, self.clock) for n in names}
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         deliveries = []
         for each, wanted in targets:
@@ -264,12 +269,12 @@ class Dispatcher:
         forgets them, so a restart does not send them again."""
         for gone in self.log.add(delivery):
             self._abandon(gone)
-            self.state.store.delivery_forgotten(gone.id)
+            self.store.delivery_forgotten(gone.id)
 
     def resume(self, delivery: Delivery, due: float) -> None:
         """Carry on a delivery restored from a durable store: its next attempt at `due` (epoch
         seconds; at once if that has passed), then the rest of its schedule."""
-        provider = self.state.providers[delivery.provider]
+        provider = self.providers[delivery.provider]
         delivery.error = None
         delivery.body_limit = self.body_limit
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
@@ -279,13 +284,13 @@ class Dispatcher:
         """Tell the store a delivery changed (a durable one writes it; `commit` at once, outside a
         request); one forgotten by a reset is not written again."""
         if self.log.get(delivery.id) is delivery:
-            self.state.store.delivery_changed(delivery, due)
+            self.store.delivery_changed(delivery, due)
             if commit:
-                self.state.store.commit()
+                self.store.commit()
 
     def _new_delivery(self, provider: Provider, spec: DeliverySpec, events: list[Event], target: Target,
                       mode: str) -> Delivery:
-        delivery_id = self.state.ids.uuid4()
+        delivery_id = self.ids.uuid4()
 
         def values(event: Event) -> Any:
             # The payload may name the webhook it goes to (`{webhook.company}`): filled here, per target.
@@ -319,7 +324,7 @@ class Dispatcher:
 
     async def redeliver(self, delivery: Delivery) -> Delivery:
         """One more attempt of the same notification (same event ids and body), now."""
-        provider = self.state.providers[delivery.provider]
+        provider = self.providers[delivery.provider]
         spec = delivery_spec(provider)
         outcome = await self._attempt(provider, spec, delivery)
         if delivery.id not in self._tasks:  # no schedule running: this attempt decides
@@ -331,11 +336,11 @@ class Dispatcher:
     # -- the schedule -------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return self.state.clock.now().isoformat(timespec="milliseconds")
+        return self.clock.now().isoformat(timespec="milliseconds")
 
     async def _sleep(self, delivery: Delivery, seconds: float) -> None:
-        scaled = seconds * self.state.settings.time_scale
-        moment = self.state.clock.now() + timedelta(seconds=scaled)
+        scaled = seconds * self.settings.time_scale
+        moment = self.clock.now() + timedelta(seconds=scaled)
         delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
         self._saved(delivery, due=time.time() + scaled)
         try:
@@ -349,7 +354,7 @@ class Dispatcher:
         after those already made."""
         try:
             if resume_at is not None:
-                await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.state.settings.time_scale)
+                await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.settings.time_scale)
             else:
                 if delivery.after is not None:
                     await delivery.after.done.wait()
@@ -399,7 +404,7 @@ class Dispatcher:
 
     def _collection(self, delivery: Delivery) -> Collection | None:
         tenant = delivery.target.tenant
-        return None if tenant is None else self.state.store.collections.get((delivery.provider, tenant))
+        return None if tenant is None else self.store.collections.get((delivery.provider, tenant))
 
     def _record(self, delivery: Delivery) -> Record | None:
         collection = self._collection(delivery)
@@ -433,14 +438,14 @@ class Dispatcher:
 
     def attempt_timeout(self, spec: DeliverySpec) -> float:
         """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""
-        return self.state.settings.delivery_timeout or float(spec.timeout)
+        return self.settings.delivery_timeout or float(spec.timeout)
 
     async def _attempt(self, provider: Provider, spec: DeliverySpec, delivery: Delivery,
                        of: int | None = None) -> str:
         """POST the notification once, signed now; record the attempt; return its outcome. `of` is
         the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
-        now = self.state.clock.now()
+        now = self.clock.now()
         # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
         # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
         signed = wire(spec, delivery, int(time.time()))
@@ -486,20 +491,3 @@ class Dispatcher:
             self._log(delivery)
         self._saved(delivery)
         return attempt.outcome
-
-
-@contextlib.asynccontextmanager
-async def _lifetime(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    dispatcher = Dispatcher(state)
-    await dispatcher.start()
-    state.dispatcher = dispatcher
-    state.extras.setdefault("reset_hooks", []).append(dispatcher.forget)
-    yield
-    timeout = state.settings.delivery_timeout or 10.0
-    await dispatcher.close(grace=min(timeout, 5.0))
-
-
-def setup(app: web.Application) -> None:
-    """Give the app a dispatcher that starts and stops with it (aiohttp `cleanup_ctx`)."""
-    app.cleanup_ctx.append(_lifetime)

@@ -9,17 +9,15 @@ from typing import TypeVar
 from aiohttp import web
 
 from emulator.engine.errors import ProviderError
-from emulator.state import STATE
 
 T = TypeVar("T")
 
 
-async def within_body_timeout(request: web.Request, reading: Awaitable[T]) -> T:
-    """What `reading` (the request's body) gives, in at most the body timeout (no timer when the
-    body has all arrived); a 408 ProviderError past it."""
+async def within_body_timeout(request: web.Request, reading: Awaitable[T], seconds: float) -> T:
+    """What `reading` (the request's body) gives, in at most `seconds` (the body timeout; no timer
+    when the body has all arrived); a 408 ProviderError past it."""
     if request.content.is_eof():
         return await reading
-    seconds = request.app[STATE].settings.body_timeout
     try:
         async with asyncio.timeout(seconds):
             return await reading

@@ -275,7 +275,11 @@ class Store:
         self.collections: dict[tuple[str, str], Collection] = {}
         self.tokens: dict[str, dict[str, Token]] = {}
         self.replays: dict[tuple[str, str, str], Replay] = {}
+        self.jwks: dict[str, dict[str, str]] = {}  # provider -> the JWK its notifications are signed with
         self.changes: Changes | None = None
+
+    def close(self) -> None:
+        """Release what the store holds (in memory: nothing)."""
 
     def collection(self, provider: str, tenant: str) -> Collection:
         """The tenant's collection, created (with a fresh tenant ref) on first use."""

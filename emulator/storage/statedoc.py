@@ -23,17 +23,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from emulator.engine.errors import Issue, ProviderError
-from emulator.engine.provider import FORMAT_CHECKER, Provider, read_yaml
+from emulator.engine.formats import FORMAT_CHECKER
+from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.render import render_record
 from emulator.engine.resources import field_values, scope_for
 from emulator.engine.store import Collection, Record, Replay, Store, Token
 from emulator.engine.validation import body_issues, raise_issues
 from emulator.settings import SettingsError
-from emulator.state import STATE, EmulatorState
+from emulator.state import EmulatorState
 
 EXTRA = "$emulator"
 RECORD_KEYS = ("$scope", "$created", "$updated", "$modified", "$deleted")
@@ -247,9 +247,8 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     now = state.clock.now()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
-    if state.dispatcher is not None:  # the document's keys only: a replaced state keeps none of the old ones
-        state.dispatcher.keys.clear()
-        state.dispatcher.keys.update(loaded.jwks)
+    store.jwks.clear()  # the document's keys only: a replaced state keeps none of the old ones
+    store.jwks.update(loaded.jwks)
 
 
 def add_webhook(state: EmulatorState, provider: Provider, tenant: str, entry: Any) -> Record:
@@ -310,7 +309,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
     replays = [{"provider": p, "tenant": t, "key": k, "status": r.status, "body": r.body.decode("utf-8", "replace"),
                 "headers": r.headers, "expires": r.expires.isoformat()}
                for (p, t, k), r in state.store.replays.items()]
-    jwks = dict(state.dispatcher.keys) if state.dispatcher is not None else {}
+    jwks = dict(state.store.jwks)
     extra = {k: v for k, v in {"refs": refs, "tokens": tokens, "replays": replays, "jwks": jwks}.items() if v}
     if extra:
         doc[EXTRA] = extra
@@ -322,18 +321,10 @@ def is_empty(store: Store) -> bool:
     return not store.collections and not any(store.tokens.values()) and not store.replays
 
 
-def setup(app: web.Application) -> None:
-    """Read the `--state` file now (a bad one stops start-up with a one-line error) and load it
-    when the emulator starts, if its state is empty then (a data dir may already hold state)."""
-    state = app[STATE]
-    if state.settings.state is None:
-        return
-    loaded = read_path(Path(state.settings.state), state)
-
-    async def load(app: web.Application) -> None:
-        if is_empty(state.store):
-            replace_state(state, loaded)
-            state.store.commit()
-            state.extras["state_file_loaded"] = True  # (what `serve` reports it loaded)
-
-    app.on_startup.append(load)
+def load_state_file(state: EmulatorState, loaded: Loaded) -> None:
+    """Load a `--state` file's document (read when the app was made) if the state is empty (a
+    data dir may already hold state)."""
+    if is_empty(state.store):
+        replace_state(state, loaded)
+        state.store.commit()
+        state.state_file_loaded = True
