@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.engine.auth import authenticate
+from emulator.engine.contract import MESSAGE, Contract
 from emulator.engine.errors import DEFAULT_STATUS, ProviderError, render_error
 from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.responses import json_response
@@ -70,56 +71,56 @@ class Rule:
 
 
 RULE_FIELDS = tuple(f.name for f in fields(Rule) if f.name not in ("id", "hits"))
-
-
 # The longest a rule may hold a call back, and the longest Retry-After it may send (seconds).
 MAX_LATENCY = 300
-
-
 MAX_RETRY_AFTER = 86400
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+TEXT = {"type": "string", "minLength": 1, MESSAGE: "method, path and tenant must be non-empty strings"}
+# A rule's fields: the one contract of `POST /_emulator/faults` and of a `--faults` file's rules
+# (a null is the field left out); parse_rule adds the rules between fields.
+RULE_BODY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {
+    "provider": {"type": "string", MESSAGE: "provider must name one of {providers}"},
+    "method": TEXT,
+    "path": {"type": "string", "pattern": "^/", MESSAGE: "path is a pattern of the URL path, e.g. /v2/*"},
+    "tenant": TEXT,
+    "status": {"type": ["integer", "null"], "minimum": 400, "maximum": 599,
+               MESSAGE: "status must be an HTTP error status, 400..599"},
+    "retry_after": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_RETRY_AFTER,
+                    MESSAGE: f"retry_after (seconds from 0 to {MAX_RETRY_AFTER}) goes with a status"},
+    "latency": {"type": "number", "minimum": 0, "maximum": MAX_LATENCY,
+                MESSAGE: f"latency must be a number of seconds from 0 to {MAX_LATENCY}"},
+    "drop": {"type": "boolean", MESSAGE: "drop must be true or false"},
+    "times": {"type": ["integer", "null"], "minimum": 1, MESSAGE: "times must be an integer >= 1"},
+    "probability": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1,
+                    MESSAGE: "probability must be a number in (0, 1]"}}}
+RULE_CONTRACT = Contract(RULE_BODY)
 
 
 def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
-    """A rule's fields from a JSON object, checked; FaultError says what is wrong."""
+    """A rule's fields from a JSON object, checked (its schema, then the rules between its fields);
+    FaultError says what is wrong."""
     if not isinstance(body, dict):
         raise FaultError("a fault rule is a JSON object")
-    unknown = sorted(set(body) - set(RULE_FIELDS))
+    known = ", ".join(providers)
+    problem = RULE_CONTRACT.problem(body, {"providers": known})
+    if problem:
+        raise FaultError(problem)
     status, latency, drop = body.get("status"), body.get("latency", 0), body.get("drop", False)
-    times, probability = body.get("times"), body.get("probability")
-    retry_after = body.get("retry_after")
     checks = [
-        (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(RULE_FIELDS)}"),
-        ("provider" in body and not (isinstance(body["provider"], str) and body["provider"] in providers),
-         "provider must name one of " + ", ".join(providers)),
-        (any(k in body and not (isinstance(body[k], str) and body[k]) for k in ("method", "path", "tenant")),
-         "method, path and tenant must be non-empty strings"),
-        ("path" in body and not str(body["path"]).startswith("/"), "path is a pattern of the URL path, e.g. /v2/*"),
-        (status is not None and not (isinstance(status, int) and not isinstance(status, bool)
-                                     and 400 <= status <= 599), "status must be an HTTP error status, 400..599"),
-        (not _number(latency) or not 0 <= latency <= MAX_LATENCY,
-         f"latency must be a number of seconds from 0 to {MAX_LATENCY}"),
-        (not isinstance(drop, bool), "drop must be true or false"),
+        ("provider" in body and body["provider"] not in providers, f"provider must name one of {known}"),
         (status is not None and drop, "a rule either answers a status or drops the connection, not both"),
         (status is None and not drop and not latency, "a rule needs an effect: status, drop or latency"),
-        (retry_after is not None and (status is None or not _number(retry_after)
-                                      or not 0 <= retry_after <= MAX_RETRY_AFTER),
-         f"retry_after (seconds from 0 to {MAX_RETRY_AFTER}) goes with a status"),
-        (times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1),
-         "times must be an integer >= 1"),
-        (probability is not None and (not _number(probability) or not 0 < probability <= 1),
-         "probability must be a number in (0, 1]"),
+        (body.get("retry_after") is not None and status is None, RULE_BODY["properties"]["retry_after"][MESSAGE]),
     ]
     problem = next((message for failed, message in checks if failed), None)
     if problem:
         raise FaultError(problem)
     rule = {k: body[k] for k in RULE_FIELDS if body.get(k) is not None}
+    for whole in ("status", "times"):  # (an integral number, 429.0 too, is an integer to JSON Schema)
+        if whole in rule:
+            rule[whole] = int(rule[whole])
     if "method" in rule:
         rule["method"] = rule["method"].upper()
-    if status in RETRY_STATUSES and retry_after is None:
+    if status in RETRY_STATUSES and body.get("retry_after") is None:
         rule["retry_after"] = 1
     return rule
 

@@ -28,7 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from emulator import Settings, create_app
-from emulator.engine.state import STATE, EmulatorState
+from emulator.state import STATE, EmulatorState
 from emulator.engine.store import MAX_KEPT
 
 TENANTS = ["alpha", "beta", "gamma"]

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from emulator.control import audit, dashboard, events, faults, inspector, providers
 from emulator.control import state as state_routes
-from emulator.control.base import ControlRoute, admin_only, control_call, same_origin
+from emulator.control.base import ControlRoute, admin_only, control_call, same_origin, with_body
 from emulator.control.openapi import build_openapi
 from emulator.engine.responses import json_response
 from emulator.state import STATE
@@ -36,8 +36,9 @@ def all_routes() -> list[ControlRoute]:
 def setup(app: web.Application) -> None:
     """Register the control routes (before the providers' catch-all route)."""
     for route in all_routes():
-        handler = control_call(same_origin(route.handler if (route.method, route.path) in OPEN_ROUTES
-                                           else admin_only(route.handler)))
+        handler = with_body(route)
+        handler = control_call(same_origin(handler if (route.method, route.path) in OPEN_ROUTES
+                                           else admin_only(handler)))
         if route.method == "GET":
             app.router.add_get(route.path, handler)  # HEAD too, as aiohttp does by default
         else:

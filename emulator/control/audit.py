@@ -6,18 +6,16 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
+from emulator.control.base import ControlError, ControlRoute, body_of, provider_named
 from emulator.delivery.audit import audit
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.events import EventError, catalogue
-from emulator.delivery.firing import fire_problem
+from emulator.delivery.firing import PROVIDER_FIELD, TARGET_FIELDS, secret_problem
 from emulator.delivery.records import Target
 from emulator.delivery.specs import delivery_spec, signature_spec
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.state import STATE
-
-AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
 
 
 def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -> list[tuple[Target, list[str]]]:
@@ -56,35 +54,25 @@ def _registered_secret(dispatcher: Dispatcher, provider: Provider, url: str) -> 
 async def run_audit(request: web.Request) -> web.Response:
     """POST /_emulator/audit: audit `url` (with `secret`, `headers`), or without `url` every
     registered webhook of the provider (of one `tenant`); 200 with the report."""
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
+    body = body_of(request)
     state = request.app[STATE]
     provider = provider_named(request, body.get("provider"))
-    if isinstance(provider, web.Response):
-        return provider
-    unknown = sorted(set(body) - set(AUDIT_FIELDS))
-    problem = (f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(AUDIT_FIELDS)}" if unknown
-               else "tenant applies only without url" if "url" in body and "tenant" in body
-               else fire_problem({**body, "event": "audit"}, provider))
+    problem = ("tenant applies only without url" if "url" in body and "tenant" in body
+               else secret_problem(body, provider))
     if problem:
-        return fail(request, "validation", problem)
+        raise ControlError("validation", problem)
     dispatcher = state.dispatcher
     try:
         targets = _targets(dispatcher, provider, body)
     except EventError as exc:
-        return fail(request, "validation", str(exc))
+        raise ControlError("validation", str(exc)) from None
     if not targets:
-        return fail(request, "not_found", f"no registered {provider.name} webhook to audit; give a url")
+        raise ControlError("not_found", f"no registered {provider.name} webhook to audit; give a url")
     return json_response(request, 200, await audit(dispatcher, provider, targets))
 
 
 # The audit's control route (registered and documented with the rest, see control.all_routes).
-AUDIT_BODY = {"type": "object", "required": ["provider"], "properties": {
-    "provider": {"type": "string"}, "url": {"type": "string", "format": "uri"}, "tenant": {"type": "string"},
-    "secret": {"type": ["string", "object"]},
-    "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}
-
-
+AUDIT_BODY = {"type": "object", "required": ["provider"], "additionalProperties": False, "properties": {
+    "provider": PROVIDER_FIELD, **{name: TARGET_FIELDS[name] for name in ("url", "tenant", "secret", "headers")}}}
 ROUTES = [ControlRoute("POST", "/_emulator/audit", run_audit, "Audit a webhook consumer at url, or without url "
                        "every registered webhook of the provider", body=AUDIT_BODY)]

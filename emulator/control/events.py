@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
+from emulator.control.base import ControlError, ControlRoute, body_of, provider_named
 from emulator.delivery.events import EventError
-from emulator.delivery.firing import DEFAULT_WAIT_TIMEOUT, FIRE_BODY, _base64url, fire_problem
+from emulator.delivery.firing import BASE64URL, DEFAULT_WAIT_TIMEOUT, FIRE_BODY, secret_problem
 from emulator.delivery.records import Delivery
 from emulator.delivery.specs import signature_spec
 from emulator.delivery.unreached import why_nobody
+from emulator.engine.contract import MESSAGE
 from emulator.engine.provider import Provider
 from emulator.engine.responses import json_response
 from emulator.state import STATE
@@ -25,15 +26,11 @@ MAX_PAGE = 1000
 async def fire_events(request: web.Request) -> web.Response:
     """POST /_emulator/events: fire one event (or several) of a provider at its subscribers, or
     at one `url`; with `"wait": true` answer once every delivery has a final outcome."""
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
+    body = body_of(request)
     provider = provider_named(request, body.get("provider"))
-    if isinstance(provider, web.Response):
-        return provider
-    problem = fire_problem(body, provider)
+    problem = secret_problem(body, provider)
     if problem:
-        return fail(request, "validation", problem)
+        raise ControlError("validation", problem)
     dispatcher = request.app[STATE].dispatcher
     names = [body["event"]] if isinstance(body["event"], str) else body["event"]
     try:
@@ -45,7 +42,7 @@ async def fire_events(request: web.Request) -> web.Response:
                                      duplicate=int(body.get("duplicate", 0)), delay=float(body.get("delay", 0)),
                                      order=body.get("order"))
     except EventError as exc:
-        return fail(request, "validation", str(exc))
+        raise ControlError("validation", str(exc)) from None
     complete = None
     if body.get("wait"):
         complete = await dispatcher.wait(deliveries, float(body.get("timeout", DEFAULT_WAIT_TIMEOUT)))
@@ -67,7 +64,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     except ValueError:
         limit = offset = -1
     if not (1 <= limit <= MAX_PAGE and offset >= 0):
-        return fail(request, "validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
+        raise ControlError("validation", f"limit must be a whole number from 1 to {MAX_PAGE}, offset one >= 0")
     found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
     page = [d.as_json() for d in found[offset:offset + limit]]
@@ -75,63 +72,51 @@ async def list_deliveries(request: web.Request) -> web.Response:
                                         "dropped": dispatcher.log.dropped})
 
 
-def _delivery(request: web.Request) -> Delivery | web.Response:
+def _delivery(request: web.Request) -> Delivery:
     found = request.app[STATE].dispatcher.log.get(request.match_info["id"])
     if found is None:
-        return fail(request, "not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
+        raise ControlError("not_found", f"no delivery {request.match_info['id']!r} in the delivery log")
     return found
 
 
 async def get_delivery(request: web.Request) -> web.Response:
     found = _delivery(request)
-    return found if isinstance(found, web.Response) else json_response(request, 200, found.as_json())
+    return json_response(request, 200, found.as_json())
 
 
 async def redeliver(request: web.Request) -> web.Response:
     """POST /_emulator/deliveries/{id}/redeliver: one more attempt now (same event ids and body)."""
     found = _delivery(request)
-    if isinstance(found, web.Response):
-        return found
     delivery = await request.app[STATE].dispatcher.redeliver(found)
     return json_response(request, 200, delivery.as_json())
 
 
-def _jwt_provider(request: web.Request) -> Provider | web.Response:
+def _jwt_provider(request: web.Request) -> Provider:
     provider = provider_named(request, request.match_info["name"])
-    if isinstance(provider, web.Response):
-        return provider
     if signature_spec(provider).scheme != "jwt":
-        return fail(request, "not_found", f"{provider.name} does not sign notifications with a JWK")
+        raise ControlError("not_found", f"{provider.name} does not sign notifications with a JWK")
     return provider
 
 
 async def get_jwk(request: web.Request) -> web.Response:
     """GET /_emulator/providers/{name}/jwk: the JWK that signs the provider's notifications."""
     provider = _jwt_provider(request)
-    if isinstance(provider, web.Response):
-        return provider
     return json_response(request, 200, request.app[STATE].dispatcher.jwk(provider.name))
 
 
 async def put_jwk(request: web.Request) -> web.Response:
     """PUT /_emulator/providers/{name}/jwk: sign with this JWK (`{"kty": "oct", "kid", "k"}`) from now on."""
     provider = _jwt_provider(request)
-    if isinstance(provider, web.Response):
-        return provider
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    k, kid = body.get("k"), body.get("kid", "")
-    if body.get("kty") != "oct" or not isinstance(k, str) or not _base64url(k) or not isinstance(kid, str):
-        return fail(request, "validation", 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}')
+    body = body_of(request)
     keys = request.app[STATE].store.jwks
-    keys[provider.name] = {"kty": "oct", "kid": kid, "k": k}
+    keys[provider.name] = {"kty": "oct", "kid": body.get("kid", ""), "k": body["k"]}
     return json_response(request, 200, keys[provider.name])
 
 
-JWK_BODY = {"type": "object", "required": ["kty", "k"],
-            "properties": {"kty": {"const": "oct"}, "kid": {"type": "string"},
-                           "k": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}}
+JWK_MESSAGE = 'a JWK is {"kty": "oct", "kid": "...", "k": "<base64url key>"}'
+JWK_BODY = {"type": "object", "required": ["kty", "k"], "properties": {
+    "kty": {"const": "oct", MESSAGE: JWK_MESSAGE}, "kid": {"type": "string", MESSAGE: JWK_MESSAGE},
+    "k": {"type": "string", "pattern": BASE64URL, MESSAGE: JWK_MESSAGE}}}
 
 
 ROUTES = [

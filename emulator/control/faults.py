@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.control.base import ControlRoute, fail, read_json_object
+from emulator.control.base import ControlError, ControlRoute, body_of
 from emulator.engine.responses import json_response
-from emulator.faults import MAX_LATENCY, MAX_RETRY_AFTER, FaultError, Rule, parse_rule
+from emulator.faults import RULE_BODY, FaultError, Rule, parse_rule
 from emulator.state import STATE
 
 # Rules one emulator keeps at most (used-up ones stay listed with their hits until removed).
@@ -20,34 +20,32 @@ async def list_faults(request: web.Request) -> web.Response:
 
 async def add_fault(request: web.Request) -> web.Response:
     """POST /_emulator/faults: add a rule; 201 with the rule and its id."""
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
+    body = body_of(request)
     if len(request.app[STATE].faults.rules) >= MAX_RULES:
-        return fail(request, "validation", f"there are {MAX_RULES} fault rules already; remove some first")
+        raise ControlError("validation", f"there are {MAX_RULES} fault rules already; remove some first")
     try:
         spec = parse_rule(body, request.app[STATE].providers)
     except FaultError as exc:
-        return fail(request, "validation", str(exc))
+        raise ControlError("validation", str(exc)) from None
     return json_response(request, 201, request.app[STATE].faults.add(spec).as_json())
 
 
-def _rule(request: web.Request) -> Rule | web.Response:
+def _rule(request: web.Request) -> Rule:
     found = request.app[STATE].faults.get(request.match_info["id"])
-    return found or fail(request, "not_found", f"no fault rule {request.match_info['id']!r}")
+    if found is None:
+        raise ControlError("not_found", f"no fault rule {request.match_info['id']!r}")
+    return found
 
 
 async def get_fault(request: web.Request) -> web.Response:
     """GET /_emulator/faults/{id}: one rule with its hit count."""
     found = _rule(request)
-    return found if isinstance(found, web.Response) else json_response(request, 200, found.as_json())
+    return json_response(request, 200, found.as_json())
 
 
 async def delete_fault(request: web.Request) -> web.Response:
     """DELETE /_emulator/faults/{id}: remove one rule; answers it with its final hit count."""
     found = _rule(request)
-    if isinstance(found, web.Response):
-        return found
     request.app[STATE].faults.remove(found.id)
     return json_response(request, 200, found.as_json())
 
@@ -56,19 +54,6 @@ async def delete_faults(request: web.Request) -> web.Response:
     """DELETE /_emulator/faults: remove every rule (or, with ?provider=, that provider's)."""
     gone = request.app[STATE].faults.remove(provider=request.query.get("provider"))
     return json_response(request, 200, {"deleted": [r.id for r in gone]})
-
-
-# The fault rules' control routes (registered and documented with the rest, see control.all_routes).
-TEXT = {"type": "string"}
-
-
-RULE_BODY = {"type": "object", "properties": {
-    "provider": TEXT, "method": TEXT, "path": TEXT, "tenant": TEXT,
-    "status": {"type": "integer", "minimum": 400, "maximum": 599},
-    "retry_after": {"type": "number", "minimum": 0, "maximum": MAX_RETRY_AFTER},
-    "latency": {"type": "number", "minimum": 0, "maximum": MAX_LATENCY},
-    "drop": {"type": "boolean"}, "times": {"type": "integer", "minimum": 1},
-    "probability": {"type": "number", "minimum": 0, "maximum": 1}}}
 
 
 ROUTES = [

@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
-from emulator.control.base import ControlRoute, fail, provider_named, read_json_object
+from emulator.control.base import ControlError, ControlRoute, body_of, provider_named
+from emulator.engine.contract import MESSAGE
 from emulator.engine.render import render_record
 from emulator.engine.responses import json_response
 from emulator.state import STATE, EmulatorState
@@ -28,15 +29,11 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
+    body = body_of(request)
     state = request.app[STATE]
     provider = body.get("provider") or request.query.get("provider")
     if provider is not None:
-        found = provider_named(request, provider)
-        if isinstance(found, web.Response):
-            return found
+        provider_named(request, provider)
     state.reset(provider)
     return json_response(request, 200, {"reset": provider or "all"})
 
@@ -62,9 +59,7 @@ def dump_state(state: EmulatorState, provider_filter: str | None = None) -> dict
 async def state_dump(request: web.Request) -> web.Response:
     provider = request.query.get("provider")
     if provider is not None:
-        found = provider_named(request, provider)
-        if isinstance(found, web.Response):
-            return found
+        provider_named(request, provider)
     return json_response(request, 200, dump_state(request.app[STATE], provider))
 
 
@@ -83,20 +78,19 @@ async def state_snapshot(request: web.Request) -> web.Response:
 
 async def state_replace(request: web.Request) -> web.Response:
     """PUT /_emulator/state: replace the whole state with a state document (validated first)."""
-    doc = await read_json_object(request, STATE_MAX_BODY, STATE_MAX_VALUES)
-    if isinstance(doc, web.Response):
-        return doc
+    doc = body_of(request)
     state = request.app[STATE]
     try:
         loaded = statedoc.parse(state, doc)
     except statedoc.StateError as exc:
-        return fail(request, "validation", str(exc))
+        raise ControlError("validation", str(exc)) from None
     statedoc.replace_state(state, loaded)
     webhooks = sum(len(c.records) for c in loaded.collections.values())
     return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})
 
 
-PROVIDER_BODY = {"type": "object", "properties": {"provider": {"type": "string"}}}
+PROVIDER_BODY = {"type": "object", "properties": {
+    "provider": {"type": ["string", "null"], MESSAGE: "provider must name one of {providers}"}}}
 
 
 ROUTES = [
@@ -110,5 +104,6 @@ ROUTES = [
     ControlRoute("GET", "/_emulator/state/snapshot", state_snapshot,
                  "Everything needed to reproduce the state, as a state document"),
     ControlRoute("PUT", "/_emulator/state", state_replace,
-                 "Replace the state with a state document (as --state reads)", body={"type": "object"}),
+                 "Replace the state with a state document (as --state reads)", body={"type": "object"},
+                 max_body=STATE_MAX_BODY, max_values=STATE_MAX_VALUES),
 ]
