@@ -129,3 +129,17 @@ def test_no_function_is_over_80_lines() -> None:
                 if (length := (node.end_lineno or start) - start + 1) > MAX_FUNCTION_LINES:
                     long[f"{name}.{node.name}"] = length
     assert long == {}
+
+
+def test_the_readme_package_table_names_what_exists() -> None:
+    """Each folder of the package has a row in the README's layout table, and every module a row
+    names (`name.py`) is in that folder."""
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(emulator/[a-z_/]*)` \| (.+) \|$", readme, flags=re.MULTILINE))
+    folders = {f"emulator/{p.parent.relative_to(PACKAGE)}/".replace("/./", "/") for p in PACKAGE.rglob("__init__.py")}
+    assert folders == set(rows)
+    for folder, text in rows.items():
+        for module in re.findall(r"`([a-z_]+\.py)`", text):
+            assert (PACKAGE.parent / folder / module).is_file(), f"{folder}{module}"
