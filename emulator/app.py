@@ -3,36 +3,40 @@ the control API. Every response is JSON, in the provider's style where a provide
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from emulator import faults
 from emulator.aiohttp_internals import EveryPathResource, app_handler
 from emulator.control import api as control
-from emulator.control import faults
 from emulator.control.guard import GUARD, Guard
-from emulator.delivery import dispatcher as delivery
+from emulator.delivery.dispatcher import Dispatcher
 from emulator.engine.auth import authenticate
+from emulator.engine.bodies import within_body_timeout
 from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.coding import MAX_BODY, decode_body
 from emulator.engine.errors import ProviderError, issues_text, language, render_error
 from emulator.engine.ids import IdSource
 from emulator.engine.journal import Journal, printable, recorded
 from emulator.engine.object_routes import OBJECT_ACTIONS
+from emulator.engine.plain_errors import error_of, plain_error, plain_response
 from emulator.engine.provider import Provider, Route, load_providers
 from emulator.engine.render import Encoded, encode_template, fill
 from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
 from emulator.engine.responses import EMPTY, Download, json_response, wants_pretty
 from emulator.engine.routing import Match, Redirect, Router, normalise_path
-from emulator.engine.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.engine.store import Replay
 from emulator.engine.validation import coerce_form, parse_json
 from emulator.settings import Settings
+from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.storage import persistence, statedoc
 from emulator.vocabulary import CONTROL_PREFIX
 
@@ -60,7 +64,7 @@ def _error_response(request: web.Request, provider: Provider | None, error: Prov
                     method: str) -> web.Response:
     state = request.app[STATE]
     _refused(request, error)
-    reply = control.plain_error(error) if provider is None else render_error(
+    reply = plain_error(error) if provider is None else render_error(
         provider, error, method, state.ids.uuid4, language(provider, request.headers.get("Accept-Language")))
     return json_response(request, reply.status, reply.body, reply.headers)
 
@@ -79,7 +83,7 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
         return {}
     # (A body that has all arrived, as a small one has, is read without a timer.)
     raw = await request.read() if request.content.is_eof() else \
-        await control.within_body_timeout(request, request.read())
+        await within_body_timeout(request, request.read(), request.app[STATE].settings.body_timeout)
     encoding = request.headers.get("Content-Encoding")
     raw = decode_body(encoding, raw, MAX_BODY)
     if not raw.strip():
@@ -106,7 +110,7 @@ async def provider_handler(request: web.Request) -> web.StreamResponse:
     started = state.clock.now()
     began = time.perf_counter()
     request[PROVIDER_NAME] = request[TENANT] = None
-    with_faults = bool(app[faults.FAULTS].rules)
+    with_faults = bool(state.faults.rules)
     try:
         if with_faults:
             response = await faults.with_faults(request, _provider_call)
@@ -149,7 +153,7 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         return await _serve(request, state, resolved)
     path = normalise_path(request.raw_path)
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
-        return control.fail(request, "not_found", f"no control endpoint {request.method} {path}")
+        return plain_response(request, ProviderError("not_found", f"no control endpoint {request.method} {path}"))
     if isinstance(resolved, Redirect):
         location = str(request.url.with_path(resolved.location).with_query(request.query))
         request[PROVIDER_NAME] = resolved.provider.name
@@ -160,8 +164,8 @@ async def _provider_call(request: web.Request) -> web.StreamResponse:
         method = state.router.effective_method(request.method, request.headers, resolved.provider)
         return _error_response(request, resolved.provider, resolved.error, method)
     request[REASON] = f"not_found: no provider serves {path}"
-    return control.fail(request, "not_found", f"no provider serves {path}; GET /_emulator/providers lists "
-                        "their routes, and /_emulator/ui is the inspector page")
+    return plain_response(request, ProviderError("not_found", f"no provider serves {path}; GET /_emulator/providers "
+                                                 "lists their routes, and /_emulator/ui is the inspector page"))
 
 
 async def _serve(request: web.Request, state: EmulatorState, match: Match) -> web.Response:
@@ -175,7 +179,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
         unread = _unread_body(request, provider, state.settings) if reading else None
         body = await _read_body(request, provider, route) if reading and not unread else {}
         if unread:  # (read, for the journal, not parsed)
-            await control.within_body_timeout(request, request.read())
+            await within_body_timeout(request, request.read(), state.settings.body_timeout)
         identity = None
         if route.action not in PUBLIC_ACTIONS:
             identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
@@ -288,11 +292,11 @@ def journal_entry(entry: tuple[Any, ...]) -> dict[str, Any]:
 
 def _http_error(request: web.Request, exc: Exception) -> web.Response:
     """An error aiohttp raised (a too-large body) or a bug, as the provider's (or a plain) JSON error."""
-    status, error = control.error_of(exc)
+    status, error = error_of(exc)
     provider = request.app[STATE].router.owner(normalise_path(request.raw_path))
     if provider is None:
         _refused(request, error)
-        return control.plain_response(request, error, status)
+        return plain_response(request, error, status)
     return _error_response(request, provider, error, request.method)
 
 
@@ -307,7 +311,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app = web.Application(client_max_size=MAX_BODY,
                           handler_args={"max_line_size": MAX_LINE, "max_field_size": MAX_LINE,
                                         "auto_decompress": False})  # (bodies are decoded as they are read)
-    app[STATE] = EmulatorState(
+    state = app[STATE] = EmulatorState(
         settings=settings,
         providers=providers,
         router=Router(providers),
@@ -315,17 +319,40 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         journal=Journal(settings.journal_size, journal_entry),
         clock=clock,
         ids=ids,
+        dispatcher=Dispatcher(settings, providers, store, clock, ids),
+        faults=faults.Faults(settings.seed),
     )
     app[GUARD] = Guard(settings)
+    # Read now, so that a bad file stops start-up with a one-line error before anything runs.
+    rules = faults.load_file(settings.faults, providers) if settings.faults is not None else []
+    state_file = statedoc.read_path(Path(settings.state), state) if settings.state is not None else None
+    app.cleanup_ctx.append(functools.partial(_lifetime, state, rules, state_file))
     control.setup(app)
-    delivery.setup(app)
-    persistence.setup(app)
-    statedoc.setup(app)
-    faults.setup(app)
     target = AnyTarget()
     app.router.register_resource(target)
     target.add_route("*", provider_handler)
     return app
+
+
+async def _lifetime(state: EmulatorState, rules: list[dict[str, Any]], state_file: statedoc.Loaded | None,
+                    app: web.Application) -> AsyncIterator[None]:
+    """The emulator's start-up and shut-down, in order (an aiohttp cleanup context). Start-up: the
+    dispatcher's HTTP session; a data dir read back (its pending deliveries resume); the --state
+    file, if the state is still empty; then the --faults rules (after the state file, whose reset
+    would remove them). Shut-down: deliveries stop first (in-flight attempts get a grace period
+    and are saved), then the store is closed."""
+    dispatcher = state.dispatcher
+    await dispatcher.start()
+    try:
+        persistence.restore(state.store, dispatcher)
+        if state_file is not None:
+            statedoc.load_state_file(state, state_file)
+        for spec in rules:
+            state.faults.add(spec)
+        yield
+    finally:
+        await dispatcher.close(grace=min(state.settings.delivery_timeout or 10.0, 5.0))
+        state.store.close()
 
 
 def answer_any_target(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:

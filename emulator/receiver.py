@@ -19,8 +19,8 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.signing import verify
+from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import load_providers
 from emulator.server import LoopThread, start_site
 from emulator.settings import local_url

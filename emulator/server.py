@@ -25,8 +25,8 @@ from emulator.aiohttp_internals import (
 from emulator.app import answer_any_target, create_app
 from emulator.client import AsyncEmulatorClient, EmulatorClient
 from emulator.engine.render import dump_json
-from emulator.engine.state import STATE, EmulatorState
 from emulator.settings import Settings, local_url
+from emulator.state import STATE, EmulatorState
 
 T = TypeVar("T")
 

@@ -28,8 +28,8 @@ import aiohttp
 from aiohttp import web
 
 from emulator import Settings, create_app
-from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import MAX_KEPT
+from emulator.state import STATE, EmulatorState
 
 TENANTS = ["alpha", "beta", "gamma"]
 KEEP_PER_TENANT = 3  # each driver deletes its oldest webhooks beyond this: the store stays flat

@@ -19,8 +19,8 @@ from yarl import URL
 from emulator import Emulator, Settings, create_app
 from emulator.client import EmulatorClient
 from emulator.engine.routing import Match, normalise_path
-from emulator.engine.state import STATE
 from emulator.receiver import Receiver
+from emulator.state import STATE
 
 # pytester runs real test files that use the plugin (tests/test_pytest_plugin.py, test_readme.py).
 pytest_plugins = ["pytester"]

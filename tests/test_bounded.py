@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from emulator.delivery.dispatcher import DROPPED
+from emulator.delivery.records import DROPPED
 from emulator.engine import store
 from emulator.receiver import Receiver
 from tests.conftest import MakeApi, free_port

@@ -25,8 +25,8 @@ from aiohttp import ClientSession, web
 from multidict import CIMultiDict
 
 from emulator import Emulator
-from emulator.delivery.events import catalogue
-from emulator.engine.state import STATE
+from emulator.engine.events import catalogue
+from emulator.state import STATE
 from tests.conftest import Answer, Api, MakeApi, free_port
 
 FAST = {"time_scale": 1e-6}

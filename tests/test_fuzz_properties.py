@@ -39,7 +39,7 @@ from emulator import Settings, create_app
 from emulator.control.api import all_routes
 from emulator.control.openapi import build_openapi
 from emulator.engine.provider import load_providers
-from emulator.engine.state import STATE
+from emulator.state import STATE
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 0)
 FUZZ_SEED = int(os.environ.get("FUZZ_SEED") or 0)

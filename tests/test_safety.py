@@ -15,8 +15,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from emulator import Emulator
 from emulator.client import ControlError, EmulatorClient
-from emulator.control.api import OPEN_ROUTES, ControlRoute, all_routes
-from emulator.delivery.dispatcher import PolicyResolver
+from emulator.control.api import OPEN_ROUTES, all_routes
+from emulator.control.base import ControlRoute
+from emulator.delivery.resolver import PolicyResolver
 from emulator.delivery.targets import TargetPolicy
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError

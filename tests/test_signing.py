@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.delivery.dispatcher import signature_spec
 from emulator.delivery.signing import portable_jwk, sign, verify
+from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import load_providers
 
 SPECS = {name: signature_spec(p) for name, p in load_providers([]).items()}

@@ -117,7 +117,7 @@ class Verdicts:
     """The signature check of `receive --provider`: the verdict line for each notification."""
 
     def __init__(self, provider: str, secret: Any, fixtures: list[Path]) -> None:
-        from emulator.delivery.dispatcher import signature_spec
+        from emulator.delivery.specs import signature_spec
         from emulator.engine.provider import load_providers
 
         providers = load_providers(fixtures)

@@ -69,7 +69,7 @@ def cmd_new_provider(args: argparse.Namespace) -> int:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    from emulator.control.api import describe_provider
+    from emulator.control.providers import describe_provider
     from emulator.engine.provider import load_providers
 
     listing = [describe_provider(p) for p in load_providers(args.fixtures).values()]

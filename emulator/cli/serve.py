@@ -94,8 +94,7 @@ async def _serve(settings: Settings) -> None:
 def loaded_summary(app: Any) -> list[str]:
     """What a started emulator loaded, a line each: its providers (and which folders added some),
     the webhooks of a state file or a data dir, the deliveries a data dir restored, the fault rules."""
-    from emulator.control.faults import FAULTS
-    from emulator.engine.state import STATE
+    from emulator.state import STATE
 
     state = app[STATE]
     settings = state.settings
@@ -104,18 +103,18 @@ def loaded_summary(app: Any) -> list[str]:
     lines = [f"providers: {', '.join(state.providers)}" +
              (f" ({', '.join(f'{p.name} from {p.source}' for p in extra)})" if extra else "")]
     webhooks = sum(len(c.records) for c in state.store.collections.values())
-    if state.extras.get("state_file_loaded"):
+    if state.state_file_loaded:
         lines.append(f"loaded {webhooks} webhook(s) from the state file {settings.state}")
     elif settings.data_dir is not None:
         lines.append(f"restored {webhooks} webhook(s) from the data dir {settings.data_dir}" +
                      (f" (the state file {settings.state} seeds only an empty data dir)" if settings.state else ""))
     if settings.data_dir is not None:
-        deliveries = state.dispatcher.log.find() if state.dispatcher is not None else []
+        deliveries = state.dispatcher.log.find()
         pending = sum(d.status == "pending" for d in deliveries)
         lines.append(f"restored {len(deliveries)} delivery(ies) from the data dir, {pending} of them pending "
                      "(their retries carry on)")
     if settings.faults is not None:
-        lines.append(f"loaded {len(app[FAULTS].rules)} fault rule(s) from {settings.faults}")
+        lines.append(f"loaded {len(state.faults.rules)} fault rule(s) from {settings.faults}")
     return lines
 
 

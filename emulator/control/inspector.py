@@ -11,15 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.control.api import ControlRoute, fail, provider_named
-from emulator.delivery.dispatcher import delivery_spec
-from emulator.delivery.events import EventError, catalogue
+from emulator.control.base import ControlError, ControlRoute, provider_named
+from emulator.delivery.specs import delivery_spec
 from emulator.delivery.unreached import describe_webhook
+from emulator.engine.events import EventError, catalogue
 from emulator.engine.provider import Provider
 from emulator.engine.render import render_record
 from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
 from emulator.engine.store import Collection, Record
+from emulator.state import STATE
 
 UI_DIR = Path(__file__).parent / "ui"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -48,7 +48,7 @@ FILES = _load(UI_DIR)
 def _file(request: web.Request, name: str) -> web.Response:
     found = FILES.get(name)
     if found is None:
-        return fail(request, "not_found", f"the inspector has no file {name!r}")
+        raise ControlError("not_found", f"the inspector has no file {name!r}")
     body, content_type = found
     return web.Response(body=body, headers={**HEADERS, "Content-Type": content_type})
 
@@ -76,8 +76,6 @@ async def list_webhooks(request: web.Request) -> web.Response:
     names = list(state.providers)
     if "provider" in request.query:
         found = provider_named(request, request.query["provider"])
-        if isinstance(found, web.Response):
-            return found
         names = [found.name]
     groups = []
     for name in names:

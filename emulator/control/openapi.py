@@ -11,7 +11,7 @@ from emulator import __version__
 from emulator.engine.provider import SCHEMA_BASE, Provider
 
 if TYPE_CHECKING:
-    from emulator.control.api import ControlRoute
+    from emulator.control.base import ControlRoute
 
 def _schema_ref(provider: Provider, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{_component(provider.schema_uri(name))}"}

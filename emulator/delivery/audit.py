@@ -16,17 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from xml.etree import ElementTree
 
-from aiohttp import web
-
-from emulator.control.api import ControlRoute, fail, fire_problem, provider_named, read_json_object
-from emulator.delivery.dispatcher import Attempt, Dispatcher, Target, delivery_spec, signature_spec
-from emulator.delivery.events import EventError, catalogue
+from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.records import Attempt, Target
+from emulator.delivery.specs import delivery_spec
 from emulator.engine.model import Signature
 from emulator.engine.provider import Provider
-from emulator.engine.responses import json_response
-from emulator.engine.state import STATE
 
-AUDIT_FIELDS = ("provider", "url", "secret", "headers", "tenant")
 
 @dataclass
 class Check:
@@ -208,74 +203,3 @@ def junit_xml(report: dict[str, Any]) -> str:
             elif check["verdict"] == "note":
                 ElementTree.SubElement(case, "system-out").text = f"{check['safe']}. {check['observed']}"
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-# -- the control API ---------------------------------------------------------------------------------
-
-def _targets(dispatcher: Dispatcher, provider: Provider, body: dict[str, Any]) -> list[tuple[Target, list[str]]]:
-    """The endpoint `url` with every event of the catalogue, or each registered webhook (of one
-    tenant, if given) with the events it wants, and its own secret."""
-    names = sorted(catalogue(provider))
-    if not names:
-        raise EventError(f"{provider.name} has no events to audit with")
-    if "url" not in body:
-        return dispatcher.subscribers(provider, names, body.get("tenant"))
-    secret = body.get("secret")
-    if secret is None and signature_spec(provider).scheme not in ("none", "jwt"):
-        registered = _registered_secret(dispatcher, provider, body["url"])
-        if registered is None:
-            raise MissingSecret(f"secret is required: {provider.name} signs its notifications, and the audit must "
-                                "sign with the secret the consumer verifies with (no registered "
-                                f"{provider.name} webhook has the url {body['url']} to take it from)")
-        secret = registered
-    return [(dispatcher.explicit_target(provider, body["url"], secret, body.get("headers")), names)]
-
-
-class MissingSecret(EventError):
-    """An audit of a URL for a provider that signs, with no secret given and none registered."""
-
-
-def _registered_secret(dispatcher: Dispatcher, provider: Provider, url: str) -> Any:
-    """The secret of the first registered webhook of the provider at `url`, or None."""
-    field = delivery_spec(provider).url_field
-    for owner, collection in dispatcher.state.store.provider_collections(provider.name):
-        for record in collection.records.values():
-            if record.data.get(field) == url:
-                return dispatcher.target_for(provider, owner, record).secret
-    return None
-
-
-async def run_audit(request: web.Request) -> web.Response:
-    """POST /_emulator/audit: audit `url` (with `secret`, `headers`), or without `url` every
-    registered webhook of the provider (of one `tenant`); 200 with the report."""
-    body = await read_json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    state = request.app[STATE]
-    provider = provider_named(request, body.get("provider"))
-    if isinstance(provider, web.Response):
-        return provider
-    unknown = sorted(set(body) - set(AUDIT_FIELDS))
-    problem = (f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(AUDIT_FIELDS)}" if unknown
-               else "tenant applies only without url" if "url" in body and "tenant" in body
-               else fire_problem({**body, "event": "audit"}, provider))
-    if problem:
-        return fail(request, "validation", problem)
-    dispatcher = state.dispatcher
-    assert dispatcher is not None, "the dispatcher starts with the app"
-    try:
-        targets = _targets(dispatcher, provider, body)
-    except EventError as exc:
-        return fail(request, "validation", str(exc))
-    if not targets:
-        return fail(request, "not_found", f"no registered {provider.name} webhook to audit; give a url")
-    return json_response(request, 200, await audit(dispatcher, provider, targets))
-
-
-# The audit's control route (registered and documented with the rest, see control.all_routes).
-AUDIT_BODY = {"type": "object", "required": ["provider"], "properties": {
-    "provider": {"type": "string"}, "url": {"type": "string", "format": "uri"}, "tenant": {"type": "string"},
-    "secret": {"type": ["string", "object"]},
-    "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}
-ROUTES = [ControlRoute("POST", "/_emulator/audit", run_audit, "Audit a webhook consumer at url, or without url "
-                       "every registered webhook of the provider", body=AUDIT_BODY)]

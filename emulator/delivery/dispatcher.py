@@ -1,5 +1,6 @@
-"""Event delivery: which webhooks want an event, the notification each one gets, and the dispatcher
-that signs it, POSTs it, retries on the provider's schedule and records every attempt.
+"""Event delivery: the dispatcher, which builds the notification each subscriber gets, signs it,
+POSTs it, retries on the provider's schedule and records every attempt (which webhooks want an
+event: subscribers.py; the records and the log: records.py; reading the fixture: specs.py).
 
 Everything provider-specific comes from the fixture's `delivery` section: `subscribers` (which
 field says what a webhook wants: `contains`, `equals` or `flag`, and `skip_when`), the `url_field`,
@@ -10,51 +11,35 @@ field says what a webhook wants: `contains`, `equals` or `flag`, and `skip_when`
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import logging
-import socket
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
 from emulator import __version__
-from emulator.delivery.events import Event, EventError, aliases, canonical, catalogue, firing
+from emulator.delivery.records import DROPPED, Attempt, Delivery, DeliveryLog, Target
+from emulator.delivery.resolver import PolicyResolver
 from emulator.delivery.signing import PORTABLE_K_LENGTH, Signed, portable_jwk, sign
+from emulator.delivery.specs import delivery_spec, signature_spec
+from emulator.delivery.subscribers import is_disabled, payload_matched, subscriber_index, wanted_events
 from emulator.delivery.targets import TargetPolicy
+from emulator.engine.clock import Clock
+from emulator.engine.events import Event, EventError, canonical, catalogue, firing, webhook_values
+from emulator.engine.ids import IdSource
 from emulator.engine.journal import recorded
-from emulator.engine.model import DEFAULT_SECRET, DeliverySpec, PayloadMatch, Signature
+from emulator.engine.model import DEFAULT_SECRET, DeliverySpec
 from emulator.engine.objects import Place, on_firing
 from emulator.engine.provider import Provider
-from emulator.engine.render import dump_json, fill, render_record
-from emulator.engine.state import STATE, EmulatorState
-from emulator.engine.store import Collection, Record
-from emulator.settings import DELIVERY_BODY_LIMIT, DELIVERY_LOG_BYTES
+from emulator.engine.render import dump_json, fill
+from emulator.engine.store import Collection, Record, Store
+from emulator.settings import Settings
 
 log = logging.getLogger("emulator.delivery")
 USER_AGENT = f"webhook-emulator/{__version__}"
-NO_SIGNATURE = Signature()
-
-
-def delivery_spec(provider: Provider) -> DeliverySpec:
-    """The provider's `delivery` section; EventError if it sends no notifications."""
-    spec = provider.delivery
-    if spec is None:
-        raise EventError(f"{provider.name} sends no event notifications")
-    return spec
-
-
-def signature_spec(provider: Provider) -> Signature:
-    """How the provider signs its notifications (its `delivery.signature`; scheme `none` when it does not)."""
-    return provider.delivery.signature if provider.delivery is not None else NO_SIGNATURE
 
 
 def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
@@ -70,161 +55,6 @@ def wire(spec: DeliverySpec, delivery: Delivery, timestamp: int) -> Signed:
     return Signed(signed.body, dict(headers))
 
 
-def wanted_events(provider: Provider, record: Record) -> list[str]:
-    """The canonical names of the events a stored webhook subscribes to."""
-    rule = delivery_spec(provider).subscribers
-    match rule.match:
-        case "flag":
-            names = [name for name in catalogue(provider) if record.data.get(name) is True]
-        case "equals":
-            value = record.data.get(str(rule.field))
-            names = [value] if isinstance(value, str) else []
-        case _:  # contains
-            names = [v for v in record.data.get(str(rule.field)) or [] if isinstance(v, str)]
-    known = aliases(provider)
-    return [known.get(n, n) for n in names]
-
-
-def is_disabled(provider: Provider, record: Record) -> bool:
-    """Whether a webhook's `skip_when` fields say it receives nothing (e.g. an `is_disabled` flag)."""
-    skip = delivery_spec(provider).subscribers.skip_when
-    return bool(skip) and all(record.data.get(k) == v for k, v in skip.items())
-
-
-def payload_matched(rule: PayloadMatch, event: Event, target: Target, given: bool, narrow: bool) -> Event | None:
-    """The event as `target` gets it under `subscribers.payload_match`: with a firing that gave
-    the payload field, itself when the webhook's value is null or the same, else None (when
-    `narrow`); with one that did not, its payload field filled with the webhook's own value."""
-    wanted = target.webhook.get(rule.webhook)
-    payload = event.payload
-    if wanted is None or not isinstance(payload, dict):
-        return event
-    if given:
-        return event if payload.get(rule.payload) == wanted or not narrow else None
-    return replace(event, payload={**payload, rule.payload: wanted}, values=event.values.extend({rule.payload: wanted}))
-
-
-# A subscriber index: event name -> the webhooks that want it, with their places in creation order.
-SubscriberIndex = dict[str, list[tuple[int, Record]]]
-
-
-def subscriber_index(provider: Provider, collection: Collection) -> SubscriberIndex:
-    """The webhooks of a collection that receive notifications, by the events they want; made once
-    and kept by the collection until it changes, so a firing looks only at its subscribers."""
-    index: SubscriberIndex | None = collection.derived.get("subscribers")
-    if index is None:
-        index = {}
-        for position, record in enumerate(collection.records.values()):
-            if is_disabled(provider, record):
-                continue
-            entry = (position, record)
-            for name in set(wanted_events(provider, record)):
-                index.setdefault(name, []).append(entry)
-        collection.keep("subscribers", index)
-    return index
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names as `inner` does and keeps only the addresses `policy` allows."""
-
-    def __init__(self, policy: TargetPolicy, inner: AbstractResolver | None = None) -> None:
-        self.policy = policy
-        self.inner = inner or aiohttp.DefaultResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
-        if self.policy.allows_name(host, port):
-            return found
-        kept = [r for r in found
-                if self.policy.allows_address(ipaddress.ip_address(r["host"].split("%")[0]), port)]
-        if not kept:
-            raise OSError(f"{host} resolves to no address --allow-targets allows")
-        return kept
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-@dataclass
-class Target:
-    """Where one notification goes, and with what secret and extra headers."""
-
-    url: str
-    secret: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    tenant: str | None = None
-    webhook_id: str | None = None
-    webhook: dict[str, Any] = field(default_factory=dict)
-    delay: float = 0.0
-    grouped: bool = False
-
-
-@dataclass
-class Attempt:
-    """One POST of a notification and what came back."""
-
-    number: int
-    at: str
-    request_headers: dict[str, str]
-    request_body: str
-    status: int | None = None
-    response_body: str | None = None
-    duration_ms: float = 0.0
-    error: str | None = None
-    outcome: str = "failed"  # delivered | failed | refused (a target --allow-targets does not allow)
-
-
-@dataclass
-class Delivery:
-    """One notification to one target: its events, its body, its outcome and every attempt."""
-
-    id: str
-    provider: str
-    events: list[str]
-    event_ids: list[str]
-    target: Target
-    body: bytes
-    signature: str
-    created: str
-    status: str = "pending"
-    attempts: list[Attempt] = field(default_factory=list)
-    next_attempt_at: str | None = None
-    error: str | None = None
-    duplicates: int = 0  # the same notification sent again this many times once it is delivered
-    attempt_count: int = 0  # every attempt made (`attempts` keeps the most recent)
-    scheduled: int = 0  # attempts of its schedule made (a redelivery is not one of them)
-    body_limit: int = field(default=DELIVERY_BODY_LIMIT, repr=False)  # of the body `as_json` shows
-    after: Delivery | None = field(default=None, repr=False)  # starts once this one has its outcome
-    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-
-    def as_json(self) -> dict[str, Any]:
-        """The delivery as the control API shows it."""
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "events": self.events,
-            "event_ids": self.event_ids,
-            "tenant": self.target.tenant,
-            "webhook_id": self.target.webhook_id,
-            "url": self.target.url,
-            "secret": self.target.secret,
-            "signature": self.signature,
-            "status": self.status,
-            "created": self.created,
-            "next_attempt_at": self.next_attempt_at,
-            "error": self.error,
-            "duplicates": self.duplicates,
-            "body": recorded(self.body, self.body_limit),
-            "attempt_count": self.attempt_count,
-            "attempts": [vars(a) for a in self.attempts],
-        }
-
-    def held_bytes(self) -> int:
-        """The bytes of bodies this delivery holds: its own and its attempts' recorded ones."""
-        return len(self.body) + sum(len(a.request_body) + len(a.response_body or "") for a in self.attempts)
-
-
 async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
     """The first `limit` bytes of a response body (all of it, when shorter)."""
     chunks, size = [], 0
@@ -234,74 +64,15 @@ async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-# Why a delivery dropped from the (bounded) log gets no more retries.
-DROPPED = "dropped from the delivery log before its next attempt"
-
-
-class DeliveryLog:
-    """The most recent deliveries, oldest dropped first once `size` deliveries or `max_bytes` bytes
-    of bodies (Delivery.held_bytes) are reached; the newest is kept whatever its size."""
-
-    def __init__(self, size: int, max_bytes: int = DELIVERY_LOG_BYTES) -> None:
-        self.size = size
-        self.max_bytes = max_bytes
-        self.dropped = 0
-        self.bytes = 0
-        self._items: OrderedDict[str, Delivery] = OrderedDict()
-        self._sizes: dict[str, int] = {}
-
-    def add(self, delivery: Delivery) -> list[Delivery]:
-        """Log a delivery, or account for what a logged one has grown by (its place is kept);
-        returns the oldest ones dropped to stay within the bounds."""
-        self._items[delivery.id] = delivery
-        held = delivery.held_bytes()
-        self.bytes += held - self._sizes.get(delivery.id, 0)
-        self._sizes[delivery.id] = held
-        gone = []
-        while len(self._items) > self.size or (self.bytes > self.max_bytes and len(self._items) > 1):
-            gone.append(self._pop(next(iter(self._items))))
-            self.dropped += 1
-        return gone
-
-    def _pop(self, delivery_id: str) -> Delivery:
-        self.bytes -= self._sizes.pop(delivery_id)
-        return self._items.pop(delivery_id)
-
-    def get(self, delivery_id: str) -> Delivery | None:
-        return self._items.get(delivery_id)
-
-    def discard(self, delivery_id: str) -> None:
-        """Forget one delivery (a firing that could not be saved)."""
-        if delivery_id in self._items:
-            self._pop(delivery_id)
-
-    def find(self, provider: str | None = None, event: str | None = None, status: str | None = None,
-             url: str | None = None, tenant: str | None = None, webhook: str | None = None) -> list[Delivery]:
-        """Deliveries matching every filter given, oldest first."""
-        return [d for d in self._items.values()
-                if (provider is None or d.provider == provider) and (event is None or event in d.events)
-                and (status is None or d.status == status) and (url is None or d.target.url == url)
-                and (tenant is None or d.target.tenant == tenant)
-                and (webhook is None or d.target.webhook_id == webhook)]
-
-    def remove(self, provider: str | None) -> list[Delivery]:
-        """Forget every delivery (of one provider); returns those forgotten."""
-        gone = [d for d in self._items.values() if provider is None or d.provider == provider]
-        for d in gone:
-            self._pop(d.id)
-        return gone
-
-
 class Dispatcher:
     """Sends one emulator's notifications: one task per delivery, one shared ClientSession."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.state = state
-        settings = state.settings
+    def __init__(self, settings: Settings, providers: dict[str, Provider], store: Store, clock: Clock,
+                 ids: IdSource) -> None:
+        self.settings, self.providers, self.store, self.clock, self.ids = settings, providers, store, clock, ids
         self.log = DeliveryLog(settings.delivery_log_size, settings.delivery_log_bytes)
         self.body_limit = settings.delivery_body_limit
         self.attempts_kept = settings.delivery_attempts_kept
-        self.keys: dict[str, dict[str, str]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -309,13 +80,13 @@ class Dispatcher:
         # a delivery timeout covers the attempt, not its wait for a free connection.
         self._slots = asyncio.Semaphore(settings.delivery_connections)
         self._closing = False
-        targets = state.settings.allow_targets
+        targets = settings.allow_targets
         self.policy = TargetPolicy.parse(targets) if targets is not None else None
 
     async def start(self) -> None:
         """Open the shared HTTP client session (on the app's loop)."""
         resolver = PolicyResolver(self.policy) if self.policy else None
-        connector = aiohttp.TCPConnector(limit=self.state.settings.delivery_connections, resolver=resolver)
+        connector = aiohttp.TCPConnector(limit=self.settings.delivery_connections, resolver=resolver)
         self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self, grace: float) -> None:
@@ -339,11 +110,12 @@ class Dispatcher:
         return len(self._tasks)
 
     def jwk(self, provider: str) -> dict[str, str]:
-        """The JWK that signs a provider's `jwt`-scheme notifications (made on first use)."""
-        if provider not in self.keys:
-            ids = self.state.ids
-            self.keys[provider] = portable_jwk(ids.token(PORTABLE_K_LENGTH, "alnum"), ids.uuid4())
-        return self.keys[provider]
+        """The JWK that signs a provider's `jwt`-scheme notifications (made on first use; the
+        store keeps it, with the state it signs for)."""
+        keys = self.store.jwks
+        if provider not in keys:
+            keys[provider] = portable_jwk(self.ids.token(PORTABLE_K_LENGTH, "alnum"), self.ids.uuid4())
+        return keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:
         """A delivery dropped from the log stops, so that pending deliveries stay bounded: one
@@ -383,7 +155,7 @@ class Dispatcher:
             headers={str(k): str(v) for k, v in (headers or {}).items()},
             tenant=tenant,
             webhook_id=record.id,
-            webhook=self._webhook_values(provider, record, self.state.store.collection(provider.name, tenant).ref),
+            webhook=webhook_values(provider, record, self.store.collection(provider.name, tenant).ref),
             delay=float(data.get(spec.delay_field) or 0) if spec.delay_field else 0.0,
             grouped=bool(data.get(spec.group_field)) if spec.group_field else False,
         )
@@ -395,18 +167,11 @@ class Dispatcher:
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
-        now = self.state.clock.now()
-        unstored = Record(self.state.ids.generate(provider.resource.id), defaults, now, now)
-        store = self.state.store
-        ref = store.collection(provider.name, tenant).ref if tenant is not None else self.state.ids.objectid()
+        now = self.clock.now()
+        unstored = Record(self.ids.generate(provider.resource.id), defaults, now, now)
+        ref = self.store.collection(provider.name, tenant).ref if tenant is not None else self.ids.objectid()
         return Target(url=url, secret=secret, headers=dict(headers or {}),
-                      webhook=self._webhook_values(provider, unstored, ref))
-
-    @staticmethod
-    def _webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
-        """What `{webhook.*}` templates read: the stored values, the webhook as the provider's API
-        shows it (e.g. its `company`) and its `id`."""
-        return {**record.data, **render_record(provider.views["default"], record, ref), "id": record.id}
+                      webhook=webhook_values(provider, unstored, ref))
 
     def _webhook_secret(self, provider: Provider, data: dict[str, Any]) -> Any:
         signature = signature_spec(provider)
@@ -418,14 +183,14 @@ class Dispatcher:
         if name in data:
             return data[name]
         generate = provider.fields[name].generate if name in provider.fields else None
-        return self.state.ids.generate(generate or DEFAULT_SECRET)
+        return self.ids.generate(generate or DEFAULT_SECRET)
 
     def subscribers(self, provider: Provider, names: list[str], tenant: str | None = None,
                     scope: str | None = None) -> list[tuple[Target, list[str]]]:
         """Every stored webhook that wants any of `names`, with the names it wants, in creation
         order; limited to one tenant and to what a caller with `scope` sees, when given."""
         found = []
-        for owner, collection in self.state.store.provider_collections(provider.name):
+        for owner, collection in self.store.provider_collections(provider.name):
             if tenant is not None and owner != tenant:
                 continue
             index = subscriber_index(provider, collection)
@@ -438,6 +203,12 @@ class Dispatcher:
                 wanted = set(wanted_events(provider, record))
                 found.append((self.target_for(provider, owner, record), [n for n in names if n in wanted]))
         return found
+
+    def simulate(self, provider: Provider, tenant: str, record: Record) -> list[Delivery]:
+        """Fire a sample of each known event a stored webhook subscribes to at it alone (a
+        provider's "send a test event" route); one that wants no known event gets nothing."""
+        names = [n for n in wanted_events(provider, record) if n in catalogue(provider)]
+        return self.fire(provider, names, target=self.target_for(provider, tenant, record)) if names else []
 
     # -- firing -------------------------------------------------------------------------------
 
@@ -485,7 +256,7 @@ class Dispatcher:
         names = list(dict.fromkeys(canonical(provider, n) for n in names))
         if order == "reversed":
             names.reverse()
-        built = firing(provider, names, overrides, self.state.ids, self.state.clock)
+        built = firing(provider, names, overrides, self.ids, self.clock)
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         rule = spec.subscribers.payload_match
         given = rule is not None and isinstance(overrides, dict) and rule.payload in overrides
@@ -501,7 +272,7 @@ class Dispatcher:
                     self._log(delivery)
                 deliveries.append(delivery)
         if provider.objects is not None:
-            on_firing(self.state, provider, built.values(), self._places(provider, targets, tenant, scope), objects)
+            on_firing(self, provider, built.values(), self._places(provider, targets, tenant, scope), objects)
         return deliveries
 
     def _places(self, provider: Provider, targets: list[tuple[Target, list[str]]], tenant: str | None,
@@ -511,16 +282,16 @@ class Dispatcher:
         for target, _ in targets:
             if target.tenant is None:
                 continue
-            collection = self.state.store.existing(provider.name, target.tenant)
+            collection = self.store.existing(provider.name, target.tenant)
             record = collection.get(target.webhook_id) if collection and target.webhook_id else None
             where = scope or (record.scope if record else None)
             places.setdefault((target.tenant, where), Place(target.tenant, where, target.webhook))
         if tenant is not None and not any(t == tenant for t, _ in places):
-            now = self.state.clock.now()
+            now = self.clock.now()
             defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
-            ref = self.state.store.collection(provider.name, tenant).ref
+            ref = self.store.collection(provider.name, tenant).ref
             unstored = Record("", defaults, now, now)
-            places[(tenant, scope)] = Place(tenant, scope, self._webhook_values(provider, unstored, ref))
+            places[(tenant, scope)] = Place(tenant, scope, webhook_values(provider, unstored, ref))
         return list(places.values())
 
     def _log(self, delivery: Delivery) -> None:
@@ -528,12 +299,12 @@ class Dispatcher:
         forgets them, so a restart does not send them again."""
         for gone in self.log.add(delivery):
             self._abandon(gone)
-            self.state.store.delivery_forgotten(gone.id)
+            self.store.delivery_forgotten(gone.id)
 
     def resume(self, delivery: Delivery, due: float) -> None:
         """Carry on a delivery restored from a durable store: its next attempt at `due` (epoch
         seconds; at once if that has passed), then the rest of its schedule."""
-        provider = self.state.providers[delivery.provider]
+        provider = self.providers[delivery.provider]
         delivery.error = None
         delivery.body_limit = self.body_limit
         self._tasks[delivery.id] = asyncio.create_task(self._run(provider, delivery_spec(provider), delivery, due))
@@ -543,7 +314,7 @@ class Dispatcher:
         """Make a firing's deliveries durable before any is sent: when the store cannot write them,
         they leave the delivery log unsent and the error is raised (the firing has failed)."""
         try:
-            self.state.store.commit()
+            self.store.commit()
         except Exception:
             for delivery in deliveries:  # (the store has forgotten them)
                 self.log.discard(delivery.id)
@@ -556,17 +327,17 @@ class Dispatcher:
         request); one forgotten by a reset is not written again. A commit that fails changes
         nothing of the delivery: its attempts and outcome are what the receiver made them."""
         if self.log.get(delivery.id) is delivery:
-            self.state.store.delivery_changed(delivery, due)
+            self.store.delivery_changed(delivery, due)
             if commit:
                 try:
-                    self.state.store.commit()
+                    self.store.commit()
                 except Exception as exc:  # (what else changed was rolled back; the store logs progress kept)
                     log.error("delivery %s: cannot save what changed with it (%s: %s)", delivery.id,
                               type(exc).__name__, exc)
 
     def _new_delivery(self, provider: Provider, spec: DeliverySpec, events: list[Event], target: Target,
                       mode: str) -> Delivery:
-        delivery_id = self.state.ids.uuid4()
+        delivery_id = self.ids.uuid4()
 
         def values(event: Event) -> Any:
             # The payload may name the webhook it goes to (`{webhook.company}`): filled here, per target.
@@ -600,7 +371,7 @@ class Dispatcher:
 
     async def redeliver(self, delivery: Delivery) -> Delivery:
         """One more attempt of the same notification (same event ids and body), now."""
-        provider = self.state.providers[delivery.provider]
+        provider = self.providers[delivery.provider]
         spec = delivery_spec(provider)
         outcome = await self._attempt(provider, spec, delivery)
         if delivery.id not in self._tasks:  # no schedule running: this attempt decides
@@ -612,11 +383,11 @@ class Dispatcher:
     # -- the schedule -------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return self.state.clock.now().isoformat(timespec="milliseconds")
+        return self.clock.now().isoformat(timespec="milliseconds")
 
     async def _sleep(self, delivery: Delivery, seconds: float) -> None:
-        scaled = seconds * self.state.settings.time_scale
-        moment = self.state.clock.now() + timedelta(seconds=scaled)
+        scaled = seconds * self.settings.time_scale
+        moment = self.clock.now() + timedelta(seconds=scaled)
         delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
         self._saved(delivery, due=time.time() + scaled)
         try:
@@ -630,7 +401,7 @@ class Dispatcher:
         after those already made."""
         try:
             if resume_at is not None:
-                await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.state.settings.time_scale)
+                await self._sleep(delivery, max(0.0, resume_at - time.time()) / self.settings.time_scale)
             else:
                 if delivery.after is not None:
                     await delivery.after.done.wait()
@@ -680,7 +451,7 @@ class Dispatcher:
 
     def _collection(self, delivery: Delivery) -> Collection | None:
         tenant = delivery.target.tenant
-        return None if tenant is None else self.state.store.collections.get((delivery.provider, tenant))
+        return None if tenant is None else self.store.collections.get((delivery.provider, tenant))
 
     def _record(self, delivery: Delivery) -> Record | None:
         collection = self._collection(delivery)
@@ -709,21 +480,21 @@ class Dispatcher:
         if rule.limit is not None and count > rule.limit:
             record.data.update(rule.then)
             if rule.touch:
-                record.updated = record.modified = self.state.clock.now()
+                record.updated = record.modified = self.clock.now()
         collection = self._collection(delivery)
         if collection is not None:
             collection.changed(record)
 
     def attempt_timeout(self, spec: DeliverySpec) -> float:
         """Seconds a receiver has to answer one attempt: --delivery-timeout, else the provider's own."""
-        return self.state.settings.delivery_timeout or float(spec.timeout)
+        return self.settings.delivery_timeout or float(spec.timeout)
 
     async def _attempt(self, provider: Provider, spec: DeliverySpec, delivery: Delivery,
                        of: int | None = None) -> str:
         """POST the notification once, signed now; record the attempt; return its outcome. `of` is
         the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
-        now = self.state.clock.now()
+        now = self.clock.now()
         # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
         # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
         signed = wire(spec, delivery, int(time.time()))
@@ -769,20 +540,3 @@ class Dispatcher:
             self._log(delivery)
         self._saved(delivery)
         return attempt.outcome
-
-
-@contextlib.asynccontextmanager
-async def _lifetime(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    dispatcher = Dispatcher(state)
-    await dispatcher.start()
-    state.dispatcher = dispatcher
-    state.extras.setdefault("reset_hooks", []).append(dispatcher.forget)
-    yield
-    timeout = state.settings.delivery_timeout or 10.0
-    await dispatcher.close(grace=min(timeout, 5.0))
-
-
-def setup(app: web.Application) -> None:
-    """Give the app a dispatcher that starts and stops with it (aiohttp `cleanup_ctx`)."""
-    app.cleanup_ctx.append(_lifetime)

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from emulator.app import create_app
-from emulator.control.api import fire_problem
-from emulator.delivery.dispatcher import Dispatcher, delivery_spec, signature_spec, wire
-from emulator.delivery.events import EventError
+from emulator.delivery.dispatcher import wire
+from emulator.delivery.firing import fire_problem
+from emulator.delivery.specs import delivery_spec, signature_spec
+from emulator.engine.events import EventError
 from emulator.engine.provider import Provider
-from emulator.engine.state import STATE
 from emulator.settings import Settings
+from emulator.state import STATE
 
 # Where the notification is addressed: no request goes there, and nothing signed names it.
 NOWHERE = "http://localhost/webhook"
@@ -64,7 +65,7 @@ class NotificationMaker:
                  key_for: Callable[[str], dict[str, Any]] | None = None) -> None:
         state = create_app(Settings(port=0, seed=seed, fixtures=[Path(f) for f in fixtures]))[STATE]
         self.providers = state.providers
-        self._dispatcher = Dispatcher(state)  # never started: it prepares, it does not send
+        self._dispatcher = state.dispatcher  # never started: it prepares, it does not send
         self._key_for = key_for
 
     def provider(self, name: str) -> Provider:

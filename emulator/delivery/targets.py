@@ -1,7 +1,7 @@
 """Where notifications may go (`--allow-targets`): host names, host:port pairs and CIDR ranges.
 With no list, anything is allowed; with one, a delivery to anywhere else fails at once with an
 error that says why, and is not retried. The dispatcher's connections resolve names through
-dispatcher.PolicyResolver, so they go only to addresses the policy allows (a name cannot pass
+resolver.PolicyResolver, so they go only to addresses the policy allows (a name cannot pass
 the check with one address and then connect to another). Standard library only: settings read it."""
 
 from __future__ import annotations

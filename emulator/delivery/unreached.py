@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.delivery.dispatcher import delivery_spec, is_disabled, wanted_events
-from emulator.delivery.events import canonical
+from emulator.delivery.specs import delivery_spec
+from emulator.delivery.subscribers import is_disabled, wanted_events
+from emulator.engine.events import canonical
 from emulator.engine.provider import Provider
-from emulator.engine.state import EmulatorState
 from emulator.engine.store import Record
+from emulator.state import EmulatorState
 
 # The webhooks an explanation lists at most (the count says how many there are).
 LISTED = 20

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.engine.model import ErrorKind, Language
-from emulator.engine.provider import Provider
 from emulator.engine.render import Values, fill
+
+if TYPE_CHECKING:  # (the provider model reads errors' kinds: this module renders them)
+    from emulator.engine.provider import Provider
 
 # Status of each error kind when the fixture does not say otherwise.
 DEFAULT_STATUS = {

@@ -20,15 +20,18 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
-from emulator.engine.provider import FORMAT_CHECKER, Provider
+from emulator.engine.formats import FORMAT_CHECKER
 from emulator.engine.render import _PLACEHOLDER as PLACEHOLDER
 from emulator.engine.schema_files import at, place, python_regex_problem
 from emulator.engine.validation import JSON_TYPES
 from emulator.vocabulary import did_you_mean
+
+if TYPE_CHECKING:  # (the provider loader runs these checks)
+    from emulator.engine.provider import Provider
 
 # Names a notification's templates share: the event, and each `events.fresh` variable beside them.
 _EVENT_NAMES = {
@@ -219,7 +222,7 @@ def _section(raw: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def webhook_fields(raw: dict[str, Any]) -> list[str]:
-    """What `{webhook.<field>}` may name (dispatcher._webhook_values): the stored fields, the fields
+    """What `{webhook.<field>}` may name (events.webhook_values): the stored fields, the fields
     the API shows, and `id`."""
     fields = _section(raw, "resource", "fields")
     shown = [str(n) for n, spec in fields.items() if not isinstance(spec, dict) or not spec.get("from")
@@ -509,9 +512,8 @@ def events_problems(path: Path, raw: dict[str, Any], schema_dir: Path) -> list[s
 def sample_problems(provider: Provider) -> list[str]:
     """Each event sample that breaks its own `schema`, filled as a firing fills it (fresh values from
     a seeded source, a webhook of the fields' defaults), one line per problem."""
-    from emulator.delivery.dispatcher import Dispatcher
-    from emulator.delivery.events import build
     from emulator.engine.clock import Clock
+    from emulator.engine.events import build, webhook_values
     from emulator.engine.ids import IdSource
     from emulator.engine.render import fill
     from emulator.engine.store import Record
@@ -523,7 +525,7 @@ def sample_problems(provider: Provider) -> list[str]:
     now = clock.now()
     defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
     record = Record(ids.generate(provider.resource.id), defaults, now, now)
-    webhook = Dispatcher._webhook_values(provider, record, ids.objectid())  # (as `fire --url` makes it)
+    webhook = webhook_values(provider, record, ids.objectid())  # (as `fire --url` makes it)
     problems = []
     for name, spec in provider.events.catalogue.items():
         if spec.schema is None:

@@ -16,20 +16,33 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
-from emulator.delivery.events import fresh_value
+from emulator.engine.clock import Clock
+from emulator.engine.events import fresh_value
+from emulator.engine.ids import IdSource
 from emulator.engine.model import ObjectEffect, ObjectKind, Objects
 from emulator.engine.provider import Provider
 from emulator.engine.render import Values, deep_merge, fill
-from emulator.engine.state import EmulatorState
-from emulator.engine.store import StoredObject
+from emulator.engine.store import Store, StoredObject
 
 
 class ObjectError(ValueError):
     """An object a caller gives cannot be stored; the message names the place in it."""
 
 
+class Parts(Protocol):
+    """What this module reads of an emulator (its state, or its dispatcher): the store objects live
+    in, and the ids and clock new ones are made with."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def ids(self) -> IdSource: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
 class Fired(Protocol):
-    """What an effect reads of a built event (delivery.events.Event)."""
+    """What an effect reads of a built event (events.Event)."""
 
     name: str
     time: datetime
@@ -85,7 +98,7 @@ def sample(provider: Provider, kind: ObjectKind) -> dict[str, Any]:
     return copy.deepcopy(provider.example(kind.schema) or {})
 
 
-def fresh_values(provider: Provider, state: EmulatorState, now: datetime, base: Values | None = None) -> Values:
+def fresh_values(provider: Provider, state: Parts, now: datetime, base: Values | None = None) -> Values:
     """Template values of the objects: `base` (a firing's), plus every variable of `events.fresh`
     and `objects.fresh` it lacks, each made when a template first uses it."""
     specs = {**(provider.events.fresh if provider.events else {}), **spec_of(provider).fresh}
@@ -93,12 +106,12 @@ def fresh_values(provider: Provider, state: EmulatorState, now: datetime, base: 
     return values.with_factories({var: partial(fresh_value, spec, state.ids, now) for var, spec in specs.items()})
 
 
-def _ref(state: EmulatorState, provider: Provider, tenant: str) -> str:
+def _ref(state: Parts, provider: Provider, tenant: str) -> str:
     """The tenant's ref (its webhooks' `tenant_ref`): made now if the tenant has none yet."""
     return state.store.collection(provider.name, tenant).ref
 
 
-def _made(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, object_id: str, fields: Any,
+def _made(state: Parts, provider: Provider, tenant: str, kind_name: str, object_id: str, fields: Any,
           values: Values, existing: StoredObject | None, ref: Callable[[], str] | None = None) -> dict[str, Any]:
     """An object's data: `existing`'s (or a new one's, from the sample and `new`) with `fields` laid
     over; `ref` makes the tenant's ref when `new` names it (unsaid: the store's)."""
@@ -113,7 +126,7 @@ def _made(state: EmulatorState, provider: Provider, tenant: str, kind_name: str,
     return data
 
 
-def _store(state: EmulatorState, provider: Provider, place: Place, kind_name: str, object_id: str,
+def _store(state: Parts, provider: Provider, place: Place, kind_name: str, object_id: str,
            fields: Any, values: Values, deleted: bool = False) -> StoredObject:
     """Upsert one object: the stored one (or a new one) with `fields` laid over."""
     kind = kind_of(provider, kind_name)
@@ -131,7 +144,7 @@ def _matches(data: Any, wanted: Mapping[str, Any]) -> bool:
                for k, v in wanted.items()) if isinstance(data, dict) else False
 
 
-def apply_effect(state: EmulatorState, provider: Provider, place: Place, effect: ObjectEffect, values: Values,
+def apply_effect(state: Parts, provider: Provider, place: Place, effect: ObjectEffect, values: Values,
                  given: Mapping[str, Any]) -> None:
     """What one effect does in one place: upsert, update, ensure or delete objects of its kind."""
     kind = kind_of(provider, effect.kind)
@@ -158,7 +171,7 @@ def apply_effect(state: EmulatorState, provider: Provider, place: Place, effect:
         _store(state, provider, place, effect.kind, object_id, fields, values)
 
 
-def on_firing(state: EmulatorState, provider: Provider, events: Iterable[Fired], places: Iterable[Place],
+def on_firing(state: Parts, provider: Provider, events: Iterable[Fired], places: Iterable[Place],
               given: Mapping[str, Any] | None = None) -> None:
     """Store what each event is about in every place it is fired for, before any notification goes:
     a consumer that fetches what a notification names finds it. `given`: objects by kind, laid over
@@ -175,7 +188,7 @@ def on_firing(state: EmulatorState, provider: Provider, events: Iterable[Fired],
                 apply_effect(state, provider, place, effect, values, given or {})
 
 
-def build(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+def build(state: Parts, provider: Provider, tenant: str, kind_name: str, given: Any,
           scope: str | None = None, where: str = "$.object", ref: Callable[[], str] | None = None
           ) -> tuple[str, StoredObject]:
     """An object a caller gives (the control API, a state document) for `tenant`, not yet stored:
@@ -209,7 +222,7 @@ def build(state: EmulatorState, provider: Provider, tenant: str, kind_name: str,
     return object_id, StoredObject(data, scope if kind.scoped else None, deleted)
 
 
-def put(state: EmulatorState, provider: Provider, tenant: str, kind_name: str, given: Any,
+def put(state: Parts, provider: Provider, tenant: str, kind_name: str, given: Any,
         scope: str | None = None) -> tuple[str, StoredObject]:
     """Store an object a caller gives (see build); ObjectError if it does not fit."""
     object_id, made = build(state, provider, tenant, kind_name, given, scope)
@@ -222,7 +235,7 @@ def shown(kind: ObjectKind, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in kind.hidden} if kind.hidden else data
 
 
-def dump(provider: Provider, state: EmulatorState) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def dump(provider: Provider, state: Parts) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Every tenant's objects of the provider's pool, by tenant and kind, as the API shows them
     (with `$scope` and `$deleted` where they apply)."""
     result: dict[str, dict[str, list[dict[str, Any]]]] = {}

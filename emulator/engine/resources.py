@@ -8,22 +8,23 @@ import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from aiohttp import web
 
-from emulator.delivery.dispatcher import wanted_events
-from emulator.delivery.events import catalogue
 from emulator.engine.auth import Identity, pattern
 from emulator.engine.errors import Issue, ProviderError, language
+from emulator.engine.events import catalogue
 from emulator.engine.ids import IdSource
 from emulator.engine.model import OAuth, Paging
 from emulator.engine.provider import Provider, Route
 from emulator.engine.render import Encoded, dump_json, fill, render_record
 from emulator.engine.responses import EMPTY, wants_pretty
-from emulator.engine.state import EmulatorState
 from emulator.engine.store import EVERYONE, Collection, Record, Token
 from emulator.engine.validation import body_issues, param_error, raise_issues, unique_issue
+
+if TYPE_CHECKING:  # (the composition root, which builds on the engine)
+    from emulator.state import EmulatorState
 
 
 @dataclass
@@ -221,12 +222,8 @@ async def simulate(call: Call) -> Reply:
     """Fire a sample of each event the webhook subscribes to at it alone (a provider's
     "send a test event" route), through the same dispatcher as every other firing."""
     record = _find(call)
-    dispatcher = call.state.dispatcher
-    assert dispatcher is not None and call.identity is not None
-    target = dispatcher.target_for(call.provider, call.identity.tenant, record)
-    names = [n for n in wanted_events(call.provider, record) if n in catalogue(call.provider)]
-    if names:  # a webhook that wants no known event gets nothing, as the provider would send it nothing
-        dispatcher.fire(call.provider, names, target=target)
+    assert call.identity is not None  # (simulate is not a public action)
+    call.state.dispatcher.simulate(call.provider, call.identity.tenant, record)
     return Reply(call.route.status)
 
 

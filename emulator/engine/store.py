@@ -298,7 +298,11 @@ class Store:
         self.replays: dict[tuple[str, str, str], Replay] = {}
         # Objects notifications point to, by (pool, tenant): see put_object.
         self.objects: dict[tuple[str, str], Objects] = {}
+        self.jwks: dict[str, dict[str, str]] = {}  # provider -> the JWK its notifications are signed with
         self.changes: Changes | None = None
+
+    def close(self) -> None:
+        """Release what the store holds (in memory: nothing)."""
 
     def collection(self, provider: str, tenant: str) -> Collection:
         """The tenant's collection, created (with a fresh tenant ref) on first use."""

@@ -22,10 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiohttp import web
-
-from emulator.delivery.dispatcher import Attempt, Delivery, Target
-from emulator.engine.state import STATE
+from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.records import Attempt, Delivery, Target
 from emulator.engine.store import Changes, Collection, Record, Replay, Store, StoredObject, Token
 from emulator.settings import SettingsError
 
@@ -186,7 +184,6 @@ class SqliteStore(Store):
             hint = " (another emulator uses it)" if "locked" in str(exc) else ""
             raise SettingsError(f"data dir {directory}: cannot use it: {exc}{hint}") from None
         self.changes = Changes()
-        self.jwks: dict[str, dict[str, str]] = {}
         self._saved_jwks: dict[str, dict[str, str]] = {}
         self.providers: frozenset[str] = frozenset()  # those loaded (see restore)
         self._in_file: dict[str, str] = {}  # delivery id -> provider, of the deliveries the file holds
@@ -464,36 +461,24 @@ def open_store(make_ref: Callable[[], str], data_dir: Path | None, skip_corrupt:
     return Store(make_ref) if data_dir is None else SqliteStore(make_ref, Path(data_dir), skip_corrupt)
 
 
-def setup(app: web.Application) -> None:
-    """With a durable store: read it back on start-up (the dispatcher has started by then) and
-    resume unfinished deliveries; close the file after the dispatcher has stopped."""
-    store = app[STATE].store
+def restore(store: Store, dispatcher: Dispatcher) -> None:
+    """With a durable store: read it back (its webhooks, tokens, replays and JWKs) and hand its
+    deliveries to the dispatcher, which resumes the unfinished ones once it runs (on the app's
+    loop, at start-up)."""
     if not isinstance(store, SqliteStore):
         return
-
-    async def restore(app: web.Application) -> None:
-        state = app[STATE]
-        dispatcher = state.dispatcher
-        assert dispatcher is not None
-        began = time.perf_counter()
-        log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
-        deliveries = store.restore(state.providers)
-        dispatcher.keys.update(store.saved_jwks())
-        store.jwks = dispatcher.keys
-        for delivery, due in deliveries:
-            if delivery.status == "pending" and any(a.outcome == "delivered" for a in delivery.attempts):
-                delivery.status, delivery.error = "delivered", None
-            if delivery.status == "pending" and delivery.provider in state.providers:
-                dispatcher.resume(delivery, due if due is not None else time.time())
-            else:
-                dispatcher.log.add(delivery)
-        store.forget_deliveries({d.id for d in dispatcher.log.find()})
-        log.debug("read back %d webhook(s) and %d deliveries (%d pending) in %.1f s",
-                 sum(len(c.records) for c in store.collections.values()), len(deliveries), dispatcher.pending,
-                 time.perf_counter() - began)
-
-    async def close(app: web.Application) -> None:
-        store.close()
-
-    app.on_startup.append(restore)
-    app.on_cleanup.append(close)
+    began = time.perf_counter()
+    log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
+    deliveries = store.restore(dispatcher.providers)
+    store.jwks.update(store.saved_jwks())
+    for delivery, due in deliveries:
+        if delivery.status == "pending" and any(a.outcome == "delivered" for a in delivery.attempts):
+            delivery.status, delivery.error = "delivered", None
+        if delivery.status == "pending" and delivery.provider in dispatcher.providers:
+            dispatcher.resume(delivery, due if due is not None else time.time())
+        else:
+            dispatcher.log.add(delivery)
+    store.forget_deliveries({d.id for d in dispatcher.log.find()})
+    log.debug("read back %d webhook(s) and %d deliveries (%d pending) in %.1f s",
+              sum(len(c.records) for c in store.collections.values()), len(deliveries), dispatcher.pending,
+              time.perf_counter() - began)

@@ -29,18 +29,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from emulator.engine import objects
 from emulator.engine.errors import Issue, ProviderError
-from emulator.engine.provider import FORMAT_CHECKER, Provider, read_yaml
+from emulator.engine.formats import FORMAT_CHECKER
+from emulator.engine.provider import Provider, read_yaml
 from emulator.engine.render import render_record
 from emulator.engine.resources import field_values, scope_for
-from emulator.engine.state import STATE, EmulatorState
 from emulator.engine.store import Collection, Record, Replay, Store, StoredObject, Token
 from emulator.engine.validation import body_issues, raise_issues
 from emulator.settings import SettingsError
+from emulator.state import EmulatorState
 
 EXTRA = "$emulator"
 OBJECTS = "$objects"
@@ -304,9 +304,8 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
         store.put_object(pool, tenant, kind, object_id, made, cap)
     store.commit()
     state.forget()
-    if state.dispatcher is not None:  # the document's keys only: a replaced state keeps none of the old ones
-        state.dispatcher.keys.clear()
-        state.dispatcher.keys.update(loaded.jwks)
+    store.jwks.clear()  # the document's keys only: a replaced state keeps none of the old ones
+    store.jwks.update(loaded.jwks)
 
 
 def add_webhook(state: EmulatorState, provider: Provider, tenant: str, entry: Any) -> Record:
@@ -374,7 +373,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
         found = {kind: [objects.entry(o) for o in stored.values()] for kind, stored in kinds.items() if stored}
         if found and pool in owners:
             doc.setdefault(OBJECTS, {}).setdefault(owners[pool], {})[tenant] = found
-    jwks = dict(state.dispatcher.keys) if state.dispatcher is not None else {}
+    jwks = dict(state.store.jwks)
     extra = {k: v for k, v in {"refs": refs, "tokens": tokens, "replays": replays, "jwks": jwks}.items() if v}
     if extra:
         doc[EXTRA] = extra
@@ -386,18 +385,10 @@ def is_empty(store: Store) -> bool:
     return not store.collections and not any(store.tokens.values()) and not store.replays and not store.objects
 
 
-def setup(app: web.Application) -> None:
-    """Read the `--state` file now (a bad one stops start-up with a one-line error) and load it
-    when the emulator starts, if its state is empty then (a data dir may already hold state)."""
-    state = app[STATE]
-    if state.settings.state is None:
-        return
-    loaded = read_path(Path(state.settings.state), state)
-
-    async def load(app: web.Application) -> None:
-        if is_empty(state.store):
-            replace_state(state, loaded)
-            state.store.commit()
-            state.extras["state_file_loaded"] = True  # (what `serve` reports it loaded)
-
-    app.on_startup.append(load)
+def load_state_file(state: EmulatorState, loaded: Loaded) -> None:
+    """Load a `--state` file's document (read when the app was made) if the state is empty (a
+    data dir may already hold state)."""
+    if is_empty(state.store):
+        replace_state(state, loaded)
+        state.store.commit()
+        state.state_file_loaded = True

@@ -1,9 +1,10 @@
-"""The per-application state object: everything one emulator owns, hung off its aiohttp app."""
+"""The per-application state object, the emulator's composition root: everything one emulator
+owns, built by `create_app` and hung off its aiohttp app."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,13 +16,15 @@ from emulator.engine.routing import Router
 from emulator.engine.store import Store
 from emulator.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (both build on this module: they read the state of the app a request is for)
     from emulator.delivery.dispatcher import Dispatcher
+    from emulator.faults import Faults
 
 
 @dataclass
 class EmulatorState:
-    """One emulator: its settings, providers, state and journals. Nothing here is global."""
+    """One emulator: its settings, providers, state, journals, dispatcher and fault rules. Nothing
+    here is global."""
 
     settings: Settings
     providers: dict[str, Provider]
@@ -30,13 +33,13 @@ class EmulatorState:
     journal: Journal
     clock: Clock
     ids: IdSource
-    dispatcher: Dispatcher | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    dispatcher: Dispatcher
+    faults: Faults
+    state_file_loaded: bool = False  # whether start-up loaded the --state file (what `serve` reports)
 
     def reset(self, provider: str | None = None) -> None:
         """Forget webhooks, tokens, replays and objects (of one provider and its object pool, or all and
-        the request journal), and tell the parts with state of their own (`extras["reset_hooks"]`:
-        deliveries, faults)."""
+        the request journal), and that provider's (or every) delivery and fault rule."""
         self.reset_store(provider)
         self.forget(provider)
 
@@ -49,12 +52,12 @@ class EmulatorState:
             self.store.reset_objects(pool)
 
     def forget(self, provider: str | None = None) -> None:
-        """What a reset forgets besides the store: the request journal (of a full reset) and what the
-        parts with state of their own keep (`extras["reset_hooks"]`: deliveries, faults)."""
+        """What a reset forgets besides the store: the request journal (of a full reset), and the
+        deliveries and fault rules (of one provider, or all)."""
         if provider is None:
             self.journal.clear()
-        for hook in self.extras.get("reset_hooks", []):
-            hook(provider)
+        self.dispatcher.forget(provider)
+        self.faults.remove(provider=provider)
 
 
 STATE = web.AppKey("emulator_state", EmulatorState)

@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.engine.clock import Clock
 from emulator.engine.ids import IdSource
 from emulator.engine.model import EventSpec, FreshTime, FreshValue
-from emulator.engine.provider import Provider
-from emulator.engine.render import Values, deep_merge, fill, format_time
+from emulator.engine.render import Values, deep_merge, fill, format_time, render_record
+from emulator.engine.store import Record
 from emulator.vocabulary import did_you_mean
+
+if TYPE_CHECKING:  # (the provider model's loader checks samples by building them: see fixture_lint)
+    from emulator.engine.provider import Provider
 
 
 class EventError(ValueError):
@@ -66,6 +69,12 @@ def fresh_value(spec: Any, ids: IdSource, now: datetime) -> Any:
     if isinstance(spec, FreshValue):
         return spec.value
     return ids.generate(spec)
+
+
+def webhook_values(provider: Provider, record: Record, ref: str) -> dict[str, Any]:
+    """What a payload's `{webhook.*}` templates read: the stored values, the webhook as the
+    provider's API shows it (e.g. its `company`) and its `id`."""
+    return {**record.data, **render_record(provider.views["default"], record, ref), "id": record.id}
 
 
 def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: IdSource, clock: Clock,
