@@ -31,7 +31,7 @@ from emulator.engine.routing import normalise_path
 from emulator.engine.state import PROVIDER_NAME, STATE, TENANT
 from emulator.engine.validation import parse_json
 from emulator.settings import SettingsError
-from emulator.vocabulary import CONTROL_PREFIX
+from emulator.vocabulary import CONTROL_PREFIX, did_you_mean
 
 # Statuses that tell a client when to come back (Retry-After, in seconds; 1 unless a rule says).
 RETRY_STATUSES = (429, 503)
@@ -94,7 +94,7 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     checks = [
         (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(RULE_FIELDS)}"),
         ("provider" in body and not (isinstance(body["provider"], str) and body["provider"] in providers),
-         "provider must name one of " + ", ".join(providers)),
+         "provider must name one of " + ", ".join(providers) + did_you_mean(body["provider"], providers)),
         (any(k in body and not (isinstance(body[k], str) and body[k]) for k in ("method", "path", "tenant")),
          "method, path and tenant must be non-empty strings"),
         ("path" in body and not str(body["path"]).startswith("/"), "path is a pattern of the URL path, e.g. /v2/*"),
