@@ -94,7 +94,7 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
     checks = [
         (unknown, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(RULE_FIELDS)}"),
         ("provider" in body and not (isinstance(body["provider"], str) and body["provider"] in providers),
-         "provider must name one of " + ", ".join(providers) + did_you_mean(body["provider"], providers)),
+         "provider must name one of " + ", ".join(providers) + did_you_mean(body.get("provider"), providers)),
         (any(k in body and not (isinstance(body[k], str) and body[k]) for k in ("method", "path", "tenant")),
          "method, path and tenant must be non-empty strings"),
         ("path" in body and not str(body["path"]).startswith("/"), "path is a pattern of the URL path, e.g. /v2/*"),
