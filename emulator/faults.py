@@ -31,7 +31,7 @@ from emulator.engine.routing import normalise_path
 from emulator.engine.validation import parse_json
 from emulator.settings import SettingsError
 from emulator.state import PROVIDER_NAME, STATE, TENANT
-from emulator.vocabulary import CONTROL_PREFIX
+from emulator.vocabulary import CONTROL_PREFIX, did_you_mean
 
 # Statuses that tell a client when to come back (Retry-After, in seconds; 1 unless a rule says).
 RETRY_STATUSES = (429, 503)
@@ -107,7 +107,8 @@ def parse_rule(body: Any, providers: dict[str, Provider]) -> dict[str, Any]:
         raise FaultError(problem)
     status, latency, drop = body.get("status"), body.get("latency", 0), body.get("drop", False)
     checks = [
-        ("provider" in body and body["provider"] not in providers, f"provider must name one of {known}"),
+        ("provider" in body and body["provider"] not in providers,
+         f"provider must name one of {known}{did_you_mean(body.get('provider'), providers)}"),
         (status is not None and drop, "a rule either answers a status or drops the connection, not both"),
         (status is None and not drop and not latency, "a rule needs an effect: status, drop or latency"),
         (body.get("retry_after") is not None and status is None, RULE_BODY["properties"]["retry_after"][MESSAGE]),

@@ -58,3 +58,29 @@ def test_the_compose_example_builds_the_image_from_a_checkout_and_waits_for_its_
     assert emulator["image"] == "webhook-emulator:local"
     assert compose["services"]["tests"]["depends_on"]["webhooks"]["condition"] == "service_healthy"
     assert "HEALTHCHECK" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_a_fresh_install_without_optional_format_packages_judges_formats_alike() -> None:
+    # jsonschema checks date-time and time only where rfc3339-validator is installed (this test
+    # environment has it, through the test extra; a user's fresh install does not): the emulator
+    # checks its formats itself, so both judge alike and the built-in fixtures pass every check.
+    script = (
+        "import sys\n"
+        "class Refuse:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('rfc3339_validator', 'rfc3987', 'rfc3986_validator', 'idna', 'fqdn',\n"
+        "                                  'isoduration', 'jsonpointer', 'uri_template', 'webcolors'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Refuse())\n"
+        "from emulator.engine.formats import ENFORCED, FORMAT_CHECKER\n"
+        "from emulator.engine.provider import load_providers\n"
+        "assert sorted(FORMAT_CHECKER.checkers) == sorted(ENFORCED), sorted(FORMAT_CHECKER.checkers)\n"
+        "ok = [FORMAT_CHECKER.conforms(v, 'date-time') for v in ('2024-01-02T03:04:05.678Z',\n"
+        "      '2024-01-02T03:04:05-03:00', '2024-13-02T03:04:05Z', '2024-01-02 03:04', '2024-02-30T00:00:00Z')]\n"
+        "assert ok == [True, True, False, False, False], ok\n"
+        "assert FORMAT_CHECKER.conforms('23:59:60+01:00', 'time')\n"
+        "assert not FORMAT_CHECKER.conforms('24:00:00Z', 'time')\n"
+        "print(sorted(load_providers([], check_builtin=True)))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "gigapay" in run.stdout

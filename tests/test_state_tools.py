@@ -85,6 +85,7 @@ def test_state_export_and_import_move_state_between_emulators(tmp_path: Path) ->
                                                           "events": ["credentials.created"]})
         source.client.create_webhook("gigapay", "T", {"url": "http://app.test:8000/g", "events": ["Payout.created"]},
                                      scope="INTEGRATION")
+        source.client.put_object("centry", "C", "product", {"_id": "597644781d41c846ea000006"})  # (not a webhook)
         printed = run_cli("state", "export", "--server", source.url)
         assert printed.returncode == 0, printed.stderr
         assert json.loads(printed.stdout) == source.client.snapshot()

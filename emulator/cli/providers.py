@@ -46,7 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from emulator.engine.provider import FixtureError, load_providers
 
     try:
-        providers = load_providers(args.folders)
+        providers = load_providers(args.folders, check_builtin=True)
     except FixtureError as exc:
         return fixture_problems(exc)
     for provider in providers.values():

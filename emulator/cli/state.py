@@ -49,7 +49,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.output is not None:
-        webhooks = sum(len(hooks) for name, tenants in document.items() if name != "$emulator"
+        webhooks = sum(len(hooks) for name, tenants in document.items() if not name.startswith("$")
                        for hooks in tenants.values())
         print(f"exported {webhooks} webhook(s) from {server} to {args.output}")
     return 0

@@ -24,6 +24,7 @@ from emulator.engine.events import EventError
 from emulator.engine.provider import Provider
 from emulator.settings import Settings
 from emulator.state import STATE
+from emulator.vocabulary import did_you_mean
 
 # Where the notification is addressed: no request goes there, and nothing signed names it.
 NOWHERE = "http://localhost/webhook"
@@ -71,7 +72,8 @@ class NotificationMaker:
     def provider(self, name: str) -> Provider:
         """The provider called `name`; EventError naming the known ones otherwise."""
         if name not in self.providers:
-            raise EventError(f"no provider named {name!r}; the providers are {', '.join(sorted(self.providers))}")
+            raise EventError(f"no provider named {name!r}{did_you_mean(name, self.providers)}; the providers are "
+                             f"{', '.join(sorted(self.providers))}")
         return self.providers[name]
 
     def __call__(self, provider: str, event: str, data: dict[str, Any] | None = None, *, secret: Any = None,

@@ -4,7 +4,9 @@ the emulator reads them, in the one FormatChecker every validator of the emulato
 
 from __future__ import annotations
 
+import functools
 import re
+from datetime import date
 
 from jsonschema import FormatChecker
 
@@ -51,15 +53,19 @@ _LABEL = r"[a-z\u00a1-\uffff0-9](?:[a-z\u00a1-\uffff0-9-]{0,61}[a-z\u00a1-\uffff
 _DOMAIN = r"(?:\.(?!-)[a-z\u00a1-\uffff0-9-]{1,63}(?<!-))*"
 _TLD = r"\.(?!-)(?:[a-z\u00a1-\uffff-]{2,63}|xn--[a-z0-9]{1,59})(?<!-)\.?"
 _OCTET = r"(?:0|25[0-5]|2[0-4][0-9]|1[0-9]?[0-9]?|[1-9][0-9]?)"
-DJANGO_URL = re.compile(rf"(?:https?|ftps?)://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?(?:{_OCTET}(?:\.{_OCTET}){{3}}"
-                        rf"|\[[0-9a-f:.]+\]|{_LABEL}{_DOMAIN}{_TLD}|localhost)(?::[0-9]{{1,5}})?(?:[/?#][^\s]*)?",
-                        re.IGNORECASE)
+@functools.cache
+def django_url() -> re.Pattern[str]:
+    """Django's URLValidator pattern, compiled when first asked for (its ranges of every non-ASCII
+    letter take some 20 ms to compile: a start-up that checks no such URL does not pay it)."""
+    return re.compile(rf"(?:https?|ftps?)://(?:[^\s:@/]+(?::[^\s:@/]*)?@)?(?:{_OCTET}(?:\.{_OCTET}){{3}}"
+                      rf"|\[[0-9a-f:.]+\]|{_LABEL}{_DOMAIN}{_TLD}|localhost)(?::[0-9]{{1,5}})?(?:[/?#][^\s]*)?",
+                      re.IGNORECASE)
 
 
 @FORMAT_CHECKER.checks("django-url")
 def is_django_url(value: object) -> bool:
-    """A URL Django's URLValidator accepts (DJANGO_URL)."""
-    return not isinstance(value, str) or (len(value) <= 2048 and DJANGO_URL.fullmatch(value) is not None)
+    """A URL Django's URLValidator accepts (django_url())."""
+    return not isinstance(value, str) or (len(value) <= 2048 and django_url().fullmatch(value) is not None)
 
 
 # Headers that say how a message is framed or where it goes: a webhook's custom headers may not set them.
@@ -79,3 +85,50 @@ def is_header_name(value: object) -> bool:
 def is_header_value(value: object) -> bool:
     """An HTTP header value: no control characters but tab (no CR/LF to end the header early)."""
     return not isinstance(value, str) or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value) is None
+
+
+# RFC 3339's date-time and full-time (JSON Schema's `date-time` and `time`): checked here rather
+# than by jsonschema, which checks them only where the optional rfc3339-validator is installed, so
+# that a fresh install judges them as the development one does.
+_TIME = r"(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))"
+_DATE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ]" + _TIME)
+_FULL_TIME = re.compile(_TIME)
+
+
+def _valid_time(hour: str, minute: str, second: str, off_hour: str | None, off_minute: str | None) -> bool:
+    return int(hour) < 24 and int(minute) < 60 and int(second) <= 60 and \
+        (off_hour is None or (int(off_hour) < 24 and int(off_minute or 0) < 60))
+
+
+@FORMAT_CHECKER.checks("date-time")
+def is_date_time(value: object) -> bool:
+    """RFC 3339 `date-time`: a full date, `T`, a time with seconds and an offset (`Z` or +hh:mm)."""
+    if not isinstance(value, str):
+        return True
+    found = _DATE_TIME.fullmatch(value)
+    if found is None:
+        return False
+    year, month, day, *clock = found.groups()
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return _valid_time(*clock)
+
+
+@FORMAT_CHECKER.checks("time")
+def is_time(value: object) -> bool:
+    """RFC 3339 `full-time`: a time with seconds and an offset."""
+    if not isinstance(value, str):
+        return True
+    found = _FULL_TIME.fullmatch(value)
+    return found is not None and _valid_time(*found.groups())
+
+
+# The formats checked, whatever optional packages are installed: the ones above, and those
+# jsonschema checks with the standard library alone. Any other is not enforced (and `check`
+# refuses a provider schema that asks for one).
+ENFORCED = ("date", "date-time", "django-url", "email", "header-name", "header-value", "hostname", "http-url",
+            "idn-email", "ipv4", "ipv6", "regex", "time", "uri", "uri-reference", "uuid")
+for _name in [n for n in FORMAT_CHECKER.checkers if n not in ENFORCED]:
+    del FORMAT_CHECKER.checkers[_name]

@@ -194,10 +194,10 @@ def _meta_validator() -> TwoTierValidator:
     return two_tier(_load_json(data_dir() / "schemas" / "fixture.schema.json"))
 
 
-def _schema_registry(name: str, schema_dir: Path) -> tuple[Registry, list[str]]:
+def _schema_registry(name: str, schema_dir: Path, thorough: bool = True) -> tuple[Registry, list[str]]:
     """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry, and
-    every problem of those files, one line each; a schema that names no `$schema` is read as
-    draft 2020-12, and nothing is ever fetched (the registry retrieves nothing)."""
+    (`thorough`) every problem of those files, one line each; a schema that names no `$schema` is
+    read as draft 2020-12, and nothing is ever fetched (the registry retrieves nothing)."""
     registry = Registry()
     problems: list[str] = []
     files: dict[str, Path] = {}
@@ -216,11 +216,12 @@ def _schema_registry(name: str, schema_dir: Path) -> tuple[Registry, list[str]]:
                 problems.append(f"{path}: a JSON Schema file must hold an object")
                 continue
             contents.setdefault("$id", uri)
-            problems += _schema_problems(path, contents)  # (still registered: what names it finds it)
+            if thorough:
+                problems += _schema_problems(path, contents)  # (still registered: what names it finds it)
             files[uri] = path
             registry = registry.with_resource(uri, SchemaResource.from_contents(
                 contents, default_specification=DRAFT202012))
-    for uri, path in files.items():
+    for uri, path in files.items() if thorough else ():
         problems += unresolved_refs(path, uri, registry.contents(uri), registry, _schema_uri(name, ""), files)
     return registry, problems
 
@@ -259,10 +260,14 @@ def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
     return deep_merge(base, raw)
 
 
-def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None) -> Provider:
+def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None,
+                  thorough: bool = True) -> Provider:
     """Read one fixture file (laid over the one it `extends`) and the schemas it names; raise
     FixtureError listing every problem found, one line each. A fixture whose shape the meta-schema
-    refuses is still checked for all the rest that can be read."""
+    refuses is still checked for all the rest that can be read. Without `thorough`, only what the
+    engine cannot do without is checked (the shape, the schemas named): the lint of templates and
+    fields, the schema files' own checks and the samples are `check`'s, and the built-in fixtures,
+    which the test suite checks, are served without them."""
     from emulator.engine.fixture_lint import fixture_problems, sample_problems  # (it reads the engine)
 
     raw = _extended(path, read_yaml(path, FixtureError), (path,))
@@ -272,23 +277,23 @@ def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = 
     raw_name = raw.get("name") if isinstance(raw, dict) else None
     name = raw_name if isinstance(raw_name, str) and not any(list(e.absolute_path)[:1] == ["name"]
                                                               for e in errors) else None
-    registry, schema_problems = _schema_registry(name, schema_dir) if name is not None else (Registry(), [])
-    lint = fixture_problems(path, raw, schema_dir / name if name is not None else None) if isinstance(raw, dict) \
-        else []
+    registry, schema_problems = _schema_registry(name, schema_dir, thorough) if name is not None else (Registry(), [])
+    lint = fixture_problems(path, raw, schema_dir / name if name is not None else None) \
+        if isinstance(raw, dict) and thorough else []
     if shape:
         raise FixtureError("\n".join([*shape, *schema_problems, *lint]))
     fixture = parse_fixture(raw)
     missing = [f"{path}: at {where}: schema {schema!r} not found in {schema_dir / fixture.name}"
                for where, schema in _schema_names(fixture) if _schema_uri(fixture.name, schema) not in registry]
     problems = [*schema_problems, *_model_problems(path, fixture), *missing,
-                *_object_sample_problems(path, fixture, registry), *lint]
+                *(_object_sample_problems(path, fixture, registry) if thorough else ()), *lint]
     if problems:
         raise FixtureError("\n".join(problems))
     try:
         provider = _provider(path, fixture, registry, raw)
     except ValueError as exc:  # (jsonschema-rs refusing a schema the checks above let through)
         raise FixtureError(f"{path}: its schemas cannot be compiled: {str(exc).splitlines()[0]}") from None
-    problems = sample_problems(provider)  # (firing only a fixture found sound otherwise)
+    problems = sample_problems(provider) if thorough else []  # (firing only a fixture found sound otherwise)
     if problems:
         raise FixtureError("\n".join(problems))
     return provider
@@ -430,9 +435,11 @@ def _object_routes(objects: Objects | None) -> list[Route]:
     return routes
 
 
-def load_providers(dirs: list[Path]) -> dict[str, Provider]:
+def load_providers(dirs: list[Path], check_builtin: bool = False) -> dict[str, Provider]:
     """The built-in providers plus every `*.yaml` in each extra fixtures dir (their schemas beside
-    them in `schemas/`); a later provider with the same name replaces an earlier one.
+    them in `schemas/`); a later provider with the same name replaces an earlier one. The extra
+    folders get every check of `load_provider`; the built-in fixtures only with `check_builtin`
+    (`webhook-emulator check` asks for it; the test suite checks them), so start-up stays quick.
 
     Providers are read-only once loaded, so loads are cached per set of files (keyed by their
     paths, sizes and modification times): starting many emulators in one process is cheap, and
@@ -448,7 +455,7 @@ def load_providers(dirs: list[Path]) -> dict[str, Provider]:
         sources.append((d, d / "schemas"))
     if problems:
         raise FixtureError("\n".join(problems))
-    return dict(_load_sources(tuple(sources), _fingerprint(sources, builtin / "schemas")))
+    return dict(_load_sources(tuple(sources), _fingerprint(sources, builtin / "schemas"), check_builtin))
 
 
 def fixture_files(folder: Path) -> list[Path]:
@@ -464,16 +471,18 @@ def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[
 
 
 @functools.lru_cache(maxsize=16)
-def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any, ...]) -> dict[str, Provider]:
-    """Every provider of these folders; FixtureError listing every problem of every file."""
+def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any, ...],
+                  check_builtin: bool) -> dict[str, Provider]:
+    """Every provider of these folders (the first, the built-in one, checked thoroughly only with
+    `check_builtin`); FixtureError listing every problem of every file."""
     meta = _meta_validator()
     providers: dict[str, Provider] = {}
     problems = []
-    for fixture_dir, schema_dir in sources:
+    for index, (fixture_dir, schema_dir) in enumerate(sources):
         named: dict[str, Path] = {}  # this folder's providers so far: one name, one fixture
         for path in fixture_files(fixture_dir):
             try:
-                provider = load_provider(path, schema_dir, meta)
+                provider = load_provider(path, schema_dir, meta, thorough=index > 0 or check_builtin)
             except FixtureError as exc:
                 problems.append(str(exc))
                 continue
