@@ -440,12 +440,13 @@ def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
 
 
 def _link(call: Call, paging: Paging, page: int, first: int) -> str:
-    """An absolute URL to another page on the request's own host, other parameters kept."""
-    query = {k: v for k, v in call.request.query.items() if k != paging.page}
+    """An absolute URL to another page on the request's own host, other parameters kept, the query
+    sorted by name as Django REST Framework writes its links (`?page=1&page_size=2`, whatever order
+    the request had) [encode/django-rest-framework:rest_framework/utils/urls.py, replace_query_param]."""
+    query = [(k, v) for k, v in call.request.query.items() if k != paging.page]
     if page != first or paging.first_in_links:
-        query[paging.page] = str(page)
-    path = call.request.path
-    return str(call.request.url.with_path(path).with_query(query))
+        query.append((paging.page, str(page)))
+    return str(call.request.url.with_path(call.request.path).with_query(sorted(query, key=lambda item: item[0])))
 
 
 def _basic_client(request: web.Request) -> tuple[str | None, str | None]:
