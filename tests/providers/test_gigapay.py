@@ -177,7 +177,8 @@ async def test_pages_have_absolute_links(api: Api) -> None:
     assert first.json["previous"] is None
     assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page=2&page_size=2&x=1", first.json["next"])
     second = await api.get("/v2/webhooks/?page_size=2&x=1&page=2", headers=AUTH)
-    # Gigapay's docs keep `page=1` in the link to page 1 (plain DRF would drop it), other parameters too, sorted by name as DRF writes links.
+    # Gigapay's docs keep `page=1` in the link to page 1 (plain DRF would drop it), other parameters too,
+    # sorted by name as DRF writes links.
     assert re.fullmatch(r"http://[^/]+/v2/webhooks/\?page=1&page_size=2&x=1", second.json["previous"])
     last = await api.get("/v2/webhooks/?page_size=2&page=3", headers=AUTH)
     assert len(last.json["results"]) == 1 and last.json["next"] is None
