@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from aiohttp import web
+from jsonschema import Draft202012Validator
 
 from emulator.delivery.dispatcher import wanted_events
 from emulator.delivery.events import catalogue
@@ -157,7 +158,21 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
     route = call.route
     if issues:
         raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
-    return call.body
+    return _catalogue_ids(call.provider, call.body)
+
+
+def _catalogue_ids(provider: Provider, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with each event it subscribes to that has a catalogue id (`ref`) given as that id,
+    each once: a webhook is stored and answered as the provider's catalogue names its events
+    (event names and aliases are accepted as input only)."""
+    events, spec = provider.events, provider.delivery
+    if events is None or spec is None or spec.subscribers.match != "contains":
+        return body
+    field_name, refs = str(spec.subscribers.field), {n: e.ref for n, e in events.catalogue.items() if e.ref}
+    wanted = body.get(field_name)
+    if not refs or not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
+        return body
+    return {**body, field_name: list(dict.fromkeys(refs.get(events.aliases.get(v, v), v) for v in wanted))}
 
 
 async def create(call: Call) -> Reply:
@@ -304,11 +319,24 @@ def _equals(call: Call) -> list[Callable[[Record], bool]]:
     """Filters such as `id_environment=...` from the fixture's `list.equals`: the stored field equals the value."""
     query = call.request.query
 
-    def equal(field_name: str, value: str) -> Callable[[Record], bool]:
+    def equal(param: str, field_name: str, value: str) -> Callable[[Record], bool]:
+        _check_filter(call, param, field_name, value)
         return lambda record: str(record.data.get(field_name)) == value
 
-    return [equal(field_name, query[param]) for param, field_name in call.provider.listing.equals.items()
+    return [equal(param, field_name, query[param]) for param, field_name in call.provider.listing.equals.items()
             if param in query]
+
+
+TEXT_RULES = ("pattern", "enum", "minLength", "maxLength")  # (what a query value, always text, is checked by)
+
+
+def _check_filter(call: Call, param: str, field_name: str, value: str) -> None:
+    """Refuse a filter value the stored field could never hold (its resource schema's `pattern`,
+    `enum`, `maxLength`), as a 400 naming the parameter, like any other unusable query value."""
+    schema = call.provider.resource.schema
+    rules = call.provider.schema(schema).get("properties", {}).get(field_name, {}) if schema else {}
+    for error in Draft202012Validator({k: v for k, v in rules.items() if k in TEXT_RULES}).iter_errors(value):
+        raise param_error(param, str(error.validator), call.messages, value=value, limit=error.validator_value)
 
 
 def _search(call: Call) -> list[Callable[[Record], bool]]:
