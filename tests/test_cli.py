@@ -401,3 +401,26 @@ def test_fire_through_a_running_server_reaches_registered_webhooks(run: Callable
 
 def test_openapi_prints_json(run: Callable[..., Run]) -> None:
     assert json.loads(run("openapi").stdout)["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize(("words", "message"), [
+    (["--port", "abc"], "--port must be a whole number, not 'abc'"),
+    (["--time-scale", "fast"], "--time-scale must be a number, not 'fast'"),
+    (["--credentials", "bad"], "--credentials='bad': credentials entry 'bad' is not PROVIDER=KEY[,KEY...]"),
+])
+def test_bad_serve_flags_are_one_clear_line_in_the_variables_words(run: Callable[..., Run], words: list[str],
+                                                                    message: str) -> None:
+    done = run("serve", *words)
+    assert (done.returncode, done.stderr.strip(), done.stdout) == (2, f"webhook-emulator: {message}", "")
+
+
+def test_output_to_a_closed_pipe_ends_quietly() -> None:
+    """`webhook-emulator fault list --json --server URL | head`: the reader went away; no traceback."""
+    with Emulator() as running:
+        running.client.add_fault("gigapay", status=503)
+        read, write = os.pipe()
+        os.close(read)  # (closed before the command writes: its first write finds no reader)
+        with os.fdopen(write, "wb") as closed:
+            done = subprocess.run([sys.executable, "-m", "emulator", "fault", "list", "--json", "--server", running.url],
+                                  stdout=closed, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "")
