@@ -421,8 +421,8 @@ def test_output_to_a_closed_pipe_ends_quietly() -> None:
         read, write = os.pipe()
         os.close(read)  # (closed before the command writes: its first write finds no reader)
         with os.fdopen(write, "wb") as closed:
-            done = subprocess.run([sys.executable, "-m", "emulator", "fault", "list", "--json", "--server", running.url],
-                                  stdout=closed, stderr=subprocess.PIPE, text=True, timeout=60)
+            command = [sys.executable, "-m", "emulator", "fault", "list", "--json", "--server", running.url]
+            done = subprocess.run(command, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=60)
     assert (done.returncode, done.stderr) == (1, "")
 
 

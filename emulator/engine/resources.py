@@ -158,21 +158,8 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
     route = call.route
     if issues:
         raise_issues(issues, call.provider.schema(route.request_schema) if route.request_schema else None)
-    return _catalogue_ids(call.provider, call.body)
+    return call.body
 
-
-def _catalogue_ids(provider: Provider, body: dict[str, Any]) -> dict[str, Any]:
-    """The body with each event it subscribes to that has a catalogue id (`ref`) given as that id,
-    each once: a webhook is stored and answered as the provider's catalogue names its events
-    (event names and aliases are accepted as input only)."""
-    events, spec = provider.events, provider.delivery
-    if events is None or spec is None or spec.subscribers.match != "contains":
-        return body
-    field_name, refs = str(spec.subscribers.field), {n: e.ref for n, e in events.catalogue.items() if e.ref}
-    wanted = body.get(field_name)
-    if not refs or not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
-        return body
-    return {**body, field_name: list(dict.fromkeys(refs.get(events.aliases.get(v, v), v) for v in wanted))}
 
 
 async def create(call: Call) -> Reply:
