@@ -19,7 +19,7 @@ from emulator.aiohttp_internals import EveryPathResource, app_handler
 from emulator.control import api as control
 from emulator.control.guard import GUARD, Guard
 from emulator.delivery.dispatcher import Dispatcher
-from emulator.engine.auth import authenticate
+from emulator.engine.auth import authenticate, how_to_send
 from emulator.engine.bodies import within_body_timeout
 from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.coding import MAX_BODY, decode_body
@@ -34,7 +34,7 @@ from emulator.engine.resources import ACTIONS, PUBLIC_ACTIONS, Call, Reply
 from emulator.engine.responses import EMPTY, Download, json_response, wants_pretty
 from emulator.engine.routing import Match, Redirect, Router, normalise_path
 from emulator.engine.store import Replay
-from emulator.engine.validation import coerce_form, parse_json
+from emulator.engine.validation import coerce_form, multipart_form, parse_json
 from emulator.settings import Settings
 from emulator.state import PROVIDER_NAME, STATE, TENANT, EmulatorState
 from emulator.storage import persistence, statedoc
@@ -55,6 +55,8 @@ REASON = web.RequestKey("emulator_reason", str)
 # How a body the provider would not read (its Content-Type) was treated: the journal's `note`.
 NOTE = web.RequestKey("emulator_note", str)
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# The form media types (a form is coerced to the route's JSON), each with what a note adds of it.
+FORM_TYPES = {"application/x-www-form-urlencoded": " (what curl -d sends)", "multipart/form-data": ""}
 NO_FAULT = {"fault": None}
 # Every generic action: the webhook API's and the GET routes of the objects notifications point to.
 SERVED = {**ACTIONS, **OBJECT_ACTIONS}
@@ -78,7 +80,8 @@ def _refused(request: web.Request, error: ProviderError) -> None:
 
 async def _read_body(request: web.Request, provider: Provider, route: Route) -> Any:
     """The request body as JSON-like data: {} when empty; JSON whatever the content type says
-    (curl -d sends JSON as a form); a real form is coerced by the route's schema."""
+    (curl -d sends JSON as a form: the journal's note says so); a real form is coerced by the
+    route's schema."""
     if not request.can_read_body:
         return {}
     # (A body that has all arrived, as a small one has, is read without a timer.)
@@ -88,17 +91,26 @@ async def _read_body(request: web.Request, provider: Provider, route: Route) -> 
     raw = decode_body(encoding, raw, MAX_BODY)
     if not raw.strip():
         return {}
-    as_declared = request.app[STATE].settings.strict  # (--strict: JSON labelled as a form is a form)
-    if (as_declared or not raw.lstrip().startswith((b"{", b"["))) and \
-            request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        if encoding:  # (aiohttp reads a form from the body as sent)
-            raise ProviderError("malformed_body", "a form body cannot be compressed (Content-Encoding)")
+    if request.content_type not in FORM_TYPES:
+        return parse_json(raw)
+    if not request.app[STATE].settings.strict and raw.lstrip().startswith((b"{", b"[")):
+        # (--strict: JSON labelled as a form is a form, as the provider would read it)
+        if NOTE not in request:  # (a provider that reads no forms has its note already)
+            request[NOTE] = (f"the body is JSON labelled Content-Type {request.content_type}"
+                             f"{FORM_TYPES[request.content_type]}: read as JSON (--strict reads it as a form, "
+                             f"as {provider.name} would)")
+        return parse_json(raw)
+    form: Any
+    if request.content_type == "multipart/form-data":
+        form = multipart_form(raw, request.headers.get("Content-Type", ""))
+    elif encoding:  # (aiohttp reads a form from the body as sent)
+        raise ProviderError("malformed_body", "a form body cannot be compressed (Content-Encoding)")
+    else:
         try:
             form = await request.post()  # (from the body read above)
         except ValueError as exc:  # undecodable bytes in a form body
             raise ProviderError("malformed_body", f"the form body cannot be read: {exc}") from None
-        return coerce_form(form, provider.schema(route.request_schema) if route.request_schema else None)
-    return parse_json(raw)
+    return coerce_form(form, provider.schema(route.request_schema) if route.request_schema else None)
 
 
 async def provider_handler(request: web.Request) -> web.StreamResponse:
@@ -182,7 +194,7 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
             await within_body_timeout(request, request.read(), state.settings.body_timeout)
         identity = None
         if route.action not in PUBLIC_ACTIONS:
-            identity = authenticate(provider, request, body, state.settings, state.store, state.clock.now())
+            identity = _authenticate(request, provider, state, body, unread)
             request[TENANT] = identity.tenant
             strip = provider.body_credentials
             if strip and isinstance(body, dict):
@@ -211,6 +223,25 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
     except Exception as exc:  # a bug must still answer in the provider's style
         log.exception("error serving %s %s", method, route.path)
         return _error_response(request, provider, ProviderError("internal", type(exc).__name__), method)
+
+
+def _authenticate(request: web.Request, provider: Provider, state: EmulatorState, body: Any,
+                  unread: str | None) -> Any:
+    """The caller's identity; when none was sent but the provider takes one in the body and --strict
+    left the body unread (its Content-Type), the answer is the body's refusal, saying so."""
+    try:
+        return authenticate(provider, request, body, state.settings, state.store, state.clock.now())
+    except ProviderError as error:
+        if error.kind != "unauthorized" or not unread or not provider.body_credentials or NOTE not in request:
+            raise
+        fields = ", ".join(how_to_send(c) for c in provider.auth.credentials if c.body is not None)
+        unseen = f"{request[NOTE]} (the body was not read, so a credential in it, {fields}, was not seen)"
+        if unread != "unsupported_media_type":
+            request[REASON] = f"{error.kind}: {error.detail}; {unseen}"
+            raise
+        request.pop(NOTE)
+        request[REASON] = f"{unread}: {unseen}"
+        raise ProviderError(unread, request.headers.get("Content-Type", "")) from None
 
 
 def _unread_body(request: web.Request, provider: Provider, settings: Settings) -> str | None:

@@ -246,16 +246,22 @@ def _convert(f: Field[Any], raw: str) -> Any:
     """An EMULATOR_* variable's value as the setting's type; SettingsError naming the variable."""
     if kind(f) == "bool":
         return raw.strip().lower() in TRUE
+    if repeatable(f):
+        return [from_text(f, p, variable(f)) for p in raw.split(os.pathsep) if p]
+    return from_text(f, raw, variable(f))
+
+
+def from_text(f: Field[Any], raw: str, name: str) -> Any:
+    """One value of a setting read from text (a variable's or a flag's); SettingsError naming
+    `name`, the variable or the flag, in the same words for both."""
     parse = parser(f)
     try:
-        if repeatable(f):
-            return [parse(p) for p in raw.split(os.pathsep) if p]
         return parse(raw)
     except SettingsError as exc:
-        raise SettingsError(f"{variable(f)}={raw!r}: {exc}") from None
+        raise SettingsError(f"{name}={raw!r}: {exc}") from None
     except ValueError:  # int() or float() refused it; say so in our words, not Python's
         number = "a number" if parse is float else "a whole number"
-        raise SettingsError(f"{variable(f)} must be {number}, not {raw!r}") from None
+        raise SettingsError(f"{name} must be {number}, not {raw!r}") from None
 
 
 if __name__ == "__main__":  # python -m emulator.settings --markdown: the README's Configuration table

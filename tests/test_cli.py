@@ -401,3 +401,58 @@ def test_fire_through_a_running_server_reaches_registered_webhooks(run: Callable
 
 def test_openapi_prints_json(run: Callable[..., Run]) -> None:
     assert json.loads(run("openapi").stdout)["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize(("words", "message"), [
+    (["--port", "abc"], "--port must be a whole number, not 'abc'"),
+    (["--time-scale", "fast"], "--time-scale must be a number, not 'fast'"),
+    (["--credentials", "bad"], "--credentials='bad': credentials entry 'bad' is not PROVIDER=KEY[,KEY...]"),
+])
+def test_bad_serve_flags_are_one_clear_line_in_the_variables_words(run: Callable[..., Run], words: list[str],
+                                                                    message: str) -> None:
+    done = run("serve", *words)
+    assert (done.returncode, done.stderr.strip(), done.stdout) == (2, f"webhook-emulator: {message}", "")
+
+
+def test_output_to_a_closed_pipe_ends_quietly() -> None:
+    """`webhook-emulator fault list --json --server URL | head`: the reader went away; no traceback."""
+    with Emulator() as running:
+        running.client.add_fault("gigapay", status=503)
+        read, write = os.pipe()
+        os.close(read)  # (closed before the command writes: its first write finds no reader)
+        with os.fdopen(write, "wb") as closed:
+            command = [sys.executable, "-m", "emulator", "fault", "list", "--json", "--server", running.url]
+            done = subprocess.run(command, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_receive_names_the_events_of_each_notification(run: Callable[..., Run]) -> None:
+    """docs/firing.md's `--order reversed` shows in receive's lines: each names its event (where the
+    provider's notification names it: a Centry topic, Syncfy's grouped events; a Gigapay object does not)."""
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "receive", "--port", "0"], stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout is not None
+    try:
+        url = process.stdout.readline().split()[2]
+        fired = run("fire", "centry", "on_product_save", "on_order_save", "--url", f"{url}/centry", "--order",
+                    "reversed")
+        assert fired.returncode == 0, fired.stderr
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert [line.split("  ")[1] for line in lines] == ["event on_order_save", "event on_product_save"], lines
+        assert run("fire", "syncfy", "credentials.created", "--url", f"{url}/s").returncode == 0
+        assert process.stdout.readline().split("  ")[1] == "event credentials.created"
+        assert run("fire", "gigapay", "Payout.created", "--url", f"{url}/g").returncode == 0
+        assert re.fullmatch(r"POST /g \d+ B  \{.*\n", process.stdout.readline())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_the_events_of_a_grouped_notification_are_named_in_order() -> None:
+    from emulator.cli.event_names import EventNames
+
+    entry = {"header": {"event": {"name": "credentials.updated"}}, "payload": {"event": "credential_update"}}
+    grouped = {"events": [entry, {**entry, "header": {"event": {"name": "documents.failed"}}}], "rid": "r"}
+    names = EventNames([], "syncfy").names
+    assert names(json.dumps(grouped).encode()) == ["credentials.updated", "documents.fail"]  # (an alias: its name)
+    assert names(b"not json") == [] and names(b'{"event": "refresh"}') == []  # (Paybook's place, not Syncfy's)

@@ -127,3 +127,50 @@ async def test_a_fixture_can_say_its_service_is_lenient(tmp_path: Path, make_api
     default = await make_api(fixtures=[tmp_path / "acme"], strict=True, credentials={"acme": ["acme-key"]})
     refused = await send(default, "POST", "/acme/hooks", body, "text/plain", headers)
     assert (refused.status, refused.json) == (415, {"error": {"code": 415, "message": "Unsupported Media Type"}})
+
+
+async def test_without_strict_json_labelled_as_a_form_is_read_as_json_and_the_journal_says_so(api: Api) -> None:
+    answer = await send(api, "POST", "/v2/webhooks/", HOOK, "application/x-www-form-urlencoded", auth("gigapay", "T"))
+    assert answer.status == 201 and answer.json["events"] == ["Payout.created"]
+    assert (await last_entry(api))["note"] == (
+        "the body is JSON labelled Content-Type application/x-www-form-urlencoded (what curl -d sends): read as "
+        "JSON (--strict reads it as a form, as gigapay would)")
+    form = await send(api, "POST", "/v2/webhooks/", "url=https://example.com/f&events=Payout.created",
+                      "application/x-www-form-urlencoded", auth("gigapay", "T"))
+    assert form.status == 201 and (await last_entry(api))["note"] is None
+
+
+async def test_strict_paybook_answers_415_when_the_key_is_in_a_body_it_does_not_read(make_api: MakeApi) -> None:
+    api = await make_api(strict=True, credentials={"paybook": ["PK"]})
+    body = json.dumps({"api_key": "PK", "url": "https://example.com/p", "events": ["refresh"]})
+    refused = await send(api, "POST", "/v1/webhooks", body, "text/plain", {})
+    assert (refused.status, refused.json["message"]) == (415, "Unsupported Media Type")
+    assert (await last_entry(api))["reason"] == (
+        "unsupported_media_type: --strict: paybook reads only application/json, application/x-www-form-urlencoded "
+        "bodies; this one has Content-Type text/plain (the body was not read, so a credential in it, the JSON body "
+        "field `api_key`, was not seen)")
+    unauthenticated = await send(api, "POST", "/v1/webhooks", b"", None, {})
+    assert unauthenticated.status == 401  # no body at all: the usual 401
+    wrong_key = await send(api, "POST", "/v1/webhooks", body, "text/plain", {"Authorization": "api_key api_key=X"})
+    assert wrong_key.status == 401  # a credential outside the body is checked first, as before
+
+
+@pytest.mark.parametrize("strict", [False, True])
+async def test_a_multipart_form_is_read_with_indexed_lists(make_api: MakeApi, strict: bool) -> None:
+    api = await make_api(strict=strict, credentials={"gigapay": ["T"]} if strict else {})
+    parts = [("url", "http://app.test:9000/x"), ("events[1]", "Payout.accepted"), ("events[0]", "Payout.created")]
+    body = b"".join(b'--B0undary\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name.encode(),
+                    value.encode()) for name, value in parts) + b"--B0undary--\r\n"  # (as curl -F sends it)
+    answer = await send(api, "POST", "/v2/webhooks/", body, "multipart/form-data; boundary=B0undary",
+                        {**auth("gigapay", "T"), "Integration-ID": "i"})
+    assert answer.status == 201, answer.json
+    assert (answer.json["url"], answer.json["events"]) == ("http://app.test:9000/x",
+                                                           ["Payout.created", "Payout.accepted"])
+    entry = await last_entry(api)
+    assert entry["note"] is None and entry["request_body"].count("Payout.") == 2
+
+
+async def test_a_multipart_body_without_its_boundary_is_a_malformed_body(api: Api) -> None:
+    answer = await send(api, "POST", "/v2/webhooks/", b"url=x", "multipart/form-data", auth("gigapay", "T"))
+    assert answer.status == 400
+    assert answer.json["detail"].startswith("JSON parse error - the multipart form body cannot be read: ")

@@ -52,8 +52,8 @@ async def test_pages_differ_by_query_host_and_scope(api: Api) -> None:
     for host in ("first.localhost:8000", "second.localhost:9000"):
         answer = await api.get("/v2/webhooks/?page_size=2", headers={**GIGAPAY, "Host": host})
         links.append(answer.json["next"])
-    assert links == ["http://first.localhost:8000/v2/webhooks/?page_size=2&page=2",
-                     "http://second.localhost:9000/v2/webhooks/?page_size=2&page=2"]
+    assert links == ["http://first.localhost:8000/v2/webhooks/?page=2&page_size=2",
+                     "http://second.localhost:9000/v2/webhooks/?page=2&page_size=2"]
 
 
 async def test_the_envelope_around_a_kept_page_has_a_new_request_id_each_time(api: Api) -> None:

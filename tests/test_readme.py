@@ -152,6 +152,24 @@ def test_pytest_examples_pass_in_a_fresh_project(pytester: pytest.Pytester) -> N
                         test_following_example=block("docs/following.md", "follow-example", "python"))
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+    assert LOOP_SCOPE_OPTION in result.stderr.str()  # pytest-asyncio's warning: why the README names the option
+
+
+LOOP_SCOPE_OPTION = "asyncio_default_fixture_loop_scope"
+
+
+def test_the_readme_says_next_to_its_pytest_example_how_to_silence_pytest_asyncios_warning(
+        pytester: pytest.Pytester) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme[readme.index("```python pytest-example"):]
+    after = after[after.index("\n```\n"):][:600]  # (the lines right after the example)
+    found = re.search(r"`(\[tool\.pytest\.ini_options\])` .*?`(" + LOOP_SCOPE_OPTION + r" = [^`]+)`", after, re.S)
+    assert found, "the README says which ini option silences the warning, next to its pytest example"
+    pytester.makepyprojecttoml(f"{found[1]}\n{found[2]}\n")
+    pytester.makepyfile(test_readme_example=block("README.md", "pytest-example", "python"))
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert LOOP_SCOPE_OPTION not in result.stdout.str() + result.stderr.str()
 
 
 def test_the_pytest_extra_brings_what_the_examples_need() -> None:

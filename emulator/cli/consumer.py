@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import fail, own_provider
+from emulator.cli.event_names import EventNames
 from emulator.cli.serve import listen_problem
 from emulator.client import ControlError, EmulatorClient
 from emulator.vocabulary import MODES
@@ -165,9 +166,11 @@ def _verdicts(args: argparse.Namespace) -> Verdicts | None:
     return Verdicts(args.provider, secret, args.fixtures)
 
 
-def _show(args: argparse.Namespace, verdicts: Verdicts | None, received: Received) -> None:
+def _show(args: argparse.Namespace, verdicts: Verdicts | None, events: EventNames, received: Received) -> None:
     body = received.body.decode("utf-8", errors="replace")
-    lines = [f"{received.method} {received.path} {len(received.body)} B  {body[:200]}"]
+    named = events.names(received.body)
+    shown = f"event{'s' if len(named) > 1 else ''} {', '.join(named)}  " if named else ""
+    lines = [f"{received.method} {received.path} {len(received.body)} B  {shown}{body[:200]}"]
     if args.headers:
         lines += [f"  {name}: {value}" for name, value in received.headers.items()]
     if verdicts is not None:
@@ -189,8 +192,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
                      else str(exc))
     if args.forward_to is not None and not args.forward_to.startswith(("http://", "https://")):
         return fail(f"--forward-to must be an http(s) URL, not {args.forward_to!r}")
+    events = EventNames(args.fixtures, args.provider)
     receiver = Receiver(args.host, args.port, status=args.status, forward_to=args.forward_to,
-                        on_receive=lambda received: _show(args, verdicts, received))
+                        on_receive=lambda received: _show(args, verdicts, events, received))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

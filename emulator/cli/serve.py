@@ -9,11 +9,9 @@ import gc
 import logging
 import signal
 import sys
-from dataclasses import fields
 from typing import Any
 
-from emulator.settings import Settings, default_text, flag, kind, options, repeatable, variable
-from emulator.settings import parser as value_parser
+from emulator.settings import Settings, default_text, flag, from_text, kind, options, repeatable, variable
 
 log = logging.getLogger("emulator")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,16 +39,23 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
             words.update(action="store_true", default=None)
         elif opt.choices:
             words["choices"] = opt.choices
-        else:
-            words["type"] = value_parser(f)
-            if repeatable(f):
-                words["action"] = "append"
+        elif repeatable(f):  # (each value is read by settings_of, in the words of its variable)
+            words["action"] = "append"
         parser.add_argument(flag(f), **words)
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    """The Settings the environment and the flags given make (a flag wins over its variable)."""
-    return Settings.from_env(**{f.name: getattr(args, f.name) for f in fields(Settings)})
+    """The Settings the environment and the flags given make (a flag wins over its variable); a
+    flag's unusable value is a SettingsError in the words its variable's would get."""
+    given = {}
+    for f, opt in options():
+        value = getattr(args, f.name)
+        if isinstance(value, list):
+            value = [from_text(f, v, flag(f)) for v in value]
+        elif isinstance(value, str) and not opt.choices:
+            value = from_text(f, value, flag(f))
+        given[f.name] = value
+    return Settings.from_env(**given)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from aiohttp import web
+from jsonschema import Draft202012Validator
 
 from emulator.engine.auth import Identity, pattern
 from emulator.engine.errors import Issue, ProviderError, language
@@ -161,6 +162,7 @@ def _checked(call: Call, current: str | None) -> dict[str, Any]:
     return call.body
 
 
+
 async def create(call: Call) -> Reply:
     body = _checked(call, None)
     record_id = _new_id(call, body, None)
@@ -301,11 +303,24 @@ def _equals(call: Call) -> list[Callable[[Record], bool]]:
     """Filters such as `id_environment=...` from the fixture's `list.equals`: the stored field equals the value."""
     query = call.request.query
 
-    def equal(field_name: str, value: str) -> Callable[[Record], bool]:
+    def equal(param: str, field_name: str, value: str) -> Callable[[Record], bool]:
+        _check_filter(call, param, field_name, value)
         return lambda record: str(record.data.get(field_name)) == value
 
-    return [equal(field_name, query[param]) for param, field_name in call.provider.listing.equals.items()
+    return [equal(param, field_name, query[param]) for param, field_name in call.provider.listing.equals.items()
             if param in query]
+
+
+TEXT_RULES = ("pattern", "enum", "minLength", "maxLength")  # (what a query value, always text, is checked by)
+
+
+def _check_filter(call: Call, param: str, field_name: str, value: str) -> None:
+    """Refuse a filter value the stored field could never hold (its resource schema's `pattern`,
+    `enum`, `maxLength`), as a 400 naming the parameter, like any other unusable query value."""
+    schema = call.provider.resource.schema
+    rules = call.provider.schema(schema).get("properties", {}).get(field_name, {}) if schema else {}
+    for error in Draft202012Validator({k: v for k, v in rules.items() if k in TEXT_RULES}).iter_errors(value):
+        raise param_error(param, str(error.validator), call.messages, value=value, limit=error.validator_value)
 
 
 def _search(call: Call) -> list[Callable[[Record], bool]]:
@@ -437,12 +452,13 @@ def _after(collection: Collection, after: str) -> Callable[[Record], bool]:
 
 
 def _link(call: Call, paging: Paging, page: int, first: int) -> str:
-    """An absolute URL to another page on the request's own host, other parameters kept."""
-    query = {k: v for k, v in call.request.query.items() if k != paging.page}
+    """An absolute URL to another page on the request's own host, other parameters kept, the query
+    sorted by name as Django REST Framework writes its links (`?page=1&page_size=2`, whatever order
+    the request had) [encode/django-rest-framework:rest_framework/utils/urls.py, replace_query_param]."""
+    query = [(k, v) for k, v in call.request.query.items() if k != paging.page]
     if page != first or paging.first_in_links:
-        query[paging.page] = str(page)
-    path = call.request.path
-    return str(call.request.url.with_path(path).with_query(query))
+        query.append((paging.page, str(page)))
+    return str(call.request.url.with_path(call.request.path).with_query(sorted(query, key=lambda item: item[0])))
 
 
 def _basic_client(request: web.Request) -> tuple[str | None, str | None]:

@@ -7,10 +7,12 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 from jsonschema import ValidationError
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from emulator.engine.errors import Issue, ProviderError
 from emulator.engine.fast_validation import TwoTierValidator
@@ -118,6 +120,30 @@ def _check_parsed(value: Any, max_values: int = MAX_VALUES) -> None:
                 raise ProviderError("malformed_body", f"the body is nested more than {MAX_DEPTH} levels deep")
             children = [*item, *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+
+
+def multipart_form(raw: bytes, content_type: str) -> MultiDictProxy[str]:
+    """The text fields of a multipart/form-data body (file parts are left out), read from its bytes
+    (already read, and decoded from any Content-Encoding); `malformed_body` when it is not multipart
+    under the boundary its Content-Type names, or a field is not text in its charset (UTF-8 by default)."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + raw)
+    boundary = message.get_boundary()
+    if boundary is None or not message.is_multipart():
+        problem = "its Content-Type names no boundary" if boundary is None else f"no starting boundary --{boundary}"
+        raise ProviderError("malformed_body", f"the multipart form body cannot be read: {problem}")
+    form: MultiDict[str] = MultiDict()
+    for part in message.iter_parts():
+        disposition = part.get("Content-Disposition")
+        name = getattr(disposition, "params", {}).get("name")
+        if name is None or part.get_filename() is not None:
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        payload = part.get_payload(decode=True)
+        try:
+            form.add(name, payload.decode(charset) if isinstance(payload, bytes) else str(payload or ""))
+        except (LookupError, UnicodeDecodeError):
+            raise ProviderError("malformed_body", f"the multipart form field {name} is not {charset} text") from None
+    return MultiDictProxy(form)
 
 
 INDEXED_KEY = re.compile(r"(\w+)\[(\d+)\]")

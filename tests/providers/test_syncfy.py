@@ -157,6 +157,13 @@ async def test_a_subscription_by_event_id_is_kept_as_sent_and_gets_that_event(ap
     assert unknown.status == 400
 
 
+async def test_a_bad_environment_filter_is_a_400_in_the_envelope(api: Api) -> None:
+    await create(api)
+    answer = await api.get(f"{BASE}?id_environment=bad", headers=AUTH)
+    assert (answer.status, answer.json["status"], answer.json["code"]) == (400, False, 400)
+    assert "id_environment must be a 24-character hex id" in answer.json["message"]
+
+
 async def test_the_list_filters_by_environment(api: Api) -> None:
     sandbox = response(await create(api, id_environment=SANDBOX))["id_subscription"]
     production = response(await create(api, id_environment=PRODUCTION))["id_subscription"]
