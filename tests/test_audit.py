@@ -1,11 +1,10 @@
 """The consumer audit against small webhook consumers written here: a safe one that verifies
-signatures with the verifiers of tests/test_delivery.py, and unsafe ones (accepts forgeries,
-answers 201 to Centry, refuses a repeated notification, answers too late). The audit's verdicts
+signatures with the verifiers of tests/providers/conftest.py, and unsafe ones (accepts forgeries,
+refuses a repeated notification, answers too late). The audit's verdicts
 are asserted through the control API, EmulatorClient, the pytest plugin and the CLI."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shlex
@@ -18,59 +17,21 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
-from aiohttp import web
-from multidict import CIMultiDict
 
 from emulator import Emulator
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
-from emulator.server import LoopThread, start_site
 from tests.conftest import free_port
 from tests.providers.clients import auth
-from tests.test_delivery import Hit, gigapay_valid, signature_valid
+from tests.providers.conftest import Consumer, Hit, accept_all, gigapay_valid, signature_valid
 
 SECRET = "s3cret-for-the-audit"
 GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-111111111111")
 
 
-class Consumer:
-    """A webhook consumer on 127.0.0.1: `decide(path, hit)` gives each answer's status."""
-
-    def __init__(self, decide: Callable[[str, Hit], int], delay: float = 0.0) -> None:
-        self.decide = decide
-        self.delay = delay
-        self.hits: list[Hit] = []
-        self._thread = LoopThread("test-consumer")
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        hit = Hit(request.path, CIMultiDict(request.headers), await request.read())
-        self.hits.append(hit)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return web.Response(status=self.decide(request.path, hit))
-
-    def __enter__(self) -> Consumer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, port = self._thread.run(start_site(app, "127.0.0.1", 0, 0.2))
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        self._thread.run(self._runner.cleanup(), timeout=30)
-        self._thread.stop()
-
-
 def safe(provider: str, secret: Any) -> Callable[[str, Hit], int]:
     """Verifies every notification; 401 for anything that does not verify."""
     return lambda path, hit: 200 if signature_valid(provider, hit, secret) else 401
-
-
-def accept_all(path: str, hit: Hit) -> int:
-    return 200
 
 
 @pytest.fixture(scope="module")
@@ -115,21 +76,6 @@ def test_a_consumer_that_accepts_forgeries_fails_exactly_those(client: Any) -> N
     assert [c["check"] for c in failed] == FORGERIES["gigapay"]
     assert all(c["observed"] == "HTTP 200" and c["safe"] == "rejects it (not 2xx)" for c in failed)
     assert report["passed"] is False
-
-
-def test_centry_counts_only_200_and_the_report_says_it_cannot_authenticate(client: Any) -> None:
-    with Consumer(lambda path, hit: 201) as consumer:
-        report = client.audit("centry", consumer.url)
-    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
-    created = checks["event on_product_save"]
-    assert created == {"check": "event on_product_save", "safe": "accepts it: answers 200 (only 200 counts)",
-                       "observed": "HTTP 201", "verdict": "fail"}
-    note = checks["authenticity"]
-    assert note["verdict"] == "note" and "signs nothing" in note["safe"]
-    assert "fetch the product, order or integration config" in note["observed"]
-    assert not any(name.startswith("forgery") for name in checks)
-    with Consumer(accept_all) as consumer:
-        assert client.audit("centry", consumer.url)["passed"] is True  # a note is not a failure
 
 
 def test_a_consumer_that_refuses_a_repeat_fails_the_duplicate_check(client: Any) -> None:

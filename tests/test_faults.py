@@ -133,13 +133,6 @@ async def test_a_status_fault_answers_the_providers_own_error(api: Api, provider
     assert (await api.get(path, headers=headers)).status == 200  # times: 1
 
 
-async def test_gigapay_throttling_reads_like_drf(api: Api) -> None:
-    await api.post("/_emulator/faults", json={"provider": "gigapay", "status": 429, "retry_after": 7})
-    answer = await api.get("/v2/webhooks/", headers=GIGAPAY)
-    assert answer.headers["Retry-After"] == "7"
-    assert answer.json == {"detail": "Request was throttled. Expected available in 7 seconds."}
-
-
 def test_a_hit_leaves_state_untouched_and_is_marked_in_the_journal(client: Any, emulator: Emulator) -> None:
     with client.fault("gigapay", method="POST", status=503, times=2) as rule:
         assert [create_gigapay(emulator).status_code for _ in range(3)] == [503, 503, 201]

@@ -1,60 +1,25 @@
 """`python -m emulator fire ...` as a user runs it: a real subprocess firing at a real receiver on
 this test's loop, its exit status, its output, and the notification checked with the verifiers
-written from the docs in tests/test_delivery.py."""
+written from the docs in tests/providers/conftest.py (provider-specific firings are in tests/providers/)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 
 from emulator import Emulator
-from tests.test_delivery import (
+from tests.providers.conftest import (
     AUTH,
     Receiver,
     closed_url,
+    fire_cli,
     gigapay_valid,
-    jwk_key_bytes,
     shareactor_signature,
-    syncfy_claims,
 )
-
-
-@dataclass
-class Run:
-    """What the user saw: exit status, stdout, stderr."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def deliveries(self) -> list[dict[str, Any]]:
-        return json.loads(self.out)["deliveries"]
-
-
-async def fire_cli(*args: str) -> Run:
-    """Run `python -m emulator fire ARGS --json` with this environment; awaited, so the receiver on
-    this loop keeps answering."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "emulator", "fire", *args, "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
 
 
 @pytest.fixture
@@ -64,17 +29,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     await started.stop()
 
 
-async def test_fire_gigapay_at_a_url_sends_a_correctly_signed_body(receiver: Receiver) -> None:
-    run = await fire_cli("gigapay", "Payout.created", "--url", receiver.url + "/gp", "--secret", "s")
-    assert run.code == 0, run.err
-    [delivery] = run.deliveries
-    assert delivery["status"] == "delivered" and delivery["events"] == ["Payout.created"]
-    [hit] = receiver.hits
-    assert hit.path == "/gp"
-    assert gigapay_valid(hit.headers["Gigapay-Signature"], "s", hit.raw)
-    assert hit.json["latest_status"] == "created" and hit.json["id"]
-
-
 async def test_fire_with_data_and_a_bad_signature_mode(receiver: Receiver) -> None:
     run = await fire_cli("shareactor", "order.created", "--url", receiver.url, "--secret", "s",
                          "--data", '{"human_id": "ORD-7"}', "--signature", "wrong_secret")
@@ -82,15 +36,6 @@ async def test_fire_with_data_and_a_bad_signature_mode(receiver: Receiver) -> No
     [hit] = receiver.hits
     assert hit.json["object"]["human_id"] == "ORD-7"
     assert hit.headers["X-Share-Webhook-Signature"] != shareactor_signature("s", hit.raw)
-
-
-async def test_fire_syncfy_signs_with_the_jwk_given_as_secret(receiver: Receiver) -> None:
-    key = b"a key the test chose, 32 bytes.."
-    jwk = {"kty": "oct", "kid": "cli", "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
-    run = await fire_cli("syncfy", "documents.completed", "--url", receiver.url, "--secret", json.dumps(jwk))
-    assert run.code == 0, run.err
-    [hit] = receiver.hits
-    assert syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)["rid"] == hit.json["rid"]
 
 
 async def test_fire_at_a_target_that_never_answers_exits_1() -> None:

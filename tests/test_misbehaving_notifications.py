@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from emulator import Emulator
 from emulator.client import ControlError
@@ -36,14 +35,6 @@ def test_a_duplicate_is_the_same_notification_again_after_delivery(client: Any, 
     assert receiver.verify("shareactor", first, SECRET) and receiver.verify("shareactor", second, SECRET)
     assert sent["status"] == "delivered" and sent["duplicates"] == 1
     assert [(a["status"], a["outcome"]) for a in sent["attempts"]] == [(200, "delivered"), (200, "delivered")]
-
-
-def test_duplicates_keep_the_syncfy_event_ids(client: Any, receiver: Receiver) -> None:
-    [sent] = client.fire("syncfy", "credentials.created", url=receiver.url_for("/s"), duplicate=2, wait=True)
-    hits = receiver.wait_for(3)
-    eids = [h.json["events"][0]["header"]["event"]["eid"] for h in hits]
-    assert eids == sent["event_ids"] * 3
-    assert len({h.json["rid"] for h in hits}) == 1
 
 
 def test_a_duplicate_follows_the_successful_retry_only(client: Any, receiver: Receiver) -> None:
@@ -73,17 +64,6 @@ def test_an_order_sends_one_after_the_other(client: Any, receiver: Receiver, ord
     deliveries = client.fire("gigapay", EVENTS, url=receiver.url_for("/o"), secret=SECRET, order=order, wait=True)
     by_body = {d["body"]: d["events"][0] for d in deliveries}
     assert [by_body[h.body.decode()] for h in receiver.wait_for(4)] == [expected[0], *expected]
-
-
-def test_reversed_grouped_syncfy_events_are_entries_in_reverse(client: Any, receiver: Receiver) -> None:
-    headers = {"Authorization": "api_key api_key=SY"}
-    answer = requests.post(client.url + "/v1/webhooks/subscriptions", headers=headers, timeout=10,
-                           json={"url": receiver.url_for("/grouped"), "group_events": 1,
-                                 "events": ["credentials.created", "credentials.updated"]})
-    assert answer.status_code == 200, answer.text
-    client.fire("syncfy", ["credentials.created", "credentials.updated"], order="reversed", wait=True)
-    [hit] = receiver.wait_for(1)
-    assert [e["header"]["event"]["name"] for e in hit.json["events"]] == ["credentials.updated", "credentials.created"]
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

@@ -5,26 +5,10 @@ from __future__ import annotations
 import pytest
 
 from emulator.delivery.signing import portable_jwk, sign, verify
-from emulator.delivery.specs import signature_spec
-from emulator.engine.provider import load_providers
-
-SPECS = {name: signature_spec(p) for name, p in load_providers([]).items()}
-SHAREACTOR_BODY = b'{"object":{"_id":{"$oid":"5964a0ead57ba2036750a3b4"},"first_name":"John"}}'
-GIGAPAY_BODY = b'{"id":"1847","name":"Albin Lindskog","verified_at":"2019-05-23T11:57:03.742345Z"}'
-
-
-def test_shareactor_worked_example() -> None:
-    signed = sign(SPECS["shareactor"], SHAREACTOR_BODY,
-                  "ed06e2f4e7bdb5ee6050695aba5ed3f2725fd3394df22f3a8a0c2856123a", 0, "rid")
-    assert signed.headers == {
-        "X-Share-Webhook-Signature": "7825b7d30098b886ab6969efdd834ed776cc4d94907468856e7997ffc704bf7a"}
-    assert signed.body == SHAREACTOR_BODY
-
-
-def test_gigapay_worked_example() -> None:
-    signed = sign(SPECS["gigapay"], GIGAPAY_BODY, "c1329a085d65f7757838df5920fdcc9a", 1583327301, "rid")
-    assert signed.headers == {"Gigapay-Signature": "t=1583327301,v1=1574ee6d08d1b6148e756d23dbbc1880ea8dd382afebd3e337"
-                                                   "e8a56df8d02b7f"}
+from tests.providers.conftest import (
+    GIGAPAY_BODY,
+    SPECS,
+)
 
 
 @pytest.mark.parametrize("provider", ["paybook", "centry"])

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
+from tests.providers.conftest import FAST, Consumer, Receiver, accept_all, fired, register
 
 AUTH = auth("centry", "MY_TOKEN")
 LIST = "/conexion/v1/webhooks.json"
@@ -197,3 +198,44 @@ async def test_a_token_issued_under_a_seed_is_not_born_expired(make_api: MakeApi
     api = await make_api(seed=1)
     issued = await token(api, grant_type="client_credentials", client_id="my-app", client_secret="s")
     assert issued.json["created_at"] + issued.json["expires_in"] > time.time() + 7000
+
+
+# -- deliveries seen by a receiver, with the consumers' verifiers (tests/providers/conftest.py) ----
+
+async def test_centry_sends_each_topic_to_the_webhooks_with_that_flag(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await register(api, "centry", receiver.url + "/products", ["on_product_save", "on_product_delete"])
+    await register(api, "centry", receiver.url + "/orders", ["on_order_save"])
+    await register(api, "centry", receiver.url + "/none", [])
+    for topic in ("on_product_delete", "on_order_save", "on_integration_config_save"):
+        await fired(api, provider="centry", event=topic)
+    assert receiver.paths() == ["/orders", "/products"]
+    by_path = {hit.path: hit.json for hit in receiver.hits}
+    assert by_path["/products"]["topic"] == "on_product_delete" and "product_id" in by_path["/products"]
+    assert by_path["/orders"]["topic"] == "on_order_save" and "order_id" in by_path["/orders"]
+
+
+@pytest.mark.parametrize("status", [201, 202, 204])
+async def test_centry_counts_only_200_as_delivered(receiver: Receiver, make_api: MakeApi, status: int) -> None:
+    api = await make_api(**FAST)
+    await register(api, "centry", receiver.url, ["on_order_delete"])
+    receiver.answer(status)
+    [sent] = await fired(api, provider="centry", event="on_order_delete")
+    assert [a["status"] for a in sent["attempts"]] == [status, 200]
+    assert sent["attempts"][0]["outcome"] == "failed" and sent["attempts"][0]["error"]
+    assert sent["status"] == "delivered" and len(receiver.hits) == 2
+
+
+def test_centry_counts_only_200_and_the_report_says_it_cannot_authenticate(client: Any) -> None:
+    with Consumer(lambda path, hit: 201) as consumer:
+        report = client.audit("centry", consumer.url)
+    checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
+    created = checks["event on_product_save"]
+    assert created == {"check": "event on_product_save", "safe": "accepts it: answers 200 (only 200 counts)",
+                       "observed": "HTTP 201", "verdict": "fail"}
+    note = checks["authenticity"]
+    assert note["verdict"] == "note" and "signs nothing" in note["safe"]
+    assert "fetch the product, order or integration config" in note["observed"]
+    assert not any(name.startswith("forgery") for name in checks)
+    with Consumer(accept_all) as consumer:
+        assert client.audit("centry", consumer.url)["passed"] is True  # a note is not a failure

@@ -8,8 +8,26 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Answer, Api
+from emulator.delivery.signing import sign
+from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
+from tests.providers.conftest import AUTH as DELIVERY_AUTH
+from tests.providers.conftest import (
+    FAST,
+    GIGAPAY_BODY,
+    GIGAPAY_EXAMPLE_SECRET,
+    INTEGRATION,
+    OTHER_INTEGRATION,
+    SPECS,
+    Receiver,
+    check_notification,
+    fire_cli,
+    fired,
+    gigapay_signature,
+    gigapay_valid,
+    register,
+    signature_valid,
+)
 
 AUTH = auth("gigapay", "asasdadjanfkanfda", integration="aqdnkjasdo12")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -285,3 +303,91 @@ async def test_accept_language_sv_answers_drfs_swedish_messages(api: Api) -> Non
     assert english.json == {"detail": "Not found."}
     no_swedish = await create(api, headers=sv, id=True)  # DRF has no Swedish for this one
     assert no_swedish.json == {"id": ["Not a valid string."]}
+
+
+# -- deliveries seen by a receiver, with the consumers' verifiers (tests/providers/conftest.py) ----
+
+async def test_gigapay_worked_example_secret_signs_a_real_delivery(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    data = {"id": "1847", "name": "Albin Lindskog", "verified_at": "2019-05-23T11:57:03.742345Z"}
+    await fired(api, provider="gigapay", event="Employee.verified", url=receiver.url,
+                secret=GIGAPAY_EXAMPLE_SECRET, data=data)
+    [hit] = receiver.hits
+    assert hit.json["id"] == "1847" and hit.json["verified_at"] == "2019-05-23T11:57:03.742345Z"
+    t = hit.headers["Gigapay-Signature"].split(",")[0].removeprefix("t=")
+    assert hit.headers["Gigapay-Signature"] == gigapay_signature(GIGAPAY_EXAMPLE_SECRET, t, hit.raw)
+    assert gigapay_valid(hit.headers["Gigapay-Signature"], GIGAPAY_EXAMPLE_SECRET, hit.raw)
+
+
+async def test_gigapay_scope_limits_a_firing_to_one_integration(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await register(api, "gigapay", receiver.url + "/one", ["Payout.created"])
+    other = {**DELIVERY_AUTH["gigapay"], "Integration-ID": OTHER_INTEGRATION}
+    await register(api, "gigapay", receiver.url + "/two", ["Payout.created"], auth=other)
+    user_level = {"Authorization": DELIVERY_AUTH["gigapay"]["Authorization"]}  # Registration.* belong to the user
+    await register(api, "gigapay", receiver.url + "/user", ["Registration.verified"], auth=user_level)
+
+    assert [d["url"] for d in await fired(api, provider="gigapay", event="Payout.created", scope=INTEGRATION)] \
+        == [receiver.url + "/one"]
+    assert [d["url"] for d in await fired(api, provider="gigapay", event="Registration.verified",
+                                          scope=INTEGRATION)] == [receiver.url + "/user"]
+    assert len(await fired(api, provider="gigapay", event="Payout.created")) == 2
+    assert receiver.paths() == ["/one", "/one", "/two", "/user"]
+
+
+async def test_gigapay_data_overrides_are_signed_with_the_rest(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    webhook = await register(api, "gigapay", receiver.url, ["Payout.created"])
+    await fired(api, provider="gigapay", event="Payout.created", data={"amount": "99.00", "metadata": {"n": "42"}})
+    [hit] = receiver.hits
+    body = check_notification(api, "gigapay", hit, ["Payout.created"])
+    assert body["amount"] == "99.00" and body["metadata"] == {"n": "42"} and body["currency"] == "SEK"
+    assert signature_valid("gigapay", hit, webhook["secret_key"])
+
+
+async def test_gigapay_signs_every_attempt_with_its_own_timestamp(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    webhook = await register(api, "gigapay", receiver.url, ["Payout.accepted"])
+    receiver.answer(500, 502)
+    [sent] = await fired(api, provider="gigapay", event="Payout.accepted")
+    assert [a["status"] for a in sent["attempts"]] == [500, 502, 200]
+    assert len(receiver.hits) == 3
+    for hit, attempt in zip(receiver.hits, sent["attempts"], strict=True):
+        header = hit.headers["Gigapay-Signature"]
+        t = header.split(",")[0].removeprefix("t=")
+        assert header == gigapay_signature(webhook["secret_key"], t, hit.raw)
+        assert gigapay_valid(header, webhook["secret_key"], hit.raw)
+        assert attempt["request_headers"]["Gigapay-Signature"] == header  # the log shows what was sent
+
+
+async def test_fire_gigapay_at_a_url_sends_a_correctly_signed_body(receiver: Receiver) -> None:
+    run = await fire_cli("gigapay", "Payout.created", "--url", receiver.url + "/gp", "--secret", "s")
+    assert run.code == 0, run.err
+    [delivery] = run.deliveries
+    assert delivery["status"] == "delivered" and delivery["events"] == ["Payout.created"]
+    [hit] = receiver.hits
+    assert hit.path == "/gp"
+    assert gigapay_valid(hit.headers["Gigapay-Signature"], "s", hit.raw)
+    assert hit.json["latest_status"] == "created" and hit.json["id"]
+
+
+async def test_gigapay_throttling_reads_like_drf(api: Api) -> None:
+    await api.post("/_emulator/faults", json={"provider": "gigapay", "status": 429, "retry_after": 7})
+    answer = await api.get("/v2/webhooks/", headers=AUTH)
+    assert answer.headers["Retry-After"] == "7"
+    assert answer.json == {"detail": "Request was throttled. Expected available in 7 seconds."}
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-4", "1.5", ""])
+async def test_gigapay_ignores_an_unusable_page_size_as_drf_does(api: Api, page_size: str) -> None:
+    for _ in range(26):
+        await api.post("/v2/webhooks/", json={"url": "https://x.se/", "events": ["Payout.created"]}, headers=AUTH)
+    answer = await api.get(f"/v2/webhooks/?page_size={page_size}", headers=AUTH)
+    assert answer.status == 200
+    assert answer.json["count"] == 26 and len(answer.json["results"]) == 25
+
+
+def test_gigapay_worked_example() -> None:
+    signed = sign(SPECS["gigapay"], GIGAPAY_BODY, "c1329a085d65f7757838df5920fdcc9a", 1583327301, "rid")
+    assert signed.headers == {"Gigapay-Signature": "t=1583327301,v1=1574ee6d08d1b6148e756d23dbbc1880ea8dd382afebd3e337"
+                                                   "e8a56df8d02b7f"}

@@ -11,6 +11,9 @@ import pytest
 
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
+from tests.providers.conftest import AUTH as DELIVERY_AUTH
+from tests.providers.conftest import FAST, Receiver, check_notification, closed_url, delivery, fired, register, settled
+from tests.providers.conftest import fire as fire_event
 
 AUTH = auth("paybook", "YOUR_API_KEY")
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
@@ -263,3 +266,70 @@ async def test_options_is_a_preflight_with_the_documented_cors_headers(api: Api)
     refused = await api.get("/v1/webhooks")
     assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
     assert refused.headers["Pragma"] == "no-cache"
+
+
+# -- deliveries seen by a receiver, with the consumers' verifiers (tests/providers/conftest.py) ----
+
+async def test_paybook_data_deep_merges_and_sets_every_use_of_a_fresh_id(receiver: Receiver,
+                                                                         make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    data = {"id_credential": "5e751d54d0510472295413b3", "endpoints": {"extra": ["/x"]}, "is_executing": 0}
+    await fired(api, provider="paybook", event="credential_create", url=receiver.url, data=data)
+    [hit] = receiver.hits
+    body = check_notification(api, "paybook", hit, ["credential_create"])
+    assert body["id_credential"] == "5e751d54d0510472295413b3" and body["is_executing"] == 0
+    assert body["endpoints"] == {"credential": ["/v1/credentials/5e751d54d0510472295413b3"], "extra": ["/x"]}
+    assert body["id_site"] == "5da784f1f9de2a06483abec1"  # untouched sample values stay
+
+
+async def test_paybook_counts_failed_attempts_in_ct_failed(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    webhook = await register(api, "paybook", receiver.url, ["refresh"])
+    receiver.answer(500, 503)
+    [sent] = await fired(api, provider="paybook", event="refresh")
+    assert sent["status"] == "delivered"
+    [shown] = (await api.get("/v1/webhooks", headers=DELIVERY_AUTH["paybook"])).json["response"]
+    assert shown["id_webhook"] == webhook["id_webhook"]
+    assert (shown["ct_failed"], shown["is_disabled"]) == (2, 0)
+
+
+async def test_paybook_disables_a_webhook_past_1000_failures(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    all_events = ["credential_create", "credential_update", "refresh", "documents_completed"]
+    broken = await register(api, "paybook", closed_url(), all_events)
+
+    async def shown() -> dict[str, Any]:
+        [found] = [w for w in (await api.get("/v1/webhooks", headers=DELIVERY_AUTH["paybook"])).json["response"]
+                   if w["id_webhook"] == broken["id_webhook"]]
+        return found
+
+    # 41 firings of 4 events, 6 failed attempts each, and one of 2 events: 996 failures.
+    for _ in range(41):
+        await fired(api, provider="paybook", event=all_events)
+    assert ((await shown())["ct_failed"], (await shown())["is_disabled"]) == (984, 0)
+    await fired(api, provider="paybook", event=all_events[:2])
+    assert ((await shown())["ct_failed"], (await shown())["is_disabled"]) == (996, 0)
+
+    await register(api, "paybook", receiver.url + "/healthy", ["credential_create"])
+    deliveries = await fired(api, provider="paybook", event="credential_create")
+    [to_broken] = [d for d in deliveries if d["webhook_id"] == broken["id_webhook"]]
+    assert to_broken["status"] == "failed"
+    # The 1001st failure disables it; it receives nothing more, not even the rest of the schedule.
+    assert len(to_broken["attempts"]) == 5
+    assert ((await shown())["ct_failed"], (await shown())["is_disabled"]) == (1001, 1)
+
+    later = await fired(api, provider="paybook", event="credential_create")
+    assert [d["url"] for d in later] == [receiver.url + "/healthy"]
+    assert receiver.paths() == ["/healthy", "/healthy"]
+
+
+async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(receiver: Receiver,
+                                                                        make_api: MakeApi) -> None:
+    api = await make_api(time_scale=0.001)
+    await register(api, "paybook", receiver.url, ["credential_create"], delay=500)  # 0.5 s at this scale
+    [pending] = (await fire_event(api, provider="paybook", event="credential_create")).json["deliveries"]
+    assert pending["status"] == "pending" and pending["attempts"] == []
+    waiting = await delivery(api, pending["id"])
+    assert waiting["next_attempt_at"] is not None and waiting["attempts"] == [] and receiver.hits == []
+    assert (await settled(api, pending["id"]))["status"] == "delivered"
+    assert len(receiver.hits) == 1

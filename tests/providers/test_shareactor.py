@@ -8,8 +8,23 @@ from typing import Any
 
 import pytest
 
+from emulator.delivery.signing import sign
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
+from tests.providers.conftest import AUTH as DELIVERY_AUTH
+from tests.providers.conftest import (
+    FAST,
+    OTHER_AUTH,
+    SHAREACTOR_EXAMPLE_SECRET,
+    SPECS,
+    Receiver,
+    check_notification,
+    fired,
+    fired_at,
+    register,
+    shareactor_signature,
+    signature_valid,
+)
 
 AUTH = auth("shareactor", "MY_KEY")
 OID = re.compile(r"^[0-9a-f]{24}$")
@@ -178,3 +193,81 @@ async def test_from_date_and_to_date_bound_the_created_time_in_ms_or_seconds(mak
                              headers=AUTH)) == [first["_id"]["$oid"]]
     bad = await api.get("/webhooks?from_date=yesterday", headers=AUTH)
     assert (bad.status, bad.json["message"]) == (400, "from_date must be a timestamp (a number)")
+
+
+# -- deliveries seen by a receiver, with the consumers' verifiers (tests/providers/conftest.py) ----
+
+async def test_shareactor_worked_example_secret_signs_a_real_delivery(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    data = {"_id": {"$oid": "5964a0ead57ba2036750a3b4"}, "first_name": "John"}
+    await fired(api, provider="shareactor", event="user.created", url=receiver.url,
+                secret=SHAREACTOR_EXAMPLE_SECRET, data=data)
+    [hit] = receiver.hits
+    assert hit.json["object"]["_id"] == {"$oid": "5964a0ead57ba2036750a3b4"}
+    assert hit.headers["X-Share-Webhook-Signature"] == shareactor_signature(SHAREACTOR_EXAMPLE_SECRET, hit.raw)
+
+
+async def test_a_soft_deleted_shareactor_webhook_gets_nothing(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    gone = await register(api, "shareactor", receiver.url + "/gone", ["order.created"])
+    await register(api, "shareactor", receiver.url + "/kept", ["order.created"])
+    deleted = await api.delete(f"/webhooks/{gone['_id']['$oid']}", headers=DELIVERY_AUTH["shareactor"])
+    assert deleted.status == 200 and deleted.json["deleted"] is True
+    assert [d["url"] for d in await fired(api, provider="shareactor", event="order.created")] \
+        == [receiver.url + "/kept"]
+    assert receiver.paths() == ["/kept"]
+
+
+async def test_shareactor_simulate_sends_that_webhooks_event_type_to_it(receiver: Receiver,
+                                                                        make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    webhook = await register(api, "shareactor", receiver.url + "/sim", ["payment.failed"])
+    await register(api, "shareactor", receiver.url + "/other", ["payment.failed"])
+    answer = await api.post(f"/webhooks/{webhook['_id']['$oid']}/simulate", headers=DELIVERY_AUTH["shareactor"])
+    assert answer.status == 204 and answer.raw == b""
+    [hit] = await receiver.wait_for(1)
+    assert hit.path == "/sim"
+    body = check_notification(api, "shareactor", hit, ["payment.failed"])
+    assert body["kind"] == "payment.failed"
+    assert signature_valid("shareactor", hit, webhook["secret"])
+
+
+async def test_a_shareactor_object_belongs_to_the_webhook_owners_company(receiver: Receiver,
+                                                                          make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    mine = await register(api, "shareactor", f"{receiver.url}/mine", ["order.created"],
+                          auth=DELIVERY_AUTH["shareactor"])
+    theirs = await register(api, "shareactor", f"{receiver.url}/theirs", ["order.created"],
+                            auth=OTHER_AUTH["shareactor"])
+    assert mine["company"] != theirs["company"]
+    deliveries = await fired(api, provider="shareactor", event="order.created")
+    assert len(deliveries) == 2
+    companies = {hit.path: check_notification(api, "shareactor", hit, ["order.created"])["object"]["company"]
+                 for hit in receiver.hits}
+    assert companies == {"/mine": mine["company"], "/theirs": theirs["company"]}
+
+
+async def test_a_shareactor_object_at_an_explicit_url_names_a_company(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await fired_at(api, "shareactor", ["user.created", "plan.deleted"], receiver.url)
+    objects = [check_notification(api, "shareactor", hit, [hit.json["kind"]])["object"]
+               for hit in receiver.hits]
+    assert len(objects) == 2 and all(len(o["company"]["$oid"]) == 24 for o in objects)
+
+
+async def test_data_still_overrides_the_company(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    company = {"$oid": "5964a0ead57ba2036750a3b4"}
+    await fired_at(api, "shareactor", "order.created", receiver.url, data={"company": company})
+    assert receiver.hits[0].json["object"]["company"] == company
+
+
+SHAREACTOR_BODY = b'{"object":{"_id":{"$oid":"5964a0ead57ba2036750a3b4"},"first_name":"John"}}'
+
+
+def test_shareactor_worked_example() -> None:
+    signed = sign(SPECS["shareactor"], SHAREACTOR_BODY,
+                  "ed06e2f4e7bdb5ee6050695aba5ed3f2725fd3394df22f3a8a0c2856123a", 0, "rid")
+    assert signed.headers == {
+        "X-Share-Webhook-Signature": "7825b7d30098b886ab6969efdd834ed776cc4d94907468856e7997ffc704bf7a"}
+    assert signed.body == SHAREACTOR_BODY

@@ -6,18 +6,38 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from typing import Any
 
+import jwt
 import pytest
+import requests
 
 from emulator.delivery.signing import jwk_key
-from tests.conftest import Answer, Api
+from emulator.receiver import Receiver as WebhookReceiver
+from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
+from tests.providers.conftest import (
+    FAST,
+    Receiver,
+    carried_events,
+    check_notification,
+    fire_cli,
+    fired,
+    fired_at,
+    jwk_key_bytes,
+    jwk_of,
+    register,
+    signature_valid,
+    syncfy_claims,
+)
 
 AUTH = auth("syncfy", "YOUR_API_KEY")
 BASE = "/v1/webhooks/subscriptions"
 PRODUCTION = "574894bf7848066d138b4571"
 SANDBOX = "574894bf7848066d138b4570"
+REFRESH_KEYS = {"endpoints", "event", "id_credential", "id_external", "id_job", "id_job_type", "id_job_uuid",
+                "id_job_uuid_type", "id_site", "id_site_organization", "id_site_organization_type", "id_user"}
 
 
 async def create(api: Api, **fields: Any) -> Answer:
@@ -205,3 +225,122 @@ async def test_a_grouped_notification_is_one_job_of_one_user(api: Api) -> None:
     assert len({(e["payload"]["id_job"], e["payload"]["id_job_uuid"], e["header"]["user"]["id_user"])
                 for e in events}) == 1
     assert len({e["header"]["event"]["eid"] for e in events}) == 4
+
+
+# -- deliveries seen by a receiver, with the consumers' verifiers (tests/providers/conftest.py) ----
+
+async def test_a_jwk_put_through_the_control_api_signs_syncfy_notifications(receiver: Receiver,
+                                                                           make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    key = b"my own 32-byte key for the tests"
+    jwk = {"kty": "oct", "kid": "mine", "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
+    assert (await api.put("/_emulator/providers/syncfy/jwk", json=jwk)).json == jwk
+    assert await jwk_of(api) == jwk
+    await register(api, "syncfy", receiver.url, ["documents.success"])
+    await fired(api, provider="syncfy", event="documents.success")
+    [hit] = receiver.hits
+    token = hit.headers["request-signature"]
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": "mine"}
+    claims = syncfy_claims(token, key, hit.raw)
+    assert claims["exp"] - claims["iat"] == 300 and abs(claims["iat"] - time.time()) < 300
+    with pytest.raises(jwt.InvalidSignatureError):
+        syncfy_claims(token, b"another key of the same length..", hit.raw)
+
+
+@pytest.mark.parametrize("body", [{"kty": "RSA", "k": "abc"}, {"kty": "oct"}, {"kty": "oct", "k": "not base64!"}])
+async def test_a_bad_jwk_is_refused_and_the_old_one_kept(api: Api, body: dict[str, Any]) -> None:
+    before = await jwk_of(api)
+    answer = await api.put("/_emulator/providers/syncfy/jwk", json=body)
+    assert answer.status == 400 and answer.json["message"]
+    assert await jwk_of(api) == before
+
+
+async def test_syncfy_groups_one_firings_events_only_when_asked(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    events = ["credentials.created", "documents.completed"]
+    await register(api, "syncfy", receiver.url + "/grouped", events, group_events=1)
+    await register(api, "syncfy", receiver.url + "/single", events, group_events=0)
+    deliveries = await fired(api, provider="syncfy", event=events)
+    assert len(deliveries) == 3
+    grouped = [hit for hit in receiver.hits if hit.path == "/grouped"]
+    single = [hit for hit in receiver.hits if hit.path == "/single"]
+    assert len(grouped) == 1 and len(single) == 2
+    check_notification(api, "syncfy", grouped[0], events)
+    for hit in single:
+        [(name, _)] = carried_events("syncfy", hit.json)
+        check_notification(api, "syncfy", hit, [name])
+    assert sorted(carried_events("syncfy", hit.json)[0][0] for hit in single) == events
+    jwk = await jwk_of(api)
+    assert all(signature_valid("syncfy", hit, jwk) for hit in receiver.hits)
+    rids = [hit.json["rid"] for hit in receiver.hits]
+    assert len(set(rids)) == 3  # rid is per notification
+
+
+async def test_syncfy_data_goes_into_the_payload_and_its_header(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await fired(api, provider="syncfy", event="credentials.created", url=receiver.url,
+                data={"id_user": "5e751d54d0510472295413b3"})
+    [entry] = receiver.hits[0].json["events"]
+    assert entry["payload"]["id_user"] == "5e751d54d0510472295413b3"
+    assert entry["header"]["user"]["id_user"] == "5e751d54d0510472295413b3"
+
+
+async def test_stale_timestamp_makes_an_expired_syncfy_token(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    _, jwk = await fired_at(api, "syncfy", "documents.completed", receiver.url, signature="stale_timestamp")
+    hit = receiver.hits[0]
+    with pytest.raises(jwt.ExpiredSignatureError):
+        syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)
+
+
+async def test_syncfy_credentials_refreshed_is_the_v3_samples_refresh_payload(
+        receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await fired_at(api, "syncfy", "credentials.refreshed", receiver.url)
+    [hit] = receiver.hits
+    body = check_notification(api, "syncfy", hit, ["credentials.refreshed"])
+    payload = body["events"][0]["payload"]
+    assert set(payload) == REFRESH_KEYS and payload["event"] == "refresh"
+    credential = payload["id_credential"]
+    assert sorted(payload["endpoints"]) == ["accounts", "attachments", "credential", "transactions"]
+    [accounts] = payload["endpoints"]["accounts"]  # one URL a list, with the refreshed window (issue 17)
+    assert accounts.startswith(f"/v1/accounts?id_credential={credential}&dt_refresh_from=")
+    assert all(f"id_credential={credential}" in url for url in payload["endpoints"]["transactions"])
+    assert len(payload["endpoints"]["attachments"]) == 1
+
+
+async def test_syncfy_credentials_created_keeps_the_credential_payload(receiver: Receiver, make_api: MakeApi) -> None:
+    api = await make_api(**FAST)
+    await fired_at(api, "syncfy", "credentials.created", receiver.url)
+    payload = check_notification(api, "syncfy", receiver.hits[0], ["credentials.created"])["events"][0]["payload"]
+    assert list(payload["endpoints"]) == ["credential"] and payload["is_executing"] == 1
+    assert "id_job_type" not in payload
+
+
+def test_duplicates_keep_the_syncfy_event_ids(client: Any, webhook_receiver: WebhookReceiver) -> None:
+    [sent] = client.fire("syncfy", "credentials.created", url=webhook_receiver.url_for("/s"), duplicate=2, wait=True)
+    hits = webhook_receiver.wait_for(3)
+    eids = [h.json["events"][0]["header"]["event"]["eid"] for h in hits]
+    assert eids == sent["event_ids"] * 3
+    assert len({h.json["rid"] for h in hits}) == 1
+
+
+def test_reversed_grouped_syncfy_events_are_entries_in_reverse(client: Any, webhook_receiver: WebhookReceiver) -> None:
+    headers = {"Authorization": "api_key api_key=SY"}
+    answer = requests.post(client.url + "/v1/webhooks/subscriptions", headers=headers, timeout=10,
+                           json={"url": webhook_receiver.url_for("/grouped"), "group_events": 1,
+                                 "events": ["credentials.created", "credentials.updated"]})
+    assert answer.status_code == 200, answer.text
+    client.fire("syncfy", ["credentials.created", "credentials.updated"], order="reversed", wait=True)
+    [hit] = webhook_receiver.wait_for(1)
+    assert [e["header"]["event"]["name"] for e in hit.json["events"]] == ["credentials.updated", "credentials.created"]
+
+
+async def test_fire_syncfy_signs_with_the_jwk_given_as_secret(receiver: Receiver) -> None:
+    key = b"a key the test chose, 32 bytes.."
+    jwk = {"kty": "oct", "kid": "cli", "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
+    run = await fire_cli("syncfy", "documents.completed", "--url", receiver.url, "--secret", json.dumps(jwk))
+    assert run.code == 0, run.err
+    [hit] = receiver.hits
+    assert syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)["rid"] == hit.json["rid"]
+

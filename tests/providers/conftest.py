@@ -1,0 +1,412 @@
+"""Helpers for tests that watch real deliveries, shared by the provider files here and by
+tests/test_delivery.py, test_fire_cli.py, test_audit.py and test_signing.py: the consumers'
+verifiers written from PROVIDERS.md, a receiver on the test's own loop (`receiver` in this folder),
+webhook registration and firing through the control API, the checks of a notification against its
+schemas, the `fire` CLI run as a subprocess, a consumer on its own thread (`Consumer`), and an
+in-process `emulator` for the tests that use the suite's control `client`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict
+
+from emulator import Emulator
+from emulator.delivery.specs import signature_spec
+from emulator.engine.provider import load_providers
+from emulator.server import LoopThread, start_site
+from emulator.state import STATE
+from tests.conftest import Answer, Api, free_port
+
+FAST = {"time_scale": 1e-6}
+PROVIDERS = ["paybook", "syncfy", "shareactor", "gigapay", "centry"]
+INTEGRATION = "11111111-1111-4111-8111-111111111111"
+OTHER_INTEGRATION = "22222222-2222-4222-8222-222222222222"
+
+# One tenant's credentials per provider, and a second tenant's.
+AUTH = {
+    "paybook": {"Authorization": "api_key api_key=PB"},
+    "syncfy": {"Authorization": "api_key api_key=SY"},
+    "shareactor": {"X-Share-Api-Key": "SA"},
+    "gigapay": {"Authorization": "Token GP", "Integration-ID": INTEGRATION},
+    "centry": {"Authorization": "Bearer CT"},
+}
+OTHER_AUTH = {
+    "paybook": {"Authorization": "api_key api_key=PB2"},
+    "syncfy": {"Authorization": "api_key api_key=SY2"},
+    "shareactor": {"X-Share-Api-Key": "SA2"},
+    "gigapay": {"Authorization": "Token GP2", "Integration-ID": INTEGRATION},
+    "centry": {"Authorization": "Bearer CT2"},
+}
+OTHER_TENANT = {"paybook": "PB2", "syncfy": "SY2", "shareactor": "SA2", "gigapay": "GP2", "centry": "CT2"}
+# Per provider: an event to fire, and another one a webhook can want instead.
+EVENTS = {
+    "paybook": ("credential_create", "refresh"),
+    "syncfy": ("credentials.created", "documents.completed"),
+    "shareactor": ("order.created", "payment.failed"),
+    "gigapay": ("Payout.created", "Employee.verified"),
+    "centry": ("on_product_save", "on_order_save"),
+}
+# Attempts before giving up: 1 + the documented retries.
+ATTEMPTS = {"paybook": 6, "syncfy": 6, "shareactor": 6, "gigapay": 11, "centry": 576}
+SIGNATURE_HEADERS = ("X-Share-Webhook-Signature", "Gigapay-Signature", "request-signature")
+SECRET = "s3cret"  # the secret tests choose when they fire at an explicit url
+
+SHAREACTOR_EXAMPLE_SECRET = "ed06e2f4e7bdb5ee6050695aba5ed3f2725fd3394df22f3a8a0c2856123a"
+GIGAPAY_EXAMPLE_SECRET = "c1329a085d65f7757838df5920fdcc9a"
+
+
+# -- verifiers, written from PROVIDERS.md ------------------------------------------------------------
+
+def shareactor_signature(secret: str, raw: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of the raw body, keyed by the webhook's secret as UTF-8."""
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def gigapay_signature(secret: str, t: str, raw: bytes) -> str:
+    """`t=<unix>,v1=<hex HMAC-SHA256(secret_key, t + "." + raw body)>`."""
+    return f"t={t},v1=" + hmac.new(secret.encode(), t.encode() + b"." + raw, hashlib.sha256).hexdigest()
+
+
+def gigapay_valid(header: str | None, secret: str, raw: bytes, now: float | None = None,
+                  tolerance: int = 300) -> bool:
+    """What a careful Gigapay consumer accepts: a well-formed header, a fresh `t`, a matching v1."""
+    if header is None:
+        return False
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    t, v1 = parts.get("t", ""), parts.get("v1", "")
+    if not t.isdigit() or abs((time.time() if now is None else now) - int(t)) > tolerance:
+        return False
+    return hmac.compare_digest(gigapay_signature(secret, t, raw), f"t={t},v1={v1}")
+
+
+def jwk_key_bytes(jwk: dict[str, str]) -> bytes:
+    """The key bytes of an "oct" JWK: base64url-decode(k), padding restored."""
+    k = jwk["k"]
+    return base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
+
+
+def syncfy_claims(token: str, key: bytes, raw: bytes) -> dict[str, Any]:
+    """Decode a request-signature HS256 JWT (PyJWT checks signature and exp) and check that it
+    covers exactly these body bytes; raises on anything a consumer would reject."""
+    claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["iat", "exp", "rid", "sha256"]})
+    if claims["sha256"] != hashlib.sha256(raw).hexdigest():
+        raise jwt.InvalidTokenError("the sha256 claim does not match the body")
+    if claims["rid"] != json.loads(raw)["rid"]:
+        raise jwt.InvalidTokenError("the rid claim does not match the body")
+    return claims
+
+
+def signature_valid(provider: str, hit: Hit, secret: Any) -> bool:
+    """Whether `hit` passes `provider`'s documented verification with `secret` (text, or a JWK)."""
+    if provider == "shareactor":
+        sent = hit.headers.get("X-Share-Webhook-Signature")
+        return sent is not None and hmac.compare_digest(sent, shareactor_signature(secret, hit.raw))
+    if provider == "gigapay":
+        return gigapay_valid(hit.headers.get("Gigapay-Signature"), secret, hit.raw)
+    if provider == "syncfy":
+        token = hit.headers.get("request-signature")
+        try:
+            return token is not None and bool(syncfy_claims(token, jwk_key_bytes(secret), hit.raw))
+        except jwt.PyJWTError:
+            return False
+    # Paybook and Centry do not sign: a notification carries no signature header at all.
+    return not any(name in hit.headers for name in SIGNATURE_HEADERS)
+
+
+# -- the receiver: a real HTTP endpoint on the test's loop ------------------------------------------
+
+@dataclass
+class Hit:
+    """One request the receiver got."""
+
+    path: str
+    headers: CIMultiDict[str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+class Receiver:
+    """An aiohttp server on 127.0.0.1 that records every request and answers from a script of
+    (status, delay seconds); 200 at once when the script is empty."""
+
+    def __init__(self) -> None:
+        self.hits: list[Hit] = []
+        self.script: deque[tuple[int, float]] = deque()
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answer(self, *responses: int | tuple[int, float]) -> None:
+        """Answer the next requests with these statuses, or (status, delay) pairs."""
+        self.script.extend(r if isinstance(r, tuple) else (r, 0.0) for r in responses)
+
+    def paths(self) -> list[str]:
+        return sorted(hit.path for hit in self.hits)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.hits.append(Hit(request.path_qs, CIMultiDict(request.headers), await request.read()))
+        status, delay = self.script.popleft() if self.script else (200, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
+        return web.Response(status=status)
+
+    async def start(self, port: int = 0) -> Receiver:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner = None
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Hit]:
+        """Until `count` requests have arrived (fails the test after `timeout` seconds)."""
+        async with asyncio.timeout(timeout):
+            while len(self.hits) < count:
+                await asyncio.sleep(0.005)
+        return self.hits
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """In this folder, the recorder above on the test's loop (the suite's `receiver` elsewhere is the
+    shipped `webhook_receiver`). Tests name it before `make_api`/`api`, so their emulator stops
+    first (nothing in flight)."""
+    started = await Receiver().start()
+    yield started
+    await started.stop()
+
+
+def closed_url(path: str = "/down") -> str:
+    """A URL where nothing listens: connection refused."""
+    return f"http://127.0.0.1:{free_port()}{path}"
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+async def register(api: Api, provider: str, url: str, events: list[str], *, auth: dict[str, str] | None = None,
+                   **fields: Any) -> dict[str, Any]:
+    """Create a webhook through the provider's own API; returns the webhook as the API shows it."""
+    headers = AUTH[provider] if auth is None else auth
+    if provider in ("paybook", "syncfy"):
+        path = "/v1/webhooks" if provider == "paybook" else "/v1/webhooks/subscriptions"
+        answer = await api.post(path, json={"url": url, "events": events, **fields}, headers=headers)
+        assert answer.status == 200, answer.json
+        return answer.json["response"]
+    if provider == "shareactor":
+        [event_type] = events
+        answer = await api.post("/webhooks", json={"endpoint": url, "event_type": event_type, **fields},
+                                headers=headers)
+        assert answer.status == 200, answer.json
+    elif provider == "gigapay":
+        answer = await api.post("/v2/webhooks/", json={"url": url, "events": events, **fields}, headers=headers)
+        assert answer.status == 201, answer.json
+    else:
+        body = {"callback_url": url, **dict.fromkeys(events, True), **fields}
+        answer = await api.post("/conexion/v1/webhooks.json", json=body, headers=headers)
+        assert answer.status == 200, answer.json
+    return answer.json
+
+
+async def jwk_of(api: Api) -> dict[str, str]:
+    answer = await api.get("/_emulator/providers/syncfy/jwk")
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+async def webhook_secret(api: Api, provider: str, webhook: dict[str, Any]) -> Any:
+    """What a consumer verifies `provider`'s notifications to this webhook with."""
+    return {"shareactor": webhook.get("secret"), "gigapay": webhook.get("secret_key"),
+            "syncfy": await jwk_of(api) if provider == "syncfy" else None}.get(provider)
+
+
+async def chosen_secret(api: Api, provider: str) -> tuple[dict[str, Any], Any]:
+    """For a firing at an explicit url: the extra body fields and the secret to verify with."""
+    if provider in ("shareactor", "gigapay"):
+        return {"secret": SECRET}, SECRET
+    if provider == "syncfy":
+        return {}, await jwk_of(api)
+    return {}, None
+
+
+async def fire(api: Api, **body: Any) -> Answer:
+    return await api.post("/_emulator/events", json=body)
+
+
+async def fired(api: Api, **body: Any) -> list[dict[str, Any]]:
+    """Fire with `wait` and return the deliveries, each with its final outcome."""
+    answer = await fire(api, wait=True, **body)
+    assert answer.status == 200, answer.json
+    assert answer.json["complete"] is True
+    return answer.json["deliveries"]
+
+
+async def fired_at(api: Api, provider: str, event: str | list[str], url: str, **body: Any
+                   ) -> tuple[list[dict[str, Any]], Any]:
+    """Fire at one explicit url (with a chosen secret where the provider takes one); returns the
+    deliveries and the secret to verify with."""
+    extra, secret = await chosen_secret(api, provider)
+    return await fired(api, provider=provider, event=event, url=url, **extra, **body), secret
+
+
+async def delivery(api: Api, delivery_id: str) -> dict[str, Any]:
+    answer = await api.get(f"/_emulator/deliveries/{delivery_id}")
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+async def settled(api: Api, delivery_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The delivery once it has a final outcome."""
+    async with asyncio.timeout(timeout):
+        while (found := await delivery(api, delivery_id))["status"] == "pending":
+            await asyncio.sleep(0.01)
+    return found
+
+
+async def listed(api: Api, query: str = "") -> list[str]:
+    """Ids of the deliveries GET /_emulator/deliveries lists for `query`."""
+    answer = await api.get("/_emulator/deliveries" + query)
+    assert answer.status == 200, answer.json
+    return [d["id"] for d in answer.json["deliveries"]]
+
+
+def schema_errors(api: Api, provider: str, schema: str, value: Any) -> list[str]:
+    validator = api.app[STATE].providers[provider].validator(schema)
+    return [f"{schema}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(value)]
+
+
+def carried_events(provider: str, body: Any) -> list[tuple[str | None, Any]]:
+    """(event name, payload) of each event in a notification body, read the way the docs describe
+    it (Gigapay's body names no event)."""
+    match provider:
+        case "syncfy":
+            return [(e["header"]["event"]["name"], e["payload"]) for e in body["events"]]
+        case "shareactor":
+            return [(body["kind"], body["object"])]
+        case "centry":
+            return [(body["topic"], body)]
+        case "paybook":
+            return [(body["event"], body)]
+        case _:
+            return [(None, body)]
+
+
+def check_notification(api: Api, provider: str, hit: Hit, events: list[str]) -> Any:
+    """The body is JSON, matches the whole-notification schema (where the fixture has one) and
+    carries exactly `events`, each payload matching its event's schema. Returns the body."""
+    assert hit.headers["Content-Type"].startswith("application/json")
+    spec = api.app[STATE].providers[provider]
+    body = hit.json
+    assert spec.delivery is not None and spec.events is not None
+    errors = schema_errors(api, provider, spec.delivery.schema, body) if spec.delivery.schema else []
+    carried = carried_events(provider, body)
+    for (name, payload), event in zip(carried, events, strict=True):
+        assert name in (event, None)
+        errors += schema_errors(api, provider, spec.events.catalogue[event].schema, payload)
+    assert not errors, errors
+    return body
+
+
+# -- the `fire` CLI, a consumer on its own thread, an emulator for the control client ----------------
+
+@dataclass
+class Run:
+    """What the user saw: exit status, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        return json.loads(self.out)["deliveries"]
+
+
+async def fire_cli(*args: str) -> Run:
+    """Run `python -m emulator fire ARGS --json` with this environment; awaited, so the receiver on
+    this loop keeps answering."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emulator", "fire", *args, "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+class Consumer:
+    """A webhook consumer on 127.0.0.1: `decide(path, hit)` gives each answer's status."""
+
+    def __init__(self, decide: Callable[[str, Hit], int], delay: float = 0.0) -> None:
+        self.decide = decide
+        self.delay = delay
+        self.hits: list[Hit] = []
+        self._thread = LoopThread("test-consumer")
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        hit = Hit(request.path, CIMultiDict(request.headers), await request.read())
+        self.hits.append(hit)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return web.Response(status=self.decide(request.path, hit))
+
+    def __enter__(self) -> Consumer:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner, port = self._thread.run(start_site(app, "127.0.0.1", 0, 0.2))
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        self._thread.run(self._runner.cleanup(), timeout=30)
+        self._thread.stop()
+
+
+def accept_all(path: str, hit: Hit) -> int:
+    return 200
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """The module's emulator behind the suite's `client` fixture (tests/conftest.py)."""
+    with Emulator(time_scale=0.001) as emulator:
+        yield emulator
+
+
+# -- the project's signer (tests/test_signing.py) -------------------------------------------------------
+
+SPECS = {name: signature_spec(p) for name, p in load_providers([]).items()}
+GIGAPAY_BODY = b'{"id":"1847","name":"Albin Lindskog","verified_at":"2019-05-23T11:57:03.742345Z"}'
