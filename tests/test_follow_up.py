@@ -107,8 +107,8 @@ async def _follow_ids(api: Api, provider_name: str, event: str, payload: Any) ->
         assert answer.status == 200, (event, answer.json)
         found = _unwrapped(provider_name, answer.json)
         assert get_path(found, kind.id) == object_id
-        if effect.object is not None:  # the notification carries the object: the same object
-            assert get_path(found, kind.id) == get_path(payload, kind.id)
+        if effect.exact:  # the notification carries the object: the same object, field for field
+            assert found == payload, event
     return fetched
 
 

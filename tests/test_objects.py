@@ -140,3 +140,63 @@ def test_a_state_files_object_is_validated(tmp_path: Path) -> None:
     state.write_text("$objects:\n  centry:\n    CE:\n      order:\n        - {_id: 5}\n")
     with pytest.raises(StateError, match=r"at \$\.\$objects\.centry\.CE\.order\[0\]\._id: an id is a string"):
         Emulator(Settings(port=0, state=state)).start()
+
+
+async def test_options_on_an_object_route_answers_as_the_webhook_routes_do(api: Api) -> None:
+    webhooks = await api.request("OPTIONS", "/v2/webhooks/", headers=GIGAPAY)
+    for path in ("/v2/payouts/", f"/v2/payouts/{PAYOUT}/"):
+        described = await api.request("OPTIONS", path, headers=GIGAPAY)
+        assert described.status == 200 and described.json["renders"] == webhooks.json["renders"]
+        assert described.json["name"] == ("Payout List" if path.endswith("payouts/") else "Payout Instance")
+        assert "actions" not in described.json  # (a read-only view: DRF lists no actions)
+    refused = await api.delete("/v2/payouts/", headers=GIGAPAY)
+    assert refused.headers["Allow"] == "GET, HEAD, OPTIONS"
+    preflight = await api.request("OPTIONS", "/v1/webhooks", headers=PAYBOOK)
+    for path in ("/v1/credentials", "/v1/accounts", "/v1/transactions", "/v1/credentials/5e73bfe6d036f64a591d88ff"):
+        answer = await api.request("OPTIONS", path)
+        assert (answer.status, answer.raw) == (200, preflight.raw), path
+        assert answer.headers["Access-Control-Allow-Origin"] == preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_a_firing_that_would_store_a_misshapen_object_is_refused_with_nothing_stored_or_sent(api: Api) -> None:
+    await api.post("/v2/webhooks/", headers=GIGAPAY,
+                   json={"url": "http://127.0.0.1:9/hook", "events": ["Payout.created"]})
+    wrong = await api.post("/_emulator/events", json={
+        "provider": "centry", "event": "on_product_save", "tenant": "CE", "data": {"product_id": "not-hex"},
+        "objects": {"product": {"price": "notnum"}}}, validate=False)
+    assert wrong.status == 400 and wrong.json["error"] == "validation"
+    assert wrong.json["message"].startswith("at $.data: on_product_save would store product not-hex")
+    priced = await api.post("/_emulator/events", json={
+        "provider": "centry", "event": "on_product_save", "tenant": "CE", "objects": {"product": {"price": "notnum"}}},
+                            validate=False)
+    assert priced.status == 400 and priced.json["message"].startswith("at $.objects.product.price: ")
+    numbers = await api.post("/_emulator/events", json={"provider": "gigapay", "event": "Payout.created",
+                                                        "tenant": "GP", "data": {"amount": 5, "employee": 5}},
+                             validate=False)
+    assert numbers.status == 400 and numbers.json["message"].startswith("at $.data: Payout.created would store payout")
+    assert "objects" not in (await api.get("/_emulator/state")).json["centry"]
+    assert "objects" not in (await api.get("/_emulator/state")).json["gigapay"]
+    assert (await api.get("/_emulator/deliveries")).json["deliveries"] == []
+    fired = await api.post("/_emulator/events", json={"provider": "centry", "event": "on_product_save", "tenant": "CE",
+                                                      "objects": {"product": {"price": 990}}})
+    assert fired.status == 202
+    snapshot = (await api.get("/_emulator/state/snapshot")).json
+    assert (await api.put("/_emulator/state", json=snapshot)).status == 200
+
+
+async def test_the_objects_of_one_firing_name_each_other(api: Api) -> None:
+    credential = "5e73bfe6d036f64a591d88ff"
+    await api.post("/_emulator/events", json={"provider": "paybook", "event": "refresh", "tenant": "PB",
+                                              "data": {"id_credential": credential}})
+    [account] = (await api.get(f"/v1/accounts?id_credential={credential}", headers=PAYBOOK)).json["response"]
+    transactions = (await api.get(f"/v1/transactions?id_credential={credential}", headers=PAYBOOK)).json["response"]
+    [attachment] = (await api.get(f"/v1/attachments?id_credential={credential}", headers=PAYBOOK)).json["response"]
+    assert len(transactions) == 3 and {t["id_account"] for t in transactions} == {account["id_account"]}
+    listing = [t for t in transactions if t["attachments"]]
+    assert [a["id_attachment"] for t in listing for a in t["attachments"]] == [attachment["id_attachment"]]
+    assert attachment["id_account"] == account["id_account"]
+    assert attachment["id_transaction"] == listing[0]["id_transaction"]
+    await api.post("/_emulator/events", json={"provider": "centry", "event": "on_product_save", "tenant": "CE",
+                                              "data": {"product_id": "597644781d41c846ea0000ab"}})
+    product = (await api.get("/conexion/v1/products/597644781d41c846ea0000ab.json", headers=CENTRY)).json
+    assert product["variants"] and {v["product_id"] for v in product["variants"]} == {"597644781d41c846ea0000ab"}

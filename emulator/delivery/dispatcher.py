@@ -260,6 +260,8 @@ class Dispatcher:
         targets = [(target, names)] if target is not None else self.subscribers(provider, names, tenant, scope)
         rule = spec.subscribers.payload_match
         given = rule is not None and isinstance(overrides, dict) and rule.payload in overrides
+        if provider.objects is not None:  # (EventError, nothing stored or logged, if an object does not fit)
+            on_firing(self, provider, built.values(), self._places(provider, targets, tenant, scope), objects)
         deliveries = []
         for each, wanted in targets:
             events = [built[n] for n in wanted]
@@ -271,8 +273,6 @@ class Dispatcher:
                 if logged:
                     self._log(delivery)
                 deliveries.append(delivery)
-        if provider.objects is not None:
-            on_firing(self, provider, built.values(), self._places(provider, targets, tenant, scope), objects)
         return deliveries
 
     def _places(self, provider: Provider, targets: list[tuple[Target, list[str]]], tenant: str | None,

@@ -132,7 +132,7 @@ VALIDATION_MESSAGE = Context(
 
 _OBJECT_FRESH = "each variable of `events.fresh` and of `objects.fresh`, made once per firing (or put)"
 OBJECT_NEW = Context(
-    "A new object", ("$.objects.kinds.<kind>.new",),
+    "A new object", ("$.objects.kinds.<kind>.new", "$.objects.kinds.<kind>.at.<path>"),
     {"id": "the new object's id (given, or made as the kind's `generate` says)",
      "ref": "the tenant's ref (the id the webhooks' `tenant_ref` fields show)"},
     fresh=True, note="Laid over the kind's documented sample (its schema's first `examples` entry) for each new "
@@ -142,8 +142,10 @@ OBJECT_EFFECT = Context(
                                          "$.objects.events.<event>[<n>].set"),
     {key: _EVENT_NAMES[key] for key in ("event", "event_id", "webhook")}
     | {"payload": "the event's payload, filled for the tenant (as its notification carries it); "
-                  "`{payload.<key>}` names a member"},
-    members=("webhook", "payload"), fresh=True,
+                  "`{payload.<key>}` names a member",
+       "ids": "`{ids.<kind>}`: the id of the object of that kind an earlier effect of this firing stored (or "
+              "found, with `ensure`), so the objects of one firing name each other"},
+    members=("webhook", "payload", "ids"), fresh=True,
     note="Filled once per tenant (and scope) the event is fired for, before its notifications are sent; also "
          "offers " + _OBJECT_FRESH + ". `{webhook.<field>}` is a webhook of the tenant that gets the event.")
 OBJECT_PATH = Context(
@@ -438,10 +440,12 @@ class _Lint:
         for kind_name, kind in kinds.items():
             where = at("$.objects.kinds", kind_name)
             self.template(kind.get("new"), at(where, "new"), OBJECT_NEW, [*OBJECT_NEW.names, *self.object_fresh])
+            for path, value in (kind.get("at") or {}).items():
+                self.template(value, at(at(where, "at"), path), OBJECT_NEW, [*OBJECT_NEW.names, *self.object_fresh])
             for index, route in enumerate(kind.get("routes") or []):
                 self.object_route(route, at(at(where, "routes"), index))
         catalogue = _section(self.raw, "events", "catalogue")
-        names = [*_EVENT_NAMES, "payload", *self.object_fresh]
+        names = [*_EVENT_NAMES, "payload", "ids", *self.object_fresh]
         names.remove("rid")
         for event, effects in _section(objects, "events").items():
             where = at("$.objects.events", event)

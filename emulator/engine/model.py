@@ -397,6 +397,15 @@ class ObjectZip:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectOptions:
+    """What OPTIONS on an object route answers (a metadata document, a CORS preflight)."""
+
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    response: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectRoute:
     """One GET route of an object kind: one object by its id, or a list (filtered, paged)."""
 
@@ -407,6 +416,7 @@ class ObjectRoute:
     decode: tuple[str, ...] = ()
     zip: ObjectZip | None = None
     response: str | None = None
+    options: ObjectOptions | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -419,6 +429,7 @@ class ObjectKind:
     generate: Any = "uuid4"
     scoped: bool = False
     new: Any = field(default_factory=dict)
+    at: Mapping[str, Any] = field(default_factory=dict)  # paths (`[]`: each element) set on a new object
     hidden: tuple[str, ...] = ()
     soft_delete: str | None = None
     deleted_answer: str = "not_found"
@@ -433,6 +444,7 @@ class ObjectEffect:
     id: Any = None
     ensure: int | None = None
     object: Any = None
+    exact: bool = False  # the object is `object` as it is (the notified one), nothing of the sample's
     assign: Any = field(default_factory=dict, metadata=_key("set"))
     delete: bool = False
     if_missing: bool = False

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from emulator.engine.clock import Clock
-from emulator.engine.events import fresh_value
+from emulator.engine.events import EventError, fresh_value
 from emulator.engine.ids import IdSource
 from emulator.engine.model import ObjectEffect, ObjectKind, Objects
 from emulator.engine.provider import Provider
@@ -80,6 +80,19 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     data[last] = value
 
 
+def set_each(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at a dotted path whose `[]` stands for every element of a list there (a
+    missing list or a non-object element is passed over)."""
+    head, fan_out, rest = path.partition("[].")
+    if not fan_out:
+        set_path(data, path, value)
+        return
+    items = get_path(data, head)
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            set_each(item, rest, copy.deepcopy(value))
+
+
 def spec_of(provider: Provider) -> Objects:
     assert provider.objects is not None
     return provider.objects
@@ -112,30 +125,91 @@ def _ref(state: Parts, provider: Provider, tenant: str) -> str:
 
 
 def _made(state: Parts, provider: Provider, tenant: str, kind_name: str, object_id: str, fields: Any,
-          values: Values, existing: StoredObject | None, ref: Callable[[], str] | None = None) -> dict[str, Any]:
-    """An object's data: `existing`'s (or a new one's, from the sample and `new`) with `fields` laid
-    over; `ref` makes the tenant's ref when `new` names it (unsaid: the store's)."""
+          values: Values, existing: StoredObject | None, ref: Callable[[], str] | None = None,
+          exact: bool = False) -> dict[str, Any]:
+    """An object's data: `existing`'s (or a new one's, from the sample, `new` and `at`) with `fields`
+    laid over, or `fields` alone when `exact`; `ref` makes the tenant's ref when a template names it
+    (unsaid: the store's)."""
     kind = kind_of(provider, kind_name)
-    if existing is not None:
+    if exact:
+        data: dict[str, Any] = {}
+    elif existing is not None:
         data = existing.data
     else:
         own = values.extend({"id": object_id}).with_factories({"ref": ref or partial(_ref, state, provider, tenant)})
         data = deep_merge(sample(provider, kind), fill(kind.new, own))
+        for path, template in kind.at.items():
+            set_each(data, path, fill(template, own))
     data = deep_merge(data, fields) if isinstance(fields, dict) else copy.deepcopy(data)
     set_path(data, kind.id, object_id)
     return data
 
 
-def _store(state: Parts, provider: Provider, place: Place, kind_name: str, object_id: str,
-           fields: Any, values: Values, deleted: bool = False) -> StoredObject:
+def _wrong(provider: Provider, kind: ObjectKind, data: dict[str, Any]) -> tuple[str, str] | None:
+    """The first place (`.price`, `[0]`; "" for the whole) where an object breaks its kind's schema,
+    and why; None when it fits."""
+    wrong = next(iter(provider.validator(kind.schema).iter_errors(data)), None)
+    if wrong is None:
+        return None
+    return "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in wrong.absolute_path), wrong.message
+
+
+class Staged:
+    """A firing's writes to the objects, kept apart from the store (and read through it) until
+    `commit`: an object that does not fit its kind's schema fails the firing with nothing stored."""
+
+    def __init__(self, state: Parts, provider: Provider) -> None:
+        self.state, self.provider = state, provider
+        self.pending: dict[tuple[str, str], dict[str, StoredObject | None]] = {}
+
+    def objects(self, tenant: str, kind_name: str) -> dict[str, StoredObject]:
+        """The tenant's objects of the kind as the firing has made them so far."""
+        stored = self.state.store.kind_objects(self.provider.object_pool, tenant, kind_name)
+        pending = self.pending.get((tenant, kind_name))
+        if not pending:
+            return stored
+        merged = {**stored, **{i: o for i, o in pending.items() if o is not None}}
+        return {i: o for i, o in merged.items() if i not in pending or pending[i] is not None}
+
+    def put(self, tenant: str, kind_name: str, object_id: str, stored: StoredObject, event: str,
+            given: Mapping[str, Any]) -> None:
+        """Stage an object; EventError naming the place (the firing's `objects`, when a field it gives
+        is wrong, else its `data`) if it does not fit its kind's schema."""
+        wrong = _wrong(self.provider, kind_of(self.provider, kind_name), stored.data)
+        if wrong is not None:
+            path, message = wrong
+            top = path[1:].split(".")[0].split("[")[0]
+            where = f"$.objects.{kind_name}{path}" if top in given else "$.data"
+            raise EventError(f"at {where}: {event} would store {kind_name} {object_id}, which breaks "
+                             f"{self.provider.name}'s {kind_name} shape at {kind_name}{path}: {message}")
+        self.pending.setdefault((tenant, kind_name), {})[object_id] = stored
+
+    def remove(self, tenant: str, kind_name: str, object_id: str) -> None:
+        self.pending.setdefault((tenant, kind_name), {})[object_id] = None
+
+    def commit(self) -> None:
+        """Write every pending change to the store, in the order they were made."""
+        pool, cap = self.provider.object_pool, spec_of(self.provider).cap
+        for (tenant, kind_name), changes in self.pending.items():
+            for object_id, stored in changes.items():
+                if stored is None:
+                    self.state.store.remove_object(pool, tenant, kind_name, object_id)
+                else:
+                    self.state.store.put_object(pool, tenant, kind_name, object_id, stored, cap)
+
+
+def _store(staged: Staged, place: Place, effect: ObjectEffect, event: str, object_id: str, fields: Any,
+           values: Values, given: Mapping[str, Any], deleted: bool = False) -> StoredObject:
     """Upsert one object: the stored one (or a new one) with `fields` laid over."""
-    kind = kind_of(provider, kind_name)
-    existing = state.store.kind_objects(provider.object_pool, place.tenant, kind_name).get(object_id)
-    data = _made(state, provider, place.tenant, kind_name, object_id, fields, values, existing)
+    provider = staged.provider
+    kind = kind_of(provider, effect.kind)
+    existing = staged.objects(place.tenant, effect.kind).get(object_id)
+    data = _made(staged.state, provider, place.tenant, effect.kind, object_id, fields, values, existing,
+                 exact=effect.exact)
     if deleted and kind.soft_delete:
         data[kind.soft_delete] = True
     stored = StoredObject(data, place.scope if kind.scoped else None, deleted)
-    state.store.put_object(provider.object_pool, place.tenant, kind_name, object_id, stored, spec_of(provider).cap)
+    staged.put(place.tenant, effect.kind, object_id, stored, event, given.get(effect.kind) or {})
     return stored
 
 
@@ -144,48 +218,60 @@ def _matches(data: Any, wanted: Mapping[str, Any]) -> bool:
                for k, v in wanted.items()) if isinstance(data, dict) else False
 
 
-def apply_effect(state: Parts, provider: Provider, place: Place, effect: ObjectEffect, values: Values,
-                 given: Mapping[str, Any]) -> None:
-    """What one effect does in one place: upsert, update, ensure or delete objects of its kind."""
+def apply_effect(staged: Staged, place: Place, effect: ObjectEffect, event: str, values: Values,
+                 given: Mapping[str, Any]) -> str | None:
+    """What one effect does in one place: upsert, update, ensure or delete objects of its kind; the
+    id of the object it is about (with `ensure`, the first that has its `set` fields)."""
+    state, provider = staged.state, staged.provider
     kind = kind_of(provider, effect.kind)
     object_fields = fill(effect.object, values) if effect.object is not None else {}
     assigned = fill(effect.assign, values)
     fields = deep_merge(deep_merge(object_fields if isinstance(object_fields, dict) else {}, assigned),
                         given.get(effect.kind) or {})
-    objects = state.store.kind_objects(provider.object_pool, place.tenant, effect.kind)
+    objects = staged.objects(place.tenant, effect.kind)
     if effect.ensure is not None:
-        have = sum(1 for o in objects.values()
-                   if not o.deleted and o.seen_from(place.scope) and _matches(o.data, assigned))
-        for _ in range(effect.ensure - have):
-            _store(state, provider, place, effect.kind, state.ids.generate(kind.generate), fields, values)
-        return
+        have = [i for i, o in objects.items()
+                if not o.deleted and o.seen_from(place.scope) and _matches(o.data, assigned)]
+        for _ in range(effect.ensure - len(have)):
+            have.append(state.ids.generate(kind.generate))
+            _store(staged, place, effect, event, have[-1], fields, values, given)
+        return have[0] if have else None
     object_id = fill(effect.id, values) if effect.id is not None else get_path(fields, kind.id)
     object_id = str(object_id) if isinstance(object_id, str | int) else state.ids.generate(kind.generate)
     existing = objects.get(object_id)
     if effect.delete:
         if kind.soft_delete:
-            _store(state, provider, place, effect.kind, object_id, fields, values, deleted=True)
+            _store(staged, place, effect, event, object_id, fields, values, given, deleted=True)
         else:
-            state.store.remove_object(provider.object_pool, place.tenant, effect.kind, object_id)
+            staged.remove(place.tenant, effect.kind, object_id)
     elif not (effect.if_missing and existing is not None and not existing.deleted):
-        _store(state, provider, place, effect.kind, object_id, fields, values)
+        _store(staged, place, effect, event, object_id, fields, values, given)
+    return object_id
 
 
 def on_firing(state: Parts, provider: Provider, events: Iterable[Fired], places: Iterable[Place],
               given: Mapping[str, Any] | None = None) -> None:
     """Store what each event is about in every place it is fired for, before any notification goes:
     a consumer that fetches what a notification names finds it. `given`: objects by kind, laid over
-    the ones the firing stores (a caller's own fields)."""
+    the ones the firing stores (a caller's own fields). Each effect's templates see `{ids.<kind>}`,
+    the ids of the objects earlier effects were about. EventError naming the place, with nothing
+    stored, when an object would not fit its kind's schema."""
     if provider.objects is None:
         return
     places = list(places)
+    staged = Staged(state, provider)
     for event in events:
         effects = provider.objects.events.get(event.name, ())
         for place in places if effects else ():
             base = event.values.extend({"webhook": place.webhook})
             values = fresh_values(provider, state, event.time, base.extend({"payload": fill(event.payload, base)}))
+            ids: dict[str, str] = {}
             for effect in effects:
-                apply_effect(state, provider, place, effect, values, given or {})
+                object_id = apply_effect(staged, place, effect, event.name, values.extend({"ids": dict(ids)}),
+                                         given or {})
+                if object_id is not None:
+                    ids[effect.kind] = object_id
+    staged.commit()
 
 
 def build(state: Parts, provider: Provider, tenant: str, kind_name: str, given: Any,
@@ -215,10 +301,9 @@ def build(state: Parts, provider: Provider, tenant: str, kind_name: str, given: 
     data = _made(state, provider, tenant, kind_name, object_id, fields, values, existing, ref)
     if deleted and kind.soft_delete:
         data[kind.soft_delete] = True
-    wrong = next(iter(provider.validator(kind.schema).iter_errors(data)), None)
+    wrong = _wrong(provider, kind, data)
     if wrong is not None:
-        path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in wrong.absolute_path)
-        raise ObjectError(f"at {where}{path}: {wrong.message}")
+        raise ObjectError(f"at {where}{wrong[0]}: {wrong[1]}")
     return object_id, StoredObject(data, scope if kind.scoped else None, deleted)
 
 

@@ -366,6 +366,8 @@ def _schema_names(fixture: Fixture) -> list[tuple[str, str]]:
         where = f"$.objects.kinds.{kind_name}"
         names.append((f"{where}.schema", kind.schema))
         names += [(f"{where}.routes[{i}].response", r.response) for i, r in enumerate(kind.routes) if r.response]
+        names += [(f"{where}.routes[{i}].options.response", r.options.response) for i, r in enumerate(kind.routes)
+                  if r.options and r.options.response]
     return names
 
 
@@ -432,6 +434,11 @@ def _object_routes(objects: Objects | None) -> list[Route]:
             routes.append(Route(method="GET", path=spec.path, action=f"object_{spec.answer}", pattern=pattern,
                                 literal_length=literal, response_schema=spec.response, kind=kind_name,
                                 object_route=spec))
+            if spec.options is not None:
+                routes.append(Route(method="OPTIONS", path=spec.path, action="describe", pattern=pattern,
+                                    literal_length=literal, response_schema=spec.options.response,
+                                    body=spec.options.body, has_body=spec.options.body is not None,
+                                    headers=spec.options.headers))
     return routes
 
 
