@@ -21,6 +21,7 @@ ACME_KEY = {"Authorization": "Bearer acme-key"}
 GIGAPAY = {"Authorization": "Token GP", "Integration-ID": "integration-1"}
 CENTRY = {"Authorization": "Bearer CE"}
 PAYBOOK = {"Authorization": "api_key api_key=PB"}
+SHAREACTOR = {"X-Share-Api-Key": "SA"}
 PAYOUT = "0177270d-f94b-4ab9-88ba-ac1fa2f791aa"
 
 
@@ -200,3 +201,44 @@ async def test_the_objects_of_one_firing_name_each_other(api: Api) -> None:
                                               "data": {"product_id": "597644781d41c846ea0000ab"}})
     product = (await api.get("/conexion/v1/products/597644781d41c846ea0000ab.json", headers=CENTRY)).json
     assert product["variants"] and {v["product_id"] for v in product["variants"]} == {"597644781d41c846ea0000ab"}
+
+
+async def test_object_lists_refuse_unusable_date_filters_as_the_webhook_list_does(api: Api) -> None:
+    webhooks = await api.get("/webhooks?from_date=abc", headers=SHAREACTOR, validate=False)
+    users = await api.get("/users?from_date=abc", headers=SHAREACTOR, validate=False)
+    assert webhooks.status == 400 and (users.status, users.json) == (webhooks.status, webhooks.json)
+    wrong_field = await api.get("/users?date_filter=nope", headers=SHAREACTOR, validate=False)
+    assert wrong_field.status == 400
+    assert (await api.get("/users?from_date=1475428903950", headers=SHAREACTOR)).status == 200
+
+
+async def test_an_unknown_object_is_not_found_in_the_kinds_own_words(api: Api) -> None:
+    anvil = await api.get("/acme/anvils/nope", headers=ACME_KEY)
+    assert (anvil.status, anvil.json) == (404, {"error": {"code": 404, "message": "no such anvil"}})
+    hook = await api.get("/acme/hooks/nope", headers=ACME_KEY)
+    assert hook.json["error"]["message"] == "no such hook"
+    payout = await api.get(f"/v2/payouts/{PAYOUT}/", headers=GIGAPAY)  # (unsaid: the provider's message)
+    assert (payout.status, payout.json) == (404, {"detail": "Not found."})
+
+
+async def test_a_put_objects_change_times_are_no_earlier_than_its_creation(api: Api) -> None:
+    oid = "57ee9c72d76d431f85111499"
+    await api.put("/_emulator/providers/shareactor/objects/user",
+                  json={"tenant": "SA", "object": {"_id": {"$oid": oid}}})
+    user = (await api.get(f"/users/{oid}", headers=SHAREACTOR)).json
+    assert user["modified"]["$date"] >= user["created"]["$date"] > 1475428903951  # (later than the sample's)
+    await api.put("/_emulator/providers/shareactor/objects/plan", json={"tenant": "SA", "object": {}})
+    [plan] = (await api.get("/_emulator/state")).json["shareactor"]["objects"]["SA"]["plan"]
+    assert plan["updated"]["$date"] >= plan["created"]["$date"]
+
+
+async def test_a_put_payouts_employee_and_payrun_are_there_to_follow(api: Api) -> None:
+    await api.put("/_emulator/providers/gigapay/objects/payout",
+                  json={"tenant": "GP", "scope": "integration-1", "object": {"id": PAYOUT}})
+    payout = (await api.get(f"/v2/payouts/{PAYOUT}/", headers=GIGAPAY)).json
+    employee = await api.get(f"/v2/employees/{payout['employee']}/", headers=GIGAPAY)
+    payrun = await api.get(f"/v2/payruns/{payout['payrun']}/", headers=GIGAPAY)
+    assert (employee.status, employee.json["id"]) == (200, payout["employee"])
+    assert (payrun.status, payrun.json["id"]) == (200, payout["payrun"])
+    other = await api.get(f"/v2/employees/{payout['employee']}/", headers={**GIGAPAY, "Integration-ID": "other"})
+    assert other.status == 404

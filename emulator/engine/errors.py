@@ -71,6 +71,7 @@ class ProviderError(Exception):
         issues: list[Issue] | None = None,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        message: str | None = None,
     ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
@@ -78,6 +79,7 @@ class ProviderError(Exception):
         self.issues = issues or []
         self.headers = headers or {}
         self.status = status  # answered instead of the kind's own status (an injected fault)
+        self.message = message  # answered instead of the kind's own message (an object kind's `not_found`)
 
 
 @dataclass
@@ -134,7 +136,7 @@ def render_error(provider: Provider, error: ProviderError, method: str, rid: Any
     kind = spec.kinds.get(error.kind) or NO_KIND
     detail = error.detail or issues_text(error.issues)
     base = {"detail": detail, "method": method}
-    template = lang.kinds.get(error.kind) if lang else None
+    template = error.message or (lang.kinds.get(error.kind) if lang else None)
     if template is None:
         template = kind.message if kind.message is not None else DEFAULT_MESSAGE.get(error.kind, "{detail}")
     message = fill(template, base)

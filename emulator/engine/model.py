@@ -433,6 +433,7 @@ class ObjectKind:
     hidden: tuple[str, ...] = ()
     soft_delete: str | None = None
     deleted_answer: str = "not_found"
+    not_found: str | None = None  # its 404's message; unsaid: the provider's, `{detail}` the kind's name
     routes: tuple[ObjectRoute, ...] = ()
 
 

@@ -15,7 +15,7 @@ from emulator.engine.errors import ProviderError
 from emulator.engine.model import ObjectKind, ObjectRoute
 from emulator.engine.objects import get_path, shown
 from emulator.engine.render import fill
-from emulator.engine.resources import Action, Call, Reply, page_values, window
+from emulator.engine.resources import Action, Call, Reply, check_filters, page_values, window
 from emulator.engine.responses import Download
 from emulator.engine.store import StoredObject
 
@@ -54,7 +54,7 @@ async def object_one(call: Call) -> Reply:
     kind, spec = _route(call)
     stored = _visible(call, kind).get(call.params.get("id", ""))
     if stored is None or (stored.deleted and kind.deleted_answer == "not_found"):
-        raise ProviderError("not_found")
+        raise ProviderError("not_found", kind.name, message=kind.not_found)
     return Reply(200, fill("{object}" if spec.body is None else spec.body, {"object": _show(kind, spec, stored)}))
 
 
@@ -78,6 +78,7 @@ async def object_list(call: Call) -> Reply:
     """GET of a list: the tenant's live objects of the kind that match the route's filters, in the
     order they were first stored, paged as the provider's `list.paging` says."""
     kind, spec = _route(call)
+    check_filters(call)
     matching = _matching(call, kind, spec)
     offset, limit, page = window(call)
     found = matching[offset:None if limit is None else offset + limit]

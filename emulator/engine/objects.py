@@ -311,8 +311,22 @@ def put(state: Parts, provider: Provider, tenant: str, kind_name: str, given: An
         scope: str | None = None) -> tuple[str, StoredObject]:
     """Store an object a caller gives (see build); ObjectError if it does not fit."""
     object_id, made = build(state, provider, tenant, kind_name, given, scope)
-    state.store.put_object(provider.object_pool, tenant, kind_name, object_id, made, spec_of(provider).cap)
+    staged = Staged(state, provider)
+    staged.pending[(tenant, kind_name)] = {object_id: made}
+    values = fresh_values(provider, state, state.clock.now(), Values({"payload": made.data}))
+    for effect in _companions(provider, kind_name):
+        apply_effect(staged, Place(tenant, made.scope, {}), effect, f"a put {kind_name}", values, {})
+    staged.commit()
     return object_id, made
+
+
+def _companions(provider: Provider, kind_name: str) -> tuple[ObjectEffect, ...]:
+    """The effects of a firing whose object of the kind is its payload that make the objects the
+    payload refers to when missing (a payout's employee and payrun): a put object refers to them too."""
+    for effects in spec_of(provider).events.values():
+        if effects and effects[0].kind == kind_name and effects[0].object == "{payload}":
+            return tuple(e for e in effects[1:] if e.if_missing)
+    return ()
 
 
 def shown(kind: ObjectKind, data: dict[str, Any]) -> dict[str, Any]:

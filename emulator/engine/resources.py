@@ -299,6 +299,13 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
     return keeps
 
 
+def check_filters(call: Call) -> None:
+    """Refuse unusable timestamp and date-range filter values (the fixture's `list.filters` and
+    `list.date_range`) as the webhook list does: for lists of other things (the objects)."""
+    _filters(call)
+    _date_range(call)
+
+
 def _equals(call: Call) -> list[Callable[[Record], bool]]:
     """Filters such as `id_environment=...` from the fixture's `list.equals`: the stored field equals the value."""
     query = call.request.query
