@@ -242,3 +242,15 @@ async def test_a_put_payouts_employee_and_payrun_are_there_to_follow(api: Api) -
     assert (payrun.status, payrun.json["id"]) == (200, payout["payrun"])
     other = await api.get(f"/v2/employees/{payout['employee']}/", headers={**GIGAPAY, "Integration-ID": "other"})
     assert other.status == 404
+
+
+def test_a_state_files_payout_has_its_employee_and_payrun_to_follow(tmp_path: Path) -> None:
+    state = tmp_path / "state.yaml"
+    state.write_text(f"$objects:\n  gigapay:\n    GP:\n      payout: [{{id: {PAYOUT}, $scope: integration-1}}]\n",
+                     encoding="utf-8")
+    with Emulator(state=state) as emulator:
+        headers = {"Authorization": "Token GP", "Integration-ID": "integration-1"}
+        payout = requests.get(f"{emulator.url}/v2/payouts/{PAYOUT}/", headers=headers, timeout=10).json()
+        for kind in ("employee", "payrun"):
+            followed = requests.get(f"{emulator.url}/v2/{kind}s/{payout[kind]}/", headers=headers, timeout=10)
+            assert (followed.status_code, followed.json()["id"]) == (200, payout[kind])

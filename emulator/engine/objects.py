@@ -313,11 +313,24 @@ def put(state: Parts, provider: Provider, tenant: str, kind_name: str, given: An
     object_id, made = build(state, provider, tenant, kind_name, given, scope)
     staged = Staged(state, provider)
     staged.pending[(tenant, kind_name)] = {object_id: made}
-    values = fresh_values(provider, state, state.clock.now(), Values({"payload": made.data}))
-    for effect in _companions(provider, kind_name):
-        apply_effect(staged, Place(tenant, made.scope, {}), effect, f"a put {kind_name}", values, {})
+    _stage_companions(staged, tenant, kind_name, made)
     staged.commit()
     return object_id, made
+
+
+def add_companions(state: Parts, provider: Provider, tenant: str, kind_name: str, made: StoredObject) -> None:
+    """Store the objects a stored object refers to when they are missing (a state document's payout
+    gets its employee and payrun, as a put one does)."""
+    staged = Staged(state, provider)
+    _stage_companions(staged, tenant, kind_name, made)
+    staged.commit()
+
+
+def _stage_companions(staged: Staged, tenant: str, kind_name: str, made: StoredObject) -> None:
+    provider = staged.provider
+    values = fresh_values(provider, staged.state, staged.state.clock.now(), Values({"payload": made.data}))
+    for effect in _companions(provider, kind_name):
+        apply_effect(staged, Place(tenant, made.scope, {}), effect, f"a put {kind_name}", values, {})
 
 
 def _companions(provider: Provider, kind_name: str) -> tuple[ObjectEffect, ...]:

@@ -299,9 +299,12 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
     now = state.clock.now()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
+    owners = {p.object_pool: p for p in reversed(list(state.providers.values())) if p.objects}
+    caps = {pool: p.objects.cap for pool, p in owners.items() if p.objects is not None}
     for (pool, tenant, kind, object_id), made in loaded.objects.items():
-        cap = next(p.objects.cap for p in state.providers.values() if p.object_pool == pool and p.objects)
-        store.put_object(pool, tenant, kind, object_id, made, cap)
+        store.put_object(pool, tenant, kind, object_id, made, caps[pool])
+    for (pool, tenant, kind, _), made in loaded.objects.items():  # (once every object of the document is in)
+        objects.add_companions(state, owners[pool], tenant, kind, made)
     store.commit()
     state.forget()
     store.jwks.clear()  # the document's keys only: a replaced state keeps none of the old ones
