@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+from pathlib import Path
 
 import pytest
 import requests
@@ -105,3 +106,23 @@ def test_an_in_process_emulator_leaves_the_host_process_garbage_collector_alone(
         emu.client.reset()
         assert (gc.get_threshold(), gc.get_freeze_count()) == before
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_loading_providers_leaves_the_collector_on_or_off_as_it_was(tmp_path: Path) -> None:
+    # (It pauses cycle collection while it loads; a fixtures folder of its own makes it load anew.)
+    import shutil
+
+    from emulator.engine.provider import load_providers
+
+    folder = tmp_path / "acme"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "acme", folder)
+    assert gc.isenabled()
+    assert "acme" in load_providers([folder])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (folder / "acme.yaml").write_text((folder / "acme.yaml").read_text() + "\n", encoding="utf-8")
+        assert "acme" in load_providers([folder])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -62,12 +62,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     settings = settings_of(args)
+    # No cycle collection while the app is imported and built: all of it lives as long as the
+    # process (tune_garbage_collector freezes it and turns collection back on).
+    gc.disable()
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     try:
         asyncio.run(_serve(settings))
     except OSError as exc:
         print(f"webhook-emulator: {listen_problem(exc, settings.host, settings.port)}", file=sys.stderr)
         return 2
+    finally:
+        gc.enable()  # (already on once serving; an app that never served must not leave it off)
     return 0
 
 
@@ -125,12 +130,14 @@ def loaded_summary(app: Any) -> list[str]:
 
 def tune_garbage_collector() -> None:
     """For `serve`, which owns its process (an in-process Emulator leaves its host's collector
-    alone): what exists once the app is up (modules, fixtures, schemas) lives as long as the process,
-    so it is frozen out of every later collection, and collections come less often. A webhook's
+    alone): what exists once the app is up (modules, fixtures, schemas; built with collection off)
+    lives as long as the process, so it is frozen out of every later collection, collections come
+    less often, and collection is on again. A webhook's
     objects are freed by reference counting; the cycle collector's full passes over a growing store
     were the long pauses behind the p99 latency of creates."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()
 
 
 def listen_problem(exc: OSError, host: str, port: int) -> str:
