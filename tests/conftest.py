@@ -111,28 +111,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def line_with(stream: IO[str], needle: str, timeout: float = 30.0) -> str:
-    """The first line of a child's output that holds `needle`; fails the test if none comes
-    within `timeout` seconds (a hung child) or the stream ends first. A thread reads the stream."""
-    lines: queue.Queue[str | None] = queue.Queue()
+class Output:
+    """A child's output, read line by line on a thread of its own (one per stream, so that reading
+    it several times loses no line)."""
 
-    def pump() -> None:
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
         for line in stream:
-            lines.put(line)
-        lines.put(None)
+            self._lines.put(line)
+        self._lines.put(None)
 
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"no line with {needle!r} within {timeout:g} s; got {seen!r}")
-        if line is None:
-            pytest.fail(f"the output ended without a line with {needle!r}; got {seen!r}")
-        if needle in line:
-            return line
-        seen.append(line)
+    def next_with(self, needle: str, timeout: float = 30.0) -> str:
+        """The next line holding `needle`; fails the test if none comes within `timeout` seconds (a
+        hung child) or the output ends first."""
+        seen: list[str] = []
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"no line with {needle!r} within {timeout:g} s; got {seen!r}")
+            if line is None:
+                pytest.fail(f"the output ended without a line with {needle!r}; got {seen!r}")
+            if needle in line:
+                return line
+            seen.append(line)
+
+
+def line_with(stream: IO[str], needle: str, timeout: float = 30.0) -> str:
+    """The first line of a child's output that holds `needle` (see Output), for a stream read once."""
+    return Output(stream).next_with(needle, timeout)
 
 
 @pytest.fixture

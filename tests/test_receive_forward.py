@@ -6,18 +6,15 @@ an emulator fires at the command's port, and a receiver stands in for the user's
 from __future__ import annotations
 
 import json
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from typing import IO
 
 import pytest
 
 from emulator import Emulator, Receiver
-from tests.conftest import free_port
+from tests.conftest import Output, free_port
 
 SECRET = "c1329a085d65f7757838df5920fdcc9a"
 
@@ -33,33 +30,6 @@ def app() -> Iterator[Receiver]:
     """The user's app the notifications are forwarded to."""
     with Receiver() as running:
         yield running
-
-
-class Output:
-    """A child's output, read line by line on a thread of its own."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def next_with(self, needle: str, timeout: float = 30.0) -> str:
-        """The next line holding `needle`; fails the test if none comes in time or the output ends."""
-        seen = []
-        while True:
-            try:
-                line = self._lines.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"no line with {needle!r} within {timeout:g} s; got {seen!r}")
-            if line is None:
-                pytest.fail(f"the output ended without a line with {needle!r}; got {seen!r}")
-            if needle in line:
-                return line
-            seen.append(line)
 
 
 Start = Callable[..., tuple[str, Output]]
