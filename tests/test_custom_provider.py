@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from emulator import create_app
 from emulator.engine.provider import FixtureError, load_providers
+from emulator.receiver import Receiver
 from emulator.settings import Settings
 from tests.conftest import Api, MakeApi
 
@@ -52,26 +52,16 @@ async def test_its_own_errors(acme: Api) -> None:
     assert invalid.status == 422 and "topics.0" in invalid.json["error"]["message"]
 
 
-async def test_its_deliveries_are_signed_as_its_fixture_says(acme: Api, aiohttp_server: object) -> None:
-    received: list[web.Request] = []
-    bodies: list[bytes] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        received.append(request)
-        bodies.append(await request.read())
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    server = await aiohttp_server(app)  # type: ignore[operator]
-    hook = (await acme.post("/acme/hooks", json={"target": str(server.make_url("/hook")), "topics": ["anvil.dropped"]},
+async def test_its_deliveries_are_signed_as_its_fixture_says(acme: Api, receiver: Receiver) -> None:
+    hook = (await acme.post("/acme/hooks", json={"target": receiver.url_for("/hook"), "topics": ["anvil.dropped"]},
                             headers=AUTH)).json
     [delivery] = (await acme.post("/_emulator/events", json={"provider": "acme", "event": "anvil.dropped",
                                                              "wait": True})).json["deliveries"]
     assert delivery["status"] == "delivered"
-    expected = "sha256=" + hmac.new(hook["secret"].encode(), bodies[0], hashlib.sha256).hexdigest()
-    assert received[0].headers["Acme-Signature"] == expected
-    assert bodies[0].startswith(b'{"id":"' + delivery["event_ids"][0].encode())
+    [received] = receiver.received
+    expected = "sha256=" + hmac.new(hook["secret"].encode(), received.body, hashlib.sha256).hexdigest()
+    assert received.headers["Acme-Signature"] == expected
+    assert received.body.startswith(b'{"id":"' + delivery["event_ids"][0].encode())
 
 
 def test_built_in_providers_stay_alongside() -> None:

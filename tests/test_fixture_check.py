@@ -9,12 +9,11 @@ import dataclasses
 import json
 import shutil
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import UnionType
 
 import pytest
-from aiohttp import web
 
 from emulator.cli import main
 from emulator.engine import fixture_lint
@@ -22,6 +21,7 @@ from emulator.engine.errors import DEFAULT_MESSAGE
 from emulator.engine.model import Fixture, yaml_key
 from emulator.engine.provider import FixtureError, read_yaml
 from emulator.engine.validation import DEFAULT_MESSAGES
+from emulator.receiver import Receiver
 from emulator.settings import Settings
 from tests.conftest import MakeApi
 
@@ -164,7 +164,7 @@ def uses(names: tuple[str, ...]) -> str:
 
 
 async def test_every_placeholder_the_check_offers_is_filled(acme: Path, make_api: MakeApi,
-                                                          aiohttp_server: Callable[..., object]) -> None:
+                                                          receiver: Receiver) -> None:
     """Templates that use every name the check offers in their place come out with none left."""
     lint = fixture_lint
     edit(acme, 'body: {error: {code: "{status}", message: "{message}"}}', f"body: {every(lint.ERROR_BODY.names)}")
@@ -181,18 +181,7 @@ async def test_every_placeholder_the_check_offers_is_filled(acme: Path, make_api
     edit(acme, 'value: "sha256={digest}"', "value: '{timestamp} {rid} {body_sha256} {digest}', "
          "message: '{timestamp} {rid} {body_sha256} {body}'")
     api = await make_api(fixtures=[acme], time_scale=1e-6)
-    received: list[web.Request] = []
-    bodies: list[bytes] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        received.append(request)
-        bodies.append(await request.read())
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    server = await aiohttp_server(app)  # type: ignore[operator]
-    url = str(server.make_url("/hook"))  # type: ignore[attr-defined]
+    url = receiver.url_for("/hook")
     created = await api.post("/acme/hooks", json={"target": url, "topics": ["anvil.dropped"]}, headers=AUTH,
                              validate=False)
     answers = [created, await api.get("/acme/hooks", headers=AUTH, validate=False),
@@ -204,9 +193,10 @@ async def test_every_placeholder_the_check_offers_is_filled(acme: Path, make_api
                                                       "data": {"anvil": "a1", "weight_kg": 50}})
     assert [a.status for a in answers] == [201, 200, 404, 422, 422]
     assert fired.json["deliveries"][0]["status"] == "delivered"
-    assert [leftovers(a.raw) for a in answers] == [[]] * 5 and leftovers(bodies[0]) == []
-    assert "{" not in received[0].headers["Acme-Signature"]
-    assert json.loads(bodies[0])["webhook"] == url and json.loads(answers[2].raw)["message"] == "GET "
+    [received] = receiver.received
+    assert [leftovers(a.raw) for a in answers] == [[]] * 5 and leftovers(received.body) == []
+    assert "{" not in received.headers["Acme-Signature"]
+    assert received.json["webhook"] == url and json.loads(answers[2].raw)["message"] == "GET "
 
 
 # -- what used to pass the check and fail later --------------------------------------------------------
