@@ -22,8 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from emulator import Emulator, Received, Receiver, notification
+from emulator import Received, Receiver, Settings, create_app, notification
 from emulator.delivery.signing import jwk_key
+from emulator.engine.clock import SEEDED_EPOCH, Clock
 
 GIGAPAY_SECRET = "c1329a085d65f7757838df5920fdcc9a"
 SYNCFY_JWK = {"kty": "oct", "kid": "k1", "k": "a2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtZm9yLXRlc3Rz"}
@@ -97,16 +98,20 @@ def test_starlette_rejects_every_forged_syncfy_notification(mode: str) -> None:
     assert answer.status_code == 401, mode
 
 
-def test_the_notification_is_what_a_delivery_sends() -> None:
-    """The same bytes and headers as the emulator's own delivery (the signature aside, which is
-    made at each one's own moment): one code path builds both."""
-    with Emulator(time_scale=0.001, seed=3) as emulator, Receiver() as receiver:
-        emulator.client.fire("shareactor", "order.created", url=receiver.url_for("/s"), secret="s", wait=True)
-        [sent] = receiver.received
-    built = notification("shareactor", "order.created", secret="s", seed=3)
+async def test_the_notification_is_what_a_delivery_sends(aiohttp_client: Any) -> None:
+    """The same bytes and headers, signature included, as the emulator's own delivery made at the
+    same moment under the same seed: one code path builds both."""
+    moment = int(time.time())
+    app = create_app(Settings(time_scale=0.001, seed=3), clock=Clock(SEEDED_EPOCH, real=lambda: moment))
+    control = await aiohttp_client(app)
+    with Receiver() as receiver:
+        fired = await control.post("/_emulator/events", json={"provider": "shareactor", "event": "order.created",
+                                                              "url": receiver.url_for("/s"), "secret": "s"})
+        assert fired.status == 202, await fired.text()
+        [sent] = await receiver.wait_for_async()
+    built = notification("shareactor", "order.created", secret="s", seed=3, timestamp=moment)
     assert built.body == sent.body
-    assert {k: v for k, v in built.headers.items()} == {k: v for k, v in sent.headers.items()
-                                                         if k in built.headers}
+    assert built.headers == {k: v for k, v in sent.headers.items() if k in built.headers}
     assert Receiver().verify("shareactor", sent, "s")
 
 

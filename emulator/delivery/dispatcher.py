@@ -495,9 +495,7 @@ class Dispatcher:
         the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
         now = self.clock.now()
-        # Signature timestamps follow the real clock even when a seed fixes the emulator's clock,
-        # so that receivers checking them against their own time (a tolerance, a JWT's exp) accept them.
-        signed = wire(spec, delivery, int(time.time()))
+        signed = wire(spec, delivery, self.clock.signing_time())
         headers = signed.headers
         delivery.attempt_count += 1
         attempt = Attempt(delivery.attempt_count, now.isoformat(timespec="milliseconds"), headers,

@@ -20,6 +20,7 @@ from emulator.app import create_app
 from emulator.delivery.dispatcher import wire
 from emulator.delivery.firing import fire_problem
 from emulator.delivery.specs import delivery_spec, signature_spec
+from emulator.engine.clock import SEEDED_EPOCH, Clock
 from emulator.engine.events import EventError
 from emulator.engine.provider import Provider
 from emulator.settings import Settings
@@ -64,10 +65,16 @@ class NotificationMaker:
 
     def __init__(self, fixtures: Iterable[Path | str] = (), seed: int | None = None,
                  key_for: Callable[[str], dict[str, Any]] | None = None) -> None:
-        state = create_app(Settings(port=0, seed=seed, fixtures=[Path(f) for f in fixtures]))[STATE]
+        self._moment: float | None = None  # (a call's `timestamp`, while it builds)
+        clock = Clock(SEEDED_EPOCH if seed is not None else None, real=self._real_time)
+        state = create_app(Settings(port=0, seed=seed, fixtures=[Path(f) for f in fixtures]), clock=clock)[STATE]
+        self._clock = clock
         self.providers = state.providers
         self._dispatcher = state.dispatcher  # never started: it prepares, it does not send
         self._key_for = key_for
+
+    def _real_time(self) -> float:
+        return time.time() if self._moment is None else self._moment
 
     def provider(self, name: str) -> Provider:
         """The provider called `name`; EventError naming the known ones otherwise."""
@@ -81,8 +88,9 @@ class NotificationMaker:
                  timestamp: int | None = None) -> Notification:
         """`event` of `provider` with `data` deep-merged into its sample, signed with `secret` (a
         JWK for JWT-signing providers; default a fresh one) in `signature` mode (valid,
-        wrong_secret, tampered_body, missing, stale_timestamp) at `timestamp` (default now), with
-        the webhook's custom `headers`. EventError (a ValueError) says what is wrong with them."""
+        wrong_secret, tampered_body, missing, stale_timestamp) at `timestamp` (Unix seconds, default
+        now: the moment the event happens, so its times and its signature's), with the webhook's
+        custom `headers`. EventError (a ValueError) says what is wrong with them."""
         found = self.provider(provider)
         spec = delivery_spec(found)
         options = {"provider": provider, "event": event, "url": NOWHERE, "signature": signature,
@@ -93,8 +101,12 @@ class NotificationMaker:
         if secret is None and self._key_for is not None and signature_spec(found).scheme == "jwt":
             secret = self._key_for(provider)
         target = self._dispatcher.explicit_target(found, NOWHERE, secret, headers)
-        [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature, logged=False)
-        sent = wire(spec, delivery, int(time.time()) if timestamp is None else timestamp)
+        self._moment = timestamp
+        try:
+            [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature, logged=False)
+            sent = wire(spec, delivery, self._clock.signing_time())
+        finally:
+            self._moment = None
         return Notification(found.name, delivery.events[0], delivery.event_ids[0], sent.body, sent.headers,
                             delivery.target.secret, signature)
 

@@ -1,7 +1,16 @@
-"""Injectable time: the real clock, or a seeded one that starts at a fixed instant."""
+"""Injectable time: the real clock, or a seeded one that starts at a fixed instant.
+
+Under a seed two clocks run side by side. `now()` is the seeded one: the times of records the
+provider's API makes (a webhook's `created_at`, an id's time part) are the same in every run.
+`wall()` follows the real time, for everything a client holds up against its own clock: the
+times of what a firing makes (its events and the objects they point to), an issued token's
+`created_at`, and `signing_time()`, the instant a signature is made at.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 # The instant a seeded clock starts at, so `--seed` runs produce the same timestamps.
@@ -12,29 +21,35 @@ SEEDED_TICK = timedelta(milliseconds=1)
 
 
 class Clock:
-    """Wall-clock time for one emulator.
+    """Time for one emulator.
 
-    With `start` the clock is deterministic: it begins at that instant and moves `SEEDED_TICK`
-    per reading. `advance()` moves either clock forward by hand (tests use it to age
-    idempotency keys and tokens, or to space out timestamps).
+    With `start` `now()` is deterministic: it begins at that instant and moves `SEEDED_TICK` per
+    reading. `real` is the source of the real time in seconds (default `time.time`; a test gives
+    a fixed one to make firings byte for byte the same). `advance()` moves `now()` and `wall()`
+    forward by hand (tests use it to age idempotency keys and tokens), never `signing_time()`:
+    receivers check signatures against their own clock.
     """
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, real: Callable[[], float] = time.time) -> None:
         self._start = start
+        self._real = real
         self._readings = 0
         self._offset = timedelta()
 
     def now(self) -> datetime:
-        """The current instant, timezone-aware in UTC."""
+        """The current instant, timezone-aware in UTC: seeded when the clock has a start."""
         if self._start is None:
-            return datetime.now(UTC) + self._offset if self._offset else datetime.now(UTC)
+            return self.wall()
         self._readings += 1
         return self._start + self._offset + SEEDED_TICK * (self._readings - 1)
 
     def wall(self) -> datetime:
-        """The real time (moved by `advance()` too), seeded or not: what a client compares the times
-        it is told with, as signature timestamps do (an issued token's `created_at`)."""
-        return datetime.now(UTC) + self._offset
+        """The real time (moved by `advance()` too), seeded or not."""
+        return datetime.fromtimestamp(self._real(), UTC) + self._offset
+
+    def signing_time(self) -> int:
+        """The real time in whole seconds, unmoved by `advance()`: what a signature is made at."""
+        return int(self._real())
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by `seconds`."""

@@ -89,7 +89,7 @@ def build(provider: Provider, name: str, overrides: dict[str, Any] | None, ids: 
     overrides = overrides or {}
     fresh = events.fresh
     seeded = {**(shared or {}), **{k: v for k, v in overrides.items() if k in fresh and not isinstance(v, dict | list)}}
-    now = clock.now()
+    now = clock.wall()  # (what a firing makes carries the real time, seeded or not: see Clock)
     event_id = ids.generate(events.id)
     # Each fresh variable is made when a template first uses it, then reused within the firing.
     factories = {var: partial(fresh_value, spec, ids, now) for var, spec in fresh.items()}

@@ -297,7 +297,7 @@ def build(state: Parts, provider: Provider, tenant: str, kind_name: str, given: 
     existing = state.store.kind_objects(provider.object_pool, tenant, kind_name).get(object_id) \
         if object_id and ref is None else None
     object_id = object_id or state.ids.generate(kind.generate)
-    values = fresh_values(provider, state, state.clock.now())
+    values = fresh_values(provider, state, state.clock.wall())
     data = _made(state, provider, tenant, kind_name, object_id, fields, values, existing, ref)
     if deleted and kind.soft_delete:
         data[kind.soft_delete] = True
@@ -328,7 +328,7 @@ def add_companions(state: Parts, provider: Provider, tenant: str, kind_name: str
 
 def _stage_companions(staged: Staged, tenant: str, kind_name: str, made: StoredObject) -> None:
     provider = staged.provider
-    values = fresh_values(provider, staged.state, staged.state.clock.now(), Values({"payload": made.data}))
+    values = fresh_values(provider, staged.state, staged.state.clock.wall(), Values({"payload": made.data}))
     for effect in _companions(provider, kind_name):
         apply_effect(staged, Place(tenant, made.scope, {}), effect, f"a put {kind_name}", values, {})
 
