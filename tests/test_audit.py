@@ -10,7 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -32,12 +32,6 @@ GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-11111111111
 def safe(provider: str, secret: Any) -> Callable[[str, Hit], int]:
     """Verifies every notification; 401 for anything that does not verify."""
     return lambda path, hit: 200 if signature_valid(provider, hit, secret) else 401
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as emulator:
-        yield emulator
 
 
 def verdicts(report: dict[str, Any], endpoint: int = 0) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -18,12 +17,6 @@ from emulator.receiver import Received, Receiver
 SIGNED = ["shareactor", "gigapay", "syncfy"]
 EVENT = {"shareactor": "order.created", "gigapay": "Payout.created", "syncfy": "credentials.created",
          "paybook": "refresh", "centry": "on_product_save"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as running:
-        yield running
 
 
 def received(emulator: Emulator, receiver: Receiver, provider: str, signature: str = "valid") -> tuple[Received, Any]:

@@ -2,8 +2,7 @@
 tests/test_delivery.py, test_fire_cli.py, test_audit.py and test_signing.py: the consumers'
 verifiers written from PROVIDERS.md, a receiver on the test's own loop (`receiver` in this folder),
 webhook registration and firing through the control API, the checks of a notification against its
-schemas, the `fire` CLI run as a subprocess, a consumer on its own thread (`Consumer`), and an
-in-process `emulator` for the tests that use the suite's control `client`."""
+schemas, the `fire` CLI run as a subprocess, and a consumer on its own thread (`Consumer`)."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,6 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from emulator import Emulator
 from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import load_providers
 from emulator.server import LoopThread, start_site
@@ -333,7 +331,7 @@ def check_notification(api: Api, provider: str, hit: Hit, events: list[str]) -> 
     return body
 
 
-# -- the `fire` CLI, a consumer on its own thread, an emulator for the control client ----------------
+# -- the `fire` CLI, a consumer on its own thread ----------------------------------------------------
 
 @dataclass
 class Run:
@@ -397,13 +395,6 @@ class Consumer:
 
 def accept_all(path: str, hit: Hit) -> int:
     return 200
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """The module's emulator behind the suite's `client` fixture (tests/conftest.py)."""
-    with Emulator(time_scale=0.001) as emulator:
-        yield emulator
 
 
 # -- the project's signer (tests/test_signing.py) -------------------------------------------------------
