@@ -1,6 +1,8 @@
 """pytest fixtures (registered through the `pytest11` entry point, so installing the package is
-enough): `webhook_emulator`, `webhook_receiver`, `webhook_emulator_factory`, and the settings
-fixtures they read, each overridable in a conftest.py in the pytest-httpserver style.
+enough): `webhook_emulator`, `webhook_receiver`, `webhook_emulator_pool` (emulators with other
+settings, shared by the session and reset for each test), `webhook_emulator_factory` (private
+ones), and the settings fixtures they read, each overridable in a conftest.py in the
+pytest-httpserver style.
 
 An emulator that already runs (a compose service) is used instead of starting one when told:
 `--webhook-emulator-url URL` or WEBHOOK_EMULATOR_URL (with `--webhook-emulator-admin-token` or
@@ -170,14 +172,54 @@ def webhook_emulator(webhook_emulator_session: EmulatorHandle,
     return webhook_emulator_session
 
 
+# What webhook_emulator_pool and webhook_emulator_factory start with unless told otherwise.
+EXTRA_DEFAULTS: dict[str, Any] = {"port": 0, "time_scale": 0.001}
+# Settings that act only at start-up, which the pool's reset before each test would undo.
+START_UP_ONLY = ("state", "faults")
+
+
+def _extra_settings(settings: dict[str, Any]) -> Settings:
+    """The settings of an emulator the pool or the factory starts: EXTRA_DEFAULTS, then `settings`."""
+    return Settings(**{**EXTRA_DEFAULTS, **settings})
+
+
+@pytest.fixture(scope="session")
+def webhook_emulator_pool() -> Iterator[Callable[..., EmulatorHandle]]:
+    """`webhook_emulator_pool(seed=1, strict=True, ...)`: an emulator with exactly these settings
+    (a free port and time scale 0.001 unless given), reset to an empty state each time it is
+    handed out. It starts the first time the session asks for those settings, every later ask
+    gets the same one, and it stops when the session ends: each test is isolated, and only the
+    first pays the start-up. (`state` and `faults` are refused: the reset would undo them.)"""
+    pool: list[Emulator] = []
+
+    def hand_out(**settings: Any) -> EmulatorHandle:
+        refused = [name for name in START_UP_ONLY if settings.get(name) is not None]
+        if refused:
+            raise ValueError(f"webhook_emulator_pool: {', '.join(refused)} act only at start-up and the reset before "
+                             "each test would undo them; use webhook_emulator_factory")
+        wanted = _extra_settings(settings)
+        running = next((e for e in pool if e.settings == wanted and e.port is not None), None)
+        if running is None:  # (first asked for, or stopped by a test)
+            running = Emulator(wanted).start()
+            pool.append(running)
+        handle = EmulatorHandle.of(running)
+        handle.reset()
+        return handle
+
+    yield hand_out
+    for emulator in pool:
+        emulator.stop()
+
+
 @pytest.fixture
 def webhook_emulator_factory() -> Iterator[Callable[..., EmulatorHandle]]:
     """`webhook_emulator_factory(seed=1, strict=True, ...)`: another emulator with its own
-    settings (a free port unless given), stopped when the test ends."""
+    settings (a free port and time scale 0.001 unless given), private to the test (it may stop
+    or break it), stopped when the test ends."""
     started: list[Emulator] = []
 
     def make(**settings: Any) -> EmulatorHandle:
-        emulator = Emulator(Settings(**{"port": 0, "time_scale": 0.001, **settings})).start()
+        emulator = Emulator(_extra_settings(settings)).start()
         started.append(emulator)
         return EmulatorHandle.of(emulator)
 

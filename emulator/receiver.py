@@ -31,6 +31,14 @@ HOP_BY_HOP = frozenset({"host", "content-length", "transfer-encoding", "connecti
 FORWARD_TIMEOUT = 30.0
 
 
+# A receiver's answer to one request: a status, or (status, seconds to wait before answering).
+Answer = int | tuple[int, float]
+
+
+def _timed(answer: Answer) -> tuple[int, float]:
+    return answer if isinstance(answer, tuple) else (answer, 0.0)
+
+
 @dataclass
 class Forwarded:
     """What the app a request was forwarded to answered: its `status` and `body`, or the `error`
@@ -68,16 +76,19 @@ class Received:
 class Receiver:
     """`Receiver().start()` (on a free port unless given); point webhooks at `url_for("/hook")`;
     read `received`. `on_receive` is called (on the receiver's thread) with each request; `status`
-    is the answer when none is scripted; `advertised_host` is the host name in `url` (default: the
-    bound address, or 127.0.0.1 for an any-address bind)."""
+    is the answer when none is scripted, unless `decide` gives it from the request (a status, or
+    (status, delay seconds)); `advertised_host` is the host name in `url` (default: the bound
+    address, or 127.0.0.1 for an any-address bind)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  on_receive: Callable[[Received], None] | None = None, status: int = 200,
-                 advertised_host: str | None = None, forward_to: str | None = None) -> None:
+                 advertised_host: str | None = None, forward_to: str | None = None,
+                 decide: Callable[[Received], Answer] | None = None) -> None:
         self.host = host
         self.advertised_host = advertised_host
         self.forward_to = forward_to
         self.status = status
+        self.decide = decide
         self._wanted_port = port
         self._on_receive = on_receive
         self.port: int | None = None
@@ -108,10 +119,16 @@ class Receiver:
         """An absolute URL on the receiver for the emulator to send to, e.g. url_for("/hooks/payments")."""
         return self.url + "/" + path.lstrip("/")
 
-    def respond_with(self, *answers: int | tuple[int, float]) -> None:
+    def respond_with(self, *answers: Answer) -> None:
         """Answer the next requests in turn with these statuses (or (status, delay seconds));
-        afterwards `status` (200 unless given)."""
-        self._script.extend(a if isinstance(a, tuple) else (a, 0.0) for a in answers)
+        afterwards `decide`'s answer, or `status` (200 unless given)."""
+        self._script.extend(map(_timed, answers))
+
+    def _answer(self, received: Received) -> tuple[int, float]:
+        """The next scripted answer, else `decide`'s for this request, else `status` at once."""
+        if self._script:
+            return self._script.popleft()
+        return _timed(self.decide(received)) if self.decide is not None else (self.status, 0.0)
 
     async def _handle(self, request: web.Request) -> web.Response:
         received = Received(request.method, request.path_qs, request.headers, await request.read())
@@ -126,7 +143,7 @@ class Receiver:
                 return web.Response(status=502, text=f"forwarding to {answer.url} failed: {answer.error}")
             return web.Response(status=answer.status, body=answer.body,
                                 headers={"Content-Type": answer.content_type} if answer.content_type else None)
-        status, delay = self._script.popleft() if self._script else (self.status, 0.0)
+        status, delay = self._answer(received)
         if delay:
             await asyncio.sleep(delay)
         return web.Response(status=status)

@@ -19,6 +19,7 @@ from yarl import URL
 from emulator import Emulator, Settings, create_app
 from emulator.client import EmulatorClient
 from emulator.engine.routing import Match, normalise_path
+from emulator.pytest_plugin import EmulatorHandle
 from emulator.receiver import Receiver
 from emulator.state import STATE
 
@@ -170,8 +171,21 @@ def receiver(webhook_receiver: Receiver) -> Receiver:
 
 
 @pytest.fixture
+def emulator(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    """An in-process emulator (time scale 0.001) from the plugin's `webhook_emulator_pool`: shared by
+    the tests that use it, reset before each. A module that needs other settings overrides this
+    fixture with its own pool call; a test that stops or breaks its emulator takes
+    `webhook_emulator_factory`."""
+    return in_process(webhook_emulator_pool(time_scale=0.001))
+
+
+def in_process(handle: EmulatorHandle) -> Emulator:
+    """The in-process emulator behind a pool's or factory's handle."""
+    assert handle.emulator is not None
+    return handle.emulator
+
+
+@pytest.fixture
 def client(emulator: Emulator) -> EmulatorClient:
-    """The control client of the test module's `emulator` (a fixture each module defines with the
-    settings it needs), reset before the test."""
-    emulator.client.reset()
+    """The control client of the test's `emulator` (reset before the test)."""
     return emulator.client

@@ -1,5 +1,6 @@
-"""The consumer audit against small webhook consumers written here: a safe one that verifies
-signatures with the verifiers of tests/providers/conftest.py, and unsafe ones (accepts forgeries,
+"""The consumer audit against webhook consumers made of the shipped Receiver and an answer
+(`decide`) written here: a safe one that verifies signatures with the verifiers of
+tests/providers/conftest.py, and unsafe ones (accepts forgeries,
 refuses a repeated notification, answers too late). The audit's verdicts
 are asserted through the control API, EmulatorClient, the pytest plugin and the CLI."""
 
@@ -10,7 +11,7 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -21,23 +22,18 @@ import requests
 from emulator import Emulator
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
+from emulator.receiver import Received, Receiver
 from tests.conftest import free_port
 from tests.providers.clients import auth
-from tests.providers.conftest import Consumer, Hit, accept_all, gigapay_valid, signature_valid
+from tests.providers.conftest import gigapay_valid, signature_valid
 
 SECRET = "s3cret-for-the-audit"
 GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-111111111111")
 
 
-def safe(provider: str, secret: Any) -> Callable[[str, Hit], int]:
-    """Verifies every notification; 401 for anything that does not verify."""
-    return lambda path, hit: 200 if signature_valid(provider, hit, secret) else 401
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as emulator:
-        yield emulator
+def safe(provider: str, secret: Any) -> Callable[[Received], int]:
+    """A safe consumer's answer (Receiver.decide): 200 for what verifies, 401 for anything else."""
+    return lambda got: 200 if signature_valid(provider, got, secret) else 401
 
 
 def verdicts(report: dict[str, Any], endpoint: int = 0) -> dict[str, str]:
@@ -58,7 +54,7 @@ FORGERIES = {
 def test_a_safe_consumer_passes_every_check(client: Any, provider: str) -> None:
     secret = client.jwk("syncfy") if provider == "syncfy" else SECRET
     options = {} if provider == "syncfy" else {"secret": SECRET}
-    with Consumer(safe(provider, secret)) as consumer:
+    with Receiver(decide=safe(provider, secret)) as consumer:
         report = client.audit(provider, consumer.url + "/hooks", **options)
     found = verdicts(report)
     events = next(p["events"] for p in client.request("GET", "/_emulator/providers")["providers"]
@@ -70,7 +66,7 @@ def test_a_safe_consumer_passes_every_check(client: Any, provider: str) -> None:
 
 
 def test_a_consumer_that_accepts_forgeries_fails_exactly_those(client: Any) -> None:
-    with Consumer(accept_all) as consumer:
+    with Receiver() as consumer:
         report = client.audit("gigapay", consumer.url, secret=SECRET)
     failed = [c for c in report["endpoints"][0]["checks"] if c["verdict"] == "fail"]
     assert [c["check"] for c in failed] == FORGERIES["gigapay"]
@@ -81,12 +77,12 @@ def test_a_consumer_that_accepts_forgeries_fails_exactly_those(client: Any) -> N
 def test_a_consumer_that_refuses_a_repeat_fails_the_duplicate_check(client: Any) -> None:
     seen: set[bytes] = set()
 
-    def once(path: str, hit: Hit) -> int:
-        status = 409 if hit.raw in seen else 200
-        seen.add(hit.raw)
+    def once(got: Received) -> int:
+        status = 409 if got.body in seen else 200
+        seen.add(got.body)
         return status
 
-    with Consumer(once) as consumer:
+    with Receiver(decide=once) as consumer:
         report = client.audit("paybook", consumer.url)
     [duplicate] = [c for c in report["endpoints"][0]["checks"] if c["check"].startswith("the same")]
     assert duplicate["observed"] == "HTTP 200, then HTTP 409" and duplicate["verdict"] == "fail"
@@ -94,7 +90,7 @@ def test_a_consumer_that_refuses_a_repeat_fails_the_duplicate_check(client: Any)
 
 
 def test_a_consumer_slower_than_the_timeout_fails_the_answer_time_check() -> None:
-    with Emulator(delivery_timeout=0.2) as emulator, Consumer(accept_all, delay=1.0) as consumer:
+    with Emulator(delivery_timeout=0.2) as emulator, Receiver(decide=lambda got: (200, 1.0)) as consumer:
         report = emulator.client.audit("centry", consumer.url)
     checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
     assert checks["answer time"]["verdict"] == "fail"
@@ -111,7 +107,7 @@ def test_a_consumer_that_is_not_there_is_reported_unreachable_not_audited(client
 
 
 def test_an_audit_of_a_url_takes_the_secret_of_the_webhook_registered_there(client: Any, emulator: Emulator) -> None:
-    with Consumer(lambda path, hit: 401) as consumer:  # a placeholder: the secret is known once it is registered
+    with Receiver(status=401) as consumer:  # a placeholder: the secret is known once it is registered
         created = requests.post(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY, timeout=10,
                                 json={"url": consumer.url + "/gp", "events": ["Payout.created"]}).json()
         consumer.decide = safe("gigapay", created["secret_key"])
@@ -131,7 +127,7 @@ def test_an_audit_of_a_url_without_a_secret_is_refused_for_a_provider_that_signs
 
 def test_the_audit_leaves_the_delivery_log_alone(client: Any) -> None:
     """Its forgeries must not look like deliveries a test then waits for."""
-    with Consumer(safe("gigapay", "s")) as consumer:
+    with Receiver(decide=safe("gigapay", "s")) as consumer:
         assert client.audit("gigapay", consumer.url, secret="s")["passed"] is True
     assert client.deliveries() == []
 
@@ -139,25 +135,25 @@ def test_the_audit_leaves_the_delivery_log_alone(client: Any) -> None:
 def test_every_registered_webhook_is_audited_with_its_own_secret(client: Any, emulator: Emulator) -> None:
     secrets: dict[str, str] = {}
 
-    def by_path(path: str, hit: Hit) -> int:
-        return 200 if signature_valid("gigapay", hit, secrets[path]) else 401
+    def by_path(got: Received) -> int:
+        return 200 if signature_valid("gigapay", got, secrets[got.path]) else 401
 
-    with Consumer(by_path) as consumer:
+    with Receiver(decide=by_path) as consumer:
+        base = consumer.url
         for path, events in (("/one", ["Payout.created"]), ("/two", ["Employee.created", "Payout.accepted"])):
             created = requests.post(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY, timeout=10,
-                                    json={"url": consumer.url + path, "events": events}).json()
+                                    json={"url": base + path, "events": events}).json()
             secrets[path] = created["secret_key"]
         report = client.audit("gigapay")
     assert report["passed"] is True
     endpoints = report["endpoints"]
-    assert [e["url"] for e in endpoints] == [consumer.url + "/one", consumer.url + "/two"]
+    assert [e["url"] for e in endpoints] == [base + "/one", base + "/two"]
     assert all(e["webhook_id"] and e["tenant"] == "GP" for e in endpoints)
     assert [c for c in verdicts(report, 1) if c.startswith("event ")] == ["event Employee.created",
                                                                           "event Payout.accepted"]
     # The audit's notifications left the webhooks' state alone.
     assert [h["url"] for h in requests.get(f"{emulator.url}/v2/webhooks/", headers=GIGAPAY,
-                                           timeout=10).json()["results"]] == [consumer.url + "/one",
-                                                                               consumer.url + "/two"]
+                                           timeout=10).json()["results"]] == [base + "/one", base + "/two"]
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
@@ -177,7 +173,7 @@ def test_a_bad_audit_request_is_refused(client: Any, body: dict[str, Any], statu
 
 
 def test_the_pytest_fixture_audits(webhook_emulator: EmulatorHandle) -> None:
-    with Consumer(safe("shareactor", SECRET)) as consumer:
+    with Receiver(decide=safe("shareactor", SECRET)) as consumer:
         report = webhook_emulator.audit("shareactor", consumer.url, secret=SECRET)
     assert report["passed"] is True and len(report["endpoints"][0]["checks"]) == 31 + 2 + 3
 
@@ -188,14 +184,15 @@ def audit_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_cli_prints_a_table_and_exits_by_the_verdict(tmp_path: Path) -> None:
-    with Consumer(safe("gigapay", SECRET)) as good, Consumer(accept_all) as bad:
+    with Receiver(decide=safe("gigapay", SECRET)) as good, Receiver() as bad:
+        good_url = good.url
         passed = audit_cli("--provider", "gigapay", "--url", good.url + "/hooks/gigapay", "--secret", SECRET)
         junit = tmp_path / "audit.xml"
         failed = audit_cli("--provider", "gigapay", "--url", bad.url, "--secret", SECRET, "--junit", str(junit))
         as_json = audit_cli("--provider", "gigapay", "--url", bad.url, "--secret", SECRET, "--json")
     assert passed.returncode == 0, passed.stderr
     lines = passed.stdout.splitlines()
-    assert lines[0] == f"gigapay consumer audit of {good.url}/hooks/gigapay"
+    assert lines[0] == f"gigapay consumer audit of {good_url}/hooks/gigapay"
     assert lines[1].split() == ["CHECK", "A", "SAFE", "CONSUMER", "THIS", "ONE", "VERDICT"]
     assert lines[-1] == "SAFE" and "16 checks: 16 passed, 0 failed, 0 note(s)" in lines
     assert failed.returncode == 1 and failed.stdout.splitlines()[-1].startswith("UNSAFE")
@@ -208,7 +205,7 @@ def test_the_cli_prints_a_table_and_exits_by_the_verdict(tmp_path: Path) -> None
 
 
 def test_the_cli_audits_registered_webhooks_of_a_server(emulator: Emulator, client: Any) -> None:
-    with Consumer(accept_all) as consumer:
+    with Receiver() as consumer:
         requests.post(f"{emulator.url}/conexion/v1/webhooks.json", headers={"Authorization": "Bearer CT"},
                       json={"callback_url": consumer.url, "on_order_save": True}, timeout=10)
         done = audit_cli("--provider", "centry", "--webhooks", "--server", emulator.url, "--json")
@@ -251,16 +248,17 @@ def test_the_readmes_audit_example_is_what_the_audit_prints() -> None:
     [example] = re.findall(r"^```text audit\n\$ (webhook-emulator audit .*?)\n(.*?)^```", readme, flags=re.M | re.S)
     command, shown = example
 
-    def ignores_age(path: str, hit: Hit) -> int:
-        header = hit.headers.get("Gigapay-Signature", "")
+    def ignores_age(got: Received) -> int:
+        header = got.headers.get("Gigapay-Signature", "")
         t = header.partition(",")[0].removeprefix("t=")
-        return 200 if t.isdigit() and gigapay_valid(header, "my-secret", hit.raw, now=float(t)) else 401
+        return 200 if t.isdigit() and gigapay_valid(header, "my-secret", got.body, now=float(t)) else 401
 
-    with Consumer(ignores_age) as consumer:
-        words = [w.replace("http://127.0.0.1:8000", consumer.url) for w in shlex.split(command)]
+    with Receiver(decide=ignores_age) as consumer:
+        url = consumer.url
+        words = [w.replace("http://127.0.0.1:8000", url) for w in shlex.split(command)]
         done = audit_cli(*words[2:])
     assert done.returncode == 1
-    printed = done.stdout.replace(consumer.url, "http://127.0.0.1:8000")
+    printed = done.stdout.replace(url, "http://127.0.0.1:8000")
 
     def timeless(text: str) -> str:
         return re.sub(r"slowest answer +\d+ ms +", "slowest answer N ms ", text)

@@ -1,8 +1,9 @@
 """Event delivery end to end, seen from a consumer: webhooks registered through each provider's own
 API, events fired through the control API, notifications caught by a real HTTP receiver, bodies
 checked against the events' JSON Schemas and signatures checked by verifiers written from the
-algorithms in PROVIDERS.md (never with the project's signer). The receiver, the verifiers and the
-helpers are in tests/providers/conftest.py; provider-specific delivery tests in tests/providers/."""
+algorithms in PROVIDERS.md (never with the project's signer). The receiver is the suite's
+`receiver` (the shipped `webhook_receiver`); the verifiers and the helpers are in
+tests/providers/conftest.py; provider-specific delivery tests in tests/providers/."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import gc
 import json
 import logging
 import warnings
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from aiohttp import ClientSession
 
 from emulator import Emulator
 from emulator.engine.events import catalogue
+from emulator.receiver import Receiver
 from emulator.state import STATE
 from tests.conftest import Api, MakeApi, free_port
 from tests.providers.conftest import (
@@ -32,7 +33,6 @@ from tests.providers.conftest import (
     PROVIDERS,
     SECRET,
     SHAREACTOR_EXAMPLE_SECRET,
-    Receiver,
     check_notification,
     closed_url,
     delivery,
@@ -42,6 +42,7 @@ from tests.providers.conftest import (
     gigapay_signature,
     gigapay_valid,
     listed,
+    paths,
     register,
     settled,
     shareactor_signature,
@@ -63,16 +64,6 @@ def test_the_verifiers_reproduce_the_docs_worked_examples() -> None:
     assert not gigapay_valid(header, GIGAPAY_EXAMPLE_SECRET, gigapay_body)  # years stale
 
 
-# -- the receiver: a real HTTP endpoint on the test's loop ------------------------------------------
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """Tests name it before `make_api`/`api`, so their emulator stops first (nothing in flight)."""
-    started = await Receiver().start()
-    yield started
-    await started.stop()
-
-
 # -- each provider's notification ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -84,10 +75,10 @@ async def test_a_registered_webhook_gets_one_signed_schema_valid_notification(
     [sent] = await fired(api, provider=provider, event=event)
     assert sent["status"] == "delivered" and sent["events"] == [event]
     assert [a["status"] for a in sent["attempts"]] == [200]
-    [hit] = receiver.hits
-    assert hit.path == f"/{provider}/hook"
-    body = check_notification(api, provider, hit, [event])
-    assert signature_valid(provider, hit, await webhook_secret(api, provider, webhook))
+    [got] = receiver.received
+    assert got.path == f"/{provider}/hook"
+    body = check_notification(api, provider, got, [event])
+    assert signature_valid(provider, got, await webhook_secret(api, provider, webhook))
     if provider == "syncfy":
         [entry] = body["events"]
         assert entry["header"]["event"]["eid"] == sent["event_ids"][0]
@@ -105,11 +96,11 @@ async def test_every_event_in_the_catalogue_sends_a_schema_valid_notification(
     deliveries, secret = await fired_at(api, provider, events, receiver.url)
     assert sorted(e for d in deliveries for e in d["events"]) == sorted(events)
     assert all(d["status"] == "delivered" for d in deliveries)
-    assert len(receiver.hits) == len(events)
+    assert len(receiver.received) == len(events)
     by_body = {d["body"]: d["events"] for d in deliveries}  # arrival order is free: match hits by body
-    for hit in receiver.hits:
-        check_notification(api, provider, hit, by_body[hit.raw.decode()])
-        assert signature_valid(provider, hit, secret)
+    for got in receiver.received:
+        check_notification(api, provider, got, by_body[got.body.decode()])
+        assert signature_valid(provider, got, secret)
 
 
 @pytest.mark.parametrize("provider", ["paybook", "syncfy"])
@@ -119,8 +110,8 @@ async def test_the_webhooks_custom_headers_reach_the_receiver(receiver: Receiver
     event = EVENTS[provider][0]
     await register(api, provider, receiver.url, [event], headers={"X-Consumer-Token": "abc", "X-Env": "sandbox"})
     await fired(api, provider=provider, event=event)
-    [hit] = receiver.hits
-    assert hit.headers["X-Consumer-Token"] == "abc" and hit.headers["X-Env"] == "sandbox"
+    [got] = receiver.received
+    assert got.headers["X-Consumer-Token"] == "abc" and got.headers["X-Env"] == "sandbox"
 
 
 async def test_providers_that_do_not_sign_with_a_jwk_have_none(api: Api) -> None:
@@ -140,7 +131,7 @@ async def test_every_webhook_that_wants_the_event_gets_it_and_no_other(receiver:
     await register(api, provider, receiver.url + "/c", [other])
     deliveries = await fired(api, provider=provider, event=event)
     assert sorted(d["url"] for d in deliveries) == [receiver.url + "/a", receiver.url + "/b"]
-    assert receiver.paths() == ["/a", "/b"]
+    assert paths(receiver) == ["/a", "/b"]
     assert len({d["event_ids"][0] for d in deliveries}) == 1  # one event, sent to two webhooks
 
 
@@ -152,7 +143,7 @@ async def test_tenant_limits_a_firing_to_one_credential(receiver: Receiver, make
     await register(api, provider, receiver.url + "/theirs", [event], auth=OTHER_AUTH[provider])
     [sent] = await fired(api, provider=provider, event=event, tenant=OTHER_TENANT[provider])
     assert sent["tenant"] == OTHER_TENANT[provider]
-    assert receiver.paths() == ["/theirs"]
+    assert paths(receiver) == ["/theirs"]
 
 
 @pytest.mark.parametrize(("provider", "subscribed", "fired_as", "sent_as"), [
@@ -168,8 +159,8 @@ async def test_an_alias_fires_the_canonical_event(receiver: Receiver, make_api: 
     await register(api, provider, receiver.url, [subscribed])
     [sent] = await fired(api, provider=provider, event=fired_as)
     assert sent["events"] == [sent_as] and sent["status"] == "delivered"
-    [hit] = receiver.hits
-    check_notification(api, provider, hit, [sent_as])
+    [got] = receiver.received
+    check_notification(api, provider, got, [sent_as])
 
 
 async def test_an_event_and_its_alias_in_one_firing_send_one_notification(receiver: Receiver,
@@ -178,8 +169,8 @@ async def test_an_event_and_its_alias_in_one_firing_send_one_notification(receiv
     await register(api, "gigapay", receiver.url, ["Payrun.paid", "Invoice.paid"])
     [sent] = await fired(api, provider="gigapay", event=["Invoice.paid", "Payrun.paid"])
     assert sent["events"] == ["Payrun.paid"]
-    assert len(receiver.hits) == 1
-    assert receiver.hits[0].json["latest_status"] == "paid"
+    assert len(receiver.received) == 1
+    assert receiver.received[0].json["latest_status"] == "paid"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -188,7 +179,7 @@ async def test_a_firing_nobody_wants_sends_nothing(receiver: Receiver, make_api:
     event, other = EVENTS[provider]
     await register(api, provider, receiver.url, [other])
     assert await fired(api, provider=provider, event=event) == []
-    assert receiver.hits == []
+    assert receiver.received == []
 
 
 # -- payload overrides and ShareActor's simulate --------------------------------------------------------
@@ -203,24 +194,24 @@ async def test_simulating_an_unknown_webhook_is_a_404(api: Api) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_500_is_retried_and_then_delivered(receiver: Receiver, make_api: MakeApi, provider: str) -> None:
     api = await make_api(**FAST)
-    receiver.answer(500)
+    receiver.respond_with(500)
     [sent], secret = await fired_at(api, provider, EVENTS[provider][0], receiver.url)
     assert sent["status"] == "delivered"
     assert [a["status"] for a in sent["attempts"]] == [500, 200]
-    first, second = receiver.hits
-    assert first.raw == second.raw  # the same notification again
+    first, second = receiver.received
+    assert first.body == second.body  # the same notification again
     assert signature_valid(provider, first, secret) and signature_valid(provider, second, secret)
 
 
 @pytest.mark.parametrize("provider", ["paybook", "gigapay", "centry"])
 async def test_an_attempt_that_times_out_is_retried(receiver: Receiver, make_api: MakeApi, provider: str) -> None:
     api = await make_api(delivery_timeout=0.3, **FAST)
-    receiver.answer((200, 0.8))
+    receiver.respond_with((200, 0.8))
     [sent], _ = await fired_at(api, provider, EVENTS[provider][0], receiver.url)
     first, second = sent["attempts"]
     assert first["status"] is None and first["error"]
     assert second["status"] == 200 and sent["status"] == "delivered"
-    assert len(receiver.hits) == 2
+    assert len(receiver.received) == 2
 
 
 async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi) -> None:
@@ -232,16 +223,13 @@ async def test_connection_refused_then_the_receiver_comes_up(make_api: MakeApi) 
     async with asyncio.timeout(10):
         while not (await delivery(api, pending["id"]))["attempts"]:
             await asyncio.sleep(0.005)
-    late = await Receiver().start(port)
-    try:
+    with Receiver(port=port) as late:
         final = await settled(api, pending["id"])
-    finally:
-        await late.stop()
     assert final["status"] == "delivered"
     assert final["attempts"][0]["status"] is None and final["attempts"][0]["error"]
     assert final["attempts"][-1]["status"] == 200
-    [hit] = late.hits
-    assert hit.path == "/late" and signature_valid("gigapay", hit, SECRET)
+    [got] = late.received
+    assert got.path == "/late" and signature_valid("gigapay", got, SECRET)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -259,18 +247,18 @@ async def test_connection_refused_gives_up_after_the_schedule(make_api: MakeApi,
 async def test_a_receiver_that_keeps_failing_gets_the_schedule_and_no_more(receiver: Receiver, make_api: MakeApi,
                                                                            provider: str) -> None:
     api = await make_api(**FAST)
-    receiver.answer(*[500] * ATTEMPTS[provider], 200)
+    receiver.respond_with(*[500] * ATTEMPTS[provider], 200)
     [sent], _ = await fired_at(api, provider, EVENTS[provider][0], receiver.url)
     assert sent["status"] == "failed"
     assert [a["status"] for a in sent["attempts"]] == [500] * ATTEMPTS[provider]
-    assert len(receiver.hits) == ATTEMPTS[provider]
+    assert len(receiver.received) == ATTEMPTS[provider]
 
 
 @pytest.mark.parametrize("provider", ["paybook", "syncfy", "shareactor", "gigapay"])
 async def test_other_providers_count_any_2xx_as_delivered(receiver: Receiver, make_api: MakeApi,
                                                          provider: str) -> None:
     api = await make_api(**FAST)
-    receiver.answer(201)
+    receiver.respond_with(201)
     [sent], _ = await fired_at(api, provider, EVENTS[provider][0], receiver.url)
     assert sent["status"] == "delivered" and [a["status"] for a in sent["attempts"]] == [201]
 
@@ -289,9 +277,9 @@ async def test_a_bad_signature_mode_fails_the_consumers_verifier(receiver: Recei
     api = await make_api(**FAST)
     [sent], secret = await fired_at(api, provider, EVENTS[provider][0], receiver.url, signature=mode)
     assert sent["signature"] == mode and sent["status"] == "delivered"
-    [hit] = receiver.hits
-    assert not signature_valid(provider, hit, secret)
-    json.loads(hit.raw)  # still a JSON body a consumer can read
+    [got] = receiver.received
+    assert not signature_valid(provider, got, secret)
+    json.loads(got.body)  # still a JSON body a consumer can read
 
 
 @pytest.mark.parametrize("provider", ["shareactor", "gigapay", "syncfy"])
@@ -299,7 +287,7 @@ async def test_the_valid_mode_passes_the_consumers_verifier(receiver: Receiver, 
                                                             provider: str) -> None:
     api = await make_api(**FAST)
     _, secret = await fired_at(api, provider, EVENTS[provider][0], receiver.url, signature="valid")
-    assert signature_valid(provider, receiver.hits[0], secret)
+    assert signature_valid(provider, receiver.received[0], secret)
 
 
 # -- redelivery, wait and the delivery log -------------------------------------------------------------------
@@ -314,21 +302,21 @@ async def test_redelivery_sends_the_same_notification_once_more(receiver: Receiv
     assert again.json["id"] == sent["id"] and again.json["event_ids"] == sent["event_ids"]
     assert again.json["body"] == sent["body"]
     assert [a["status"] for a in again.json["attempts"]] == [200, 200]
-    first, second = receiver.hits
-    assert first.raw == second.raw
+    first, second = receiver.received
+    assert first.body == second.body
     assert signature_valid(provider, second, secret)
     assert len((await delivery(api, sent["id"]))["attempts"]) == 2
 
 
 async def test_redelivering_a_failed_delivery_can_deliver_it(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
-    receiver.answer(*[500] * 6)
+    receiver.respond_with(*[500] * 6)
     [sent] = await fired(api, provider="paybook", event="refresh", url=receiver.url)
     assert sent["status"] == "failed"
     again = (await api.post(f"/_emulator/deliveries/{sent['id']}/redeliver")).json
     assert again["status"] == "delivered" and len(again["attempts"]) == 7
     assert (await delivery(api, sent["id"]))["status"] == "delivered"
-    assert len({hit.raw for hit in receiver.hits}) == 1 and len(receiver.hits) == 7
+    assert len({got.body for got in receiver.received}) == 1 and len(receiver.received) == 7
 
 
 async def test_redelivering_an_unknown_delivery_is_a_404(api: Api) -> None:
@@ -346,7 +334,7 @@ async def test_without_wait_the_answer_is_202_with_pending_deliveries(receiver: 
     assert [d["status"] for d in answer.json["deliveries"]] == ["pending", "pending"]
     for pending in answer.json["deliveries"]:
         assert (await settled(api, pending["id"]))["status"] == "delivered"
-    assert receiver.paths() == ["/a", "/b"]
+    assert paths(receiver) == ["/a", "/b"]
 
 
 async def test_with_wait_the_answer_is_200_with_final_outcomes(receiver: Receiver, make_api: MakeApi) -> None:
@@ -383,7 +371,7 @@ async def test_the_log_filters_by_provider_event_status_and_url(receiver: Receiv
     assert await listed(api, "?provider=gigapay") == []
     one = await delivery(api, ok["id"])
     assert one["attempts"][0]["request_headers"]["Content-Type"] == "application/json"
-    assert json.loads(one["attempts"][0]["request_body"]) == json.loads(one["body"]) == receiver.hits[0].json
+    assert json.loads(one["attempts"][0]["request_body"]) == json.loads(one["body"]) == receiver.received[0].json
     missing = await api.get("/_emulator/deliveries/nope")
     assert missing.status == 404 and missing.json["message"]
 
@@ -395,7 +383,7 @@ async def test_the_log_keeps_the_most_recent_deliveries(receiver: Receiver, make
     log = (await api.get("/_emulator/deliveries")).json
     assert [d["id"] for d in log["deliveries"]] == ids[2:] and log["dropped"] == 2
     assert (await api.get(f"/_emulator/deliveries/{ids[0]}")).status == 404
-    assert len(receiver.hits) == 5  # dropping from the log does not stop anything being sent
+    assert len(receiver.received) == 5  # dropping from the log does not stop anything being sent
 
 
 async def test_reset_forgets_deliveries(receiver: Receiver, make_api: MakeApi) -> None:
@@ -457,13 +445,13 @@ async def stop_cleanly(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> 
 
 async def test_stopping_finishes_the_attempt_in_flight(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    receiver.answer((200, 0.5))
+    receiver.respond_with((200, 0.5))
     emulator = await Emulator(**FAST).start_async()
     async with ClientSession() as session:
         body = {"provider": "centry", "event": "on_order_save", "url": receiver.url}
         async with session.post(emulator.url + "/_emulator/events", json=body) as answer:
             assert answer.status == 202
-    await receiver.wait_for(1)  # the attempt is under way: the receiver is still answering
+    await receiver.wait_for_async(1)  # the attempt is under way: the receiver is still answering
     await stop_cleanly(emulator, caplog)
     [sent] = emulator.state.dispatcher.log.find()  # type: ignore[union-attr]
     assert sent.status == "delivered" and [a.status for a in sent.attempts] == [200]
@@ -472,7 +460,7 @@ async def test_stopping_finishes_the_attempt_in_flight(receiver: Receiver, caplo
 async def test_stopping_cancels_deliveries_waiting_for_a_retry(receiver: Receiver,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    receiver.answer(500)
+    receiver.respond_with(500)
     emulator = await Emulator(time_scale=1.0).start_async()  # the retry is a second away
     async with ClientSession() as session:
         body = {"provider": "gigapay", "event": "Payout.created", "url": receiver.url, "secret": SECRET}
@@ -487,7 +475,7 @@ async def test_stopping_cancels_deliveries_waiting_for_a_retry(receiver: Receive
                 await asyncio.sleep(0.005)
     await stop_cleanly(emulator, caplog)
     [sent] = emulator.state.dispatcher.log.find()  # type: ignore[union-attr]
-    assert [a.status for a in sent.attempts] == [500] and len(receiver.hits) == 1
+    assert [a.status for a in sent.attempts] == [500] and len(receiver.received) == 1
     # What the log says afterwards: not delivered, no further attempt promised, and why.
     assert sent.status != "delivered" and sent.done.is_set()
     assert sent.next_attempt_at is None and sent.error

@@ -13,8 +13,9 @@ from tests.docs_blocks import block
 @pytest.mark.parametrize("override", ["conftest-seed", "conftest-settings"])
 def test_the_pytest_example_passes_with_each_conftest_override(pytester: pytest.Pytester, override: str) -> None:
     pytester.makeconftest(block("docs/pytest.md", override, "python"))
-    pytester.makepyfile(test_doc=block("docs/pytest.md", "example", "python"))
-    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyfile(test_doc=block("docs/pytest.md", "example", "python"),
+                        test_pool_doc=block("docs/pytest.md", "pool-example", "python"))
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_the_import_line_imports() -> None:

@@ -8,7 +8,7 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from builton_sdk import Builton
 from emulator import Emulator, Settings
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
-from tests.conftest import Api
+from tests.conftest import Api, in_process
 from tests.providers.clients import auth
 
 GIGAPAY = auth("gigapay", "GP", integration="11111111-1111-4111-8111-111111111111")
@@ -28,10 +28,9 @@ HOOK = {"url": "https://example.com/hook", "events": ["Payout.created"]}
 PAYBOOK = {"api_key": "SDK_KEY"}
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=1) as emulator:
-        yield emulator
+@pytest.fixture
+def emulator(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    return in_process(webhook_emulator_pool(seed=1, time_scale=1.0))
 
 
 def create_gigapay(emulator: Emulator, key: str = "GP", timeout: float = 10) -> requests.Response:

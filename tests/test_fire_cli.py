@@ -1,20 +1,18 @@
-"""`python -m emulator fire ...` as a user runs it: a real subprocess firing at a real receiver on
-this test's loop, its exit status, its output, and the notification checked with the verifiers
+"""`python -m emulator fire ...` as a user runs it: a real subprocess firing at a real receiver (the
+suite's `receiver`), its exit status, its output, and the notification checked with the verifiers
 written from the docs in tests/providers/conftest.py (provider-specific firings are in tests/providers/)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp import ClientSession
 
 from emulator import Emulator
+from emulator.receiver import Receiver
 from tests.providers.conftest import (
     AUTH,
-    Receiver,
     closed_url,
     fire_cli,
     gigapay_valid,
@@ -22,20 +20,13 @@ from tests.providers.conftest import (
 )
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    started = await Receiver().start()
-    yield started
-    await started.stop()
-
-
 async def test_fire_with_data_and_a_bad_signature_mode(receiver: Receiver) -> None:
     run = await fire_cli("shareactor", "order.created", "--url", receiver.url, "--secret", "s",
                          "--data", '{"human_id": "ORD-7"}', "--signature", "wrong_secret")
     assert run.code == 0, run.err
-    [hit] = receiver.hits
-    assert hit.json["object"]["human_id"] == "ORD-7"
-    assert hit.headers["X-Share-Webhook-Signature"] != shareactor_signature("s", hit.raw)
+    [got] = receiver.received
+    assert got.json["object"]["human_id"] == "ORD-7"
+    assert got.headers["X-Share-Webhook-Signature"] != shareactor_signature("s", got.body)
 
 
 async def test_fire_at_a_target_that_never_answers_exits_1() -> None:
@@ -80,9 +71,9 @@ async def test_fire_through_a_running_emulator_reaches_its_registered_webhooks(r
     finally:
         emulator.stop()
     secrets = {w["url"]: w["secret_key"] for w in webhooks}
-    assert sorted(hit.path for hit in receiver.hits) == ["/one", "/two"]
-    for hit in receiver.hits:
-        assert gigapay_valid(hit.headers["Gigapay-Signature"], secrets[receiver.url + hit.path], hit.raw)
+    assert sorted(got.path for got in receiver.received) == ["/one", "/two"]
+    for got in receiver.received:
+        assert gigapay_valid(got.headers["Gigapay-Signature"], secrets[receiver.url + got.path], got.body)
 
 
 async def test_fire_through_a_running_emulator_with_no_webhook_says_so() -> None:

@@ -4,24 +4,20 @@ the webhooks that exist. A firing that reaches someone carries no explanation.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
 from emulator import Emulator
+from emulator.pytest_plugin import EmulatorHandle
+from tests.conftest import in_process
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=1e-6) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _clean(emulator: Emulator) -> None:
-    requests.post(emulator.url + "/_emulator/reset", timeout=10).raise_for_status()
+@pytest.fixture
+def emulator(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    return in_process(webhook_emulator_pool(time_scale=1e-6))
 
 
 def fire(emulator: Emulator, **body: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ after a delete event the object answers the provider's 404."""
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from collections.abc import Callable
@@ -14,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from emulator.engine.objects import get_path
 from emulator.engine.provider import load_providers
 from emulator.engine.render import fill
+from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 
 ACME = Path(__file__).parent.parent / "examples" / "acme"
@@ -44,28 +43,13 @@ CASES = [(name, event) for name, provider in PROVIDERS.items() if provider.event
          for event in provider.events.catalogue]
 
 
-@pytest.fixture
-async def received(aiohttp_server: Any) -> tuple[str, list[Any]]:
-    """A consumer's endpoint: the URL, and the notification bodies it has received."""
-    bodies: list[Any] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        bodies.append(json.loads(await request.read()))
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    server = await aiohttp_server(app)
-    return str(server.make_url("/hook")), bodies
-
-
-async def _notified(api: Api, received: tuple[str, list[Any]], provider: str, event: str, **extra: Any) -> Any:
-    url, bodies = received
+async def _notified(api: Api, receiver: Receiver, provider: str, event: str, **extra: Any) -> Any:
+    url = receiver.url_for("/hook")
     scope = {"scope": SCOPE} if provider == "gigapay" and not event.startswith("Registration") else {}
     fired = await api.post("/_emulator/events", json={"provider": provider, "event": event, "tenant": KEY, "url": url,
                                                       "wait": True, **scope, **extra})
     assert fired.status == 200 and fired.json["deliveries"][0]["status"] == "delivered", fired.json
-    return bodies[-1]
+    return receiver.received[-1].json
 
 
 def _unwrapped(provider: str, body: Any) -> Any:
@@ -137,8 +121,8 @@ async def _follow_urls(api: Api, provider: str, event: str, payload: Any) -> int
 
 @pytest.mark.parametrize(("provider", "event"), CASES, ids=[f"{p}:{e}" for p, e in CASES])
 async def test_a_consumer_fetches_what_each_notification_names(
-        make_api: MakeApi, received: tuple[str, list[Any]], provider: str, event: str) -> None:
+        make_api: MakeApi, receiver: Receiver, provider: str, event: str) -> None:
     api = await make_api(fixtures=[ACME], time_scale=1e-6, seed=7)
-    payload = PAYLOAD[provider](await _notified(api, received, provider, event))
+    payload = PAYLOAD[provider](await _notified(api, receiver, provider, event))
     fetched = await _follow_ids(api, provider, event, payload) + await _follow_urls(api, provider, event, payload)
     assert fetched >= 1

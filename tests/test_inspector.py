@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from emulator import Emulator
+from emulator.pytest_plugin import EmulatorHandle
 from emulator.receiver import Receiver
-from tests.conftest import free_port
+from tests.conftest import free_port, in_process
 
 try:
     from playwright.sync_api import Browser, Error, Locator, Page, expect, sync_playwright
@@ -52,10 +53,9 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=1, time_scale=0.001) as running:
-        yield running
+@pytest.fixture
+def emulator(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    return in_process(webhook_emulator_pool(seed=1))
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,6 @@ def new_page(browser: Browser, viewport: dict[str, int]) -> tuple[Page, list[str
 
 @pytest.fixture
 def page(browser: Browser, emulator: Emulator) -> Iterator[Page]:
-    emulator.client.reset()
     opened, problems = new_page(browser, DESKTOP)
     yield opened
     opened.context.close()
@@ -299,7 +298,6 @@ def test_the_page_asks_for_the_admin_token_and_then_sends_it(browser: Browser) -
 
 def test_a_narrow_window_gets_one_column_and_no_sideways_scrolling(browser: Browser, emulator: Emulator,
                                                                       receiver: Receiver, shots: Path) -> None:
-    emulator.client.reset()
     emulator.client.create_webhook("syncfy", KEY, {"url": receiver.url_for("/syncfy"),
                                                    "events": ["credentials.created"]})
     emulator.client.fire("syncfy", "credentials.created", wait=True)
@@ -348,7 +346,6 @@ def some_webhooks(emulator: Emulator, receiver: Receiver) -> None:
 
 def test_the_webhooks_tab_is_a_table_per_provider_and_tenant_that_uses_the_width(
         browser: Browser, emulator: Emulator, receiver: Receiver, shots: Path) -> None:
-    emulator.client.reset()
     some_webhooks(emulator, receiver)
     page, problems = new_page(browser, WIDE)
     open_view(page, emulator.url, "webhooks")

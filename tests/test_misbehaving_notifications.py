@@ -7,24 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from emulator import Emulator
 from emulator.client import ControlError
 from emulator.pytest_plugin import EmulatorHandle
 from emulator.receiver import Receiver
 
 SECRET = "s3cret"
 EVENTS = ["Payout.created", "Payout.notified", "Payout.accepted"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as emulator:
-        yield emulator
 
 
 def test_a_duplicate_is_the_same_notification_again_after_delivery(client: Any, receiver: Receiver) -> None:

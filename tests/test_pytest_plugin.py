@@ -142,3 +142,69 @@ def test_a_project_module_named_emulator_shadows_the_plugin_under_python_m_pytes
     assert "No module named 'emulator.pytest_plugin'; 'emulator' is not a package" in shadowed.stdout + shadowed.stderr
     safe = run("-P")
     assert safe.returncode == 0, safe.stdout + safe.stderr
+
+
+POOL_TESTS = '''
+import pytest
+import requests
+
+PAYBOOK = {"Authorization": "api_key api_key=K"}
+SEEN = {}
+
+
+def webhooks(handle):
+    return requests.get(handle.url_for("paybook") + "/webhooks", headers=PAYBOOK, timeout=30).json()["response"]
+
+
+def test_first_hand_out_starts_one(webhook_emulator_pool):
+    strict = webhook_emulator_pool(strict=True, credentials={"paybook": ["K"]})
+    requests.post(strict.url_for("paybook") + "/webhooks", json={"url": "http://example.com/h", "events": ["refresh"]},
+                  headers=PAYBOOK, timeout=30)
+    assert len(webhooks(strict)) == 1
+    SEEN["strict"] = strict
+
+
+def test_the_same_settings_get_the_same_emulator_reset(webhook_emulator_pool):
+    again = webhook_emulator_pool(credentials={"paybook": ["K"]}, strict=True)
+    assert again.url == SEEN["strict"].url and again.emulator is SEEN["strict"].emulator
+    assert webhooks(again) == [] and again.deliveries() == []
+    refused = requests.get(again.url_for("paybook") + "/webhooks", headers={"Authorization": "api_key api_key=X"},
+                           timeout=30)
+    assert refused.status_code == 401  # still strict
+
+
+def test_other_settings_get_another_emulator(webhook_emulator_pool, webhook_emulator):
+    seeded = webhook_emulator_pool(seed=3)
+    assert seeded.health()["seed"] == 3 and seeded.url not in (SEEN["strict"].url, webhook_emulator.url)
+    assert webhook_emulator_pool(seed=3).url == seeded.url
+
+
+def test_one_a_test_stopped_is_started_again(webhook_emulator_pool):
+    stopped = webhook_emulator_pool(seed=4)
+    stopped.emulator.stop()
+    assert webhook_emulator_pool(seed=4).health()["seed"] == 4
+
+
+def test_start_up_only_settings_are_refused(webhook_emulator_pool):
+    with pytest.raises(ValueError, match="faults act only at start-up.*use webhook_emulator_factory"):
+        webhook_emulator_pool(faults="rules.yaml")
+'''
+
+POOL_CONFTEST = '''
+def pytest_sessionfinish(session):
+    import requests
+    from test_pool import SEEN
+    try:
+        requests.get(SEEN["strict"].url + "/_emulator/health", timeout=5)
+        print("STILL RUNNING")
+    except requests.ConnectionError:
+        print("STOPPED AT THE END")
+'''
+
+
+def test_the_pool_shares_an_emulator_per_settings_resets_it_and_stops_it(user_project: pytest.Pytester) -> None:
+    user_project.makepyfile(test_pool=POOL_TESTS)
+    user_project.makeconftest(POOL_CONFTEST)
+    result = user_project.runpytest_subprocess("-q", "-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["*STOPPED AT THE END*"])

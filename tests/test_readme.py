@@ -12,7 +12,6 @@ import shlex
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,12 +65,6 @@ def curl(args: list[str]) -> requests.Response:
                             allow_redirects=False, timeout=30)
 
 
-@pytest.fixture
-def live() -> Iterator[tuple[Emulator, Receiver]]:
-    with Emulator(time_scale=0.001) as emulator, Receiver() as receiver:
-        yield emulator, receiver
-
-
 def test_setup_commands_are_the_ones_ci_runs() -> None:
     assert block("README.md", "install-and-serve", "shell").strip() == "pip install . && webhook-emulator serve"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
@@ -98,8 +91,7 @@ def test_subprocesses_run_the_working_tree() -> None:
     assert Path(done.stdout.strip()).resolve() == ROOT / "emulator" / "receiver.py", done.stderr
 
 
-def test_every_shell_example_runs(live: tuple[Emulator, Receiver]) -> None:
-    emulator, receiver = live
+def test_every_shell_example_runs(emulator: Emulator, receiver: Receiver) -> None:
     examples = [c for page, name in RUN for c in commands(block(page, name, "sh"))]
     fired: list[str] = []
     assert examples, "no runnable examples"

@@ -19,12 +19,6 @@ from tests.conftest import Output, free_port
 SECRET = "c1329a085d65f7757838df5920fdcc9a"
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as running:
-        yield running
-
-
 @pytest.fixture
 def app() -> Iterator[Receiver]:
     """The user's app the notifications are forwarded to."""

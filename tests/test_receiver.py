@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import base64
 import http.client
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
 import requests
 
-from emulator import Emulator
+from emulator import Emulator, notification
 from emulator.receiver import Received, Receiver
 
 SIGNED = ["shareactor", "gigapay", "syncfy"]
 EVENT = {"shareactor": "order.created", "gigapay": "Payout.created", "syncfy": "credentials.created",
          "paybook": "refresh", "centry": "on_product_save"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as running:
-        yield running
 
 
 def received(emulator: Emulator, receiver: Receiver, provider: str, signature: str = "valid") -> tuple[Received, Any]:
@@ -72,6 +65,19 @@ def test_scripted_answers_then_the_default_status() -> None:
         receiver.respond_with(500, (503, 0.01))
         statuses = [requests.post(receiver.url_for("/x"), data=b"{}", timeout=10).status_code for _ in range(3)]
     assert statuses == [500, 503, 204]
+
+
+def test_decide_answers_each_unscripted_request_by_what_it_carries() -> None:
+    """A consumer that verifies: 200 for a notification signed with its secret, 401 for a forgery
+    (decide may answer (status, delay) too); a scripted answer still comes first."""
+    signed = notification("shareactor", "order.created", secret="s")
+    forged = notification("shareactor", "order.created", secret="s", signature="wrong_secret")
+    with Receiver() as receiver:
+        receiver.decide = lambda got: 200 if receiver.verify("shareactor", got, "s") else (401, 0.01)
+        receiver.respond_with(503)
+        statuses = [requests.post(receiver.url_for("/hook"), data=sent.body, headers=sent.headers, timeout=10)
+                    .status_code for sent in (signed, signed, forged)]
+    assert statuses == [503, 200, 401]
 
 
 def test_a_jwt_without_the_body_digest_claim_is_rejected(emulator: Emulator, receiver: Receiver) -> None:

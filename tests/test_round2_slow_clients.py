@@ -9,13 +9,15 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from emulator import Emulator
+from emulator.pytest_plugin import EmulatorHandle
+from tests.conftest import in_process
 
 
 def connect(emulator: Emulator) -> socket.socket:
@@ -41,9 +43,10 @@ def healthy_again(emulator: Emulator) -> bool:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(header_timeout=0.3, body_timeout=0.3, max_connections=3) as running:
-        yield running
+def emulator(webhook_emulator_factory: Callable[..., EmulatorHandle]) -> Emulator:
+    """A private emulator (the tests hold its connections open): short timeouts, three connections."""
+    return in_process(webhook_emulator_factory(header_timeout=0.3, body_timeout=0.3, max_connections=3,
+                                               time_scale=1.0))
 
 
 def test_a_request_whose_headers_never_end_is_closed(emulator: Emulator) -> None:

@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -19,16 +19,17 @@ from emulator.control.api import OPEN_ROUTES, all_routes
 from emulator.control.base import ControlRoute
 from emulator.delivery.resolver import PolicyResolver
 from emulator.delivery.targets import TargetPolicy
+from emulator.pytest_plugin import EmulatorHandle
 from emulator.receiver import Receiver
 from emulator.settings import Settings, SettingsError
+from tests.conftest import in_process
 
 TOKEN = "s3cret-admin"
 
 
-@pytest.fixture(scope="module")
-def guarded() -> Iterator[Emulator]:
-    with Emulator(admin_token=TOKEN, time_scale=0.001) as emulator:
-        yield emulator
+@pytest.fixture
+def guarded(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    return in_process(webhook_emulator_pool(admin_token=TOKEN))
 
 
 def concrete(path: str) -> str:

@@ -3,35 +3,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 import sync.sync as sync_module
 from builton_sdk import Builton
 
 from emulator import Emulator
+from emulator.pytest_plugin import EmulatorHandle
+from tests.conftest import in_process
 
 PAYBOOK = {"api_key": "SDK_KEY"}
 HOOK = "https://example.com/hook"
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=1) as emulator:
-        yield emulator
+@pytest.fixture
+def emulator(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> Emulator:
+    return in_process(webhook_emulator_pool(seed=1, time_scale=1.0))
 
 
 @pytest.fixture
 def sync(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> type[sync_module.Sync]:
     """sync-py's documented way to point it elsewhere: its module-level SYNC_API_URL."""
-    emulator.client.reset()
     monkeypatch.setattr(sync_module, "SYNC_API_URL", emulator.client.url_for("paybook"))
     return sync_module.Sync
 
 
 @pytest.fixture
 def builton(emulator: Emulator) -> Builton:
-    emulator.client.reset()
     return Builton(api_key="SDK_KEY", bearer_token="eyJhbGciOiJIUzI1NiJ9.e30.sig", endpoint=emulator.url + "/")
 
 

@@ -5,17 +5,10 @@ there are), the delivery failed after its attempts (and the last answer), or it 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from emulator import Emulator, EmulatorClient, Receiver
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(time_scale=0.001) as running:
-        yield running
 
 
 def why(client: EmulatorClient, **filters: object) -> str:

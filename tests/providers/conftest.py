@@ -1,9 +1,8 @@
 """Helpers for tests that watch real deliveries, shared by the provider files here and by
 tests/test_delivery.py, test_fire_cli.py, test_audit.py and test_signing.py: the consumers'
-verifiers written from PROVIDERS.md, a receiver on the test's own loop (`receiver` in this folder),
-webhook registration and firing through the control API, the checks of a notification against its
-schemas, the `fire` CLI run as a subprocess, a consumer on its own thread (`Consumer`), and an
-in-process `emulator` for the tests that use the suite's control `client`."""
+verifiers written from PROVIDERS.md (of what the suite's `receiver`, the shipped `webhook_receiver`,
+got), webhook registration and firing through the control API, the checks of a notification
+against its schemas, and the `fire` CLI run as a subprocess."""
 
 from __future__ import annotations
 
@@ -15,20 +14,14 @@ import json
 import os
 import sys
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import pytest
-from aiohttp import web
-from multidict import CIMultiDict
 
-from emulator import Emulator
 from emulator.delivery.specs import signature_spec
 from emulator.engine.provider import load_providers
-from emulator.server import LoopThread, start_site
+from emulator.receiver import Received, Receiver
 from emulator.state import STATE
 from tests.conftest import Answer, Api, free_port
 
@@ -111,96 +104,28 @@ def syncfy_claims(token: str, key: bytes, raw: bytes) -> dict[str, Any]:
     return claims
 
 
-def signature_valid(provider: str, hit: Hit, secret: Any) -> bool:
-    """Whether `hit` passes `provider`'s documented verification with `secret` (text, or a JWK)."""
+def signature_valid(provider: str, got: Received, secret: Any) -> bool:
+    """Whether `got` passes `provider`'s documented verification with `secret` (text, or a JWK)."""
     if provider == "shareactor":
-        sent = hit.headers.get("X-Share-Webhook-Signature")
-        return sent is not None and hmac.compare_digest(sent, shareactor_signature(secret, hit.raw))
+        sent = got.headers.get("X-Share-Webhook-Signature")
+        return sent is not None and hmac.compare_digest(sent, shareactor_signature(secret, got.body))
     if provider == "gigapay":
-        return gigapay_valid(hit.headers.get("Gigapay-Signature"), secret, hit.raw)
+        return gigapay_valid(got.headers.get("Gigapay-Signature"), secret, got.body)
     if provider == "syncfy":
-        token = hit.headers.get("request-signature")
+        token = got.headers.get("request-signature")
         try:
-            return token is not None and bool(syncfy_claims(token, jwk_key_bytes(secret), hit.raw))
+            return token is not None and bool(syncfy_claims(token, jwk_key_bytes(secret), got.body))
         except jwt.PyJWTError:
             return False
     # Paybook and Centry do not sign: a notification carries no signature header at all.
-    return not any(name in hit.headers for name in SIGNATURE_HEADERS)
+    return not any(name in got.headers for name in SIGNATURE_HEADERS)
 
 
-# -- the receiver: a real HTTP endpoint on the test's loop ------------------------------------------
+# -- what a receiver got ----------------------------------------------------------------------------
 
-@dataclass
-class Hit:
-    """One request the receiver got."""
-
-    path: str
-    headers: CIMultiDict[str]
-    raw: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.raw)
-
-
-class Receiver:
-    """An aiohttp server on 127.0.0.1 that records every request and answers from a script of
-    (status, delay seconds); 200 at once when the script is empty."""
-
-    def __init__(self) -> None:
-        self.hits: list[Hit] = []
-        self.script: deque[tuple[int, float]] = deque()
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def answer(self, *responses: int | tuple[int, float]) -> None:
-        """Answer the next requests with these statuses, or (status, delay) pairs."""
-        self.script.extend(r if isinstance(r, tuple) else (r, 0.0) for r in responses)
-
-    def paths(self) -> list[str]:
-        return sorted(hit.path for hit in self.hits)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.hits.append(Hit(request.path_qs, CIMultiDict(request.headers), await request.read()))
-        status, delay = self.script.popleft() if self.script else (200, 0.0)
-        if delay:
-            await asyncio.sleep(delay)
-        return web.Response(status=status)
-
-    async def start(self, port: int = 0) -> Receiver:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.port = self._runner.addresses[0][1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        self._runner = None
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Hit]:
-        """Until `count` requests have arrived (fails the test after `timeout` seconds)."""
-        async with asyncio.timeout(timeout):
-            while len(self.hits) < count:
-                await asyncio.sleep(0.005)
-        return self.hits
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """In this folder, the recorder above on the test's loop (the suite's `receiver` elsewhere is the
-    shipped `webhook_receiver`). Tests name it before `make_api`/`api`, so their emulator stops
-    first (nothing in flight)."""
-    started = await Receiver().start()
-    yield started
-    await started.stop()
+def paths(receiver: Receiver) -> list[str]:
+    """The paths of every request the receiver got, sorted."""
+    return sorted(got.path for got in receiver.received)
 
 
 def closed_url(path: str = "/down") -> str:
@@ -317,12 +242,12 @@ def carried_events(provider: str, body: Any) -> list[tuple[str | None, Any]]:
             return [(None, body)]
 
 
-def check_notification(api: Api, provider: str, hit: Hit, events: list[str]) -> Any:
+def check_notification(api: Api, provider: str, got: Received, events: list[str]) -> Any:
     """The body is JSON, matches the whole-notification schema (where the fixture has one) and
     carries exactly `events`, each payload matching its event's schema. Returns the body."""
-    assert hit.headers["Content-Type"].startswith("application/json")
+    assert got.headers["Content-Type"].startswith("application/json")
     spec = api.app[STATE].providers[provider]
-    body = hit.json
+    body = got.json
     assert spec.delivery is not None and spec.events is not None
     errors = schema_errors(api, provider, spec.delivery.schema, body) if spec.delivery.schema else []
     carried = carried_events(provider, body)
@@ -333,7 +258,7 @@ def check_notification(api: Api, provider: str, hit: Hit, events: list[str]) -> 
     return body
 
 
-# -- the `fire` CLI, a consumer on its own thread, an emulator for the control client ----------------
+# -- the `fire` CLI -------------------------------------------------------------------------------------
 
 @dataclass
 class Run:
@@ -349,8 +274,8 @@ class Run:
 
 
 async def fire_cli(*args: str) -> Run:
-    """Run `python -m emulator fire ARGS --json` with this environment; awaited, so the receiver on
-    this loop keeps answering."""
+    """Run `python -m emulator fire ARGS --json` with this environment (awaited: the test's loop
+    stays free)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "emulator", "fire", *args, "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
@@ -362,48 +287,6 @@ async def fire_cli(*args: str) -> Run:
         raise
     assert process.returncode is not None
     return Run(process.returncode, out.decode(), err.decode())
-
-
-class Consumer:
-    """A webhook consumer on 127.0.0.1: `decide(path, hit)` gives each answer's status."""
-
-    def __init__(self, decide: Callable[[str, Hit], int], delay: float = 0.0) -> None:
-        self.decide = decide
-        self.delay = delay
-        self.hits: list[Hit] = []
-        self._thread = LoopThread("test-consumer")
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        hit = Hit(request.path, CIMultiDict(request.headers), await request.read())
-        self.hits.append(hit)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return web.Response(status=self.decide(request.path, hit))
-
-    def __enter__(self) -> Consumer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, port = self._thread.run(start_site(app, "127.0.0.1", 0, 0.2))
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        self._thread.run(self._runner.cleanup(), timeout=30)
-        self._thread.stop()
-
-
-def accept_all(path: str, hit: Hit) -> int:
-    return 200
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """The module's emulator behind the suite's `client` fixture (tests/conftest.py)."""
-    with Emulator(time_scale=0.001) as emulator:
-        yield emulator
 
 
 # -- the project's signer (tests/test_signing.py) -------------------------------------------------------

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
-from tests.providers.conftest import FAST, Consumer, Receiver, accept_all, fired, register
+from tests.providers.conftest import FAST, fired, paths, register
 
 AUTH = auth("centry", "MY_TOKEN")
 LIST = "/conexion/v1/webhooks.json"
@@ -209,8 +210,8 @@ async def test_centry_sends_each_topic_to_the_webhooks_with_that_flag(receiver: 
     await register(api, "centry", receiver.url + "/none", [])
     for topic in ("on_product_delete", "on_order_save", "on_integration_config_save"):
         await fired(api, provider="centry", event=topic)
-    assert receiver.paths() == ["/orders", "/products"]
-    by_path = {hit.path: hit.json for hit in receiver.hits}
+    assert paths(receiver) == ["/orders", "/products"]
+    by_path = {hit.path: hit.json for hit in receiver.received}
     assert by_path["/products"]["topic"] == "on_product_delete" and "product_id" in by_path["/products"]
     assert by_path["/orders"]["topic"] == "on_order_save" and "order_id" in by_path["/orders"]
 
@@ -219,15 +220,15 @@ async def test_centry_sends_each_topic_to_the_webhooks_with_that_flag(receiver: 
 async def test_centry_counts_only_200_as_delivered(receiver: Receiver, make_api: MakeApi, status: int) -> None:
     api = await make_api(**FAST)
     await register(api, "centry", receiver.url, ["on_order_delete"])
-    receiver.answer(status)
+    receiver.respond_with(status)
     [sent] = await fired(api, provider="centry", event="on_order_delete")
     assert [a["status"] for a in sent["attempts"]] == [status, 200]
     assert sent["attempts"][0]["outcome"] == "failed" and sent["attempts"][0]["error"]
-    assert sent["status"] == "delivered" and len(receiver.hits) == 2
+    assert sent["status"] == "delivered" and len(receiver.received) == 2
 
 
 def test_centry_counts_only_200_and_the_report_says_it_cannot_authenticate(client: Any) -> None:
-    with Consumer(lambda path, hit: 201) as consumer:
+    with Receiver(status=201) as consumer:
         report = client.audit("centry", consumer.url)
     checks = {c["check"]: c for c in report["endpoints"][0]["checks"]}
     created = checks["event on_product_save"]
@@ -237,5 +238,5 @@ def test_centry_counts_only_200_and_the_report_says_it_cannot_authenticate(clien
     assert note["verdict"] == "note" and "signs nothing" in note["safe"]
     assert "fetch the product, order or integration config" in note["observed"]
     assert not any(name.startswith("forgery") for name in checks)
-    with Consumer(accept_all) as consumer:
+    with Receiver() as consumer:
         assert client.audit("centry", consumer.url)["passed"] is True  # a note is not a failure

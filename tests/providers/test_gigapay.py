@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emulator.delivery.signing import sign
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
 from tests.providers.conftest import AUTH as DELIVERY_AUTH
@@ -19,12 +20,12 @@ from tests.providers.conftest import (
     INTEGRATION,
     OTHER_INTEGRATION,
     SPECS,
-    Receiver,
     check_notification,
     fire_cli,
     fired,
     gigapay_signature,
     gigapay_valid,
+    paths,
     register,
     signature_valid,
 )
@@ -312,11 +313,11 @@ async def test_gigapay_worked_example_secret_signs_a_real_delivery(receiver: Rec
     data = {"id": "1847", "name": "Albin Lindskog", "verified_at": "2019-05-23T11:57:03.742345Z"}
     await fired(api, provider="gigapay", event="Employee.verified", url=receiver.url,
                 secret=GIGAPAY_EXAMPLE_SECRET, data=data)
-    [hit] = receiver.hits
-    assert hit.json["id"] == "1847" and hit.json["verified_at"] == "2019-05-23T11:57:03.742345Z"
-    t = hit.headers["Gigapay-Signature"].split(",")[0].removeprefix("t=")
-    assert hit.headers["Gigapay-Signature"] == gigapay_signature(GIGAPAY_EXAMPLE_SECRET, t, hit.raw)
-    assert gigapay_valid(hit.headers["Gigapay-Signature"], GIGAPAY_EXAMPLE_SECRET, hit.raw)
+    [got] = receiver.received
+    assert got.json["id"] == "1847" and got.json["verified_at"] == "2019-05-23T11:57:03.742345Z"
+    t = got.headers["Gigapay-Signature"].split(",")[0].removeprefix("t=")
+    assert got.headers["Gigapay-Signature"] == gigapay_signature(GIGAPAY_EXAMPLE_SECRET, t, got.body)
+    assert gigapay_valid(got.headers["Gigapay-Signature"], GIGAPAY_EXAMPLE_SECRET, got.body)
 
 
 async def test_gigapay_scope_limits_a_firing_to_one_integration(receiver: Receiver, make_api: MakeApi) -> None:
@@ -332,31 +333,31 @@ async def test_gigapay_scope_limits_a_firing_to_one_integration(receiver: Receiv
     assert [d["url"] for d in await fired(api, provider="gigapay", event="Registration.verified",
                                           scope=INTEGRATION)] == [receiver.url + "/user"]
     assert len(await fired(api, provider="gigapay", event="Payout.created")) == 2
-    assert receiver.paths() == ["/one", "/one", "/two", "/user"]
+    assert paths(receiver) == ["/one", "/one", "/two", "/user"]
 
 
 async def test_gigapay_data_overrides_are_signed_with_the_rest(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await register(api, "gigapay", receiver.url, ["Payout.created"])
     await fired(api, provider="gigapay", event="Payout.created", data={"amount": "99.00", "metadata": {"n": "42"}})
-    [hit] = receiver.hits
-    body = check_notification(api, "gigapay", hit, ["Payout.created"])
+    [got] = receiver.received
+    body = check_notification(api, "gigapay", got, ["Payout.created"])
     assert body["amount"] == "99.00" and body["metadata"] == {"n": "42"} and body["currency"] == "SEK"
-    assert signature_valid("gigapay", hit, webhook["secret_key"])
+    assert signature_valid("gigapay", got, webhook["secret_key"])
 
 
 async def test_gigapay_signs_every_attempt_with_its_own_timestamp(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await register(api, "gigapay", receiver.url, ["Payout.accepted"])
-    receiver.answer(500, 502)
+    receiver.respond_with(500, 502)
     [sent] = await fired(api, provider="gigapay", event="Payout.accepted")
     assert [a["status"] for a in sent["attempts"]] == [500, 502, 200]
-    assert len(receiver.hits) == 3
-    for hit, attempt in zip(receiver.hits, sent["attempts"], strict=True):
-        header = hit.headers["Gigapay-Signature"]
+    assert len(receiver.received) == 3
+    for got, attempt in zip(receiver.received, sent["attempts"], strict=True):
+        header = got.headers["Gigapay-Signature"]
         t = header.split(",")[0].removeprefix("t=")
-        assert header == gigapay_signature(webhook["secret_key"], t, hit.raw)
-        assert gigapay_valid(header, webhook["secret_key"], hit.raw)
+        assert header == gigapay_signature(webhook["secret_key"], t, got.body)
+        assert gigapay_valid(header, webhook["secret_key"], got.body)
         assert attempt["request_headers"]["Gigapay-Signature"] == header  # the log shows what was sent
 
 
@@ -365,10 +366,10 @@ async def test_fire_gigapay_at_a_url_sends_a_correctly_signed_body(receiver: Rec
     assert run.code == 0, run.err
     [delivery] = run.deliveries
     assert delivery["status"] == "delivered" and delivery["events"] == ["Payout.created"]
-    [hit] = receiver.hits
-    assert hit.path == "/gp"
-    assert gigapay_valid(hit.headers["Gigapay-Signature"], "s", hit.raw)
-    assert hit.json["latest_status"] == "created" and hit.json["id"]
+    [got] = receiver.received
+    assert got.path == "/gp"
+    assert gigapay_valid(got.headers["Gigapay-Signature"], "s", got.body)
+    assert got.json["latest_status"] == "created" and got.json["id"]
 
 
 async def test_gigapay_throttling_reads_like_drf(api: Api) -> None:

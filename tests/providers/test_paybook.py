@@ -9,10 +9,20 @@ from typing import Any
 
 import pytest
 
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
 from tests.providers.conftest import AUTH as DELIVERY_AUTH
-from tests.providers.conftest import FAST, Receiver, check_notification, closed_url, delivery, fired, register, settled
+from tests.providers.conftest import (
+    FAST,
+    check_notification,
+    closed_url,
+    delivery,
+    fired,
+    paths,
+    register,
+    settled,
+)
 from tests.providers.conftest import fire as fire_event
 
 AUTH = auth("paybook", "YOUR_API_KEY")
@@ -275,8 +285,8 @@ async def test_paybook_data_deep_merges_and_sets_every_use_of_a_fresh_id(receive
     api = await make_api(**FAST)
     data = {"id_credential": "5e751d54d0510472295413b3", "endpoints": {"extra": ["/x"]}, "is_executing": 0}
     await fired(api, provider="paybook", event="credential_create", url=receiver.url, data=data)
-    [hit] = receiver.hits
-    body = check_notification(api, "paybook", hit, ["credential_create"])
+    [got] = receiver.received
+    body = check_notification(api, "paybook", got, ["credential_create"])
     assert body["id_credential"] == "5e751d54d0510472295413b3" and body["is_executing"] == 0
     assert body["endpoints"] == {"credential": ["/v1/credentials/5e751d54d0510472295413b3"], "extra": ["/x"]}
     assert body["id_site"] == "5da784f1f9de2a06483abec1"  # untouched sample values stay
@@ -285,7 +295,7 @@ async def test_paybook_data_deep_merges_and_sets_every_use_of_a_fresh_id(receive
 async def test_paybook_counts_failed_attempts_in_ct_failed(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     webhook = await register(api, "paybook", receiver.url, ["refresh"])
-    receiver.answer(500, 503)
+    receiver.respond_with(500, 503)
     [sent] = await fired(api, provider="paybook", event="refresh")
     assert sent["status"] == "delivered"
     [shown] = (await api.get("/v1/webhooks", headers=DELIVERY_AUTH["paybook"])).json["response"]
@@ -320,7 +330,7 @@ async def test_paybook_disables_a_webhook_past_1000_failures(receiver: Receiver,
 
     later = await fired(api, provider="paybook", event="credential_create")
     assert [d["url"] for d in later] == [receiver.url + "/healthy"]
-    assert receiver.paths() == ["/healthy", "/healthy"]
+    assert paths(receiver) == ["/healthy", "/healthy"]
 
 
 async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(receiver: Receiver,
@@ -330,6 +340,6 @@ async def test_paybook_waits_the_webhooks_delay_before_the_first_attempt(receive
     [pending] = (await fire_event(api, provider="paybook", event="credential_create")).json["deliveries"]
     assert pending["status"] == "pending" and pending["attempts"] == []
     waiting = await delivery(api, pending["id"])
-    assert waiting["next_attempt_at"] is not None and waiting["attempts"] == [] and receiver.hits == []
+    assert waiting["next_attempt_at"] is not None and waiting["attempts"] == [] and receiver.received == []
     assert (await settled(api, pending["id"]))["status"] == "delivered"
-    assert len(receiver.hits) == 1
+    assert len(receiver.received) == 1

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emulator.delivery.signing import sign
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
 from tests.providers.conftest import AUTH as DELIVERY_AUTH
@@ -17,10 +18,10 @@ from tests.providers.conftest import (
     OTHER_AUTH,
     SHAREACTOR_EXAMPLE_SECRET,
     SPECS,
-    Receiver,
     check_notification,
     fired,
     fired_at,
+    paths,
     register,
     shareactor_signature,
     signature_valid,
@@ -202,9 +203,9 @@ async def test_shareactor_worked_example_secret_signs_a_real_delivery(receiver: 
     data = {"_id": {"$oid": "5964a0ead57ba2036750a3b4"}, "first_name": "John"}
     await fired(api, provider="shareactor", event="user.created", url=receiver.url,
                 secret=SHAREACTOR_EXAMPLE_SECRET, data=data)
-    [hit] = receiver.hits
-    assert hit.json["object"]["_id"] == {"$oid": "5964a0ead57ba2036750a3b4"}
-    assert hit.headers["X-Share-Webhook-Signature"] == shareactor_signature(SHAREACTOR_EXAMPLE_SECRET, hit.raw)
+    [got] = receiver.received
+    assert got.json["object"]["_id"] == {"$oid": "5964a0ead57ba2036750a3b4"}
+    assert got.headers["X-Share-Webhook-Signature"] == shareactor_signature(SHAREACTOR_EXAMPLE_SECRET, got.body)
 
 
 async def test_a_soft_deleted_shareactor_webhook_gets_nothing(receiver: Receiver, make_api: MakeApi) -> None:
@@ -215,7 +216,7 @@ async def test_a_soft_deleted_shareactor_webhook_gets_nothing(receiver: Receiver
     assert deleted.status == 200 and deleted.json["deleted"] is True
     assert [d["url"] for d in await fired(api, provider="shareactor", event="order.created")] \
         == [receiver.url + "/kept"]
-    assert receiver.paths() == ["/kept"]
+    assert paths(receiver) == ["/kept"]
 
 
 async def test_shareactor_simulate_sends_that_webhooks_event_type_to_it(receiver: Receiver,
@@ -225,11 +226,11 @@ async def test_shareactor_simulate_sends_that_webhooks_event_type_to_it(receiver
     await register(api, "shareactor", receiver.url + "/other", ["payment.failed"])
     answer = await api.post(f"/webhooks/{webhook['_id']['$oid']}/simulate", headers=DELIVERY_AUTH["shareactor"])
     assert answer.status == 204 and answer.raw == b""
-    [hit] = await receiver.wait_for(1)
-    assert hit.path == "/sim"
-    body = check_notification(api, "shareactor", hit, ["payment.failed"])
+    [got] = await receiver.wait_for_async(1)
+    assert got.path == "/sim"
+    body = check_notification(api, "shareactor", got, ["payment.failed"])
     assert body["kind"] == "payment.failed"
-    assert signature_valid("shareactor", hit, webhook["secret"])
+    assert signature_valid("shareactor", got, webhook["secret"])
 
 
 async def test_a_shareactor_object_belongs_to_the_webhook_owners_company(receiver: Receiver,
@@ -242,16 +243,16 @@ async def test_a_shareactor_object_belongs_to_the_webhook_owners_company(receive
     assert mine["company"] != theirs["company"]
     deliveries = await fired(api, provider="shareactor", event="order.created")
     assert len(deliveries) == 2
-    companies = {hit.path: check_notification(api, "shareactor", hit, ["order.created"])["object"]["company"]
-                 for hit in receiver.hits}
+    companies = {got.path: check_notification(api, "shareactor", got, ["order.created"])["object"]["company"]
+                 for got in receiver.received}
     assert companies == {"/mine": mine["company"], "/theirs": theirs["company"]}
 
 
 async def test_a_shareactor_object_at_an_explicit_url_names_a_company(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "shareactor", ["user.created", "plan.deleted"], receiver.url)
-    objects = [check_notification(api, "shareactor", hit, [hit.json["kind"]])["object"]
-               for hit in receiver.hits]
+    objects = [check_notification(api, "shareactor", got, [got.json["kind"]])["object"]
+               for got in receiver.received]
     assert len(objects) == 2 and all(len(o["company"]["$oid"]) == 24 for o in objects)
 
 
@@ -259,7 +260,7 @@ async def test_data_still_overrides_the_company(receiver: Receiver, make_api: Ma
     api = await make_api(**FAST)
     company = {"$oid": "5964a0ead57ba2036750a3b4"}
     await fired_at(api, "shareactor", "order.created", receiver.url, data={"company": company})
-    assert receiver.hits[0].json["object"]["company"] == company
+    assert receiver.received[0].json["object"]["company"] == company
 
 
 SHAREACTOR_BODY = b'{"object":{"_id":{"$oid":"5964a0ead57ba2036750a3b4"},"first_name":"John"}}'

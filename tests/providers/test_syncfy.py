@@ -14,12 +14,11 @@ import pytest
 import requests
 
 from emulator.delivery.signing import jwk_key
-from emulator.receiver import Receiver as WebhookReceiver
+from emulator.receiver import Receiver
 from tests.conftest import Answer, Api, MakeApi
 from tests.providers.clients import auth
 from tests.providers.conftest import (
     FAST,
-    Receiver,
     carried_events,
     check_notification,
     fire_cli,
@@ -238,13 +237,13 @@ async def test_a_jwk_put_through_the_control_api_signs_syncfy_notifications(rece
     assert await jwk_of(api) == jwk
     await register(api, "syncfy", receiver.url, ["documents.success"])
     await fired(api, provider="syncfy", event="documents.success")
-    [hit] = receiver.hits
-    token = hit.headers["request-signature"]
+    [got] = receiver.received
+    token = got.headers["request-signature"]
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": "mine"}
-    claims = syncfy_claims(token, key, hit.raw)
+    claims = syncfy_claims(token, key, got.body)
     assert claims["exp"] - claims["iat"] == 300 and abs(claims["iat"] - time.time()) < 300
     with pytest.raises(jwt.InvalidSignatureError):
-        syncfy_claims(token, b"another key of the same length..", hit.raw)
+        syncfy_claims(token, b"another key of the same length..", got.body)
 
 
 @pytest.mark.parametrize("body", [{"kty": "RSA", "k": "abc"}, {"kty": "oct"}, {"kty": "oct", "k": "not base64!"}])
@@ -262,17 +261,17 @@ async def test_syncfy_groups_one_firings_events_only_when_asked(receiver: Receiv
     await register(api, "syncfy", receiver.url + "/single", events, group_events=0)
     deliveries = await fired(api, provider="syncfy", event=events)
     assert len(deliveries) == 3
-    grouped = [hit for hit in receiver.hits if hit.path == "/grouped"]
-    single = [hit for hit in receiver.hits if hit.path == "/single"]
+    grouped = [got for got in receiver.received if got.path == "/grouped"]
+    single = [got for got in receiver.received if got.path == "/single"]
     assert len(grouped) == 1 and len(single) == 2
     check_notification(api, "syncfy", grouped[0], events)
-    for hit in single:
-        [(name, _)] = carried_events("syncfy", hit.json)
-        check_notification(api, "syncfy", hit, [name])
-    assert sorted(carried_events("syncfy", hit.json)[0][0] for hit in single) == events
+    for got in single:
+        [(name, _)] = carried_events("syncfy", got.json)
+        check_notification(api, "syncfy", got, [name])
+    assert sorted(carried_events("syncfy", got.json)[0][0] for got in single) == events
     jwk = await jwk_of(api)
-    assert all(signature_valid("syncfy", hit, jwk) for hit in receiver.hits)
-    rids = [hit.json["rid"] for hit in receiver.hits]
+    assert all(signature_valid("syncfy", got, jwk) for got in receiver.received)
+    rids = [got.json["rid"] for got in receiver.received]
     assert len(set(rids)) == 3  # rid is per notification
 
 
@@ -280,7 +279,7 @@ async def test_syncfy_data_goes_into_the_payload_and_its_header(receiver: Receiv
     api = await make_api(**FAST)
     await fired(api, provider="syncfy", event="credentials.created", url=receiver.url,
                 data={"id_user": "5e751d54d0510472295413b3"})
-    [entry] = receiver.hits[0].json["events"]
+    [entry] = receiver.received[0].json["events"]
     assert entry["payload"]["id_user"] == "5e751d54d0510472295413b3"
     assert entry["header"]["user"]["id_user"] == "5e751d54d0510472295413b3"
 
@@ -288,17 +287,17 @@ async def test_syncfy_data_goes_into_the_payload_and_its_header(receiver: Receiv
 async def test_stale_timestamp_makes_an_expired_syncfy_token(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     _, jwk = await fired_at(api, "syncfy", "documents.completed", receiver.url, signature="stale_timestamp")
-    hit = receiver.hits[0]
+    got = receiver.received[0]
     with pytest.raises(jwt.ExpiredSignatureError):
-        syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)
+        syncfy_claims(got.headers["request-signature"], jwk_key_bytes(jwk), got.body)
 
 
 async def test_syncfy_credentials_refreshed_is_the_v3_samples_refresh_payload(
         receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "syncfy", "credentials.refreshed", receiver.url)
-    [hit] = receiver.hits
-    body = check_notification(api, "syncfy", hit, ["credentials.refreshed"])
+    [got] = receiver.received
+    body = check_notification(api, "syncfy", got, ["credentials.refreshed"])
     payload = body["events"][0]["payload"]
     assert set(payload) == REFRESH_KEYS and payload["event"] == "refresh"
     credential = payload["id_credential"]
@@ -312,28 +311,28 @@ async def test_syncfy_credentials_refreshed_is_the_v3_samples_refresh_payload(
 async def test_syncfy_credentials_created_keeps_the_credential_payload(receiver: Receiver, make_api: MakeApi) -> None:
     api = await make_api(**FAST)
     await fired_at(api, "syncfy", "credentials.created", receiver.url)
-    payload = check_notification(api, "syncfy", receiver.hits[0], ["credentials.created"])["events"][0]["payload"]
+    payload = check_notification(api, "syncfy", receiver.received[0], ["credentials.created"])["events"][0]["payload"]
     assert list(payload["endpoints"]) == ["credential"] and payload["is_executing"] == 1
     assert "id_job_type" not in payload
 
 
-def test_duplicates_keep_the_syncfy_event_ids(client: Any, webhook_receiver: WebhookReceiver) -> None:
-    [sent] = client.fire("syncfy", "credentials.created", url=webhook_receiver.url_for("/s"), duplicate=2, wait=True)
-    hits = webhook_receiver.wait_for(3)
+def test_duplicates_keep_the_syncfy_event_ids(client: Any, receiver: Receiver) -> None:
+    [sent] = client.fire("syncfy", "credentials.created", url=receiver.url_for("/s"), duplicate=2, wait=True)
+    hits = receiver.wait_for(3)
     eids = [h.json["events"][0]["header"]["event"]["eid"] for h in hits]
     assert eids == sent["event_ids"] * 3
     assert len({h.json["rid"] for h in hits}) == 1
 
 
-def test_reversed_grouped_syncfy_events_are_entries_in_reverse(client: Any, webhook_receiver: WebhookReceiver) -> None:
+def test_reversed_grouped_syncfy_events_are_entries_in_reverse(client: Any, receiver: Receiver) -> None:
     headers = {"Authorization": "api_key api_key=SY"}
     answer = requests.post(client.url + "/v1/webhooks/subscriptions", headers=headers, timeout=10,
-                           json={"url": webhook_receiver.url_for("/grouped"), "group_events": 1,
+                           json={"url": receiver.url_for("/grouped"), "group_events": 1,
                                  "events": ["credentials.created", "credentials.updated"]})
     assert answer.status_code == 200, answer.text
     client.fire("syncfy", ["credentials.created", "credentials.updated"], order="reversed", wait=True)
-    [hit] = webhook_receiver.wait_for(1)
-    assert [e["header"]["event"]["name"] for e in hit.json["events"]] == ["credentials.updated", "credentials.created"]
+    [got] = receiver.wait_for(1)
+    assert [e["header"]["event"]["name"] for e in got.json["events"]] == ["credentials.updated", "credentials.created"]
 
 
 async def test_fire_syncfy_signs_with_the_jwk_given_as_secret(receiver: Receiver) -> None:
@@ -341,6 +340,6 @@ async def test_fire_syncfy_signs_with_the_jwk_given_as_secret(receiver: Receiver
     jwk = {"kty": "oct", "kid": "cli", "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
     run = await fire_cli("syncfy", "documents.completed", "--url", receiver.url, "--secret", json.dumps(jwk))
     assert run.code == 0, run.err
-    [hit] = receiver.hits
-    assert syncfy_claims(hit.headers["request-signature"], jwk_key_bytes(jwk), hit.raw)["rid"] == hit.json["rid"]
+    [got] = receiver.received
+    assert syncfy_claims(got.headers["request-signature"], jwk_key_bytes(jwk), got.body)["rid"] == got.json["rid"]
 
