@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import Any
@@ -497,47 +497,68 @@ def yaml_key(f: dataclasses.Field[Any]) -> str:
     return str(f.metadata.get("key", f.name))
 
 
+# How a value of the fixture becomes a model value (None: as it is).
+Convert = Callable[[Any], Any] | None
+
+
 @functools.cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type) -> tuple[tuple[str, str, bool, Convert], ...]:
+    """Each field of a model dataclass as `parse` fills it: its name, its YAML key, whether it is
+    the mapping's key (`from_key`), and how its value is converted (worked out once per class)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, yaml_key(f), bool(f.metadata.get("from_key")),
+                  _converter(hints[f.name], f.metadata.get("each"))) for f in dataclasses.fields(cls))
 
 
 def parse(cls: type, data: Any, name: str | None = None) -> Any:
     """A model dataclass from its section of a (meta-schema-valid) fixture; absent keys take the
     field's default. `name` fills a field marked `from_key` (a mapping's key)."""
     data = data or {}
-    hints = _hints(cls)
     given: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        key = yaml_key(f)
-        if f.metadata.get("from_key"):
-            given[f.name] = name
+    for field_name, key, from_key, convert in _fields(cls):
+        if from_key:
+            given[field_name] = name
         elif key in data:
-            given[f.name] = _convert(hints[f.name], data[key], f.metadata.get("each"))
+            given[field_name] = data[key] if convert is None else convert(data[key])
     return cls(**given)
 
 
-def _convert(tp: Any, value: Any, each: Any = None) -> Any:
-    """`value` as the annotated type `tp`: dataclasses parsed, sequences made tuples, mappings' values converted."""
+def _convert(tp: Any, value: Any) -> Any:
+    """`value` as the annotated type `tp` (see _converter)."""
+    convert = _converter(tp)
+    return value if convert is None else convert(value)
+
+
+@functools.cache
+def _converter(tp: Any, each: Convert = None) -> Convert:
+    """How a value becomes the annotated type `tp`: dataclasses parsed, sequences made tuples,
+    mappings' values converted (each by `each`, when the field names one); None: as it is."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is UnionType or origin is typing.Union:
-        if value is None:
-            return None
         members = [a for a in args if a is not type(None)]  # (an object is the member that is a dataclass)
-        tp = next((a for a in members if dataclasses.is_dataclass(a) and isinstance(value, dict)), members[0])
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        obj: Any = next((a for a in members if dataclasses.is_dataclass(a)), None)
+        first, as_obj = _converter(members[0], each), _converter(obj, each) if obj is not None else None
+
+        def union(value: Any) -> Any:
+            if value is None:
+                return None
+            convert = as_obj if obj is not None and isinstance(value, dict) else first
+            return value if convert is None else convert(value)
+        return union
     if dataclasses.is_dataclass(tp):
-        return parse(tp, value)  # type: ignore[arg-type]
+        return functools.partial(parse, tp)  # type: ignore[arg-type]
     if origin is tuple:
-        return tuple(_convert(args[0], v) for v in value)
+        item = _converter(args[0])
+        return tuple if item is None else lambda value: tuple(map(item, value))
     if origin is Mapping:
         member = args[1]
         if each is not None:
-            return {k: each(v) for k, v in value.items()}
+            return lambda value: {k: each(v) for k, v in value.items()}
         if dataclasses.is_dataclass(member):
-            return {k: parse(member, v, k) for k, v in value.items()}  # type: ignore[arg-type]
-        return {k: _convert(member, v) for k, v in value.items()}
-    return value
+            return lambda value: {k: parse(member, v, k) for k, v in value.items()}  # type: ignore[arg-type]
+        convert = _converter(member)
+        return dict if convert is None else lambda value: {k: convert(v) for k, v in value.items()}
+    return None
 
 
 def parse_fixture(raw: dict[str, Any]) -> Fixture:
