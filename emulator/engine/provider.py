@@ -7,10 +7,13 @@ A fixture is validated against `schemas/fixture.schema.json` first; a broken one
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import gc
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,33 +199,68 @@ def _meta_validator() -> TwoTierValidator:
     return two_tier(_load_json(data_dir() / "schemas" / "fixture.schema.json"))
 
 
-def _schema_registry(name: str, schema_dir: Path, thorough: bool = True) -> tuple[Registry, list[str]]:
+class Reading:
+    """What one load of providers has read that several fixtures share, so that it is read once:
+    the fixtures an `extends` names (each fixture that extends one gets its own copy) and the
+    shared schemas/common/ files (read-only once loaded, as every schema is)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[Path, Any] = {}
+        self.common: list[SchemaFile] | None = None
+
+    def document(self, path: Path) -> Any:
+        """The contents of a fixture file another extends, a copy of what was read."""
+        if path not in self.documents:
+            self.documents[path] = read_yaml(path, FixtureError)
+        return copy.deepcopy(self.documents[path])
+
+    def common_schemas(self) -> list[SchemaFile]:
+        if self.common is None:
+            self.common = schema_files(data_dir() / "schemas" / "common", "common")
+        return self.common
+
+
+# One JSON file of a schemas folder: its registry URI, its path, and its schema (its `$id` set)
+# with the schema's registry resource, or the one-line problem that reading it is (and None).
+SchemaFile = tuple[str, Path, dict[str, Any] | str, SchemaResource | None]
+
+
+def schema_files(root: Path, prefix: str) -> list[SchemaFile]:
+    """Every JSON file under `root` (none if it is no folder), in path order, its URI under `prefix`."""
+    found: list[SchemaFile] = []
+    for path in sorted(root.rglob("*.json")) if root.is_dir() else ():
+        uri = f"{SCHEMA_BASE}{prefix}/{path.relative_to(root).as_posix()}"
+        try:
+            contents = _load_json(path)
+        except FixtureError as exc:
+            found.append((uri, path, str(exc), None))
+            continue
+        if not isinstance(contents, dict):
+            found.append((uri, path, f"{path}: a JSON Schema file must hold an object", None))
+            continue
+        contents.setdefault("$id", uri)
+        found.append((uri, path, contents, SchemaResource.from_contents(contents, default_specification=DRAFT202012)))
+    return found
+
+
+def _schema_registry(name: str, schema_dir: Path, thorough: bool = True,
+                     reading: Reading | None = None) -> tuple[Registry, list[str]]:
     """Every JSON file under schemas/<name>/ (and the shared schemas/common/) in one registry, and
     (`thorough`) every problem of those files, one line each; a schema that names no `$schema` is
     read as draft 2020-12, and nothing is ever fetched (the registry retrieves nothing)."""
-    registry = Registry()
     problems: list[str] = []
     files: dict[str, Path] = {}
-    roots = [(schema_dir / name, name), (data_dir() / "schemas" / "common", "common")]
-    for root, prefix in roots:
-        if not root.is_dir():
+    resources = []
+    for uri, path, contents, resource in [*schema_files(schema_dir / name, name),
+                                          *(reading or Reading()).common_schemas()]:
+        if resource is None or isinstance(contents, str):
+            problems.append(str(contents))
             continue
-        for path in sorted(root.rglob("*.json")):
-            uri = f"{SCHEMA_BASE}{prefix}/{path.relative_to(root).as_posix()}"
-            try:
-                contents = _load_json(path)
-            except FixtureError as exc:
-                problems.append(str(exc))
-                continue
-            if not isinstance(contents, dict):
-                problems.append(f"{path}: a JSON Schema file must hold an object")
-                continue
-            contents.setdefault("$id", uri)
-            if thorough:
-                problems += _schema_problems(path, contents)  # (still registered: what names it finds it)
-            files[uri] = path
-            registry = registry.with_resource(uri, SchemaResource.from_contents(
-                contents, default_specification=DRAFT202012))
+        if thorough:
+            problems += _schema_problems(path, contents)  # (still registered: what names it finds it)
+        files[uri] = path
+        resources.append((uri, resource))
+    registry = Registry().with_resources(resources)
     for uri, path in files.items() if thorough else ():
         problems += unresolved_refs(path, uri, registry.contents(uri), registry, _schema_uri(name, ""), files)
     return registry, problems
@@ -242,7 +280,7 @@ def _schema_problems(path: Path, contents: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
+def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = (), reading: Reading | None = None) -> Any:
     """A fixture document with the fixture its `extends` names laid under it: objects merge key by
     key, any other value of this document replaces the other's, and `name` is never inherited."""
     if not isinstance(raw, dict) or "extends" not in raw:
@@ -255,7 +293,8 @@ def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
         why = "it extends itself" if any(p in seen for p in candidates) else "no such fixture"
         raise FixtureError(f"{path}: at $.extends: cannot extend {wanted!r}: {why} (looked for common/{wanted}.yaml "
                            f"and {wanted}.yaml beside it and among the built-in fixtures)")
-    base = _extended(found, read_yaml(found, FixtureError), (*seen, path))
+    reading = reading or Reading()
+    base = _extended(found, reading.document(found), (*seen, path), reading)
     if not isinstance(base, dict):
         raise FixtureError(f"{found}: a fixture is a mapping of keys")
     base = {k: v for k, v in base.items() if k not in ("name", "extends")}
@@ -263,23 +302,26 @@ def _extended(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
 
 
 def load_provider(path: Path, schema_dir: Path, meta: TwoTierValidator | None = None,
-                  thorough: bool = True) -> Provider:
+                  thorough: bool = True, reading: Reading | None = None) -> Provider:
     """Read one fixture file (laid over the one it `extends`) and the schemas it names; raise
     FixtureError listing every problem found, one line each. A fixture whose shape the meta-schema
     refuses is still checked for all the rest that can be read. Without `thorough`, only what the
     engine cannot do without is checked (the shape, the schemas named): the lint of templates and
     fields, the schema files' own checks and the samples are `check`'s, and the built-in fixtures,
-    which the test suite checks, are served without them."""
+    which the test suite checks, are served without them. `reading`: what this load has read
+    already (see Reading)."""
     from emulator.engine.fixture_lint import fixture_problems, sample_problems  # (it reads the engine)
 
-    raw = _extended(path, read_yaml(path, FixtureError), (path,))
+    reading = reading or Reading()
+    raw = _extended(path, read_yaml(path, FixtureError), (path,), reading)
     meta = meta or _meta_validator()
     errors = sorted(meta.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path])
     shape = [f"{path}: at {place(e.absolute_path)}: {e.message}" for e in errors]
     raw_name = raw.get("name") if isinstance(raw, dict) else None
     name = raw_name if isinstance(raw_name, str) and not any(list(e.absolute_path)[:1] == ["name"]
                                                               for e in errors) else None
-    registry, schema_problems = _schema_registry(name, schema_dir, thorough) if name is not None else (Registry(), [])
+    registry, schema_problems = _schema_registry(name, schema_dir, thorough, reading) if name is not None \
+        else (Registry(), [])
     lint = fixture_problems(path, raw, schema_dir / name if name is not None else None) \
         if isinstance(raw, dict) and thorough else []
     if shape:
@@ -474,10 +516,24 @@ def fixture_files(folder: Path) -> list[Path]:
 
 
 def _fingerprint(sources: list[tuple[Path, Path]], shared: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [p for fixture_dir, schema_dir in sources
-             for p in (*fixture_files(fixture_dir), *(fixture_dir / "common").glob("*.y*ml"), *schema_dir.rglob("*"))]
-    files += list(shared.rglob("*"))
-    return tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]))
+    files = [p for fixture_dir, _ in sources
+             for p in (*fixture_files(fixture_dir), *(fixture_dir / "common").glob("*.y*ml"))]
+    found = [(str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() for s in [p.stat()]]
+    for folder in {shared, *(schema_dir for _, schema_dir in sources)}:
+        found += _tree_stats(folder)
+    return tuple(sorted(found))
+
+
+def _tree_stats(folder: Path) -> list[tuple[str, int, int]]:
+    """(path, modification time, size) of every file under `folder` (links to folders not followed)."""
+    found = []
+    for top, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):  # (a broken link)
+                s = os.stat(os.path.join(top, name))
+                if stat.S_ISREG(s.st_mode):
+                    found.append((os.path.join(top, name), s.st_mtime_ns, s.st_size))
+    return found
 
 
 @contextlib.contextmanager
@@ -500,13 +556,14 @@ def _load_sources(sources: tuple[tuple[Path, Path], ...], fingerprint: tuple[Any
     """Every provider of these folders (the first, the built-in one, checked thoroughly only with
     `check_builtin`); FixtureError listing every problem of every file."""
     meta = _meta_validator()
+    reading = Reading()
     providers: dict[str, Provider] = {}
     problems = []
     for index, (fixture_dir, schema_dir) in enumerate(sources):
         named: dict[str, Path] = {}  # this folder's providers so far: one name, one fixture
         for path in fixture_files(fixture_dir):
             try:
-                provider = load_provider(path, schema_dir, meta, thorough=index > 0 or check_builtin)
+                provider = load_provider(path, schema_dir, meta, index > 0 or check_builtin, reading)
             except FixtureError as exc:
                 problems.append(str(exc))
                 continue
