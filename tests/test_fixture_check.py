@@ -413,3 +413,15 @@ def test_the_built_in_fixtures_pass_every_check_that_serving_them_skips() -> Non
 
     thorough = load_providers([], check_builtin=True)
     assert sorted(thorough) == sorted(load_providers([])) == ["centry", "gigapay", "paybook", "shareactor", "syncfy"]
+
+
+def test_an_object_list_under_time_filters_must_know_where_its_times_are(acme: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = edit(acme, "  paging: {style: offset, offset: offset, limit: limit}\n",
+                   "  paging: {style: offset, offset: offset, limit: limit}\n  filters: {since: created}\n")
+    assert check(acme, capsys) == (2, [
+        f"{fixture}: at $.objects.kinds.anvil.times: the kind's lists take the provider's time filters: name the "
+        "field that holds its 'created' time"])
+    edit(acme, "      not_found: no such anvil\n",
+         "      not_found: no such anvil\n      times: {created: dropped_at}\n")
+    assert check(acme, capsys)[0] == 0

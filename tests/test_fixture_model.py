@@ -194,7 +194,8 @@ async def test_range_filters_use_the_fixtures_suffixes(tmp_path: Path, make_api:
     folder = _acme(tmp_path, lambda text: text.replace(
         "  paging: {style: offset, offset: offset, limit: limit}\n",
         "  paging: {style: offset, offset: offset, limit: limit}\n  filters: {since: created}\n"
-        "  filter_suffixes: {gte: .from, lt: .until}\n"))
+        "  filter_suffixes: {gte: .from, lt: .until}\n").replace(
+        "      not_found: no such anvil\n", "      not_found: no such anvil\n      times: {created: dropped_at}\n"))
     api = await make_api(fixtures=[folder])
     await api.post("/acme/hooks", json={"target": "https://x.io/h", "topics": ["anvil.dropped"]}, headers=AUTH,
                    validate=False)

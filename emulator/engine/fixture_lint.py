@@ -444,6 +444,7 @@ class _Lint:
                 self.template(value, at(at(where, "at"), path), OBJECT_NEW, [*OBJECT_NEW.names, *self.object_fresh])
             for index, route in enumerate(kind.get("routes") or []):
                 self.object_route(route, at(at(where, "routes"), index))
+            self.object_times(kind, where)
         catalogue = _section(self.raw, "events", "catalogue")
         names = [*_EVENT_NAMES, "payload", "ids", *self.object_fresh]
         names.remove("rid")
@@ -458,6 +459,18 @@ class _Lint:
                                  + ", ".join(kinds))
                 for key in ("id", "object", "set"):
                     self.template(effect.get(key), at(place, key), OBJECT_EFFECT, names)
+
+    def object_times(self, kind: dict[str, Any], where: str) -> None:
+        """A kind with a list route names where each time the provider's list filters use is."""
+        listing = _section(self.raw, "list")
+        used = set((listing.get("filters") or {}).values())
+        if listing.get("date_range"):
+            used |= {"created", "updated"}
+        if not any((route or {}).get("answer") == "list" for route in kind.get("routes") or []):
+            return
+        for name in sorted(used - set(kind.get("times") or {})):
+            self.problem(at(where, "times"), f"the kind's lists take the provider's time filters: name the field "
+                         f"that holds its {name!r} time")
 
     def object_route(self, route: dict[str, Any], where: str) -> None:
         params = [m.group(1) for m in PLACEHOLDER.finditer(route.get("path", ""))]

@@ -434,6 +434,7 @@ class ObjectKind:
     soft_delete: str | None = None
     deleted_answer: str = "not_found"
     not_found: str | None = None  # its 404's message; unsaid: the provider's, `{detail}` the kind's name
+    times: Mapping[str, str] = field(default_factory=dict)  # `created`/`updated` -> the field holding it
     routes: tuple[ObjectRoute, ...] = ()
 
 

@@ -9,13 +9,15 @@ import binascii
 import io
 import json
 import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from emulator.engine.errors import ProviderError
 from emulator.engine.model import ObjectKind, ObjectRoute
 from emulator.engine.objects import get_path, shown
 from emulator.engine.render import fill
-from emulator.engine.resources import Action, Call, Reply, check_filters, page_values, window
+from emulator.engine.resources import Action, Call, Reply, page_values, time_filters, window
 from emulator.engine.responses import Download
 from emulator.engine.store import StoredObject
 
@@ -64,8 +66,37 @@ def _matching(call: Call, kind: ObjectKind, spec: ObjectRoute) -> list[StoredObj
         value = call.params.get(param, call.request.query.get(param))
         if value is not None:
             wanted[field_name] = value
+    keeps = time_filters(call)
     return [o for o in _visible(call, kind).values() if not o.deleted
-            and all(_text(get_path(o.data, f)) == v for f, v in wanted.items())]
+            and all(_text(get_path(o.data, f)) == v for f, v in wanted.items())
+            and (not keeps or all(keep(_Times.of(kind, o)) for keep in keeps))]
+
+
+@dataclass(frozen=True, slots=True)
+class _Times:
+    """An object's `created` and `updated` times, read from the fields its kind's `times` names,
+    for the list's time filters (None: it has no such time, or not one that reads as a time)."""
+
+    created: datetime | None
+    updated: datetime | None
+
+    @classmethod
+    def of(cls, kind: ObjectKind, stored: StoredObject) -> _Times:
+        found = {name: _instant(get_path(stored.data, path)) for name, path in kind.times.items()}
+        return cls(found.get("created"), found.get("updated"))
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 date-time with its offset, or epoch seconds (milliseconds from 10^11 on)."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000 if abs(value) >= 1e11 else value, UTC)
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo is not None else None
+    except (ValueError, OverflowError, OSError):
+        pass
+    return None
 
 
 def _text(value: Any) -> str | None:
@@ -78,7 +109,6 @@ async def object_list(call: Call) -> Reply:
     """GET of a list: the tenant's live objects of the kind that match the route's filters, in the
     order they were first stored, paged as the provider's `list.paging` says."""
     kind, spec = _route(call)
-    check_filters(call)
     matching = _matching(call, kind, spec)
     offset, limit, page = window(call)
     found = matching[offset:None if limit is None else offset + limit]

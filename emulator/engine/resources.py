@@ -299,11 +299,12 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
     return keeps
 
 
-def check_filters(call: Call) -> None:
-    """Refuse unusable timestamp and date-range filter values (the fixture's `list.filters` and
-    `list.date_range`) as the webhook list does: for lists of other things (the objects)."""
-    _filters(call)
-    _date_range(call)
+def time_filters(call: Call) -> list[Callable[[Any], bool]]:
+    """The list's timestamp and date-range filters (the fixture's `list.filters` and
+    `list.date_range`), as the webhook list applies them, for lists of other things (the objects):
+    each keeps what has a `created` or `updated` datetime (None: it has none) within the bound.
+    An unusable value is refused as the webhook list refuses it."""
+    return _filters(call) + _date_range(call)
 
 
 def _equals(call: Call) -> list[Callable[[Record], bool]]:
@@ -369,7 +370,9 @@ def _date_range(call: Call) -> list[Callable[[Record], bool]]:
 
 def _compare(source: str, op: str, bound: datetime) -> Callable[[Record], bool]:
     def keep(record: Record) -> bool:
-        value: datetime = getattr(record, source)
+        value: datetime | None = getattr(record, source)
+        if value is None:
+            return False
         return {"eq": value == bound, "gt": value > bound, "gte": value >= bound,
                 "lt": value < bound, "lte": value <= bound}[op]
     return keep
