@@ -205,14 +205,14 @@ async def _serve(request: web.Request, state: EmulatorState, match: Match) -> we
         replay_key = _idempotency_key(provider, request, method, identity)
         if replay_key is not None:
             replay = state.store.replays.get(replay_key)
-            if replay is not None and replay.expires > state.clock.now():
+            if replay is not None and replay.expires > state.clock.wall():
                 return web.Response(status=replay.status, body=replay.body, headers=replay.headers)
         reply = await SERVED[route.action](Call(state, provider, route, request, identity, match.params, body))
         response = _reply_response(request, provider, reply)
         if replay_key is not None and reply.status < 500:
             ttl = timedelta(seconds=provider.idempotency.ttl)  # type: ignore[union-attr]
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-            now = state.clock.now()
+            now = state.clock.wall()
             state.store.remember(replay_key, Replay(reply.status, response.body or b"",  # type: ignore[arg-type]
                                                     headers, now + ttl), now)
         return response
@@ -230,7 +230,7 @@ def _authenticate(request: web.Request, provider: Provider, state: EmulatorState
     """The caller's identity; when none was sent but the provider takes one in the body and --strict
     left the body unread (its Content-Type), the answer is the body's refusal, saying so."""
     try:
-        return authenticate(provider, request, body, state.settings, state.store, state.clock.now())
+        return authenticate(provider, request, body, state.settings, state.store, state.clock.wall())
     except ProviderError as error:
         if error.kind != "unauthorized" or not unread or not provider.body_credentials or NOTE not in request:
             raise

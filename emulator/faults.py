@@ -132,8 +132,14 @@ class Faults:
 
     def __init__(self, seed: int | None) -> None:
         self.rules: list[Rule] = []
+        self._seed = seed
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._count = 0
+
+    def restart(self) -> None:
+        """Under a seed, draw probabilities as after start-up again (the same draws)."""
+        if self._seed is not None:
+            self._rng = random.Random(self._seed)
 
     def add(self, spec: dict[str, Any]) -> Rule:
         """Add a checked rule (see `parse_rule`); it gets the next id, f1, f2..."""
@@ -204,7 +210,7 @@ async def _tenant(provider: Provider, request: web.Request) -> str | None:
         except ProviderError:
             body = {}
     try:
-        return authenticate(provider, request, body, state.settings, state.store, state.clock.now()).tenant
+        return authenticate(provider, request, body, state.settings, state.store, state.clock.wall()).tenant
     except ProviderError:
         return None
 

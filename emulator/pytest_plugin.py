@@ -82,7 +82,7 @@ class EmulatorHandle(EmulatorClient):
 
 @pytest.fixture(scope="session")
 def webhook_emulator_seed() -> int | None:
-    """Seed for ids, secrets and timestamps (None: random like the real services)."""
+    """Seed for ids, secrets and record timestamps (None: random like the real services)."""
     return None
 
 
@@ -189,7 +189,8 @@ def webhook_emulator_pool() -> Iterator[Callable[..., EmulatorHandle]]:
     (a free port and time scale 0.001 unless given), reset to an empty state each time it is
     handed out. It starts the first time the session asks for those settings, every later ask
     gets the same one, and it stops when the session ends: each test is isolated, and only the
-    first pays the start-up. (`state` and `faults` are refused: the reset would undo them.)"""
+    first pays the start-up. Every call resets it: ask once per test and keep the handle.
+    (`state` and `faults` are refused: the reset would undo them.)"""
     pool: list[Emulator] = []
 
     def hand_out(**settings: Any) -> EmulatorHandle:

@@ -78,7 +78,8 @@ class Receiver:
     read `received`. `on_receive` is called (on the receiver's thread) with each request; `status`
     is the answer when none is scripted, unless `decide` gives it from the request (a status, or
     (status, delay seconds)); `advertised_host` is the host name in `url` (default: the bound
-    address, or 127.0.0.1 for an any-address bind)."""
+    address, or 127.0.0.1 for an any-address bind). An exception `on_receive` or `decide` raises
+    answers that request 500, is kept in `errors`, and is raised again by `wait_for`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  on_receive: Callable[[Received], None] | None = None, status: int = 200,
@@ -93,6 +94,7 @@ class Receiver:
         self._on_receive = on_receive
         self.port: int | None = None
         self.received: list[Received] = []
+        self.errors: list[Exception] = []
         self._script: deque[tuple[int, float]] = deque()
         self._thread: LoopThread | None = None
         self._runner: web.AppRunner | None = None
@@ -135,15 +137,21 @@ class Receiver:
         if self.forward_to is not None:
             received.forwarded = await self._forward(received, self.forward_to)
         self.received.append(received)
-        if self._on_receive is not None:
-            self._on_receive(received)
-        if received.forwarded is not None:
-            answer = received.forwarded
-            if answer.status is None:
-                return web.Response(status=502, text=f"forwarding to {answer.url} failed: {answer.error}")
-            return web.Response(status=answer.status, body=answer.body,
-                                headers={"Content-Type": answer.content_type} if answer.content_type else None)
-        status, delay = self._answer(received)
+        try:
+            if self._on_receive is not None:
+                self._on_receive(received)
+            answer = self._answer(received) if received.forwarded is None else None
+        except Exception as exc:  # (the test's own code: kept for wait_for to raise, not lost in a log)
+            self.errors.append(exc)
+            return web.Response(status=500, text=f"the receiver's on_receive or decide raised {exc!r}")
+        if answer is None:
+            forwarded = received.forwarded
+            assert forwarded is not None
+            if forwarded.status is None:
+                return web.Response(status=502, text=f"forwarding to {forwarded.url} failed: {forwarded.error}")
+            return web.Response(status=forwarded.status, body=forwarded.body,
+                                headers={"Content-Type": forwarded.content_type} if forwarded.content_type else None)
+        status, delay = answer
         if delay:
             await asyncio.sleep(delay)
         return web.Response(status=status)
@@ -190,12 +198,16 @@ class Receiver:
     def clear(self) -> None:
         """Forget what was received and any scripted answers."""
         self.received.clear()
+        self.errors.clear()
         self._script.clear()
 
     def wait_for(self, count: int = 1, timeout: float = 5.0, path: str | None = None) -> list[Received]:
-        """Block until `count` requests (to `path`, if given) have arrived; TimeoutError otherwise."""
+        """Block until `count` requests (to `path`, if given) have arrived; TimeoutError otherwise.
+        An exception `on_receive` or `decide` raised is raised here."""
         deadline = time.monotonic() + timeout
         while True:
+            if self.errors:
+                raise self.errors[0]
             found = [r for r in self.received if path is None or r.path == path]
             if len(found) >= count:
                 return found

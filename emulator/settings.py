@@ -77,7 +77,7 @@ class Settings:
     port: int = option(8080, "TCP port (0: a free one)")
     seed: int | None = option(None, "reproducible ids, secrets and record timestamps (their clock starts at "
                               "2024-01-02T03:04:05.678Z and moves 1 ms each time it is read); what a "
-                              "firing makes, tokens and signatures keep the real time")
+                              "firing makes, deliveries, tokens and signatures keep the real time")
     time_scale: float = option(1.0, "multiplies every delivery delay and retry interval, e.g. 0.001")
     delivery_timeout: float | None = option(None, "seconds a receiver has to answer one delivery attempt (timed "
                                             "once it has its connection)", default_words="the provider's")

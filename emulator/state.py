@@ -38,10 +38,20 @@ class EmulatorState:
     state_file_loaded: bool = False  # whether start-up loaded the --state file (what `serve` reports)
 
     def reset(self, provider: str | None = None) -> None:
-        """Forget webhooks, tokens, replays and objects (of one provider and its object pool, or all and
-        the request journal), and that provider's (or every) delivery and fault rule."""
+        """Forget webhooks, tokens, replays, signing keys and objects (of one provider and its object
+        pool, or all and the request journal), and that provider's (or every) delivery and fault
+        rule; a full reset also restarts the ids, the clock and the fault draws."""
         self.reset_store(provider)
         self.forget(provider)
+        if provider is None:
+            self.restart()
+
+    def restart(self) -> None:
+        """Start the seeded sources again, as at start-up: after a full reset a seeded emulator makes
+        the same ids, secrets, times and fault draws as when it started."""
+        self.ids.restart()
+        self.clock.restart()
+        self.faults.restart()
 
     def reset_store(self, provider: str | None = None) -> None:
         """A reset's part in the store: webhooks, tokens, replays, and the objects of the provider's

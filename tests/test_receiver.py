@@ -122,3 +122,13 @@ def test_an_advertised_host_goes_in_the_urls_and_local_url_stays_reachable() -> 
         assert receiver.local_url == f"http://127.0.0.1:{receiver.port}"
         assert requests.post(receiver.local_url + "/h", data=b"{}", timeout=10).status_code == 200
         assert [r.path for r in receiver.received] == ["/h"]
+
+
+def test_an_exception_of_decide_answers_500_and_is_raised_by_wait_for() -> None:
+    with Receiver(decide=lambda received: 1 // 0) as broken:
+        answer = requests.post(broken.url_for("/hook"), data=b"{}", timeout=10)
+        assert answer.status_code == 500 and "ZeroDivisionError" in answer.text
+        with pytest.raises(ZeroDivisionError):
+            broken.wait_for()
+        broken.clear()
+        assert broken.errors == []

@@ -104,3 +104,37 @@ def test_advancing_the_clock_moves_the_times_it_makes_but_never_the_signatures()
     assert clock.wall() == datetime.fromtimestamp(REAL + 7200, UTC)
     assert clock.now() == SEEDED_EPOCH.replace(hour=5)
     assert clock.signing_time() == REAL
+
+
+async def test_the_delivery_log_of_a_seeded_firing_has_the_times_of_what_was_sent(seeded: Api) -> None:
+    fired = await seeded.post("/_emulator/events", json={"provider": "gigapay", "event": "Payout.created",
+                                                         "tenant": "GP", "url": NOWHERE, "wait": True})
+    [delivery] = fired.json["deliveries"]
+    times = [delivery["created"], *(attempt["at"] for attempt in delivery["attempts"])]
+    assert times and all(t.startswith("2026-01-01T00:00:00") for t in times), times
+    signed = delivery["attempts"][0]["request_headers"]["Gigapay-Signature"]
+    assert signed.startswith(f"t={REAL},")
+
+
+async def test_a_token_issued_under_a_seed_expires_on_the_real_clock(seeded: Api) -> None:
+    issued = await seeded.post("/oauth/token", json={"grant_type": "client_credentials", "client_id": "app",
+                                                     "client_secret": "s"})
+    assert issued.status == 200 and issued.json["created_at"] == REAL
+    snapshot = (await seeded.get("/_emulator/state/snapshot")).json
+    [kept] = snapshot["$emulator"]["tokens"]["centry"].values()
+    assert kept["expires"].startswith("2026-01-01T02:00:00")  # (REAL + expires_in, not the seeded clock's)
+
+
+async def test_a_full_reset_starts_a_seeded_emulator_again(seeded: Api) -> None:
+    async def first_answers() -> list[Any]:
+        made = await seeded.post("/webhooks", headers=auth("shareactor", "SA"),
+                                 json={"endpoint": "https://example.com/h", "event_type": "order.created"})
+        key = (await seeded.get("/_emulator/providers/syncfy/jwk")).json
+        return [made.json, key]
+
+    before = await first_answers()
+    chosen = {"kty": "oct", "kid": "mine", "k": "a2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtZm9yLXRlc3Rz"}
+    assert (await seeded.put("/_emulator/providers/syncfy/jwk", json=chosen)).status == 200
+    seeded.state.clock.advance(3600)
+    assert (await seeded.post("/_emulator/reset")).status == 200
+    assert await first_answers() == before

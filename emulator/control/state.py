@@ -40,6 +40,8 @@ async def reset(request: web.Request) -> web.Response:
     state.reset_store(provider)
     state.store.commit()
     state.forget(provider)
+    if provider is None:
+        state.restart()
     return json_response(request, 200, {"reset": provider or "all"})
 
 
@@ -123,7 +125,10 @@ PROVIDER_BODY = {"type": "object", "properties": {
 
 ROUTES = [
     ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
-    ControlRoute("POST", "/_emulator/reset", reset, 'Forget all state, or one provider\'s ({"provider": name})',
+    ControlRoute("POST", "/_emulator/reset", reset,
+                 'Forget all state, or one provider\'s ({"provider": name}): webhooks, tokens, signing keys, '
+                 "objects, deliveries, fault rules (and the journal); a full reset also starts the ids, the "
+                 "clock and the fault draws again, so a seeded emulator answers as when it started",
                  query=("provider",), body=PROVIDER_BODY),
     ControlRoute("GET", "/_emulator/state", state_dump,
                  "Every provider's tenants and their webhooks, and the objects its notifications point to",

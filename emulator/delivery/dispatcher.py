@@ -167,7 +167,7 @@ class Dispatcher:
         defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
         if secret is None:
             secret = self._webhook_secret(provider, {})
-        now = self.clock.now()
+        now = self.clock.wall()
         unstored = Record(self.ids.generate(provider.resource.id), defaults, now, now)
         ref = self.store.collection(provider.name, tenant).ref if tenant is not None else self.ids.objectid()
         return Target(url=url, secret=secret, headers=dict(headers or {}),
@@ -287,7 +287,7 @@ class Dispatcher:
             where = scope or (record.scope if record else None)
             places.setdefault((target.tenant, where), Place(target.tenant, where, target.webhook))
         if tenant is not None and not any(t == tenant for t, _ in places):
-            now = self.clock.now()
+            now = self.clock.wall()
             defaults = {f.name: f.default for f in provider.fields.values() if f.source is None}
             ref = self.store.collection(provider.name, tenant).ref
             unstored = Record("", defaults, now, now)
@@ -383,11 +383,11 @@ class Dispatcher:
     # -- the schedule -------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return self.clock.now().isoformat(timespec="milliseconds")
+        return self.clock.wall().isoformat(timespec="milliseconds")
 
     async def _sleep(self, delivery: Delivery, seconds: float) -> None:
         scaled = seconds * self.settings.time_scale
-        moment = self.clock.now() + timedelta(seconds=scaled)
+        moment = self.clock.wall() + timedelta(seconds=scaled)
         delivery.next_attempt_at = moment.isoformat(timespec="milliseconds")
         self._saved(delivery, due=time.time() + scaled)
         try:
@@ -480,7 +480,7 @@ class Dispatcher:
         if rule.limit is not None and count > rule.limit:
             record.data.update(rule.then)
             if rule.touch:
-                record.updated = record.modified = self.clock.now()
+                record.updated = record.modified = self.clock.wall()
         collection = self._collection(delivery)
         if collection is not None:
             collection.changed(record)
@@ -494,7 +494,7 @@ class Dispatcher:
         """POST the notification once, signed now; record the attempt; return its outcome. `of` is
         the schedule's number of attempts (None for a redelivery or a duplicate), for the log line."""
         assert self._session is not None, "the dispatcher is not started"
-        now = self.clock.now()
+        now = self.clock.wall()
         signed = wire(spec, delivery, self.clock.signing_time())
         headers = signed.headers
         delivery.attempt_count += 1

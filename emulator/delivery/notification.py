@@ -10,6 +10,7 @@ and every header); only the POST is left out.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class NotificationMaker:
     def __init__(self, fixtures: Iterable[Path | str] = (), seed: int | None = None,
                  key_for: Callable[[str], dict[str, Any]] | None = None) -> None:
         self._moment: float | None = None  # (a call's `timestamp`, while it builds)
+        self._building = threading.Lock()  # (one call at a time sets the moment)
         clock = Clock(SEEDED_EPOCH if seed is not None else None, real=self._real_time)
         state = create_app(Settings(port=0, seed=seed, fixtures=[Path(f) for f in fixtures]), clock=clock)[STATE]
         self._clock = clock
@@ -101,12 +103,14 @@ class NotificationMaker:
         if secret is None and self._key_for is not None and signature_spec(found).scheme == "jwt":
             secret = self._key_for(provider)
         target = self._dispatcher.explicit_target(found, NOWHERE, secret, headers)
-        self._moment = timestamp
-        try:
-            [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature, logged=False)
-            sent = wire(spec, delivery, self._clock.signing_time())
-        finally:
-            self._moment = None
+        with self._building:
+            self._moment = timestamp
+            try:
+                [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature,
+                                                      logged=False)
+                sent = wire(spec, delivery, self._clock.signing_time())
+            finally:
+                self._moment = None
         return Notification(found.name, delivery.events[0], delivery.event_ids[0], sent.body, sent.headers,
                             delivery.target.secret, signature)
 

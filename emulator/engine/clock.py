@@ -54,3 +54,8 @@ class Clock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward by `seconds`."""
         self._offset += timedelta(seconds=seconds)
+
+    def restart(self) -> None:
+        """Begin again as at start-up: a seeded clock at its start, and no `advance()` offset."""
+        self._readings = 0
+        self._offset = timedelta()

@@ -52,7 +52,15 @@ class IdSource:
     """Makes ids and secrets for one emulator; `seed` makes the sequence reproducible."""
 
     def __init__(self, clock: Clock, seed: int | None = None) -> None:
-        self._clock = clock
+        self._clock, self._seed = clock, seed
+        self._begin(seed)
+
+    def restart(self) -> None:
+        """Begin a seeded sequence again, making the same ids as after start-up (random ones go on)."""
+        if self._seed is not None:
+            self._begin(self._seed)
+
+    def _begin(self, seed: int | None) -> None:
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
         self._bytes = RandomBytes() if seed is None else None
         # Random bytes for secrets: the operating system's (buffered), or the seeded generator's.

@@ -533,7 +533,7 @@ async def oauth_token(call: Call) -> Reply:
                                 "expired, revoked, does not match the redirection URI used in the "
                                 "authorization request, or was issued to another client.")
         del tokens[old]
-    ids, now = call.state.ids, call.state.clock.now()
+    ids, now = call.state.ids, call.state.clock.wall()
     expires_in = spec.expires_in
     scope = body.get("scope") or spec.scope
     access = ids.generate(spec.token)
@@ -541,7 +541,7 @@ async def oauth_token(call: Call) -> Reply:
     token = Token(owner, now + timedelta(seconds=expires_in), refresh, scope)
     call.state.store.issue(call.provider.name, access, token, now)
     return Reply(200, fill(spec.answer, {"access_token": access, "refresh_token": refresh, "expires_in": expires_in,
-                                         "scope": scope, "created_at": int(call.state.clock.wall().timestamp())}))
+                                         "scope": scope, "created_at": int(now.timestamp())}))
 
 
 ACTIONS: dict[str, Action] = {

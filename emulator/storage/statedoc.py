@@ -296,7 +296,7 @@ def replace_state(state: EmulatorState, loaded: Loaded) -> None:
         store.adopt(name, tenant, collection)
     for name, tokens in loaded.tokens.items():
         store.provider_tokens(name).update(tokens)
-    now = state.clock.now()
+    now = state.clock.wall()
     for key, replay in loaded.replays.items():
         store.remember(key, replay, now)
     owners = {p.object_pool: p for p in reversed(list(state.providers.values())) if p.objects}
