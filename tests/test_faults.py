@@ -190,14 +190,14 @@ def test_a_tenant_rule_matches_tokens_and_body_credentials(client: Any, emulator
     assert requests.get(url, params={"api_key": "OTHER"}, timeout=10).status_code == 200
 
 
-def hit_pattern(seed: int) -> list[int]:
-    with Emulator(seed=seed) as emulator:
-        emulator.client.add_fault("centry", status=503, probability=0.5)
+def test_a_probability_is_drawn_from_the_seeded_rng(webhook_emulator_pool: Callable[..., EmulatorHandle]) -> None:
+    """The same seed draws the same hits (again after a reset, which starts the draws over), another seed others."""
+    def hit_pattern(seed: int) -> list[int]:
+        emulator = webhook_emulator_pool(seed=seed)
+        emulator.add_fault("centry", status=503, probability=0.5)
         return [requests.get(f"{emulator.url}/conexion/v1/webhooks.json", headers={"Authorization": "Bearer CT"},
                              timeout=10).status_code for _ in range(16)]
 
-
-def test_a_probability_is_drawn_from_the_seeded_rng() -> None:
     first, again, other = hit_pattern(7), hit_pattern(7), hit_pattern(8)
     assert first == again and {200, 503} == set(first)
     assert other != first

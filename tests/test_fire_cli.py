@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from aiohttp import ClientSession
 
-from emulator import Emulator
+from emulator.pytest_plugin import EmulatorHandle
 from emulator.receiver import Receiver
 from tests.providers.conftest import (
     AUTH,
@@ -53,48 +54,48 @@ async def test_fire_refuses_bad_requests_with_exit_2_and_a_clear_message() -> No
         assert "Traceback" not in run.err
 
 
-async def test_fire_through_a_running_emulator_reaches_its_registered_webhooks(receiver: Receiver) -> None:
-    emulator = Emulator(time_scale=1e-6)
-    emulator.start()
-    try:
-        async with ClientSession() as session:
-            webhooks = []
-            for path in ("/one", "/two"):
-                async with session.post(emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
-                                        json={"url": receiver.url + path, "events": ["Payout.created"]}) as answer:
-                    assert answer.status == 201
-                    webhooks.append(await answer.json())
-        run = await fire_cli("gigapay", "Payout.created", "--server", emulator.url)
-        assert run.code == 0, run.err
-        assert sorted(d["url"] for d in run.deliveries) == [receiver.url + "/one", receiver.url + "/two"]
-        assert len(emulator.state.dispatcher.log.find(provider="gigapay")) == 2  # type: ignore[union-attr]
-    finally:
-        emulator.stop()
+async def test_fire_through_a_running_emulator_reaches_its_registered_webhooks(
+        receiver: Receiver, webhook_emulator_pool: Callable[..., EmulatorHandle]) -> None:
+    emulator = webhook_emulator_pool(time_scale=1e-6)
+    async with ClientSession() as session:
+        webhooks = []
+        for path in ("/one", "/two"):
+            async with session.post(emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
+                                    json={"url": receiver.url + path, "events": ["Payout.created"]}) as answer:
+                assert answer.status == 201
+                webhooks.append(await answer.json())
+    run = await fire_cli("gigapay", "Payout.created", "--server", emulator.url)
+    assert run.code == 0, run.err
+    assert sorted(d["url"] for d in run.deliveries) == [receiver.url + "/one", receiver.url + "/two"]
+    assert len(emulator.deliveries(provider="gigapay")) == 2
     secrets = {w["url"]: w["secret_key"] for w in webhooks}
+    await receiver.wait_for_async(2)
     assert sorted(got.path for got in receiver.received) == ["/one", "/two"]
     for got in receiver.received:
         assert gigapay_valid(got.headers["Gigapay-Signature"], secrets[receiver.url + got.path], got.body)
 
 
-async def test_fire_through_a_running_emulator_with_no_webhook_says_so() -> None:
-    with Emulator(time_scale=1e-6) as emulator:
-        run = await fire_cli("centry", "on_order_save", "--server", emulator.url)
+async def test_fire_through_a_running_emulator_with_no_webhook_says_so(
+        webhook_emulator_pool: Callable[..., EmulatorHandle]) -> None:
+    emulator = webhook_emulator_pool(time_scale=1e-6)
+    run = await fire_cli("centry", "on_order_save", "--server", emulator.url)
     assert run.code == 1
     assert run.deliveries == []
     assert run.err.strip() == "webhook-emulator: nothing sent: no centry webhook is registered"
 
 
-async def test_fire_that_reaches_nobody_says_why_and_lists_the_webhooks() -> None:
+async def test_fire_that_reaches_nobody_says_why_and_lists_the_webhooks(
+        webhook_emulator_pool: Callable[..., EmulatorHandle]) -> None:
     """Another tenant's webhook, or one that wants other events: the reason names it, and the
     webhooks that exist are listed (id, tenant, URL, events) on stderr and in the JSON answer."""
-    with Emulator(time_scale=1e-6) as emulator:
-        async with ClientSession() as session, session.post(
-                emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
-                json={"url": "http://127.0.0.1:9/gp", "events": ["Payout.created"]}) as answer:
-            webhook = await answer.json()
-        tenant = AUTH["gigapay"]["Authorization"].removeprefix("Token ")
-        unwanted = await fire_cli("gigapay", "Payrun.paid", "--server", emulator.url)
-        elsewhere = await fire_cli("gigapay", "Payout.created", "--server", emulator.url, "--tenant", "someone-else")
+    emulator = webhook_emulator_pool(time_scale=1e-6)
+    async with ClientSession() as session, session.post(
+            emulator.url + "/v2/webhooks/", headers=AUTH["gigapay"],
+            json={"url": "http://127.0.0.1:9/gp", "events": ["Payout.created"]}) as answer:
+        webhook = await answer.json()
+    tenant = AUTH["gigapay"]["Authorization"].removeprefix("Token ")
+    unwanted = await fire_cli("gigapay", "Payrun.paid", "--server", emulator.url)
+    elsewhere = await fire_cli("gigapay", "Payout.created", "--server", emulator.url, "--tenant", "someone-else")
     listed = f"  webhook {webhook['id']} of tenant {tenant!r} -> http://127.0.0.1:9/gp wants Payout.created"
     assert unwanted.code == 1 and unwanted.err.splitlines() == [
         "webhook-emulator: nothing sent: none of the 1 gigapay webhook(s) wants Payrun.paid", listed]

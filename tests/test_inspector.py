@@ -270,29 +270,30 @@ def test_user_data_is_shown_as_text_and_never_run(page: Page, emulator: Emulator
     assert page.evaluate("window.pwned") is None
 
 
-def test_the_page_asks_for_the_admin_token_and_then_sends_it(browser: Browser) -> None:
-    with Emulator(seed=1, time_scale=0.001, admin_token=TOKEN) as guarded:
-        page, problems = new_page(browser, DESKTOP)
-        sent: list[str | None] = []
-        page.on("request", lambda request: sent.append(request.headers.get("authorization"))
-                if "/_emulator/" in request.url and "/_emulator/ui" not in request.url else None)
-        page.goto(guarded.url + "/_emulator/ui")
-        dialog = page.locator("#token-dialog")
-        expect(dialog).to_be_visible()
-        dialog.get_by_label("Token").fill("wrong")
-        dialog.get_by_role("button", name="Use token").click()
-        expect(dialog).to_contain_text("refused")
-        dialog.get_by_label("Token").fill(TOKEN)
-        dialog.get_by_role("button", name="Use token").click()
-        expect(dialog).to_be_hidden()
-        expect(page.locator("body")).to_have_attribute("data-ready", "true")
-        expect(page.get_by_test_id("facts")).to_contain_text("providers")
-        assert f"Bearer {TOKEN}" in sent and "Bearer wrong" in sent
-        page.reload()  # the token is kept for the tab
-        expect(page.locator("body")).to_have_attribute("data-ready", "true")
-        expect(page.get_by_role("button", name="Forget token")).to_be_visible()
-        assert not dialog.is_visible()
-        page.context.close()
+def test_the_page_asks_for_the_admin_token_and_then_sends_it(
+        browser: Browser, webhook_emulator_pool: Callable[..., EmulatorHandle]) -> None:
+    guarded = webhook_emulator_pool(seed=1, admin_token=TOKEN)
+    page, problems = new_page(browser, DESKTOP)
+    sent: list[str | None] = []
+    page.on("request", lambda request: sent.append(request.headers.get("authorization"))
+            if "/_emulator/" in request.url and "/_emulator/ui" not in request.url else None)
+    page.goto(guarded.url + "/_emulator/ui")
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Token").fill("wrong")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(dialog).to_contain_text("refused")
+    dialog.get_by_label("Token").fill(TOKEN)
+    dialog.get_by_role("button", name="Use token").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_test_id("facts")).to_contain_text("providers")
+    assert f"Bearer {TOKEN}" in sent and "Bearer wrong" in sent
+    page.reload()  # the token is kept for the tab
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_role("button", name="Forget token")).to_be_visible()
+    assert not dialog.is_visible()
+    page.context.close()
     assert [p for p in problems if "401" not in p] == []  # the browser logs each 401 it got
 
 
