@@ -425,3 +425,19 @@ def test_an_object_list_under_time_filters_must_know_where_its_times_are(acme: P
     edit(acme, "      not_found: no such anvil\n",
          "      not_found: no such anvil\n      times: {created: dropped_at}\n")
     assert check(acme, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(("fmt", "bad", "message"), [
+    ("http-url", "ftp://x.io/h", "target must be a valid http(s) URL"),
+    ("uri", "not a url at all", "target must be a valid URI"),
+    ("email", "nobody", "target must be a valid email"),
+    ("date-time", "yesterday", "target must be a valid date-time"),
+])
+async def test_each_format_has_its_own_default_message(acme: Path, make_api: MakeApi, fmt: str, bad: str,
+                                                       message: str) -> None:
+    """A provider that words no `format` message gets one that names the format, not a URL's for all."""
+    schema(acme, "create.json", '"format": "http-url"', f'"format": "{fmt}"')
+    api = await make_api(fixtures=[acme])
+    refused = await api.post("/acme/hooks", json={"topics": ["anvil.dropped"], "target": bad}, headers=AUTH,
+                             validate=False)
+    assert (refused.status, refused.json["error"]["message"]) == (422, message)
