@@ -23,9 +23,6 @@ DEFAULT_MESSAGES = {
     "type": "{field} must be of type {expected}",
     "enum": "{field}: {value} is not a valid choice",
     "format": "{field} must be a valid {limit}",
-    "format:http-url": "{field} must be a valid http(s) URL",
-    "format:django-url": "{field} must be a valid URL",
-    "format:uri": "{field} must be a valid URI",
     "format:header-name": "{field}: {value} is not a valid header name",
     "format:header-value": "{field} must not contain control characters",
     "minItems": "{field} must not be empty",
@@ -39,6 +36,10 @@ DEFAULT_MESSAGES = {
     "timestamp": "{field} must be an ISO 8601 timestamp with an offset",
     "sort": "{field} must be one of {choices}",
 }
+
+# How the default `format` message names a format (`{limit}`); others by their own name.
+FORMAT_WORDS = {"http-url": "http(s) URL", "django-url": "URL", "uri": "URI", "uri-reference": "URI reference",
+                "idn-email": "email", "ipv4": "IPv4 address", "ipv6": "IPv6 address", "uuid": "UUID"}
 
 # Deeper bodies are refused: no provider's objects nest more than a few levels, and validating or
 # rendering a deeper one would exhaust the interpreter's recursion limit.
@@ -249,6 +250,8 @@ def _issues(error: ValidationError, messages: Mapping[str, str]) -> list[Issue]:
         extra["expected"] = error.validator_value
         extra["actual"] = JSON_TYPES.get(type(error.instance), "value")
         extra["python_type"] = type(error.instance).__name__  # what Python services (DRF) print
+    if keyword == "format":
+        extra["limit"] = FORMAT_WORDS.get(error.validator_value, error.validator_value)
     if keyword in ("type", "format"):  # a message for one type or format ("type:array") if there is one
         specific = f"{keyword}:{error.validator_value}"
         if specific in messages or specific in DEFAULT_MESSAGES:
