@@ -137,7 +137,8 @@ class Faults:
         self._count = 0
 
     def restart(self) -> None:
-        """Under a seed, draw probabilities as after start-up again (the same draws)."""
+        """Number rules from f1 again and, under a seed, draw probabilities as after start-up."""
+        self._count = 0  # (a full reset removed every rule first)
         if self._seed is not None:
             self._rng = random.Random(self._seed)
 

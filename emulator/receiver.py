@@ -94,7 +94,7 @@ class Receiver:
         self._on_receive = on_receive
         self.port: int | None = None
         self.received: list[Received] = []
-        self.errors: list[Exception] = []
+        self.errors: list[BaseException] = []
         self._script: deque[tuple[int, float]] = deque()
         self._thread: LoopThread | None = None
         self._runner: web.AppRunner | None = None
@@ -141,7 +141,9 @@ class Receiver:
             if self._on_receive is not None:
                 self._on_receive(received)
             answer = self._answer(received) if received.forwarded is None else None
-        except Exception as exc:  # (the test's own code: kept for wait_for to raise, not lost in a log)
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # (the test's own code, pytest.fail too: kept for wait_for to raise)
             self.errors.append(exc)
             return web.Response(status=500, text=f"the receiver's on_receive or decide raised {exc!r}")
         if answer is None:

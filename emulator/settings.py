@@ -128,6 +128,8 @@ class Settings:
                                  "`webhook-emulator fault add --help`)", metavar="FILE")
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, _typed(f, getattr(self, f.name)))
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0..65535, not {self.port}")
         _finite(time_scale=self.time_scale, delivery_timeout=self.delivery_timeout,
@@ -147,7 +149,6 @@ class Settings:
         self.log_level = str(self.log_level).lower()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
-        self.fixtures = [Path(p) for p in self.fixtures]
         if self.admin_token is not None and not self.admin_token.strip():
             raise SettingsError("the admin token must not be empty")
         if self.allow_targets is not None:
@@ -155,8 +156,6 @@ class Settings:
                 TargetPolicy.parse(self.allow_targets)
             except ValueError as exc:
                 raise SettingsError(f"allowed targets: {exc}") from None
-        if self.faults is not None:
-            self.faults = Path(self.faults)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -234,6 +233,49 @@ def markdown_table() -> str:
         shown = f"{flag(f)} {opt.metavar}" if opt.metavar else flag(f)
         rows.append(f"| `{shown}` | `{variable(f)}` | {default_text(f)} | {opt.help} |")
     return "\n".join(rows)
+
+
+def _typed(f: Field[Any], value: Any) -> Any:
+    """A setting's value given in Python, checked against the field's type (SettingsError naming
+    it otherwise): an int where a float goes becomes one, text where a path goes a Path, and
+    `credentials` may be the flag's text (`one=k1,k2;two=t1`) or name one key as a string."""
+    wanted = kind(f)
+    if value is None and str(f.type).endswith(" | None"):
+        return None
+    if f.name == "credentials":
+        return _credentials(value)
+    item = wanted.removeprefix("list[").removesuffix("]")
+    if wanted.startswith("list["):
+        if not isinstance(value, list | tuple):
+            raise SettingsError(f"{f.name.replace('_', ' ')} must be a list of {item}, not {value!r}")
+        return [_one(f, item, v) for v in value]
+    return _one(f, wanted, value)
+
+
+def _one(f: Field[Any], wanted: str, value: Any) -> Any:
+    if wanted == "Path" and isinstance(value, str | os.PathLike):
+        return Path(value)
+    if wanted == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    expected = {"bool": bool, "int": int, "str": str}.get(wanted)
+    if expected is not None and isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    raise SettingsError(f"{f.name.replace('_', ' ')} must be {'a' if wanted != 'int' else 'an'} {wanted}, "
+                        f"not {value!r}")
+
+
+def _credentials(value: Any) -> dict[str, list[str]]:
+    if isinstance(value, str):
+        return parse_credentials(value)
+    if not isinstance(value, dict):
+        raise SettingsError(f"credentials must map providers to keys, not {value!r}")
+    made: dict[str, list[str]] = {}
+    for name, keys in value.items():
+        keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(name, str) or not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+            raise SettingsError(f"credentials must map each provider to a list of keys, not {name!r}: {value[name]!r}")
+        made[name] = list(keys)
+    return made
 
 
 def _finite(**numbers: float | None) -> None:

@@ -38,9 +38,9 @@ class EmulatorState:
     state_file_loaded: bool = False  # whether start-up loaded the --state file (what `serve` reports)
 
     def reset(self, provider: str | None = None) -> None:
-        """Forget webhooks, tokens, replays, signing keys and objects (of one provider and its object
-        pool, or all and the request journal), and that provider's (or every) delivery and fault
-        rule; a full reset also restarts the ids, the clock and the fault draws."""
+        """Forget webhooks, tokens, replays and objects (of one provider and its object pool, or all
+        and the request journal), and that provider's (or every) delivery and fault rule, keeping
+        the signing keys; a full reset also restarts the ids, the clock and the fault draws."""
         self.reset_store(provider)
         self.forget(provider)
         if provider is None:

@@ -4,6 +4,7 @@ unfinished delivery, sending none twice."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -273,3 +274,27 @@ def test_a_key_that_is_not_utf8_keeps_its_webhooks_across_a_restart(tmp_path: Pa
     with Emulator(data_dir=tmp_path) as emulator:
         listed = requests.get(emulator.url + "/v2/webhooks/", headers=headers, timeout=10)
     assert [w["id"] for w in listed.json()["results"]] == [created.json()["id"]]
+
+
+def test_a_seeded_emulator_restarted_on_its_data_dir_never_makes_a_kept_id_again(tmp_path: Path) -> None:
+    """The seeded ids go on from what the data dir holds: a webhook made after a restart is a new
+    one beside the kept one, and the same data dir gives the same ids again."""
+    settings = Settings(port=0, seed=7, data_dir=tmp_path / "data")
+    sa = auth("shareactor", "SA")
+
+    def create(emulator: Emulator, path: str) -> dict[str, Any]:
+        answer = requests.post(f"{emulator.url}/webhooks", headers=sa, timeout=10,
+                               json={"endpoint": f"https://example.com{path}", "event_type": "order.created"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    with Emulator(settings) as emulator:
+        first = create(emulator, "/a")
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")
+    with Emulator(settings) as emulator:
+        second = create(emulator, "/b")
+        listed = requests.get(f"{emulator.url}/webhooks", headers=sa, timeout=10).json()
+    assert second["_id"] != first["_id"]
+    assert sorted(w["endpoint"] for w in listed) == ["https://example.com/a", "https://example.com/b"]
+    with Emulator(Settings(port=0, seed=7, data_dir=tmp_path / "copy")) as emulator:
+        assert create(emulator, "/b")["_id"] == second["_id"]

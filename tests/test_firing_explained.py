@@ -77,3 +77,14 @@ def test_a_mistyped_name_gets_a_suggestion_in_the_error(emulator: Emulator) -> N
                           timeout=10)
     assert provider.status_code == 404 and "no provider named 'paybok' (did you mean 'paybook'?)" in provider.text
     assert event.status_code == 400 and "no event 'refesh' (did you mean 'refresh'?)" in event.text
+
+
+@pytest.mark.parametrize(("provider", "event", "mode"), [("shareactor", "order.created", "stale_timestamp"),
+                                                         ("centry", "on_order_save", "wrong_secret")])
+def test_a_forgery_the_providers_scheme_cannot_have_is_refused_with_nothing_sent(
+        emulator: Emulator, provider: str, event: str, mode: str) -> None:
+    """Sending it would deliver a genuine notification under a forgery's name."""
+    answer = requests.post(emulator.url + "/_emulator/events", timeout=30, json={
+        "provider": provider, "event": event, "url": "http://127.0.0.1:9/hook", "signature": mode})
+    assert answer.status_code == 400 and answer.json()["message"].startswith(f"signature {mode} does not apply: ")
+    assert requests.get(emulator.url + "/_emulator/deliveries", timeout=10).json()["deliveries"] == []

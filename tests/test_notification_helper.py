@@ -134,6 +134,11 @@ def test_custom_headers_and_an_unsigned_provider() -> None:
     ({"provider": "gigapay", "event": "Payout.created", "signature": "odd"}, "signature must be one of valid, "),
     ({"provider": "syncfy", "event": "credentials.created", "secret": "text"}, "secret must be a JWK object"),
     ({"provider": "gigapay", "event": "Payout.created", "data": [1]}, "data must be an object"),
+    ({"provider": "shareactor", "event": "order.created", "signature": "stale_timestamp"},
+     "signature stale_timestamp does not apply: shareactor's signature has no timestamp (its forgeries: "
+     "wrong_secret, tampered_body, missing)"),
+    ({"provider": "paybook", "event": "refresh", "signature": "wrong_secret"},
+     "signature wrong_secret does not apply: paybook signs nothing (only valid does)"),
 ])
 def test_bad_options_say_what_is_wrong(call: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):

@@ -79,3 +79,12 @@ async def test_a_shareactor_date_that_is_no_time_is_refused_as_on_the_webhook_li
     answer = await api.get("/orders?from_date=soon", headers=SHAREACTOR)
     webhooks = await api.get("/webhooks?from_date=soon", headers=SHAREACTOR)
     assert answer.status == webhooks.status == 400 and answer.json == webhooks.json
+
+
+async def test_an_object_put_with_the_kinds_own_deleted_mark_is_soft_deleted(api: Api) -> None:
+    oid = "57ee9c72d76d431f85110009"
+    put = await api.put("/_emulator/providers/shareactor/objects/order",
+                        json={"tenant": "SA", "object": {"_id": {"$oid": oid}, "deleted": True}})
+    assert put.status == 200
+    assert oid not in ids((await api.get("/orders", headers=SHAREACTOR)).json)
+    assert (await api.get(f"/orders/{oid}", headers=SHAREACTOR)).status == 404

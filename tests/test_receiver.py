@@ -34,14 +34,12 @@ def test_verify_accepts_a_valid_signature(emulator: Emulator, receiver: Receiver
     assert receiver.verify(provider, got, secret)
 
 
-@pytest.mark.parametrize("mode", ["wrong_secret", "tampered_body", "missing", "stale_timestamp"])
-@pytest.mark.parametrize("provider", SIGNED)
+@pytest.mark.parametrize(("provider", "mode"), [
+    (provider, mode) for provider in SIGNED for mode in ("wrong_secret", "tampered_body", "missing", "stale_timestamp")
+    if (provider, mode) != ("shareactor", "stale_timestamp")])  # (its signature has no time: that firing is refused)
 def test_verify_rejects_every_forgery(emulator: Emulator, receiver: Receiver, provider: str, mode: str) -> None:
     got, secret = received(emulator, receiver, provider, mode)
-    if mode == "stale_timestamp" and provider == "shareactor":
-        assert receiver.verify(provider, got, secret)  # its signature has no time in it: nothing goes stale
-    else:
-        assert not receiver.verify(provider, got, secret)
+    assert not receiver.verify(provider, got, secret)
 
 
 @pytest.mark.parametrize("provider", SIGNED)
@@ -132,3 +130,10 @@ def test_an_exception_of_decide_answers_500_and_is_raised_by_wait_for() -> None:
             broken.wait_for()
         broken.clear()
         assert broken.errors == []
+
+
+def test_a_pytest_failure_in_on_receive_is_kept_and_raised_by_wait_for() -> None:
+    with Receiver(on_receive=lambda received: pytest.fail("the consumer's check failed")) as failing:
+        assert requests.post(failing.url_for("/hook"), data=b"{}", timeout=10).status_code == 500
+        with pytest.raises(pytest.fail.Exception, match="the consumer's check failed"):
+            failing.wait_for()

@@ -15,7 +15,7 @@ import pytest
 
 from emulator import Settings, create_app, notification
 from emulator.engine.clock import SEEDED_EPOCH, Clock
-from tests.conftest import Api
+from tests.conftest import Api, MakeApi
 from tests.providers.clients import auth
 
 # The real time the tests' clock is fixed at: 2026-01-01T00:00:00Z.
@@ -125,16 +125,32 @@ async def test_a_token_issued_under_a_seed_expires_on_the_real_clock(seeded: Api
     assert kept["expires"].startswith("2026-01-01T02:00:00")  # (REAL + expires_in, not the seeded clock's)
 
 
-async def test_a_full_reset_starts_a_seeded_emulator_again(seeded: Api) -> None:
-    async def first_answers() -> list[Any]:
+async def test_a_full_reset_starts_a_seeded_emulator_again_and_keeps_the_signing_keys(seeded: Api) -> None:
+    async def first_answer() -> Any:
         made = await seeded.post("/webhooks", headers=auth("shareactor", "SA"),
                                  json={"endpoint": "https://example.com/h", "event_type": "order.created"})
-        key = (await seeded.get("/_emulator/providers/syncfy/jwk")).json
-        return [made.json, key]
+        return made.json
 
-    before = await first_answers()
+    before = await first_answer()
     chosen = {"kty": "oct", "kid": "mine", "k": "a2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtZm9yLXRlc3Rz"}
     assert (await seeded.put("/_emulator/providers/syncfy/jwk", json=chosen)).status == 200
     seeded.state.clock.advance(3600)
     assert (await seeded.post("/_emulator/reset")).status == 200
-    assert await first_answers() == before
+    assert await first_answer() == before
+    assert (await seeded.get("/_emulator/providers/syncfy/jwk")).json["kid"] == "mine"
+
+
+async def test_a_seeded_default_signing_key_does_not_depend_on_what_was_made_before(
+        make_api: MakeApi) -> None:
+    quiet, busy = await make_api(seed=5), await make_api(seed=5)
+    await busy.post("/webhooks", headers=auth("shareactor", "SA"),
+                    json={"endpoint": "https://example.com/h", "event_type": "order.created"})
+    keys = [(await api.get("/_emulator/providers/syncfy/jwk")).json for api in (quiet, busy)]
+    assert keys[0] == keys[1]
+
+
+async def test_a_full_reset_numbers_fault_rules_from_f1_again(seeded: Api) -> None:
+    rule = {"provider": "centry", "status": 503}
+    assert (await seeded.post("/_emulator/faults", json=rule)).json["id"] == "f1"
+    await seeded.post("/_emulator/reset")
+    assert (await seeded.post("/_emulator/faults", json=rule)).json["id"] == "f1"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from emulator.cli import build_parser
 from emulator.cli.serve import settings_of
 from emulator.settings import Settings, SettingsError, markdown_table, parse_credentials
+from tests.conftest import MakeApi
 
 
 def test_defaults() -> None:
@@ -104,3 +107,29 @@ def test_the_configuration_table_is_generated_from_the_settings() -> None:
     done = subprocess.run([sys.executable, "-m", "emulator.settings", "--markdown"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == markdown_table()
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"strict": "no"}, "strict must be a bool, not 'no'"),
+    ({"seed": "abc"}, "seed must be an int, not 'abc'"),
+    ({"port": True}, "port must be an int, not True"),
+    ({"fixtures": "extra"}, "fixtures must be a list of Path, not 'extra'"),
+    ({"credentials": {"gigapay": [1]}}, "credentials must map each provider to a list of keys, not 'gigapay': [1]"),
+    ({"credentials": ["gigapay"]}, "credentials must map providers to keys, not ['gigapay']"),
+])
+def test_settings_given_in_python_are_checked_against_their_types(given: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match="^" + re.escape(message) + "$"):
+        Settings(**given)
+
+
+def test_credentials_in_python_may_be_the_flags_text_or_name_one_key() -> None:
+    assert Settings(credentials="gigapay=t1;paybook=k1,k2").credentials == {"gigapay": ["t1"], "paybook": ["k1", "k2"]}
+    assert Settings(credentials={"gigapay": "MY_TOKEN"}).credentials == {"gigapay": ["MY_TOKEN"]}
+    assert Settings(time_scale=1, fixtures=["extra"]).time_scale == 1.0
+
+
+async def test_a_strict_key_given_as_one_string_accepts_that_key_only(make_api: MakeApi) -> None:
+    api = await make_api(strict=True, credentials={"gigapay": "MY_TOKEN"})
+    for token, status in (("MY_TOKEN", 200), ("MY", 401), ("TOK", 401)):
+        answer = await api.get("/v2/webhooks/", headers={"Authorization": f"Token {token}", "Integration-ID": "i"})
+        assert answer.status == status, token

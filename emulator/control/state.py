@@ -126,9 +126,10 @@ PROVIDER_BODY = {"type": "object", "properties": {
 ROUTES = [
     ControlRoute("GET", "/_emulator/health", health, "Health and the loaded providers"),
     ControlRoute("POST", "/_emulator/reset", reset,
-                 'Forget all state, or one provider\'s ({"provider": name}): webhooks, tokens, signing keys, '
-                 "objects, deliveries, fault rules (and the journal); a full reset also starts the ids, the "
-                 "clock and the fault draws again, so a seeded emulator answers as when it started",
+                 'Forget all state, or one provider\'s ({"provider": name}): webhooks, tokens, objects, '
+                 "deliveries, fault rules (and the journal), keeping the signing keys; a full reset also starts "
+                 "the ids, the clock and the fault draws again, so a seeded emulator answers the same requests "
+                 "alike (a --state or --faults file is not loaded again)",
                  query=("provider",), body=PROVIDER_BODY),
     ControlRoute("GET", "/_emulator/state", state_dump,
                  "Every provider's tenants and their webhooks, and the objects its notifications point to",

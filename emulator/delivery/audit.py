@@ -18,8 +18,8 @@ from xml.etree import ElementTree
 
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.records import Attempt, Target
+from emulator.delivery.signing import forgeries
 from emulator.delivery.specs import delivery_spec
-from emulator.engine.model import Signature
 from emulator.engine.provider import Provider
 
 
@@ -48,20 +48,6 @@ def unreachable(attempt: Attempt) -> bool:
 
 def _observed(attempt: Attempt) -> str:
     return f"HTTP {attempt.status}" if attempt.status is not None else f"no answer: {attempt.error}"
-
-
-def forgeries(signature: Signature) -> list[tuple[str, str]]:
-    """(signing mode, what it is) for each forgery that applies to a signature scheme."""
-    jwt = signature.scheme == "jwt"
-    found = [("wrong_secret", "signed with the wrong key" if jwt else "signed with the wrong secret"),
-             ("tampered_body", "body changed after signing"),
-             ("missing", "no signature")]
-    templates = signature.message + signature.value
-    if jwt:
-        found.append(("stale_timestamp", "expired token"))
-    elif "{timestamp}" in templates:
-        found.append(("stale_timestamp", "timestamp an hour old"))
-    return found
 
 
 class Auditor:

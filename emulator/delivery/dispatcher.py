@@ -114,7 +114,8 @@ class Dispatcher:
         store keeps it, with the state it signs for)."""
         keys = self.store.jwks
         if provider not in keys:
-            keys[provider] = portable_jwk(self.ids.token(PORTABLE_K_LENGTH, "alnum"), self.ids.uuid4())
+            ids = self.ids.derived(f"jwk:{provider}")
+            keys[provider] = portable_jwk(ids.token(PORTABLE_K_LENGTH, "alnum"), ids.uuid4())
         return keys[provider]
 
     def _abandon(self, delivery: Delivery) -> None:

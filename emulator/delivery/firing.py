@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emulator.delivery.signing import forgeries
 from emulator.delivery.specs import signature_spec
 from emulator.engine.contract import MESSAGE, Contract
 from emulator.engine.provider import Provider
@@ -69,7 +70,24 @@ def fire_problem(body: dict[str, Any], provider: Provider) -> str | None:
 
 def rules_problem(body: dict[str, Any], provider: Provider) -> str | None:
     """What is wrong with a firing beyond its schema (its secret, its objects' kinds), or None."""
-    return secret_problem(body, provider) or objects_problem(body, provider)
+    return secret_problem(body, provider) or signature_problem(body, provider) or objects_problem(body, provider)
+
+
+def signature_problem(body: dict[str, Any], provider: Provider) -> str | None:
+    """A forgery the provider's signing scheme cannot have (a stale timestamp where nothing is
+    timed, any forgery where nothing is signed): the notification would go out genuine under a
+    forgery's name."""
+    mode = body.get("signature", "valid")
+    if mode == "valid" or not isinstance(mode, str):
+        return None
+    spec = signature_spec(provider)
+    if spec.scheme == "none":
+        return f"signature {mode} does not apply: {provider.name} signs nothing (only valid does)"
+    applies = [m for m, _ in forgeries(spec)]
+    if mode not in applies:
+        return (f"signature {mode} does not apply: {provider.name}'s signature has no timestamp "
+                f"(its forgeries: {', '.join(applies)})")
+    return None
 
 
 def objects_problem(body: dict[str, Any], provider: Provider) -> str | None:

@@ -102,10 +102,10 @@ class NotificationMaker:
             raise EventError(problem)
         if secret is None and self._key_for is not None and signature_spec(found).scheme == "jwt":
             secret = self._key_for(provider)
-        target = self._dispatcher.explicit_target(found, NOWHERE, secret, headers)
         with self._building:
             self._moment = timestamp
             try:
+                target = self._dispatcher.explicit_target(found, NOWHERE, secret, headers)
                 [delivery] = self._dispatcher.prepare(found, [event], data, target=target, mode=signature,
                                                       logged=False)
                 sent = wire(spec, delivery, self._clock.signing_time())

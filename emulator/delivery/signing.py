@@ -46,6 +46,20 @@ def portable_jwk(k: str, kid: str) -> dict[str, str]:
     return {"kty": "oct", "kid": kid, "k": k}
 
 
+def forgeries(signature: Signature) -> list[tuple[str, str]]:
+    """(signing mode, what it is) for each forgery that applies to a signature scheme."""
+    jwt = signature.scheme == "jwt"
+    found = [("wrong_secret", "signed with the wrong key" if jwt else "signed with the wrong secret"),
+             ("tampered_body", "body changed after signing"),
+             ("missing", "no signature")]
+    templates = signature.message + signature.value
+    if jwt:
+        found.append(("stale_timestamp", "expired token"))
+    elif "{timestamp}" in templates:
+        found.append(("stale_timestamp", "timestamp an hour old"))
+    return found
+
+
 def _hmac_hex(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import random
 import string
@@ -54,6 +55,23 @@ class IdSource:
     def __init__(self, clock: Clock, seed: int | None = None) -> None:
         self._clock, self._seed = clock, seed
         self._begin(seed)
+
+    def derived(self, name: str) -> IdSource:
+        """A source of its own for `name` (a provider's signing key): under a seed, seeded from the
+        seed and the name, so what it makes does not depend on what was made before; else this one."""
+        if self._seed is None:
+            return self
+        digest = hashlib.sha256(f"{self._seed}:{name}".encode()).digest()
+        return IdSource(self._clock, int.from_bytes(digest[:8], "big"))
+
+    def continue_after(self, held: list[str]) -> None:
+        """Under a seed, go on from what a data dir read back holds (its ids, sorted): the sequence
+        is seeded from the seed and them, so a restarted seeded emulator does not make them again,
+        and the same file gives the same sequence. A random source needs nothing."""
+        if self._seed is not None:
+            digest = hashlib.sha256("\n".join([str(self._seed), *held]).encode()).digest()
+            self._seed = int.from_bytes(digest[:8], "big")
+            self._begin(self._seed)
 
     def restart(self) -> None:
         """Begin a seeded sequence again, making the same ids as after start-up (random ones go on)."""

@@ -287,6 +287,9 @@ def build(state: Parts, provider: Provider, tenant: str, kind_name: str, given: 
         raise ObjectError(f"at {where}: an object is a JSON object in {provider.name}'s {kind_name} shape")
     fields = {k: v for k, v in given.items() if k not in ("$scope", "$deleted")}
     scope, deleted = given.get("$scope", scope), given.get("$deleted", False)
+    kind_mark = fields.get(kind.soft_delete) if kind.soft_delete else None
+    if kind_mark is True and "$deleted" not in given:  # (the kind's own soft-delete field says so)
+        deleted = True
     if scope is not None and not (isinstance(scope, str) and scope):
         raise ObjectError(f"at {where}.$scope: a scope is a non-empty string")
     if not isinstance(deleted, bool):

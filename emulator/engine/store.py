@@ -410,9 +410,7 @@ class Store:
             self.collections.clear()
             self.tokens.clear()
             self.replays.clear()
-            self.jwks.clear()
             return
         self.collections = {k: v for k, v in self.collections.items() if k[0] != provider}
         self.tokens.pop(provider, None)
-        self.jwks.pop(provider, None)
         self.replays = {k: v for k, v in self.replays.items() if k[0] != provider}
