@@ -154,3 +154,23 @@ async def test_a_full_reset_numbers_fault_rules_from_f1_again(seeded: Api) -> No
     assert (await seeded.post("/_emulator/faults", json=rule)).json["id"] == "f1"
     await seeded.post("/_emulator/reset")
     assert (await seeded.post("/_emulator/faults", json=rule)).json["id"] == "f1"
+
+
+async def test_loading_a_state_starts_a_seeded_emulator_again_and_a_refused_one_never_repeats_an_id(
+        seeded: Api) -> None:
+    doc = {"shareactor": {"SA": [{"endpoint": "https://example.com/kept", "event_type": "order.created"}]}}
+    sa = auth("shareactor", "SA")
+    body = {"endpoint": "https://example.com/h", "event_type": "order.created"}
+
+    async def load_then_create() -> Any:
+        assert (await seeded.put("/_emulator/state", json=doc)).status == 200
+        return (await seeded.post("/webhooks", headers=sa, json=body)).json
+
+    first = await load_then_create()
+    await seeded.post("/webhooks", headers=sa, json=body)
+    assert await load_then_create() == first
+    refused = await seeded.put("/_emulator/state", json={"shareactor": {"SA": [{"endpoint": 1}]}}, validate=False)
+    assert refused.status == 400
+    made = (await seeded.post("/webhooks", headers=sa, json=body)).json
+    listed = (await seeded.get("/webhooks", headers=sa)).json
+    assert len({w["_id"]["$oid"] for w in listed}) == len(listed) == 3 and made["_id"] != first["_id"]

@@ -401,6 +401,12 @@ class Store:
         else:
             self.objects = {k: v for k, v in self.objects.items() if k[0] != pool}
 
+    def held(self) -> list[str]:
+        """The ids the store holds (tenant refs, records, removed records, object pools), sorted."""
+        return sorted([*(key for c in self.collections.values() for key in (c.ref, *c.records, *c.removed)),
+                       *(f"{pool}/{tenant}/{kind}/{oid}" for (pool, tenant), kinds in self.objects.items()
+                         for kind, found in kinds.items() for oid in found)])
+
     def reset(self, provider: str | None = None) -> None:
         """Forget everything, or everything of one provider (and the objects of the pool of its name)."""
         if self.changes is not None:

@@ -471,8 +471,7 @@ def restore(store: Store, dispatcher: Dispatcher) -> None:
     log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
     deliveries = store.restore(dispatcher.providers)
     store.jwks.update(store.saved_jwks())
-    held = sorted([*(key for c in store.collections.values() for key in (c.ref, *c.records, *c.removed)),
-                   *(str(key) for key in store.objects), *(d.id for d, _ in deliveries)])
+    held = [*store.held(), *sorted(d.id for d, _ in deliveries)]
     if held:  # (a seeded source must not make what the file holds again)
         dispatcher.ids.continue_after(held)
     for delivery, due in deliveries:
