@@ -88,3 +88,15 @@ async def test_an_object_put_with_the_kinds_own_deleted_mark_is_soft_deleted(api
     assert put.status == 200
     assert oid not in ids((await api.get("/orders", headers=SHAREACTOR)).json)
     assert (await api.get(f"/orders/{oid}", headers=SHAREACTOR)).status == 404
+
+
+async def test_shareactors_order_list_filters_by_the_documented_delivery_date(api: Api) -> None:
+    """date_filter: created | delivery (slate _orders.md); the choices are the kind's times."""
+    await api.put("/_emulator/providers/shareactor/objects/order",
+                  json={"tenant": "SA", "object": {"_id": {"$oid": "57ee9c72d76d431f85110004"},
+                                                   "delivery_time": {"$date": 1_900_000_000_000}}})
+    late = await api.get("/orders?date_filter=delivery&from_date=1800000000000", headers=SHAREACTOR)
+    assert late.status == 200 and ids(late.json) == ["57ee9c72d76d431f85110004"]
+    wrong = await api.get("/orders?date_filter=endpoint&from_date=1", headers=SHAREACTOR)
+    assert wrong.status == 400 and "endpoint" not in wrong.json["message"].split("one of")[1]
+    assert "delivery" in wrong.json["message"]

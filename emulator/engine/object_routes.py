@@ -9,7 +9,6 @@ import binascii
 import io
 import json
 import zipfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,24 +65,28 @@ def _matching(call: Call, kind: ObjectKind, spec: ObjectRoute) -> list[StoredObj
         value = call.params.get(param, call.request.query.get(param))
         if value is not None:
             wanted[field_name] = value
-    keeps = time_filters(call)
+    keeps = time_filters(call, kind.times)
     return [o for o in _visible(call, kind).values() if not o.deleted
             and all(_text(get_path(o.data, f)) == v for f, v in wanted.items())
             and (not keeps or all(keep(_Times.of(kind, o)) for keep in keeps))]
 
 
-@dataclass(frozen=True, slots=True)
 class _Times:
-    """An object's `created` and `updated` times, read from the fields its kind's `times` names,
-    for the list's time filters (None: it has no such time, or not one that reads as a time)."""
+    """An object's times by name (`created`, `updated`, `delivery`...), read from the fields its
+    kind's `times` names, as attributes for the list's time filters (None: it has no such time, or
+    not one that reads as a time)."""
 
-    created: datetime | None
-    updated: datetime | None
+    __slots__ = ("_found",)
+
+    def __init__(self, found: dict[str, datetime | None]) -> None:
+        self._found = found
+
+    def __getattr__(self, name: str) -> datetime | None:
+        return self._found.get(name)
 
     @classmethod
     def of(cls, kind: ObjectKind, stored: StoredObject) -> _Times:
-        found = {name: _instant(get_path(stored.data, path)) for name, path in kind.times.items()}
-        return cls(found.get("created"), found.get("updated"))
+        return cls({name: _instant(get_path(stored.data, path)) for name, path in kind.times.items()})
 
 
 def _instant(value: Any) -> datetime | None:

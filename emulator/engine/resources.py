@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
@@ -299,12 +299,12 @@ def _filters(call: Call) -> list[Callable[[Record], bool]]:
     return keeps
 
 
-def time_filters(call: Call) -> list[Callable[[Any], bool]]:
+def time_filters(call: Call, times: Iterable[str]) -> list[Callable[[Any], bool]]:
     """The list's timestamp and date-range filters (the fixture's `list.filters` and
-    `list.date_range`), as the webhook list applies them, for lists of other things (the objects):
-    each keeps what has a `created` or `updated` datetime (None: it has none) within the bound.
-    An unusable value is refused as the webhook list refuses it."""
-    return _filters(call) + _date_range(call)
+    `list.date_range`), as the webhook list applies them, for lists of other things (the objects,
+    whose kind names its `times`): each keeps what has that time (an attribute; None: it has none)
+    within the bound. An unusable value is refused as the webhook list refuses it."""
+    return _filters(call) + _date_range(call, tuple(times))
 
 
 def _equals(call: Call) -> list[Callable[[Record], bool]]:
@@ -352,16 +352,17 @@ def _epoch(call: Call, param: str) -> datetime | None:
         raise param_error(param, "timestamp", call.messages) from None
 
 
-def _date_range(call: Call) -> list[Callable[[Record], bool]]:
-    """The fixture's `list.date_range`: epoch bounds (ms, or s below 10^11) on the time a parameter names."""
+def _date_range(call: Call, times: tuple[str, ...] = ("created", "updated")) -> list[Callable[[Record], bool]]:
+    """The fixture's `list.date_range`: epoch bounds (ms, or s below 10^11) on the time a parameter
+    names: one of `times`, or a sort key's name for one (`modified` for `updated`)."""
     spec = call.provider.listing.date_range
     if spec is None:
         return []
-    keys = {"created": "created", "updated": "updated", **(call.provider.listing.sort.keys
-                                                           if call.provider.listing.sort else {})}
+    sort = call.provider.listing.sort.keys if call.provider.listing.sort else {}
+    keys = {**{t: t for t in times}, **{name: source for name, source in sort.items() if source in times}}
     name = (call.request.query.get(spec.field_param, "").strip() if spec.field_param else "") or spec.default
     source = keys.get(name)
-    if source not in ("created", "updated"):
+    if source is None:
         raise param_error(spec.field_param or spec.since, "sort", call.messages, choices=", ".join(keys))
     bounds = [(op, bound) for op, param in (("gte", spec.since), ("lte", spec.until))
               if (bound := _epoch(call, param)) is not None]
