@@ -15,12 +15,17 @@ def add_parser(sub: Any) -> None:
                            description="Export a running emulator's state as a state document (what --state "
                            "reads), or replace its state with one.")
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = actions.add_parser("export", help="print the state document (or write it to --output)")
+    export = actions.add_parser("export", help="print the state document (or write it to --output)",
+                                description="Print the running emulator's state document (webhooks with their "
+                                "timestamps and scopes, tenant ids, tokens, JWKs), or write it to --output: what "
+                                "`serve --state` and `state import` read.")
     export.add_argument("--server", default=None, help=SERVER_HELP)
     export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
     admin_token_option(export)
-    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON); like a reset, "
-                              "it also empties the delivery log, the request journal and the fault rules")
+    replaces = ("replace the state with a state file (YAML or JSON); like a reset, it also empties the delivery log, "
+                "the request journal and the fault rules")
+    load = actions.add_parser("import", help=replaces, description=f"{replaces[0].upper()}{replaces[1:]}. A bad "
+                              "file changes nothing.")
     load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
     load.add_argument("--server", default=None, help=SERVER_HELP)
     admin_token_option(load)
