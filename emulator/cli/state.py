@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import SERVER_HELP, admin_token_option, ask, control_client, default_server
+from emulator.client import ControlError, EmulatorClient
 
 
 def add_parser(sub: Any) -> None:
@@ -32,11 +33,22 @@ def add_parser(sub: Any) -> None:
     state.set_defaults(run=cmd_state)
 
 
+def _load(client: EmulatorClient, path: Path) -> dict[str, Any]:
+    """Load the state file at `path` into the emulator; the emulator's refusal of its document
+    (a 400) names the file, as `serve --state` does."""
+    try:
+        return client.load_state(path)
+    except ControlError as exc:
+        if exc.status != 400:
+            raise
+        raise ControlError(exc.status, {"message": f"{path}: {exc.message}"}) from None
+
+
 def cmd_state(args: argparse.Namespace) -> int:
     server = args.server or default_server()
     client = control_client(server, args, 30.0)
     if args.action == "import":
-        answer = ask(server, lambda: client.load_state(args.file))
+        answer = ask(server, lambda: _load(client, args.file))
         if isinstance(answer, int):
             return answer
         print(f"imported {answer['webhooks']} webhook(s) into {server}, replacing its state; like a reset, this "
