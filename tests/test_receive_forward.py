@@ -72,12 +72,13 @@ def test_a_jwt_provider_takes_its_jwk_from_the_running_emulator(emulator: Emulat
     assert "INVALID" in output.next_with("signature:")
 
 
-def test_a_jwk_changed_by_a_reset_is_read_again_from_the_running_emulator(emulator: Emulator,
-                                                                          receive: Start) -> None:
+def test_a_jwk_changed_by_a_state_load_is_read_again_from_the_running_emulator(emulator: Emulator,
+                                                                               receive: Start) -> None:
     url, output = receive("--provider", "syncfy", "--server", emulator.url)
-    held = emulator.client.jwk("syncfy")
-    emulator.client.reset()  # a new JWK: the key the receiver read at start no longer verifies
-    assert emulator.client.jwk("syncfy") != held
+    other = {"kty": "oct", "kid": "k2", "k": "a2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtZm9yLXRlc3Rz"}
+    assert emulator.client.jwk("syncfy") != other
+    emulator.client.load_state({"$emulator": {"jwks": {"syncfy": other}}})  # what the receiver read no longer verifies
+    assert emulator.client.jwk("syncfy") == other
     emulator.client.fire("syncfy", "credentials.created", url=url + "/s", wait=True)
     emulator.client.fire("syncfy", "credentials.created", url=url + "/s", wait=True)
     emulator.client.fire("syncfy", "credentials.created", url=url + "/s", signature="wrong_secret", wait=True)
