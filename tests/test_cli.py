@@ -4,6 +4,7 @@ providers, openapi, usage errors) and as a real `python -m emulator` process whe
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
 import json
@@ -15,15 +16,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from emulator import Emulator
-from emulator.cli import main
+from emulator.cli import build_parser, main
+from emulator.engine.provider import load_providers
+from emulator.faults import RULE_BODY, load_file
 from emulator.receiver import Receiver
 from tests.conftest import free_port, line_with
 
@@ -59,6 +63,41 @@ def test_every_command_explains_itself(run: Callable[..., Run], command: str) ->
     assert "usage: webhook-emulator" in done.stdout
     if not command:
         assert all(c in done.stdout for c in COMMANDS)
+
+
+def parsers(parser: argparse.ArgumentParser, name: str = "webhook-emulator") -> Iterator[tuple[str, Any]]:
+    """Every (sub)command's parser under `parser`, with its name (`webhook-emulator fault add`)."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_command_says_what_it_does_and_what_each_option_is() -> None:
+    missing = [f"{name}: {action.option_strings or action.dest}" for name, parser in parsers(build_parser())
+               for action in parser._actions
+               if not action.help and not isinstance(action, argparse._SubParsersAction)]
+    missing += [f"{name}: no description" for name, parser in parsers(build_parser()) if not parser.description]
+    assert missing == []
+
+
+def test_fault_add_help_says_the_faults_file_takes_the_same_rules(run: Callable[..., Run], tmp_path: Path) -> None:
+    [add] = [parser for name, parser in parsers(build_parser()) if name == "webhook-emulator fault add"]
+    assert "serve --faults FILE" in add.description
+    assert all(key in add.description for key in RULE_BODY["properties"])  # the file's keys: retry_after...
+    found = re.fullmatch(r"example: webhook-emulator (fault add .*); the same rule in a --faults file: (\[.*\])",
+                         add.epilog)
+    assert found is not None, add.epilog
+    flags, in_a_file = (text.replace("PROVIDER", "gigapay") for text in found.groups())
+    rules = tmp_path / "faults.yaml"
+    rules.write_text(in_a_file, encoding="utf-8")
+    [from_file] = load_file(rules, load_providers([]))
+    with Emulator() as emulator:
+        added = run(*shlex.split(flags), "--server", emulator.url, "--json")
+    from_flags = {key: value for key, value in json.loads(added.stdout).items()
+                  if key in RULE_BODY["properties"] and value not in (None, False)}
+    assert added.returncode == 0 and from_flags == from_file
 
 
 def test_no_command_prints_help_and_fails(run: Callable[..., Run]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from emulator.receiver import Receiver
 from tests.conftest import Api, MakeApi
 from tests.providers.clients import auth
 
@@ -184,3 +185,22 @@ async def test_log_lines_escape_control_characters(api: Api, caplog: pytest.LogC
     await api.get("/v2/webhooks/%0aFORGED%20LINE", headers={"Authorization": "Token GP"})
     [line] = [r.getMessage() for r in caplog.records if r.name == "emulator.access"]
     assert "\n" not in line and "FORGED" in line  # one request, one line
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("status=weird", "status must be pending, delivered or failed"),
+    ("order=sideways", "order must be oldest (the default) or newest"),
+])
+async def test_the_delivery_log_refuses_an_unknown_filter_value(api: Api, query: str, message: str) -> None:
+    answer = await api.get(f"/_emulator/deliveries?{query}")
+    assert (answer.status, answer.json) == (400, {"error": "validation", "message": message})
+
+
+async def test_the_delivery_log_filters_by_each_status(api: Api, receiver: Receiver) -> None:
+    fire = {"provider": "centry", "event": "on_product_save", "url": receiver.url_for("/c")}
+    delivered = (await api.post("/_emulator/events", json={**fire, "wait": True})).json["deliveries"][0]
+    pending = (await api.post("/_emulator/events", json={**fire, "delay": 3600})).json["deliveries"][0]
+    assert (delivered["status"], pending["status"]) == ("delivered", "pending")
+    for status, ids in (("delivered", [delivered["id"]]), ("pending", [pending["id"]]), ("failed", [])):
+        answer = await api.get(f"/_emulator/deliveries?status={status}")
+        assert answer.status == 200 and [d["id"] for d in answer.json["deliveries"]] == ids, status

@@ -72,6 +72,23 @@ def test_a_jwt_provider_takes_its_jwk_from_the_running_emulator(emulator: Emulat
     assert "INVALID" in output.next_with("signature:")
 
 
+def test_a_jwk_changed_by_a_state_load_is_read_again_from_the_running_emulator(emulator: Emulator,
+                                                                               receive: Start) -> None:
+    url, output = receive("--provider", "syncfy", "--server", emulator.url)
+    other = {"kty": "oct", "kid": "k2", "k": "a2V5LW9mLXRoaXJ0eS10d28tYnl0ZXMtZm9yLXRlc3Rz"}
+    assert emulator.client.jwk("syncfy") != other
+    emulator.client.load_state({"$emulator": {"jwks": {"syncfy": other}}})  # what the receiver read no longer verifies
+    assert emulator.client.jwk("syncfy") == other
+    emulator.client.fire("syncfy", "credentials.created", url=url + "/s", wait=True)
+    emulator.client.fire("syncfy", "credentials.created", url=url + "/s", wait=True)
+    emulator.client.fire("syncfy", "credentials.created", url=url + "/s", signature="wrong_secret", wait=True)
+    assert output.next_with("signature:") == ("  signature: valid (request-signature, with the JWK read again "
+                                               "from the server)\n")
+    assert output.next_with("signature:") == "  signature: valid (request-signature)\n"
+    assert output.next_with("signature:") == ("  signature: INVALID (request-signature does not match this body "
+                                               "and secret, or is not fresh)\n")
+
+
 def test_it_forwards_unchanged_and_answers_with_the_apps_answer(emulator: Emulator, app: Receiver,
                                                                 receive: Start) -> None:
     url, output = receive("--provider", "gigapay", "--secret", SECRET, "--forward-to", app.url_for("/webhooks/gp"))
@@ -99,7 +116,8 @@ def test_an_app_that_does_not_answer_is_a_502_and_a_line(emulator: Emulator, rec
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--provider", "gigapay"], "gigapay signs its notifications: give --secret (or --server for its JWK)"),
+    (["--provider", "gigapay"], "gigapay signs its notifications: give --secret\n"),
+    (["--provider", "syncfy"], "syncfy signs its notifications: give --secret (or --server for its JWK)"),
     (["--provider", "stripe", "--secret", "s"], "no provider named 'stripe'; the providers are centry, gigapay"),
     (["--secret", "s"], "--secret and --server need --provider"),
     (["--provider", "syncfy", "--secret", "{bad"], "--secret must be a string or a JWK as JSON"),

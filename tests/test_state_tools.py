@@ -110,6 +110,9 @@ def test_state_import_of_a_bad_file_says_where(tmp_path: Path) -> None:
     with Emulator() as emulator:
         done = run_cli("state", "import", str(path), "--server", emulator.url)
         assert done.returncode == 2
-        assert done.stderr.startswith("webhook-emulator: at $.syncfy.K[0].events[0]: ")
+        assert done.stderr.startswith(f"webhook-emulator: {path}: at $.syncfy.K[0].events[0]: ")  # as serve --state
+        served = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "0", "--state", str(path)],
+                                capture_output=True, text=True, timeout=60)
+        assert served.returncode == 2 and served.stderr.splitlines()[-1] == done.stderr.strip()
         unreadable = run_cli("state", "import", str(tmp_path / "absent.yaml"), "--server", emulator.url)
         assert unreadable.returncode == 2 and "absent.yaml: cannot read" in unreadable.stderr

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,9 @@ def add_parsers(sub: Any) -> None:
         "receive", help="run a webhook receiver that prints every notification it gets",
         description="Listen on HOST:PORT (default 127.0.0.1:9000, where the README's examples deliver) and print "
                     "one line per request received, answering each with --status, until Ctrl-C or SIGTERM. "
-                    "With --provider it checks each notification's signature and prints the verdict; with "
-                    "--forward-to it sends each request on, unchanged, to your app and answers with the app's "
+                    "With --provider it checks each notification's signature and prints the verdict (a JWT-signing "
+                    "provider's JWK is read from --server, and read again when a notification does not verify); "
+                    "with --forward-to it sends each request on, unchanged, to your app and answers with the app's "
                     "answer (printing its status).",
         epilog="example: webhook-emulator receive --provider NAME --secret s3cret "
                "--forward-to http://127.0.0.1:5000/webhooks (`webhook-emulator providers` lists the names)")
@@ -44,8 +46,10 @@ def add_parsers(sub: Any) -> None:
                          help="also print each request's headers (signatures among them), one per line")
     receive.add_argument("--provider", help="check each notification's signature as this provider signs it")
     receive.add_argument("--secret", help="the webhook's signing secret (a JWK as JSON for JWT-signing providers)")
-    receive.add_argument("--server", help="a running emulator to take a JWT-signing provider's JWK from, when "
-                                          "--secret is not given")
+    receive.add_argument("--server", metavar="URL",
+                         help="a running emulator to read a JWT-signing provider's JWK from, when --secret is not "
+                              "given; it is read at start and read again when a notification does not verify "
+                              "(a reset or state load there changes the JWK)")
     receive.add_argument("--admin-token", dest="admin_token", help="the --server's admin token "
                                                                    "(EMULATOR_ADMIN_TOKEN)")
     receive.add_argument("--fixtures", type=Path, action="append", default=[], metavar="DIR",
@@ -115,9 +119,13 @@ def cmd_notification(args: argparse.Namespace) -> int:
 
 
 class Verdicts:
-    """The signature check of `receive --provider`: the verdict line for each notification."""
+    """The signature check of `receive --provider`: the verdict line for each notification. With
+    `reread` (how to read the JWK from a running emulator again), a notification that does not
+    verify with the key held is checked once more with the key read afresh: a reset or a state
+    load there gives the provider a new JWK."""
 
-    def __init__(self, provider: str, secret: Any, fixtures: list[Path]) -> None:
+    def __init__(self, provider: str, secret: Any, fixtures: list[Path],
+                 reread: Callable[[], Any] | None = None) -> None:
         from emulator.delivery.specs import signature_spec
         from emulator.engine.provider import load_providers
 
@@ -128,24 +136,54 @@ class Verdicts:
         self.provider = provider
         self.spec = signature_spec(providers[provider])
         self.secret = secret
+        self.reread = reread
         if self.signs and secret is None:
-            raise ValueError(f"{provider} signs its notifications: give --secret (or --server for its JWK)")
+            hint = " (or --server for its JWK)" if self.spec.scheme == "jwt" else ""
+            raise ValueError(f"{provider} signs its notifications: give --secret{hint}")
 
     @property
     def signs(self) -> bool:
         return self.spec.scheme != "none"
 
     def line(self, received: Received) -> str:
-        from emulator.delivery.signing import verify
-
         if not self.signs:
             return f"  signature: none ({self.provider} signs nothing)"
         header = str(self.spec.header)
         if header not in received.headers:
             return f"  signature: INVALID (no {header} header)"
-        if verify(self.spec, received.body, received.headers, self.secret, int(time.time())):
+        if self._verifies(received):
             return f"  signature: valid ({header})"
+        if self.reread is not None:
+            try:
+                fresh = self.reread()
+            except ValueError as exc:
+                return f"  signature: INVALID ({header} does not match this body and key; {exc})"
+            if fresh != self.secret:
+                self.secret = fresh
+                if self._verifies(received):
+                    return f"  signature: valid ({header}, with the JWK read again from the server)"
         return f"  signature: INVALID ({header} does not match this body and secret, or is not fresh)"
+
+    def _verifies(self, received: Received) -> bool:
+        from emulator.delivery.signing import verify
+
+        return verify(self.spec, received.body, received.headers, self.secret, int(time.time()))
+
+
+def _jwk_reader(server: str, token: str | None, provider: str) -> Callable[[], Any]:
+    """How to read `provider`'s JWK from the emulator at `server`; the reading raises ValueError
+    saying why it could not."""
+    client = EmulatorClient(server, 10, token=token)
+
+    def read() -> Any:
+        try:
+            return client.jwk(provider)
+        except ControlError as exc:
+            raise ValueError(f"{server} gave no JWK of {provider}: {exc.message}") from None
+        except OSError as exc:
+            raise ValueError(f"cannot reach {server}: {exc}") from None
+
+    return read
 
 
 def _verdicts(args: argparse.Namespace) -> Verdicts | None:
@@ -155,15 +193,12 @@ def _verdicts(args: argparse.Namespace) -> Verdicts | None:
             raise ValueError("--secret and --server need --provider")
         return None
     secret = _secret(args.secret)
+    reread = None
     if secret is None and args.server:
         token = args.admin_token or os.environ.get("EMULATOR_ADMIN_TOKEN") or None
-        try:
-            secret = EmulatorClient(args.server, 10, token=token).jwk(args.provider)
-        except ControlError as exc:
-            raise ValueError(f"{args.server} gave no JWK of {args.provider}: {exc.message}") from None
-        except OSError as exc:
-            raise ValueError(f"cannot reach {args.server}: {exc}") from None
-    return Verdicts(args.provider, secret, args.fixtures)
+        reread = _jwk_reader(args.server, token, args.provider)
+        secret = reread()
+    return Verdicts(args.provider, secret, args.fixtures, reread)
 
 
 def _show(args: argparse.Namespace, verdicts: Verdicts | None, events: EventNames, received: Received) -> None:

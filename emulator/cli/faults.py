@@ -29,11 +29,25 @@ def add_parser(sub: Any) -> None:
                            epilog="example: webhook-emulator fault add --server http://127.0.0.1:8080 "
                            "--provider PROVIDER --status 429 --times 2")
     actions = fault.add_subparsers(dest="fault_action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="add a rule; prints it with its id")
+    add = actions.add_parser(
+        "add", help="add a rule; prints it with its id",
+        description="Add a fault rule: it matches provider API calls (by --provider, --method, --path and --tenant; "
+                    "each left out matches every call) and answers them --status in the provider's own error style "
+                    "(with --retry-after), waits --latency seconds first, or drops the connection (--drop); for "
+                    "the next --times matching calls, each with --probability, or every one. `serve --faults FILE` "
+                    "loads the same rules at start-up from a YAML or JSON list of objects (or {faults: [...]}) keyed "
+                    f"by these options' names with _ for -: {', '.join(RULE_OPTIONS)}.",
+        epilog="example: webhook-emulator fault add --provider PROVIDER --method POST --status 429 --retry-after 2 "
+               "--times 2; the same rule in a --faults file: "
+               "[{provider: PROVIDER, method: POST, status: 429, retry_after: 2, times: 2}]")
     for name, words in RULE_OPTIONS.items():
         add.add_argument("--" + name.replace("_", "-"), dest=name, **words)
-    actions.add_parser("list", help="print the rules with their hit counts")
-    clear = actions.add_parser("clear", help="remove one rule (by id) or every rule")
+    actions.add_parser("list", help="print the rules with their hit counts",
+                       description="Print the running emulator's fault rules, a row each: its id, the calls it "
+                       "matches, what it does to them, how often, its hits so far and the hits it has left.")
+    clear = actions.add_parser("clear", help="remove one rule (by id) or every rule",
+                               description="Remove the fault rule ID (as `fault add` and `fault list` show it), "
+                               "or every rule when no ID is given.")
     clear.add_argument("id", nargs="?", help="the rule to remove (default: all)")
     for each in actions.choices.values():
         each.add_argument("--server", default=None, help=SERVER_HELP)

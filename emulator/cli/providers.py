@@ -18,7 +18,9 @@ def add_parsers(sub: Any) -> None:
                            "each fixture's shape, it checks every template's {placeholders} against those its place "
                            "offers, the errors.messages keys, and that the event catalogue and "
                            "schemas/NAME/events.json agree.")
-    check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER")
+    check.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                       help="a folder of provider fixtures to check beside the built-in ones (none: the built-in "
+                            "ones alone)")
     check.set_defaults(run=cmd_check)
     new = sub.add_parser("new-provider", help="write a working skeleton of a new provider",
                          description="Write NAME.yaml, schemas/NAME/*.json (create, update, webhook, list, error, "
@@ -26,13 +28,15 @@ def add_parsers(sub: Any) -> None:
                          "provider that passes `check`, serves its CRUD routes (serve --fixtures DIR) and fires a "
                          "signed event. An existing file is refused unless --force.")
     new.add_argument("name", metavar="NAME", help="the provider's name: lowercase letters, digits, _ and -")
-    new.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    new.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                     help="the folder to write into (default: the current folder)")
     new.add_argument("--force", action="store_true",
                      help="overwrite files that exist, and allow a built-in provider's name")
     new.set_defaults(run=cmd_new_provider)
     providers = sub.add_parser("providers", help="list the providers, their routes and events",
                                description="List every provider with its routes (and events).")
-    providers.add_argument("--fixtures", type=Path, action="append", default=[])
+    providers.add_argument("--fixtures", type=Path, action="append", default=[], metavar="DIR",
+                           help="a folder of extra provider fixtures to list too (repeatable)")
     providers.add_argument("--json", action="store_true", help="print JSON instead of text")
     providers.set_defaults(run=cmd_providers)
     openapi = sub.add_parser("openapi", help="print an OpenAPI 3.1 document of every route and the control API",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import SERVER_HELP, admin_token_option, ask, control_client, default_server
+from emulator.client import ControlError, EmulatorClient
 
 
 def add_parser(sub: Any) -> None:
@@ -15,23 +16,39 @@ def add_parser(sub: Any) -> None:
                            description="Export a running emulator's state as a state document (what --state "
                            "reads), or replace its state with one.")
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = actions.add_parser("export", help="print the state document (or write it to --output)")
+    export = actions.add_parser("export", help="print the state document (or write it to --output)",
+                                description="Print the running emulator's state document (webhooks with their "
+                                "timestamps and scopes, tenant ids, tokens, JWKs), or write it to --output: what "
+                                "`serve --state` and `state import` read.")
     export.add_argument("--server", default=None, help=SERVER_HELP)
     export.add_argument("--output", "-o", type=Path, help="write to this file (YAML if it ends .yaml/.yml, else JSON)")
     admin_token_option(export)
-    load = actions.add_parser("import", help="replace the state with a state file (YAML or JSON); like a reset, "
-                              "it also empties the delivery log, the request journal and the fault rules")
+    replaces = ("replace the state with a state file (YAML or JSON); like a reset, it also empties the delivery log, "
+                "the request journal and the fault rules")
+    load = actions.add_parser("import", help=replaces, description=f"{replaces[0].upper()}{replaces[1:]}. A bad "
+                              "file changes nothing.")
     load.add_argument("file", type=Path, help="a state file, as --state reads or export writes")
     load.add_argument("--server", default=None, help=SERVER_HELP)
     admin_token_option(load)
     state.set_defaults(run=cmd_state)
 
 
+def _load(client: EmulatorClient, path: Path) -> dict[str, Any]:
+    """Load the state file at `path` into the emulator; the emulator's refusal of its document
+    (a 400) names the file, as `serve --state` does."""
+    try:
+        return client.load_state(path)
+    except ControlError as exc:
+        if exc.status != 400:
+            raise
+        raise ControlError(exc.status, {"message": f"{path}: {exc.message}"}) from None
+
+
 def cmd_state(args: argparse.Namespace) -> int:
     server = args.server or default_server()
     client = control_client(server, args, 30.0)
     if args.action == "import":
-        answer = ask(server, lambda: client.load_state(args.file))
+        answer = ask(server, lambda: _load(client, args.file))
         if isinstance(answer, int):
             return answer
         print(f"imported {answer['webhooks']} webhook(s) into {server}, replacing its state; like a reset, this "

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from emulator.control.base import ControlError, ControlRoute, body_of, provider_named
 from emulator.delivery.firing import BASE64URL, DEFAULT_WAIT_TIMEOUT, FIRE_BODY, rules_problem
-from emulator.delivery.records import Delivery
+from emulator.delivery.records import STATUSES, Delivery
 from emulator.delivery.specs import signature_spec
 from emulator.delivery.unreached import why_nobody
 from emulator.engine.contract import MESSAGE
@@ -70,7 +70,10 @@ async def list_deliveries(request: web.Request) -> web.Response:
     order = q.get("order", "oldest")
     if order not in ("oldest", "newest"):
         raise ControlError("validation", "order must be oldest (the default) or newest")
-    found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=q.get("status"),
+    status = q.get("status")
+    if status is not None and status not in STATUSES:
+        raise ControlError("validation", f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
+    found = dispatcher.log.find(provider=q.get("provider"), event=q.get("event"), status=status,
                                 url=q.get("url"), tenant=q.get("tenant"), webhook=q.get("webhook"))
     if order == "newest":
         found.reverse()

@@ -11,6 +11,9 @@ from typing import Any
 from emulator.engine.journal import recorded
 from emulator.settings import DELIVERY_BODY_LIMIT, DELIVERY_LOG_BYTES
 
+# A delivery's status: pending until it has its outcome, then delivered or failed.
+STATUSES = ("pending", "delivered", "failed")
+
 
 @dataclass
 class Target:

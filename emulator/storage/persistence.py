@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from emulator.delivery.dispatcher import Dispatcher
-from emulator.delivery.records import Attempt, Delivery, Target
+from emulator.delivery.records import STATUSES, Attempt, Delivery, Target
 from emulator.engine.store import Changes, Collection, Record, Replay, Store, StoredObject, Token
 from emulator.settings import SettingsError
 
@@ -154,7 +154,7 @@ def delivery_from_json(text: str) -> Delivery:
     for key, kind in (("id", str), ("provider", str), ("status", str), ("body", str), ("events", list),
                       ("event_ids", list), ("attempts", list), ("target", dict)):
         _typed(raw[key], kind, key)
-    if raw["status"] not in ("pending", "delivered", "failed"):
+    if raw["status"] not in STATUSES:
         raise ValueError(f"status {raw['status']!r} is not pending, delivered or failed")
     attempts = [Attempt(**_typed(a, dict, "an attempt")) for a in raw["attempts"]]
     return Delivery(id=raw["id"], provider=raw["provider"], events=raw["events"], event_ids=raw["event_ids"],
