@@ -23,7 +23,9 @@ OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "data": ({"help": "JSON object deep-merged into the event's sample payload"}, JSON),
     "tenant": ({"help": "with --server: only this tenant's webhooks (its API key or token)"}, IF_GIVEN),
     "signature": ({"choices": MODES, "default": "valid",
-                   "help": "send a deliberately bad signature to test a verifier (default valid)"}, ALWAYS),
+                   "help": "send a deliberately bad signature to test a verifier (default valid), where the "
+                           "provider's scheme has that forgery (stale_timestamp needs a timed signature; "
+                           "providers that sign nothing take only valid)"}, ALWAYS),
     "server": ({"help": "base URL of a running emulator, e.g. http://127.0.0.1:8080"}, NOT_SENT),
     "timeout": ({"type": float, "default": 30.0,
                  "help": "seconds to wait for every delivery's final outcome (default 30, at most 3600)"}, ALWAYS),
