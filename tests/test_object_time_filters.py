@@ -100,3 +100,12 @@ async def test_shareactors_order_list_filters_by_the_documented_delivery_date(ap
     wrong = await api.get("/orders?date_filter=endpoint&from_date=1", headers=SHAREACTOR)
     assert wrong.status == 400 and "endpoint" not in wrong.json["message"].split("one of")[1]
     assert "delivery" in wrong.json["message"]
+
+
+async def test_centrys_object_lists_page_after_an_id_as_its_webhook_list_does(api: Api) -> None:
+    first, second, third = PRODUCTS
+    assert ids((await api.get(f"/conexion/v1/products.json?after={first}", headers=CENTRY)).json) == [second, third]
+    after_filtered = await api.get(f"/conexion/v1/products.json?after={first}&created_at_gte=2017-09-14T00:30:00Z",
+                                   headers=CENTRY)
+    assert ids(after_filtered.json) == [third]  # (22:00 at -03:00)
+    assert (await api.get("/conexion/v1/products.json?after=597644781d41c846ea0000ff", headers=CENTRY)).json == []

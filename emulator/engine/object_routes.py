@@ -102,6 +102,20 @@ def _instant(value: Any) -> datetime | None:
     return None
 
 
+def _after(call: Call, kind: ObjectKind, objects: list[StoredObject]) -> list[StoredObject]:
+    """Those stored after the object the paging's `after` parameter names (one of the tenant's
+    of the kind, whatever the filters), as the webhook list pages; none when it names no object."""
+    name = call.provider.listing.paging.after
+    after = call.request.query.get(name) if name else None
+    if not after:
+        return objects
+    order = list(_visible(call, kind))
+    if after not in order:
+        return []
+    later = set(order[order.index(after) + 1:])
+    return [o for o in objects if get_path(o.data, kind.id) in later]
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -112,7 +126,7 @@ async def object_list(call: Call) -> Reply:
     """GET of a list: the tenant's live objects of the kind that match the route's filters, in the
     order they were first stored, paged as the provider's `list.paging` says."""
     kind, spec = _route(call)
-    matching = _matching(call, kind, spec)
+    matching = _after(call, kind, _matching(call, kind, spec))
     offset, limit, page = window(call)
     found = matching[offset:None if limit is None else offset + limit]
     values, headers = page_values(call, page, limit, len(matching), bool(found))
