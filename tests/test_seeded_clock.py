@@ -174,3 +174,23 @@ async def test_loading_a_state_starts_a_seeded_emulator_again_and_a_refused_one_
     made = (await seeded.post("/webhooks", headers=sa, json=body)).json
     listed = (await seeded.get("/webhooks", headers=sa)).json
     assert len({w["_id"]["$oid"] for w in listed}) == len(listed) == 3 and made["_id"] != first["_id"]
+
+
+async def test_a_refused_state_document_changes_nothing_of_a_seeded_emulator(seeded: Api) -> None:
+    """Not the fault rules' numbering, nor the clock, nor what a later reset starts from."""
+    sa, body = auth("shareactor", "SA"), {"endpoint": "https://example.com/h", "event_type": "order.created"}
+    at_start = (await seeded.post("/webhooks", headers=sa, json=body)).json
+    assert (await seeded.post("/_emulator/faults", json={"provider": "centry", "status": 503})).json["id"] == "f1"
+    before = (await seeded.post("/webhooks", headers=sa, json=body)).json["created"]["$date"]
+    assert (await seeded.put("/_emulator/state", json={"gigapay": 5}, validate=False)).status == 400
+    assert (await seeded.post("/_emulator/faults", json={"provider": "centry", "status": 500})).json["id"] == "f2"
+    assert (await seeded.post("/webhooks", headers=sa, json=body)).json["created"]["$date"] > before
+    await seeded.post("/_emulator/reset")
+    assert (await seeded.post("/webhooks", headers=sa, json=body)).json == at_start
+
+
+async def test_each_provider_lists_the_signature_modes_a_firing_may_ask_for(seeded: Api) -> None:
+    providers = {p["name"]: p["signature_modes"] for p in (await seeded.get("/_emulator/providers")).json["providers"]}
+    assert providers["centry"] == providers["paybook"] == ["valid"]
+    assert providers["shareactor"] == ["valid", "wrong_secret", "tampered_body", "missing"]
+    assert providers["gigapay"] == ["valid", "wrong_secret", "tampered_body", "missing", "stale_timestamp"]

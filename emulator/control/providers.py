@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.control.base import ControlRoute
+from emulator.delivery.signing import forgeries
 from emulator.delivery.specs import signature_spec
 from emulator.engine.events import aliases, catalogue
 from emulator.engine.provider import Provider
@@ -23,6 +24,13 @@ async def list_providers(request: web.Request) -> web.Response:
                                         "signature_modes": list(MODES), "orders": list(ORDERS)})
 
 
+def signature_modes(provider: Provider) -> list[str]:
+    """The signature modes a firing of the provider may ask for: valid, and the forgeries its
+    scheme has (none for a provider that signs nothing)."""
+    spec = signature_spec(provider)
+    return ["valid", *(mode for mode, _ in forgeries(spec))] if spec.scheme != "none" else ["valid"]
+
+
 def describe_provider(provider: Provider) -> dict[str, Any]:
     """A provider's name, title, routes and events, as the control API and the CLI list them."""
     return {
@@ -37,6 +45,7 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
         "id_field": statedoc.id_field(provider),
         "signature_header": signature_spec(provider).header,
         "signature_scheme": signature_spec(provider).scheme,
+        "signature_modes": signature_modes(provider),
         "dashboard": provider.dashboard,
     }
 

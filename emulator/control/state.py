@@ -90,13 +90,12 @@ async def state_replace(request: web.Request) -> web.Response:
     """PUT /_emulator/state: replace the whole state with a state document (validated first)."""
     doc = body_of(request)
     state = request.app[STATE]
-    state.restart()  # (as a reset does: a seeded emulator loads the same document alike whatever came before)
     try:
-        loaded = statedoc.parse(state, doc)
+        statedoc.parse(state, doc)  # (checked first: a refused document changes nothing)
     except statedoc.StateError as exc:
-        # The state stays: a seeded source goes on past what it holds rather than make it again.
-        state.ids.continue_after([*state.store.held(), *(d.id for d in state.dispatcher.log.find())])
         raise ControlError("validation", str(exc)) from None
+    state.restart()  # (as a reset does: a seeded emulator loads the same document alike whatever came before)
+    loaded = statedoc.parse(state, doc)
     statedoc.replace_state(state, loaded)
     webhooks = sum(len(c.records) for c in loaded.collections.values())
     return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})

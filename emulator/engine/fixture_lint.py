@@ -127,7 +127,7 @@ VALIDATION_MESSAGE = Context(
      "limit": "the schema keyword's value (`maxLength`'s 200, `required`'s list)",
      "expected": "the type the schema wants", "actual": "the JSON type given",
      "python_type": "the Python type name given (`str`, `list`), as Django REST Framework prints it",
-     "choices": "the sort keys allowed, comma-separated"},
+     "choices": "the sort keys (`sort`) or the times (`choice`) allowed, comma-separated"},
     note="Which names a message offers depends on its key; see the table below.")
 
 _OBJECT_FRESH = "each variable of `events.fresh` and of `objects.fresh`, made once per firing (or put)"
@@ -175,6 +175,7 @@ ENGINE_MESSAGES: dict[str, tuple[str, ...]] = {
     "integer": ("field", "limit"),
     "timestamp": ("field",),
     "sort": ("field", "choices"),
+    "choice": ("field", "choices"),  # (a date range's field parameter: the times there are)
     "scope_required": (),  # used as written
 }
 TYPE_NAMES = tuple(sorted(set(JSON_TYPES.values())))

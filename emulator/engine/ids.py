@@ -70,8 +70,7 @@ class IdSource:
         and the same file gives the same sequence. A random source needs nothing."""
         if self._seed is not None:
             digest = hashlib.sha256("\n".join([str(self._seed), *held]).encode()).digest()
-            self._seed = int.from_bytes(digest[:8], "big")
-            self._begin(self._seed)
+            self._begin(int.from_bytes(digest[:8], "big"))  # (a restart begins from the seed again)
 
     def restart(self) -> None:
         """Begin a seeded sequence again, making the same ids as after start-up (random ones go on)."""

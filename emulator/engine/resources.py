@@ -363,7 +363,7 @@ def _date_range(call: Call, times: tuple[str, ...] = ("created", "updated")) -> 
     name = (call.request.query.get(spec.field_param, "").strip() if spec.field_param else "") or spec.default
     source = keys.get(name)
     if source is None:
-        raise param_error(spec.field_param or spec.since, "sort", call.messages, choices=", ".join(keys))
+        raise param_error(spec.field_param or spec.since, "choice", call.messages, choices=", ".join(keys))
     bounds = [(op, bound) for op, param in (("gte", spec.since), ("lte", spec.until))
               if (bound := _epoch(call, param)) is not None]
     return [_compare(source, op, bound) for op, bound in bounds]

@@ -35,6 +35,7 @@ DEFAULT_MESSAGES = {
     "integer": "{field} must be an integer >= {limit}",
     "timestamp": "{field} must be an ISO 8601 timestamp with an offset",
     "sort": "{field} must be one of {choices}",
+    "choice": "{field} must be one of {choices}",
 }
 
 # How the default `format` message names a format (`{limit}`); others by their own name.

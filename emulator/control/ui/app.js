@@ -9,7 +9,6 @@ const POLL_MS = 1500;
 
 const ui = {
   providers: [],        // GET /_emulator/providers
-  modes: [],
   orders: [],
   view: "webhooks",
   shown: {},            // view -> the JSON text last drawn, to redraw only on change
@@ -208,7 +207,6 @@ function fillProviderSelects() {
     if (select.dataset.any) options.unshift(h("option", { value: "" }, select.dataset.any));
     replace(select, options);
   }
-  replace($("#fire-signature"), ui.modes.map((m) => h("option", { value: m }, m)));
   const order = $("#fire-order");
   replace(order, h("option", { value: "" }, "as fired, at once"), ui.orders.map((o) => h("option", { value: o }, `${o}, one after the other`)));
   fillDeliveryEvents();
@@ -234,6 +232,8 @@ function fillFireEvents() {
   const form = $("#fire-form");
   const chosen = provider(form.elements.provider.value);
   eventChecks($("#fire-events"), "event", chosen ? chosen.events : [], chosen && chosen.events.length ? [chosen.events[0]] : []);
+  // Only the forgeries the provider's scheme has (the server refuses the others).
+  replace($("#fire-signature"), (chosen ? chosen.signature_modes : ["valid"]).map((m) => h("option", { value: m }, m)));
 }
 
 function fillSubscriptionEvents(checked) {
@@ -764,7 +764,6 @@ async function start() {
   const listing = await api("GET", "/_emulator/providers");
   ui.providers = listing.providers;
   showDashboard();
-  ui.modes = listing.signature_modes;
   ui.orders = listing.orders;
   fillProviderSelects();
   document.body.dataset.ready = "true";
