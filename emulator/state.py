@@ -42,6 +42,9 @@ class EmulatorState:
         and the request journal), and that provider's (or every) delivery and fault rule, keeping
         the signing keys; a full reset also restarts the ids, the clock and the fault draws."""
         self.reset_store(provider)
+        # Written before anything else forgets: a reset the file cannot take leaves memory (the
+        # delivery log too) as it was, and the call answers 500.
+        self.store.commit()
         self.forget(provider)
         if provider is None:
             self.restart()

@@ -35,13 +35,7 @@ async def reset(request: web.Request) -> web.Response:
     provider = body.get("provider") or request.query.get("provider")
     if provider is not None:
         provider_named(request, provider)
-    # Written before anything else forgets: a reset the file cannot take leaves memory (the
-    # delivery log too) as it was, and the call answers 500.
-    state.reset_store(provider)
-    state.store.commit()
-    state.forget(provider)
-    if provider is None:
-        state.restart()
+    state.reset(provider)
     return json_response(request, 200, {"reset": provider or "all"})
 
 
@@ -91,11 +85,12 @@ async def state_replace(request: web.Request) -> web.Response:
     doc = body_of(request)
     state = request.app[STATE]
     try:
-        statedoc.parse(state, doc)  # (checked first: a refused document changes nothing)
+        loaded = statedoc.parse(state, doc)  # (checked first: a refused document changes nothing)
     except statedoc.StateError as exc:
         raise ControlError("validation", str(exc)) from None
-    state.restart()  # (as a reset does: a seeded emulator loads the same document alike whatever came before)
-    loaded = statedoc.parse(state, doc)
+    state.restart()  # (as a reset does)
+    if state.settings.seed is not None:  # (read again from the restarted sources: the same document loads alike)
+        loaded = statedoc.parse(state, doc)
     statedoc.replace_state(state, loaded)
     webhooks = sum(len(c.records) for c in loaded.collections.values())
     return json_response(request, 200, {"replaced": "all", "webhooks": webhooks})

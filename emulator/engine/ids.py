@@ -49,6 +49,11 @@ def _byte_table(chars: str) -> tuple[bytes, bytes]:
     return table, bytes(range(limit, 256))
 
 
+def _mixed(text: str) -> int:
+    """A seed made from a text (a seed and what it is for), the same in every run."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
 class IdSource:
     """Makes ids and secrets for one emulator; `seed` makes the sequence reproducible."""
 
@@ -61,16 +66,14 @@ class IdSource:
         seed and the name, so what it makes does not depend on what was made before; else this one."""
         if self._seed is None:
             return self
-        digest = hashlib.sha256(f"{self._seed}:{name}".encode()).digest()
-        return IdSource(self._clock, int.from_bytes(digest[:8], "big"))
+        return IdSource(self._clock, _mixed(f"{self._seed}:{name}"))
 
     def continue_after(self, held: list[str]) -> None:
         """Under a seed, go on from what a data dir read back holds (its ids, sorted): the sequence
         is seeded from the seed and them, so a restarted seeded emulator does not make them again,
         and the same file gives the same sequence. A random source needs nothing."""
         if self._seed is not None:
-            digest = hashlib.sha256("\n".join([str(self._seed), *held]).encode()).digest()
-            self._begin(int.from_bytes(digest[:8], "big"))  # (a restart begins from the seed again)
+            self._begin(_mixed("\n".join([str(self._seed), *held])))  # (a restart begins from the seed again)
 
     def restart(self) -> None:
         """Begin a seeded sequence again, making the same ids as after start-up (random ones go on)."""

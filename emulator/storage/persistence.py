@@ -471,9 +471,10 @@ def restore(store: Store, dispatcher: Dispatcher) -> None:
     log.info("reading %s back (a file of many deliveries takes seconds)", store.path)
     deliveries = store.restore(dispatcher.providers)
     store.jwks.update(store.saved_jwks())
-    held = [*store.held(), *sorted(d.id for d, _ in deliveries)]
-    if held:  # (a seeded source must not make what the file holds again)
-        dispatcher.ids.continue_after(held)
+    if dispatcher.settings.seed is not None:  # (a seeded source must not make what the file holds again)
+        held = [*store.held(), *sorted(d.id for d, _ in deliveries)]
+        if held:
+            dispatcher.ids.continue_after(held)
     for delivery, due in deliveries:
         if delivery.status == "pending" and any(a.outcome == "delivered" for a in delivery.attempts):
             delivery.status, delivery.error = "delivered", None
